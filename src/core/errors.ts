@@ -1,0 +1,195 @@
+/**
+ * The one error catalogue. Cards, the CLI (exit codes) and audit lines all speak these codes, so a code once
+ * published never changes meaning. Each entry says what went wrong and what the admin should do about it.
+ */
+
+export type ErrorCategory = 'input' | 'permission' | 'transient' | 'conflict' | 'internal' | 'unfinished' | 'policy';
+
+export interface CatalogueEntry {
+  readonly category: ErrorCategory;
+  readonly title: string;
+  /** What the admin should do. May contain {placeholders} filled from the error's details. */
+  readonly action: string;
+}
+
+export const ERROR_CATALOGUE = {
+  // --- input -------------------------------------------------------------------------------------------------
+  E_INPUT_INVALID: { category: 'input', title: 'The request is not valid', action: 'Correct the highlighted fields and submit again.' },
+  E_ALIAS_EMPTY: {
+    category: 'input',
+    title: 'No Exchange alias can be derived from the app name',
+    action: 'Use an app name that contains at least one Latin letter or digit (a–z, 0–9), e.g. "OpterMessageProxy".',
+  },
+  E_SENDER_INVALID: { category: 'input', title: 'A sender address is not a valid email address', action: 'Correct the address: {detail}.' },
+  E_SENDER_DUPLICATE: { category: 'input', title: 'A sender address is listed twice', action: 'Remove the duplicate: {detail}.' },
+  E_SENDER_FOREIGN_DOMAIN: {
+    category: 'input',
+    title: 'A sender address is not in one of the tenant’s accepted domains',
+    action: 'Use an address in an accepted domain ({detail}), or add the domain in Exchange first.',
+  },
+  E_SENDER_NOT_MAILBOX: {
+    category: 'input',
+    title: 'A sender address is not an existing mailbox',
+    action: 'Create the mailbox (user or shared) first, or correct the address: {detail}.',
+  },
+  E_APP_NAME_AMBIGUOUS: {
+    category: 'conflict',
+    title: 'Several app registrations already carry this name',
+    action: 'Pick a different app name, or remove the duplicates in Entra ID (App registrations) first: {detail}.',
+  },
+  E_SECRET_LIFETIME_POLICY: {
+    category: 'policy',
+    title: 'The tenant’s app-management policy does not allow this secret',
+    action: 'Ask a Global Administrator to allow client secrets for this app, or shorten the validity: {detail}.',
+  },
+  // --- permission --------------------------------------------------------------------------------------------
+  E_GRAPH_PERMISSION: {
+    category: 'permission',
+    title: 'The provisioning identity lacks a Microsoft Graph permission',
+    action:
+      'Grant the provisioning app the Graph application permission {detail} with admin consent (see docs/permissions.md), then retry.',
+  },
+  E_EXCHANGE_PERMISSION: {
+    category: 'permission',
+    title: 'The provisioning identity may not run this Exchange Online command',
+    action:
+      'Give the provisioning app Exchange.ManageAsApp and the Exchange Administrator role (see docs/permissions.md), then retry. {detail}',
+  },
+  E_AUTH_FAILED: {
+    category: 'permission',
+    title: 'The provisioning identity could not sign in',
+    action: 'Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret or certificate: {detail}.',
+  },
+  // --- transient (only surface when retries are exhausted) -----------------------------------------------------
+  E_THROTTLED: { category: 'transient', title: 'Microsoft is throttling requests', action: 'Wait a few minutes, then press Retry.' },
+  E_SERVICE_UNAVAILABLE: {
+    category: 'transient',
+    title: 'Microsoft 365 did not answer',
+    action: 'Microsoft 365 is unavailable or unreachable; press Retry later. {detail}',
+  },
+  E_REPLICATION_TIMEOUT: {
+    category: 'transient',
+    title: 'Microsoft did not finish replicating a new object in time',
+    action: 'New objects usually appear within minutes; press Retry to continue where it stopped. {detail}',
+  },
+  // --- conflict / state --------------------------------------------------------------------------------------
+  E_GROUP_CONFLICT: {
+    category: 'conflict',
+    title: 'The group name or alias is taken by another recipient',
+    action: 'Choose another group name/alias, or remove the conflicting recipient: {detail}.',
+  },
+  E_NOT_FOUND: { category: 'conflict', title: 'An object disappeared while we worked on it', action: 'Press Retry; {detail}' },
+  E_VERIFY_FAILED: {
+    category: 'conflict',
+    title: 'The setup was created, but a verification check failed',
+    action: 'See the failed check: {detail}. Press Retry to repair and verify again.',
+  },
+  E_JOB_UNFINISHED: { category: 'unfinished', title: 'The job is not finished yet', action: 'Run resume (or press Retry) to finish it.' },
+  // --- request lifecycle (bot) -----------------------------------------------------------------------------
+  E_NOT_ADMIN: { category: 'permission', title: 'Only configured admins may do this', action: 'Ask an admin listed in ADMINS to make the request.' },
+  E_NOT_APPROVER: { category: 'permission', title: 'Only configured approvers may decide', action: 'Ask an approver listed in APPROVERS.' },
+  E_SELF_APPROVAL: {
+    category: 'permission',
+    title: 'You cannot approve your own request',
+    action: 'Another approver must decide (four-eyes rule).',
+  },
+  E_TENANT_NOT_ALLOWED: { category: 'permission', title: 'This tenant may not use the bot', action: 'Use the bot from the configured tenant.' },
+  E_REQUEST_NOT_FOUND: { category: 'conflict', title: 'The request does not exist', action: 'Start a new request.' },
+  E_REQUEST_NOT_PENDING: { category: 'conflict', title: 'The request was already decided', action: 'No action needed. {detail}' },
+  E_REQUEST_EXPIRED: { category: 'conflict', title: 'The request expired before it was approved', action: 'Start a new request.' },
+  E_SECRET_ALREADY_REVEALED: {
+    category: 'conflict',
+    title: 'The secret was already revealed',
+    action: 'It was revealed at {detail}. If it was lost, ask for a new secret.',
+  },
+  E_SECRET_EXPIRED: {
+    category: 'conflict',
+    title: 'The secret was never revealed and has expired',
+    action: 'It was removed from the app. Ask for a new secret.',
+  },
+  E_NOT_REQUESTER: { category: 'permission', title: 'Only the requester can do this', action: 'Ask the person who made the request.' },
+  // --- internal ----------------------------------------------------------------------------------------------
+  E_INTERNAL: { category: 'internal', title: 'Unexpected error', action: 'Press Retry; if it persists, check the bot log for {detail}.' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface OpterErrorOptions {
+  /** Free text filled into the catalogue action and shown to admins. Must never contain a secret. */
+  detail?: string;
+  /** True when retrying the same call later can succeed (throttling, replication, outage). */
+  transient?: boolean;
+  /** Server-requested wait (Retry-After), in ms. */
+  retryAfterMs?: number;
+  /** Human reason for a retry, e.g. "waiting for Microsoft to replicate the new service principal". */
+  retryReason?: string;
+  /** HTTP status of the underlying call, if any. */
+  status?: number;
+  /** Field the error is about (cards show it next to that input). */
+  field?: string;
+  cause?: unknown;
+}
+
+export class OpterError extends Error {
+  readonly code: ErrorCode;
+  readonly detail?: string;
+  readonly transient: boolean;
+  readonly retryAfterMs?: number;
+  readonly retryReason?: string;
+  readonly status?: number;
+  readonly field?: string;
+
+  constructor(code: ErrorCode, options: OpterErrorOptions = {}) {
+    super(`${code}: ${ERROR_CATALOGUE[code].title}${options.detail ? ` — ${options.detail}` : ''}`, { cause: options.cause });
+    this.name = 'OpterError';
+    this.code = code;
+    this.detail = options.detail;
+    this.transient = options.transient ?? ERROR_CATALOGUE[code].category === 'transient';
+    this.retryAfterMs = options.retryAfterMs;
+    this.retryReason = options.retryReason;
+    this.status = options.status;
+    this.field = options.field;
+  }
+
+  get category(): ErrorCategory {
+    return ERROR_CATALOGUE[this.code].category;
+  }
+
+  /** The action text with {detail} filled in. */
+  get action(): string {
+    return describeAction(this.code, this.detail);
+  }
+}
+
+export function describeAction(code: ErrorCode, detail?: string): string {
+  return ERROR_CATALOGUE[code].action.replace('{detail}', detail ?? '').replace(/\s+([.:;])/g, '$1').trim();
+}
+
+export function isOpterError(e: unknown): e is OpterError {
+  return e instanceof OpterError;
+}
+
+/** Any thrown value as an OpterError (unknown errors become E_INTERNAL, keeping only their message). */
+export function toOpterError(e: unknown): OpterError {
+  if (e instanceof OpterError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new OpterError('E_INTERNAL', { detail: message.slice(0, 300), cause: e });
+}
+
+/** CLI exit codes by category: 0 success, 2 bad input, 3 permission, 4 unfinished/transient, 5 conflict/verify, 1 other. */
+export function exitCodeFor(code: ErrorCode): number {
+  switch (ERROR_CATALOGUE[code].category) {
+    case 'input':
+      return 2;
+    case 'permission':
+    case 'policy':
+      return 3;
+    case 'transient':
+    case 'unfinished':
+      return 4;
+    case 'conflict':
+      return 5;
+    default:
+      return 1;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Ports: what the pure core needs from the outside world. The core imports no SDK; adapters in src/adapters
+ * implement these against Microsoft Graph (@microsoft/microsoft-graph-client + @azure/identity) and the Exchange
+ * Online InvokeCommand REST channel. Adapters translate SDK shapes into these types and every failure into an
+ * OpterError from src/core/errors.ts (transient ones flagged `transient: true`, with `retryAfterMs`/`retryReason`).
+ *
+ * Conventions:
+ * - "get…"/"find…" return null / [] for "does not exist"; they never throw for a 404.
+ * - Writes that can report "already there" return a discriminated result instead of throwing.
+ * - Nothing here ever carries a client secret except NewPassword.secretText and the verify helpers' inputs.
+ */
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Directory (Microsoft Graph)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface PasswordCredentialInfo {
+  keyId: string;
+  displayName: string | null;
+  startDateTime: string;
+  endDateTime: string;
+  hint: string | null;
+}
+
+export interface NewPassword extends PasswordCredentialInfo {
+  /** Returned once by addPassword. Encrypt or drop immediately; never log. */
+  secretText: string;
+}
+
+export interface Application {
+  id: string; // object id
+  appId: string; // client id
+  displayName: string;
+  uniqueName: string | null;
+  signInAudience: string;
+  passwordCredentials: PasswordCredentialInfo[];
+}
+
+export interface AppRole {
+  id: string;
+  value: string | null;
+  allowedMemberTypes: string[];
+  isEnabled: boolean;
+  displayName: string | null;
+}
+
+export interface ServicePrincipal {
+  id: string;
+  appId: string;
+  displayName: string;
+  appRoles: AppRole[];
+}
+
+export interface AppRoleAssignment {
+  id: string;
+  principalId: string;
+  resourceId: string;
+  appRoleId: string;
+}
+
+export type UpsertResult<T> = { created: true; value: T } | { created: false };
+
+export interface DirectoryPort {
+  /** The tenant the provisioning identity signs in to (GUID). */
+  readonly tenantId: string;
+
+  /** `PATCH /applications(uniqueName='…')` + `Prefer: create-if-missing`: 201 with body → created, 204 → exists. */
+  upsertApplicationByUniqueName(uniqueName: string, body: { displayName: string; signInAudience: string }): Promise<UpsertResult<Application>>;
+  /** `GET /applications?$filter=displayName eq '…'` (quotes doubled, then percent-encoded). */
+  findApplicationsByDisplayName(displayName: string): Promise<Application[]>;
+  getApplication(objectId: string): Promise<Application | null>;
+  getApplicationByAppId(appId: string): Promise<Application | null>;
+  deleteApplication(objectId: string): Promise<void>;
+
+  /** `PATCH /servicePrincipals(appId='…')` + `Prefer: create-if-missing`. */
+  upsertServicePrincipal(appId: string): Promise<UpsertResult<ServicePrincipal>>;
+  getServicePrincipalByAppId(appId: string): Promise<ServicePrincipal | null>;
+
+  /** Assignments the principal holds (`GET /servicePrincipals/{id}/appRoleAssignments`). */
+  listAppRoleAssignments(principalId: string): Promise<AppRoleAssignment[]>;
+  /** `POST /servicePrincipals/{resourceId}/appRoleAssignedTo`; the documented duplicate 400 → { created: false }. */
+  assignAppRole(a: { principalId: string; resourceId: string; appRoleId: string }): Promise<UpsertResult<AppRoleAssignment>>;
+  removeAppRoleAssignment(principalId: string, assignmentId: string): Promise<void>;
+
+  addPassword(appObjectId: string, credential: { displayName: string; endDateTime: string }): Promise<NewPassword>;
+  /** Idempotent: removing a keyId that is already gone is a success. */
+  removePassword(appObjectId: string, keyId: string): Promise<void>;
+
+  /** Max client-secret lifetime from `GET /policies/defaultAppManagementPolicy` (ISO-8601 duration) or null. */
+  getMaxPasswordLifetime(): Promise<string | null>;
+}
+
+/** Acts as the *new* app (client credentials with its own secret): proves the secret and the grants work. */
+export interface AppSignInPort {
+  /** Acquire a Graph token as clientId/secret. Resolves with the token's roles; throws OpterError (transient while the secret propagates). */
+  acquireGraphToken(clientId: string, secret: string): Promise<{ roles: string[] }>;
+  /** POST /users/{from}/sendMail as the app; resolves on 202. */
+  sendMail(clientId: string, secret: string, mail: { from: string; to: string; subject: string; body: string }): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Exchange Online (InvokeCommand)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface AcceptedDomain {
+  domainName: string;
+  isDefault: boolean;
+}
+
+export interface Recipient {
+  identity: string;
+  primarySmtpAddress: string;
+  /** e.g. UserMailbox, SharedMailbox, MailUniversalSecurityGroup, MailUniversalDistributionGroup, MailContact. */
+  recipientTypeDetails: string;
+  externalDirectoryObjectId: string | null;
+  displayName: string;
+}
+
+export interface DistributionGroup {
+  identity: string;
+  name: string;
+  displayName: string;
+  alias: string;
+  primarySmtpAddress: string;
+  /** MailUniversalSecurityGroup for `-Type Security`. */
+  recipientTypeDetails: string;
+  externalDirectoryObjectId: string | null;
+  guid: string;
+}
+
+export interface AccessPolicy {
+  identity: string;
+  appId: string;
+  scopeName: string;
+  scopeIdentity: string;
+  accessRight: 'RestrictAccess' | 'DenyAccess';
+  description: string;
+}
+
+export type AccessCheck = 'Granted' | 'Denied';
+
+export interface ExchangePort {
+  getAcceptedDomains(): Promise<AcceptedDomain[]>;
+  getRecipient(identity: string): Promise<Recipient | null>;
+
+  getDistributionGroup(identity: string): Promise<DistributionGroup | null>;
+  newDistributionGroup(p: { name: string; alias: string; members: string[] }): Promise<DistributionGroup>;
+  getDistributionGroupMembers(identity: string): Promise<Recipient[]>;
+  /** Always sends BypassSecurityGroupManagerCheck; MemberAlreadyExistsException → { created: false }. */
+  addDistributionGroupMember(group: string, member: string): Promise<{ created: boolean }>;
+  removeDistributionGroupMember(group: string, member: string): Promise<{ removed: boolean }>;
+
+  getApplicationAccessPolicies(): Promise<AccessPolicy[]>;
+  newApplicationAccessPolicy(p: {
+    appId: string;
+    policyScopeGroupId: string;
+    accessRight: 'RestrictAccess' | 'DenyAccess';
+    description: string;
+  }): Promise<AccessPolicy>;
+  removeApplicationAccessPolicy(identity: string): Promise<void>;
+  testApplicationAccessPolicy(appId: string, identity: string): Promise<AccessCheck>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Progress
+// ---------------------------------------------------------------------------------------------------------------
+
+export type ProgressEvent =
+  | { type: 'job-started'; jobId: string; at: string }
+  | { type: 'step-started'; jobId: string; step: string; title: string; at: string }
+  | { type: 'step-succeeded'; jobId: string; step: string; title: string; summary: string; at: string }
+  | { type: 'step-skipped'; jobId: string; step: string; title: string; summary: string; at: string }
+  | { type: 'step-retrying'; jobId: string; step: string; title: string; attempt: number; reason: string; waitMs: number; at: string }
+  | { type: 'step-failed'; jobId: string; step: string; title: string; code: string; message: string; action: string; at: string }
+  | { type: 'check'; jobId: string; name: string; ok: boolean; detail: string; at: string }
+  | { type: 'note'; jobId: string; message: string; at: string }
+  | { type: 'job-finished'; jobId: string; status: 'succeeded' | 'failed'; at: string };
+
+export type ProgressListener = (e: ProgressEvent) => void;
