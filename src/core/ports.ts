@@ -187,3 +187,69 @@ export type ProgressEvent =
   | { type: 'job-finished'; jobId: string; status: 'succeeded' | 'failed'; at: string };
 
 export type ProgressListener = (e: ProgressEvent) => void;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Journal (durable job/step records; implemented on SQLite in src/store)
+// ---------------------------------------------------------------------------------------------------------------
+
+export type JobStatus = 'running' | 'succeeded' | 'failed';
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+
+export interface RecordedError {
+  code: string;
+  message: string;
+}
+
+export interface JobRecord {
+  id: string;
+  /** e.g. 'provision', 'add-sender', 'rotate-secret'. */
+  kind: string;
+  status: JobStatus;
+  /** JSON input of the job. Never contains a secret. */
+  input: unknown;
+  /** Optional caller key (e.g. a request id) that makes createJob idempotent. */
+  idempotencyKey: string | null;
+  lastError: RecordedError | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StepRecord {
+  jobId: string;
+  step: string;
+  status: StepStatus;
+  attempts: number;
+  /** JSON object ids and facts produced by the step (never a secret). Merged by recordStepOutputs. */
+  outputs: Record<string, unknown>;
+  lastError: RecordedError | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/**
+ * Synchronous on purpose: better-sqlite3 is synchronous, and a journal write that completes before the next
+ * tenant call is what makes "every tenant write is preceded by a journal record" true.
+ */
+export interface JournalPort {
+  /** Creates the job, or returns the existing one with the same idempotencyKey. */
+  createJob(job: { id: string; kind: string; input: unknown; idempotencyKey?: string | null }): JobRecord;
+  getJob(id: string): JobRecord | null;
+  listJobs(filter?: { status?: JobStatus; kind?: string }): JobRecord[];
+  setJobStatus(id: string, status: JobStatus, lastError?: RecordedError | null): void;
+  getSteps(jobId: string): StepRecord[];
+  getStep(jobId: string, step: string): StepRecord | null;
+  /** Marks the step running and increments attempts (creates the row if needed). */
+  recordStepStart(jobId: string, step: string): StepRecord;
+  /** Merges outputs into the step (used to write intent, e.g. a keyId, before the step is done). */
+  recordStepOutputs(jobId: string, step: string, outputs: Record<string, unknown>): void;
+  recordStepSuccess(jobId: string, step: string, outputs?: Record<string, unknown>): void;
+  recordStepFailure(jobId: string, step: string, error: RecordedError): void;
+}
+
+/**
+ * Receives a newly created client secret. The bot's sink encrypts it into the one-time store; the CLI's keeps it in
+ * memory to print once. Returning normally means the secret is safely handed over (the engine then marks it delivered).
+ */
+export interface SecretSink {
+  deliver(s: { jobId: string; appId: string; appObjectId: string; keyId: string; secretText: string; endDateTime: string }): void | Promise<void>;
+}
