@@ -252,4 +252,7 @@ export interface JournalPort {
  */
 export interface SecretSink {
   deliver(s: { jobId: string; appId: string; appObjectId: string; keyId: string; secretText: string; endDateTime: string }): void | Promise<void>;
+  /** True when the sink still holds (or already handed out) this secret — used on resume to tell a delivered secret
+   *  from an orphan whose plaintext died with the process. */
+  holds(jobId: string, keyId: string): boolean;
 }

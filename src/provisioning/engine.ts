@@ -1,0 +1,768 @@
+/**
+ * The provisioning engine: regmsgraph.ps1 as idempotent "ensure X" activities, orchestrated from a durable journal.
+ *
+ * Orchestration is deterministic: a step that the journal says succeeded is never run again (its recorded outputs
+ * are reused), so a job killed at any point converges when it is run again. Every tenant write is preceded by a
+ * journal record of intent (e.g. the uniqueName before the app upsert, `pendingSince` before addPassword).
+ *
+ * The Graph chain (app → service principal → Mail.Send grant) and the Exchange chain (validate → group + members)
+ * are independent and run concurrently; they meet at the access policy. The secret is created last so a failed run
+ * never leaves a secret behind; verification runs after it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { OpterError, toOpterError, type ErrorCode } from '../core/errors';
+import type {
+  AppSignInPort,
+  Clock,
+  DirectoryPort,
+  DistributionGroup,
+  ExchangePort,
+  JobRecord,
+  JournalPort,
+  ProgressEvent,
+  ProgressListener,
+  SecretSink,
+  StepRecord,
+} from '../core/ports';
+import { secretLifetime } from './lifetime';
+import { deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides, DEFAULT_SECRET_VALID_YEARS } from './names';
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry';
+import { checkSenderSyntax, checkSendersInTenant, problemsToError } from './senders';
+
+export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+export const SIGN_IN_AUDIENCE = 'AzureADMyOrg';
+
+export interface ProvisionInput {
+  appDisplayName: string;
+  senders: string[];
+  secretValidYears?: number;
+  overrides?: NameOverrides;
+  /** Create a secret even when the app already has a live one (the script always made one; re-runs don't). */
+  newSecret?: boolean;
+}
+
+export interface AddSendersInput {
+  appDisplayName: string;
+  senders: string[];
+  overrides?: NameOverrides;
+}
+
+export type JobKind = 'provision' | 'add-sender';
+
+export interface VerificationCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ProvisionResult {
+  jobId: string;
+  tenantId: string;
+  names: DerivedNames;
+  appObjectId: string;
+  clientId: string;
+  spObjectId: string;
+  groupSmtp: string;
+  groupObjectId: string | null;
+  senders: string[];
+  created: { app: boolean; servicePrincipal: boolean; grant: boolean; group: boolean; policy: boolean };
+  membersAdded: string[];
+  secret: { keyId: string; endDateTime: string; clamped: boolean; maxLifetime: string | null; displayName: string } | null;
+  checks: VerificationCheck[];
+  notes: string[];
+}
+
+export interface JobOutcome {
+  job: JobRecord;
+  result?: ProvisionResult;
+  error?: OpterError;
+}
+
+export interface EngineDeps {
+  directory: DirectoryPort;
+  exchange: ExchangePort;
+  journal: JournalPort;
+  clock: Clock;
+  secretSink: SecretSink;
+  /** Signs in as the new app to prove its secret works; optional (checks are then reported as not run). */
+  appSignIn?: AppSignInPort;
+  retry?: Partial<RetryPolicy>;
+  /** Budget for waiting on verification to converge (Exchange policy evaluation, secret activation). */
+  verifyRetry?: Partial<RetryPolicy>;
+  random?: () => number;
+  /** A mailbox outside every sender group that must test as Denied (e.g. a normal user mailbox). */
+  controlMailbox?: string | null;
+}
+
+export const STEP_TITLES: Record<string, string> = {
+  validate: 'Check sender mailboxes',
+  app: 'App registration',
+  servicePrincipal: 'Enterprise app (service principal)',
+  grant: 'Microsoft Graph Mail.Send (application) permission',
+  group: 'Mail-enabled security group and members',
+  policy: 'Application Access Policy (RestrictAccess)',
+  secret: 'Client secret',
+  verify: 'Verification',
+  locate: 'Find the registration and its group',
+  members: 'Add senders to the group',
+};
+
+export const PROVISION_STEPS = ['validate', 'app', 'servicePrincipal', 'grant', 'group', 'policy', 'secret', 'verify'] as const;
+export const ADD_SENDER_STEPS = ['validate', 'locate', 'members', 'verify'] as const;
+
+const ENFORCEMENT_NOTE =
+  'Microsoft notes that access-policy changes can take longer than 1 hour to take effect for Graph calls, even when Test-ApplicationAccessPolicy already shows the expected result.';
+
+type StepOut = Record<string, unknown>;
+
+/** Validates and normalises provisioning input before any call is made. Throws input-category OpterErrors. */
+export function validateProvisionInput(input: ProvisionInput): Required<Pick<ProvisionInput, 'appDisplayName' | 'senders' | 'secretValidYears'>> & ProvisionInput {
+  const appDisplayName = (input.appDisplayName ?? '').trim();
+  if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });
+  if (appDisplayName.length > 120) {
+    throw new OpterError('E_INPUT_INVALID', { detail: `The app display name is ${appDisplayName.length} characters; use at most 120.`, field: 'appName' });
+  }
+  if (/[\u0000-\u001f\u007f]/.test(appDisplayName)) {
+    throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name contains control characters.', field: 'appName' });
+  }
+  const years = input.secretValidYears ?? DEFAULT_SECRET_VALID_YEARS;
+  if (!Number.isInteger(years) || years < 1 || years > 100) {
+    throw new OpterError('E_INPUT_INVALID', { detail: `Secret validity must be a whole number of years from 1 (got ${years}).`, field: 'secretValidYears' });
+  }
+  const names = deriveNames(appDisplayName, input.overrides); // throws E_ALIAS_EMPTY
+  // Exchange limits Name and Alias to 64 characters (New-DistributionGroup); the script would fail there mid-way.
+  if (names.groupName.length > 64) {
+    throw new OpterError('E_INPUT_INVALID', {
+      detail: `The derived group name "${names.groupName.slice(0, 40)}…" is ${names.groupName.length} characters; Exchange allows 64. Use a shorter app name or set a group name.`,
+      field: 'groupName',
+    });
+  }
+  if (input.overrides?.groupAlias !== undefined && input.overrides.groupAlias !== '' && !/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/.test(input.overrides.groupAlias)) {
+    throw new OpterError('E_INPUT_INVALID', { detail: 'The group alias may only contain letters, digits and -_ characters.', field: 'groupAlias' });
+  }
+  const senders = input.senders.map((s) => s.trim()).filter(Boolean);
+  if (senders.length === 0) throw new OpterError('E_INPUT_INVALID', { detail: 'Give at least one sender address.', field: 'senders' });
+  const problems = checkSenderSyntax(senders);
+  if (problems.length) throw problemsToError(problems);
+  return { ...input, appDisplayName, senders, secretValidYears: years };
+}
+
+/** Stable alternate key for the upsert: same display name → same uniqueName, so a re-run can never make a twin. */
+export function uniqueNameFor(names: DerivedNames): string {
+  const h = createHash('sha256').update(names.appDisplayName, 'utf8').digest('hex').slice(0, 10);
+  return `opter-${names.aliasBase.slice(0, 40)}-${h}`;
+}
+
+interface JobContext {
+  job: JobRecord;
+  notes: string[];
+  /** The plaintext secret created in THIS process run, for the token check only. Never persisted. */
+  secretText?: string;
+  emit: (e: ProgressEvent) => void;
+}
+
+export class ProvisioningEngine {
+  private readonly policy: RetryPolicy;
+  private readonly verifyPolicy: RetryPolicy;
+  private readonly listeners = new Set<ProgressListener>();
+  private readonly running = new Map<string, Promise<JobOutcome>>();
+
+  constructor(private readonly deps: EngineDeps) {
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
+    this.verifyPolicy = { ...DEFAULT_RETRY_POLICY, maxTotalWaitMs: 3 * 60_000, ...deps.verifyRetry };
+  }
+
+  onProgress(listener: ProgressListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get tenantId(): string {
+    return this.deps.directory.tenantId;
+  }
+
+  /** Records a provisioning job (input validated first; nothing is called). Same idempotencyKey → same job. */
+  createProvisionJob(input: ProvisionInput, opts: { idempotencyKey?: string; jobId?: string } = {}): JobRecord {
+    const valid = validateProvisionInput(input);
+    return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'provision', input: valid, idempotencyKey: opts.idempotencyKey ?? null });
+  }
+
+  createAddSenderJob(input: AddSendersInput, opts: { idempotencyKey?: string; jobId?: string } = {}): JobRecord {
+    const valid = validateProvisionInput({ appDisplayName: input.appDisplayName, senders: input.senders, overrides: input.overrides });
+    const job: AddSendersInput = { appDisplayName: valid.appDisplayName, senders: valid.senders, overrides: input.overrides };
+    return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'add-sender', input: job, idempotencyKey: opts.idempotencyKey ?? null });
+  }
+
+  /** Runs (or resumes) a job to its end. Concurrent calls for the same job share one run. */
+  run(jobId: string, opts: { listener?: ProgressListener } = {}): Promise<JobOutcome> {
+    const existing = this.running.get(jobId);
+    if (existing) return existing;
+    const p = this.runOnce(jobId, opts.listener).finally(() => this.running.delete(jobId));
+    this.running.set(jobId, p);
+    return p;
+  }
+
+  /** Jobs a crash left in 'running' state. */
+  unfinishedJobs(): JobRecord[] {
+    return this.deps.journal.listJobs({ status: 'running' });
+  }
+
+  async resumeUnfinished(listener?: ProgressListener): Promise<JobOutcome[]> {
+    const out: JobOutcome[] = [];
+    for (const job of this.unfinishedJobs()) out.push(await this.run(job.id, { listener }));
+    return out;
+  }
+
+  private async runOnce(jobId: string, listener?: ProgressListener): Promise<JobOutcome> {
+    const { journal, clock } = this.deps;
+    const job = journal.getJob(jobId);
+    if (!job) throw new OpterError('E_REQUEST_NOT_FOUND', { detail: `No job ${jobId}.` });
+    if (job.status === 'failed') journal.setJobStatus(jobId, 'running', null);
+    const ctx: JobContext = {
+      job,
+      notes: [],
+      emit: (e) => {
+        listener?.(e);
+        for (const l of this.listeners) l(e);
+      },
+    };
+    ctx.emit({ type: 'job-started', jobId, at: clock.now().toISOString() });
+    try {
+      const result = job.kind === 'add-sender' ? await this.runAddSender(ctx) : await this.runProvision(ctx);
+      journal.setJobStatus(jobId, 'succeeded', null);
+      ctx.emit({ type: 'job-finished', jobId, status: 'succeeded', at: clock.now().toISOString() });
+      return { job: journal.getJob(jobId)!, result };
+    } catch (e) {
+      const err = toOpterError(e);
+      journal.setJobStatus(jobId, 'failed', { code: err.code, message: err.message });
+      ctx.emit({ type: 'job-finished', jobId, status: 'failed', at: clock.now().toISOString() });
+      return { job: journal.getJob(jobId)!, error: err };
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Step runner
+  // ------------------------------------------------------------------------------------------------------------
+
+  private async step<T extends StepOut>(
+    ctx: JobContext,
+    name: string,
+    fn: (attempt: number, record: StepRecord) => Promise<{ out: T; summary: string }>,
+  ): Promise<T> {
+    const { journal, clock } = this.deps;
+    const jobId = ctx.job.id;
+    const title = STEP_TITLES[name] ?? name;
+    const done = journal.getStep(jobId, name);
+    if (done?.status === 'succeeded') {
+      ctx.emit({ type: 'step-skipped', jobId, step: name, title, summary: String(done.outputs.summary ?? 'done earlier'), at: clock.now().toISOString() });
+      return done.outputs as T;
+    }
+    const record = journal.recordStepStart(jobId, name);
+    ctx.emit({ type: 'step-started', jobId, step: name, title, at: clock.now().toISOString() });
+    try {
+      const { out, summary } = await withRetry((attempt) => fn(attempt, journal.getStep(jobId, name) ?? record), this.policy, {
+        clock,
+        random: this.deps.random,
+        onRetry: ({ attempt, waitMs, error }) =>
+          ctx.emit({
+            type: 'step-retrying',
+            jobId,
+            step: name,
+            title,
+            attempt,
+            waitMs,
+            reason: error.retryReason ?? `${error.code}: ${error.detail ?? error.message}`,
+            at: clock.now().toISOString(),
+          }),
+      });
+      journal.recordStepSuccess(jobId, name, { ...out, summary });
+      ctx.emit({ type: 'step-succeeded', jobId, step: name, title, summary, at: clock.now().toISOString() });
+      return out;
+    } catch (e) {
+      const err = toOpterError(e);
+      journal.recordStepFailure(jobId, name, { code: err.code, message: err.message });
+      ctx.emit({ type: 'step-failed', jobId, step: name, title, code: err.code, message: err.message, action: err.action, at: clock.now().toISOString() });
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Provision (the script, step for step)
+  // ------------------------------------------------------------------------------------------------------------
+
+  private async runProvision(ctx: JobContext): Promise<ProvisionResult> {
+    const input = ctx.job.input as ProvisionInput & { secretValidYears: number };
+    const names = deriveNames(input.appDisplayName, input.overrides);
+    const validated = await this.stepValidate(ctx, input.senders);
+    const senders = validated.senders as string[];
+
+    // The two chains only meet at the access policy; settle both so the journal is complete whichever fails.
+    const [graph, group] = await settleBoth(
+      (async () => {
+        const app = await this.stepApp(ctx, names);
+        const sp = await this.stepServicePrincipal(ctx, app.appId);
+        const grant = await this.stepGrant(ctx, sp.spObjectId);
+        return { app, sp, grant };
+      })(),
+      this.stepGroup(ctx, names, senders),
+    );
+    const policy = await this.stepPolicy(ctx, graph.app.appId, group);
+    const secret = await this.stepSecret(ctx, names, graph.app, input);
+    const verify = await this.stepVerify(ctx, graph.app.appId, senders, secret.keyId ? ctx.secretText : undefined);
+    ctx.notes.push(ENFORCEMENT_NOTE);
+
+    return {
+      jobId: ctx.job.id,
+      tenantId: this.deps.directory.tenantId,
+      names,
+      appObjectId: graph.app.appObjectId,
+      clientId: graph.app.appId,
+      spObjectId: graph.sp.spObjectId,
+      groupSmtp: group.groupSmtp,
+      groupObjectId: group.groupObjectId,
+      senders,
+      created: {
+        app: !!graph.app.created,
+        servicePrincipal: !!graph.sp.created,
+        grant: !!graph.grant.created,
+        group: !!group.created,
+        policy: !!policy.created,
+      },
+      membersAdded: group.membersAdded,
+      secret: secret.keyId
+        ? {
+            keyId: secret.keyId,
+            endDateTime: secret.endDateTime!,
+            clamped: !!secret.clamped,
+            maxLifetime: secret.maxLifetime ?? null,
+            displayName: names.secretDisplayName,
+          }
+        : null,
+      checks: verify.checks,
+      notes: [...new Set([...collectNotes(this.deps.journal.getSteps(ctx.job.id)), ...ctx.notes])],
+    };
+  }
+
+  private stepValidate(ctx: JobContext, senders: string[]) {
+    return this.step(ctx, 'validate', async () => {
+      const check = await checkSendersInTenant(this.deps.exchange, senders);
+      if (check.problems.length) throw problemsToError(check.problems);
+      // Add by primary SMTP address: the input may be a secondary proxy address of the mailbox.
+      const resolved = senders.map((s) => check.recipients.get(s.toLowerCase())!.primarySmtpAddress);
+      const uniq = [...new Map(resolved.map((r) => [r.toLowerCase(), r])).values()];
+      return { out: { senders: uniq }, summary: `${uniq.length} mailbox${uniq.length === 1 ? '' : 'es'} checked: ${uniq.join(', ')}` };
+    });
+  }
+
+  private stepApp(ctx: JobContext, names: DerivedNames) {
+    const { directory, journal } = this.deps;
+    return this.step<{ appObjectId: string; appId: string; created: boolean }>(ctx, 'app', async (_attempt, record) => {
+      const uniqueName = uniqueNameFor(names);
+      const found = await directory.findApplicationsByDisplayName(names.appDisplayName);
+      const exact = found.filter((a) => a.displayName === names.appDisplayName);
+      const ours = exact.find((a) => a.uniqueName === uniqueName);
+      const createdEarlier = record.outputs.created === true;
+      if (ours || exact.length === 1) {
+        const a = ours ?? exact[0];
+        return {
+          out: { appObjectId: a.id, appId: a.appId, created: createdEarlier },
+          summary: `${createdEarlier ? 'Created' : 'Reusing existing'} app registration "${a.displayName}" (client id ${a.appId})`,
+        };
+      }
+      if (exact.length > 1) {
+        throw new OpterError('E_APP_NAME_AMBIGUOUS', {
+          detail: `${exact.length} registrations are named "${names.appDisplayName}" (client ids ${exact.map((a) => a.appId).join(', ')})`,
+          field: 'appName',
+        });
+      }
+      journal.recordStepOutputs(ctx.job.id, 'app', { uniqueName });
+      const r = await directory.upsertApplicationByUniqueName(uniqueName, { displayName: names.appDisplayName, signInAudience: SIGN_IN_AUDIENCE });
+      if (r.created) {
+        // Trust the create response (api-facts §1.5): a read right after it may 404.
+        journal.recordStepOutputs(ctx.job.id, 'app', { appObjectId: r.value.id, appId: r.value.appId, created: true });
+        return {
+          out: { appObjectId: r.value.id, appId: r.value.appId, created: true },
+          summary: `Created app registration "${names.appDisplayName}" (client id ${r.value.appId}, single tenant)`,
+        };
+      }
+      // 204: it exists under our uniqueName (an earlier attempt created it) but reads do not show it yet.
+      throw new OpterError('E_NOT_FOUND', {
+        transient: true,
+        detail: 'the app registration exists but is not visible yet',
+        retryReason: 'waiting for Microsoft to replicate the new app registration',
+      });
+    });
+  }
+
+  private stepServicePrincipal(ctx: JobContext, appId: string) {
+    const { directory } = this.deps;
+    return this.step<{ spObjectId: string; created: boolean }>(ctx, 'servicePrincipal', async (_a, record) => {
+      const existing = await directory.getServicePrincipalByAppId(appId);
+      if (existing) {
+        const created = record.outputs.created === true;
+        return { out: { spObjectId: existing.id, created }, summary: `${created ? 'Created' : 'Reusing'} service principal ${existing.id}` };
+      }
+      const r = await directory.upsertServicePrincipal(appId);
+      if (r.created) {
+        this.deps.journal.recordStepOutputs(ctx.job.id, 'servicePrincipal', { spObjectId: r.value.id, created: true });
+        return { out: { spObjectId: r.value.id, created: true }, summary: `Created service principal ${r.value.id}` };
+      }
+      throw new OpterError('E_NOT_FOUND', {
+        transient: true,
+        detail: 'the service principal exists but is not visible yet',
+        retryReason: 'waiting for Microsoft to replicate the new service principal',
+      });
+    });
+  }
+
+  private stepGrant(ctx: JobContext, spObjectId: string) {
+    const { directory } = this.deps;
+    return this.step<{ assignmentId: string | null; created: boolean; appRoleId: string; resourceId: string }>(ctx, 'grant', async () => {
+      const graphSp = await directory.getServicePrincipalByAppId(GRAPH_APP_ID);
+      if (!graphSp) throw new OpterError('E_INTERNAL', { detail: 'Microsoft Graph service principal not found in tenant.' });
+      const role = graphSp.appRoles.find((r) => r.value === 'Mail.Send' && r.allowedMemberTypes.includes('Application'));
+      if (!role) throw new OpterError('E_INTERNAL', { detail: "Could not find Microsoft Graph app role 'Mail.Send' (Application)." });
+      const held = await directory.listAppRoleAssignments(spObjectId);
+      const existing = held.find((a) => a.resourceId === graphSp.id && a.appRoleId === role.id);
+      if (existing) {
+        return { out: { assignmentId: existing.id, created: false, appRoleId: role.id, resourceId: graphSp.id }, summary: 'Mail.Send (Application) was already granted' };
+      }
+      const r = await directory.assignAppRole({ principalId: spObjectId, resourceId: graphSp.id, appRoleId: role.id });
+      return {
+        out: { assignmentId: r.created ? r.value.id : null, created: r.created, appRoleId: role.id, resourceId: graphSp.id },
+        summary: r.created ? 'Granted: Mail.Send (Application)' : 'Mail.Send (Application) was already granted',
+      };
+    });
+  }
+
+  private stepGroup(ctx: JobContext, names: DerivedNames, senders: string[]) {
+    const { exchange, journal } = this.deps;
+    return this.step<{ groupIdentity: string; groupSmtp: string; groupObjectId: string | null; groupName: string; created: boolean; membersAdded: string[] }>(
+      ctx,
+      'group',
+      async (attempt, record) => {
+        let group = await exchange.getDistributionGroup(names.groupAlias);
+        let created = record.outputs.created === true;
+        if (!group) {
+          const triedBefore = attempt > 1 || record.outputs.createAttempted === true;
+          journal.recordStepOutputs(ctx.job.id, 'group', { createAttempted: true });
+          try {
+            group = await exchange.newDistributionGroup({ name: names.groupName, alias: names.groupAlias, members: senders });
+            created = true;
+            journal.recordStepOutputs(ctx.job.id, 'group', { created: true, groupIdentity: group.identity, groupSmtp: group.primarySmtpAddress });
+          } catch (e) {
+            const err = toOpterError(e);
+            // An earlier attempt may have created it on a domain controller this read did not reach yet.
+            if (err.code === 'E_GROUP_CONFLICT' && triedBefore) {
+              throw new OpterError('E_NOT_FOUND', {
+                transient: true,
+                detail: err.detail,
+                retryReason: 'waiting for Exchange to replicate the new group',
+              });
+            }
+            throw err;
+          }
+        }
+        assertOurGroup(group, names);
+        const membersAdded = await this.ensureMembers(group, senders, created);
+        return {
+          out: {
+            groupIdentity: group.identity,
+            groupSmtp: group.primarySmtpAddress,
+            groupObjectId: group.externalDirectoryObjectId,
+            groupName: group.name,
+            created,
+            membersAdded,
+          },
+          summary: `${created ? 'Created' : 'Reusing'} group ${group.primarySmtpAddress}${membersAdded.length ? `; added ${membersAdded.join(', ')}` : '; all senders are members'}`,
+        };
+      },
+    );
+  }
+
+  /** Adds the senders that are not yet direct members; returns the ones added. */
+  private async ensureMembers(group: DistributionGroup, senders: string[], groupIsNew: boolean): Promise<string[]> {
+    const { exchange } = this.deps;
+    const members = await newObjectRead(() => exchange.getDistributionGroupMembers(group.identity), groupIsNew, 'waiting for Exchange to replicate the new group');
+    const have = new Set(members.map((m) => m.primarySmtpAddress.toLowerCase()));
+    const added: string[] = [];
+    for (const s of senders) {
+      if (have.has(s.toLowerCase())) continue;
+      const r = await newObjectRead(() => exchange.addDistributionGroupMember(group.identity, s), groupIsNew, 'waiting for Exchange to replicate the new group');
+      if (r.created) added.push(s);
+    }
+    return added;
+  }
+
+  private stepPolicy(ctx: JobContext, appId: string, group: { groupIdentity: string; groupSmtp: string; groupObjectId: string | null; groupName: string; created: boolean }) {
+    const { exchange } = this.deps;
+    return this.step<{ policyIdentity: string; created: boolean }>(ctx, 'policy', async () => {
+      const policies = await exchange.getApplicationAccessPolicies();
+      const forApp = policies.filter((p) => p.appId.toLowerCase() === appId.toLowerCase());
+      const scopeKeys = new Set([group.groupIdentity, group.groupSmtp, group.groupName, group.groupObjectId ?? ''].filter(Boolean).map((s) => s.toLowerCase()));
+      const match = forApp.find(
+        (p) => p.accessRight === 'RestrictAccess' && (scopeKeys.has(p.scopeName.toLowerCase()) || scopeKeys.has(p.scopeIdentity.toLowerCase())),
+      );
+      const others = forApp.filter((p) => p !== match);
+      if (others.length) {
+        ctx.notes.push(`The app also has ${others.length} other access polic${others.length === 1 ? 'y' : 'ies'} (${others.map((p) => `${p.accessRight} ${p.scopeName}`).join(', ')}); a DenyAccess policy wins over RestrictAccess.`);
+      }
+      if (match) return { out: { policyIdentity: match.identity, created: false }, summary: `Access policy already restricts the app to ${group.groupSmtp}` };
+      const created = await newObjectRead(
+        () =>
+          exchange.newApplicationAccessPolicy({
+            appId,
+            policyScopeGroupId: group.groupSmtp,
+            accessRight: 'RestrictAccess',
+            description: `Restrict app-only Graph mail access to members of ${group.groupSmtp}`,
+          }),
+        true, // the group or app may be new to this Exchange server even when an earlier job created them
+        'waiting for Exchange to see the new group',
+      );
+      return { out: { policyIdentity: created.identity, created: true }, summary: `Application Access Policy created: RestrictAccess to ${group.groupSmtp}` };
+    });
+  }
+
+  private stepSecret(ctx: JobContext, names: DerivedNames, app: { appObjectId: string; appId: string; created: boolean }, input: ProvisionInput & { secretValidYears: number }) {
+    const { directory, journal, clock, secretSink } = this.deps;
+    const jobId = ctx.job.id;
+    return this.step<{ keyId?: string; endDateTime?: string; clamped?: boolean; maxLifetime?: string | null; delivered?: boolean; skipped?: boolean }>(
+      ctx,
+      'secret',
+      async (_attempt, record) => {
+        const current = await newObjectRead(() => directory.getApplication(app.appObjectId), app.created, 'waiting for Microsoft to replicate the new app registration');
+        if (!current) throw new OpterError('E_NOT_FOUND', { transient: true, retryReason: 'waiting for Microsoft to replicate the new app registration' });
+
+        // Crash recovery: a secret created by an earlier attempt whose plaintext never reached the sink is useless
+        // (nobody can read it again) — remove it before making the one we will deliver.
+        const orphans = findOrphanSecrets(record.outputs, current.passwordCredentials, names.secretDisplayName).filter(
+          (keyId) => !secretSink.holds(jobId, keyId),
+        );
+        const deliveredEarlier = typeof record.outputs.keyId === 'string' && !orphans.includes(record.outputs.keyId) && secretSink.holds(jobId, record.outputs.keyId);
+        if (deliveredEarlier) {
+          // Killed after the sink took the secret but before the step was marked done: it is ours and delivered.
+          const keyId = record.outputs.keyId as string;
+          const endDateTime = String(record.outputs.endDateTime ?? '');
+          return { out: { keyId, endDateTime, clamped: false, maxLifetime: null, delivered: true }, summary: `Secret created (expires ${endDateTime})` };
+        }
+        for (const keyId of orphans) {
+          await directory.removePassword(app.appObjectId, keyId);
+          ctx.notes.push(`Removed an undelivered secret (${keyId}) left by an interrupted run.`);
+        }
+        if (orphans.length) journal.recordStepOutputs(jobId, 'secret', { keyId: null, removedOrphans: orphans });
+
+        const now = clock.now();
+        const live = current.passwordCredentials.filter(
+          (c) => c.displayName === names.secretDisplayName && new Date(c.endDateTime) > now && !orphans.includes(c.keyId),
+        );
+        if (live.length && !input.newSecret && !app.created) {
+          const latest = live.sort((a, b) => b.endDateTime.localeCompare(a.endDateTime))[0];
+          return {
+            out: { skipped: true },
+            summary: `Existing secret kept (expires ${latest.endDateTime}); ask for a new secret to create another`,
+          };
+        }
+
+        const maxLifetime = await directory.getMaxPasswordLifetime();
+        const life = secretLifetime(now, input.secretValidYears, maxLifetime);
+        const endDateTime = formatRoundTripUtc(life.endDateTime);
+        journal.recordStepOutputs(jobId, 'secret', { pendingSince: now.toISOString(), keyId: null, delivered: false });
+        const created = await newObjectRead(
+          () => directory.addPassword(app.appObjectId, { displayName: names.secretDisplayName, endDateTime }),
+          app.created,
+          'waiting for Microsoft to replicate the new app registration',
+        );
+        // keyId first: if we die before the sink has it, the next run finds and removes this credential.
+        journal.recordStepOutputs(jobId, 'secret', { keyId: created.keyId, endDateTime: created.endDateTime, delivered: false });
+        await secretSink.deliver({ jobId, appId: app.appId, appObjectId: app.appObjectId, keyId: created.keyId, secretText: created.secretText, endDateTime: created.endDateTime });
+        journal.recordStepOutputs(jobId, 'secret', { delivered: true });
+        ctx.secretText = created.secretText;
+        if (life.clamped) {
+          ctx.notes.push(`The secret lifetime was shortened to the tenant policy maximum (${life.maxLifetime}): it expires ${endDateTime} instead of ${formatRoundTripUtc(life.requestedEnd)}.`);
+        }
+        return {
+          out: { keyId: created.keyId, endDateTime, clamped: life.clamped, maxLifetime: life.maxLifetime, delivered: true },
+          summary: `Secret created (expires ${endDateTime}${life.clamped ? ', shortened to the tenant policy' : ''})`,
+        };
+      },
+    );
+  }
+
+  private async stepVerify(ctx: JobContext, appId: string, senders: string[], secretText: string | undefined) {
+    return this.step<{ checks: VerificationCheck[] }>(ctx, 'verify', async () => {
+      const checks: VerificationCheck[] = [];
+      const record = (c: VerificationCheck) => {
+        checks.push(c);
+        ctx.emit({ type: 'check', jobId: ctx.job.id, name: c.name, ok: c.ok, detail: c.detail, at: this.deps.clock.now().toISOString() });
+      };
+      for (const s of senders) record(await this.expectAccess(appId, s, 'Granted'));
+      const control = this.deps.controlMailbox;
+      if (control && !senders.some((s) => s.toLowerCase() === control.toLowerCase())) record(await this.expectAccess(appId, control, 'Denied'));
+      if (secretText && this.deps.appSignIn) record(await this.checkSignIn(appId, secretText));
+      else record({ name: 'Token as the new app', ok: true, detail: 'not run: no new secret in this run' });
+      const failed = checks.filter((c) => !c.ok);
+      if (failed.length) throw new OpterError('E_VERIFY_FAILED', { detail: failed.map((c) => `${c.name}: ${c.detail}`).join('; ') });
+      return { out: { checks }, summary: `${checks.length} checks passed` };
+    });
+  }
+
+  private async expectAccess(appId: string, mailbox: string, expected: 'Granted' | 'Denied'): Promise<VerificationCheck> {
+    const name = `Test-ApplicationAccessPolicy ${mailbox}`;
+    try {
+      const result = await withRetry(
+        async () => {
+          const r = await this.deps.exchange.testApplicationAccessPolicy(appId, mailbox);
+          if (r !== expected) {
+            throw new OpterError('E_VERIFY_FAILED', { transient: true, detail: `${r}, expected ${expected}`, retryReason: 'waiting for Exchange to apply the access policy' });
+          }
+          return r;
+        },
+        this.verifyPolicy,
+        { clock: this.deps.clock, random: this.deps.random },
+      );
+      return { name, ok: true, detail: `${result} (expected ${expected})` };
+    } catch (e) {
+      const err = toOpterError(e);
+      return { name, ok: false, detail: err.detail ?? err.message };
+    }
+  }
+
+  private async checkSignIn(appId: string, secretText: string): Promise<VerificationCheck> {
+    const name = 'Token as the new app';
+    try {
+      const { roles } = await withRetry(() => this.deps.appSignIn!.acquireGraphToken(appId, secretText), this.verifyPolicy, {
+        clock: this.deps.clock,
+        random: this.deps.random,
+      });
+      const ok = roles.includes('Mail.Send');
+      return { name, ok, detail: ok ? 'signed in with the new secret; token carries Mail.Send' : `signed in, but the token lacks Mail.Send (roles: ${roles.join(', ') || 'none'})` };
+    } catch (e) {
+      const err = toOpterError(e);
+      return { name, ok: false, detail: `${err.code}: ${err.detail ?? err.message}` };
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Add sender(s) to an existing registration's group
+  // ------------------------------------------------------------------------------------------------------------
+
+  private async runAddSender(ctx: JobContext): Promise<ProvisionResult> {
+    const input = ctx.job.input as AddSendersInput;
+    const names = deriveNames(input.appDisplayName, input.overrides);
+    const validated = await this.stepValidate(ctx, input.senders);
+    const senders = validated.senders as string[];
+    const where = await this.step<{ appObjectId: string; appId: string; spObjectId: string; groupIdentity: string; groupSmtp: string; groupObjectId: string | null }>(
+      ctx,
+      'locate',
+      async () => {
+        const apps = (await this.deps.directory.findApplicationsByDisplayName(names.appDisplayName)).filter((a) => a.displayName === names.appDisplayName);
+        if (apps.length === 0) throw new OpterError('E_NOT_FOUND', { detail: `no app registration named "${names.appDisplayName}" — set it up first.` });
+        const app = apps.find((a) => a.uniqueName === uniqueNameFor(names)) ?? (apps.length === 1 ? apps[0] : undefined);
+        if (!app) throw new OpterError('E_APP_NAME_AMBIGUOUS', { detail: `${apps.length} registrations are named "${names.appDisplayName}"` });
+        const sp = await this.deps.directory.getServicePrincipalByAppId(app.appId);
+        const group = await this.deps.exchange.getDistributionGroup(names.groupAlias);
+        if (!group) throw new OpterError('E_NOT_FOUND', { detail: `the group ${names.groupAlias} does not exist — run set up again to repair it.` });
+        assertOurGroup(group, names);
+        return {
+          out: { appObjectId: app.id, appId: app.appId, spObjectId: sp?.id ?? '', groupIdentity: group.identity, groupSmtp: group.primarySmtpAddress, groupObjectId: group.externalDirectoryObjectId },
+          summary: `Found ${app.displayName} (client id ${app.appId}) and group ${group.primarySmtpAddress}`,
+        };
+      },
+    );
+    const members = await this.step<{ membersAdded: string[] }>(ctx, 'members', async () => {
+      const group = await this.deps.exchange.getDistributionGroup(where.groupIdentity);
+      if (!group) throw new OpterError('E_NOT_FOUND', { detail: `the group ${where.groupSmtp} disappeared` });
+      const added = await this.ensureMembers(group, senders, false);
+      return { out: { membersAdded: added }, summary: added.length ? `Added ${added.join(', ')}` : 'All senders were already members' };
+    });
+    const verify = await this.stepVerify(ctx, where.appId, senders, undefined);
+    ctx.notes.push(ENFORCEMENT_NOTE);
+    return {
+      jobId: ctx.job.id,
+      tenantId: this.deps.directory.tenantId,
+      names,
+      appObjectId: where.appObjectId,
+      clientId: where.appId,
+      spObjectId: where.spObjectId,
+      groupSmtp: where.groupSmtp,
+      groupObjectId: where.groupObjectId,
+      senders,
+      created: { app: false, servicePrincipal: false, grant: false, group: false, policy: false },
+      membersAdded: members.membersAdded,
+      secret: null,
+      checks: verify.checks.filter((c) => !c.name.startsWith('Token')),
+      notes: [...new Set(ctx.notes)],
+    };
+  }
+}
+
+// --------------------------------------------------------------------------------------------------------------
+// helpers
+// --------------------------------------------------------------------------------------------------------------
+
+async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
+/** A group found by our alias must be our mail-enabled security group, not someone else's recipient. */
+function assertOurGroup(group: DistributionGroup, names: DerivedNames): void {
+  if (group.recipientTypeDetails !== 'MailUniversalSecurityGroup') {
+    throw new OpterError('E_GROUP_CONFLICT', {
+      detail: `${group.primarySmtpAddress} exists but is a ${group.recipientTypeDetails}, not a mail-enabled security group`,
+      field: 'groupAlias',
+    });
+  }
+  if (group.name !== names.groupName && group.displayName !== names.groupName) {
+    throw new OpterError('E_GROUP_CONFLICT', {
+      detail: `the alias ${names.groupAlias} belongs to the group "${group.name}", not "${names.groupName}"`,
+      field: 'groupAlias',
+    });
+  }
+}
+
+/**
+ * Reads and dependent writes on an object created moments ago may hit a replica that has not seen it
+ * (api-facts §1.5, §8.2). While the object is new, a "not found" is a reason to wait, not a failure.
+ */
+async function newObjectRead<T>(fn: () => Promise<T>, objectIsNew: boolean, reason: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const err = toOpterError(e);
+    if (objectIsNew && err.code === 'E_NOT_FOUND' && !err.transient) {
+      throw new OpterError('E_NOT_FOUND', { transient: true, detail: err.detail, retryReason: reason, cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Secrets this job created (or may have created) that never reached the sink. */
+function findOrphanSecrets(
+  outputs: Record<string, unknown>,
+  credentials: { keyId: string; displayName: string | null; startDateTime: string }[],
+  secretDisplayName: string,
+): string[] {
+  const orphans = new Set<string>();
+  if (typeof outputs.keyId === 'string') orphans.add(outputs.keyId);
+  if (typeof outputs.pendingSince === 'string') {
+    // addPassword may have succeeded without us recording the keyId (killed mid-call): match by name and time.
+    // One minute of tolerance for clock skew between us and Microsoft.
+    const since = new Date(outputs.pendingSince).getTime() - 60_000;
+    for (const c of credentials) {
+      if (c.displayName === secretDisplayName && new Date(c.startDateTime).getTime() >= since) orphans.add(c.keyId);
+    }
+  }
+  const present = new Set(credentials.map((c) => c.keyId));
+  return [...orphans].filter((k) => present.has(k));
+}
+
+function collectNotes(steps: StepRecord[]): string[] {
+  return steps.flatMap((s) => (Array.isArray(s.outputs.notes) ? (s.outputs.notes as string[]) : []));
+}
+
+export function isErrorCode(e: unknown, code: ErrorCode): boolean {
+  return e instanceof OpterError && e.code === code;
+}
