@@ -1,0 +1,29 @@
+/** Human rendering of progress events for a terminal (stderr), one line per event. */
+import type { ProgressEvent } from '../core/ports';
+
+const MARK = { ok: '✓', skip: '•', retry: '…', fail: '✗', run: '→' };
+
+export function renderProgressLine(e: ProgressEvent): string | null {
+  switch (e.type) {
+    case 'step-started':
+      return `${MARK.run} ${e.title}`;
+    case 'step-succeeded':
+      return `${MARK.ok} ${e.title}: ${e.summary}`;
+    case 'step-skipped':
+      return `${MARK.skip} ${e.title}: ${e.summary} (done earlier)`;
+    case 'step-retrying':
+      return `${MARK.retry} ${e.title}: ${e.reason} — retry ${e.attempt} in ${formatWait(e.waitMs)}`;
+    case 'step-failed':
+      return `${MARK.fail} ${e.title}: ${e.code} ${e.message}\n    What to do: ${e.action}`;
+    case 'check':
+      return `  ${e.ok ? MARK.ok : MARK.fail} ${e.name}: ${e.detail}`;
+    case 'note':
+      return `  note: ${e.message}`;
+    default:
+      return null;
+  }
+}
+
+export function formatWait(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
