@@ -563,7 +563,14 @@ export class ProvisioningEngine {
           };
         }
 
-        const maxLifetime = await directory.getMaxPasswordLifetime();
+        const maxLifetime = await directory.getMaxPasswordLifetime().catch((e: unknown) => {
+          // Reading the policy needs Policy.Read.All; without it we still try, and addPassword reports a policy breach.
+          if (e instanceof OpterError && e.code === 'E_GRAPH_PERMISSION') {
+            ctx.notes.push('Could not read the tenant app-management policy (Policy.Read.All missing); the requested lifetime was used as is.');
+            return null;
+          }
+          throw e;
+        });
         const life = secretLifetime(now, input.secretValidYears, maxLifetime);
         const endDateTime = formatRoundTripUtc(life.endDateTime);
         journal.recordStepOutputs(jobId, 'secret', { pendingSince: now.toISOString(), keyId: null, delivered: false });
