@@ -1,0 +1,234 @@
+/**
+ * One realistic example of every card variant, built from sample view models. The card tests run every entry
+ * through the official parser and the action/secret contract; a playground or docs page can render the same list.
+ * All ids, names and the "secret" here are made up.
+ */
+import { PROVISION_STEPS, STEP_TITLES } from '../provisioning/engine';
+import { approvalCard } from './approval';
+import { auditEntryCard } from './audit';
+import { chooseRegistrationCard } from './choose-registration';
+import { helpCard } from './help';
+import { errorCard, noticeCard } from './notice';
+import { applyProgressEvent, newProgress, progressCard } from './progress';
+import { requestFormCard } from './request-form';
+import { revealedSecretCard, secretExpiredCard, secretHiddenCard, secretReadyCard } from './secret';
+import { statusCard } from './status';
+import type { AdaptiveCardJson, ApprovalCardModel, ProgressCardModel, SecretFacts } from './types';
+
+export const SAMPLE_SECRET = 'Xq8~sample_SECRET.not-real~0123456789abcdEF';
+export const SAMPLE_TENANT_ID = '6f1c2a44-0d7e-4b8e-9a51-3c2f1d0e9b77';
+export const SAMPLE_CLIENT_ID = 'a3b9e2c1-5f60-4d2b-8c7e-1e2f3a4b5c6d';
+export const SAMPLE_REQUEST_ID = 'req_01HZX3K9Q4T7';
+export const SAMPLE_APPROVER_MRIS = ['29:1aBcDeFgHiJkLmNoPqRsTuV', '29:2wXyZ0123456789abcdefGh'];
+
+export interface GalleryEntry {
+  name: string;
+  card: AdaptiveCardJson;
+  /** True only for the revealed-secret card. */
+  containsSecret: boolean;
+  /** Cards that must never carry `refresh`. */
+  forbidRefresh: boolean;
+}
+
+const secretFacts: SecretFacts = {
+  requestId: SAMPLE_REQUEST_ID,
+  appDisplayName: 'OpterMessageProxy',
+  tenantId: SAMPLE_TENANT_ID,
+  clientId: SAMPLE_CLIENT_ID,
+  secretExpiresAt: '2036-03-02T14:05:00.0000000Z',
+  groupSmtp: 'optermessageproxy-mailsend-allowed@contoso.com',
+  scoping: 'access-policy',
+};
+
+export const sampleApproval: ApprovalCardModel = {
+  requestId: SAMPLE_REQUEST_ID,
+  kind: 'setup',
+  requestedBy: { name: 'Alice Admin' },
+  requestedAt: '2026-03-02T13:50:00Z',
+  expiresAt: '2026-03-03T13:50:00Z',
+  plan: {
+    appDisplayName: 'OpterMessageProxy',
+    createsApp: true,
+    secret: { displayName: 'optermessageproxy-secret', validYears: 10, expiresAt: '2036-03-02T14:05:00Z' },
+    group: { name: 'OpterMessageProxy - MailSend Allowed', alias: 'optermessageproxy-mailsend-allowed', smtp: 'optermessageproxy-mailsend-allowed@contoso.com', exists: false },
+    members: { before: [], after: ['info@contoso.com', 'faktura@contoso.com'] },
+    scoping: 'access-policy',
+  },
+  state: { status: 'pending' },
+  refreshUserIds: SAMPLE_APPROVER_MRIS,
+};
+
+export function sampleProgress(): { running: ProgressCardModel; failed: ProgressCardModel; succeeded: ProgressCardModel } {
+  const at = (m: number) => new Date(Date.UTC(2026, 2, 2, 14, m)).toISOString();
+  let p = newProgress({
+    requestId: SAMPLE_REQUEST_ID,
+    title: 'Setting up OpterMessageProxy',
+    steps: PROVISION_STEPS.map((id) => ({ id, title: STEP_TITLES[id] ?? id })),
+    at: at(0),
+  });
+  const jobId = 'job_1';
+  p = applyProgressEvent(p, { type: 'job-started', jobId, at: at(0) });
+  p = applyProgressEvent(p, { type: 'step-succeeded', jobId, step: 'validate', title: STEP_TITLES.validate, summary: '2 mailboxes found', at: at(0) });
+  p = applyProgressEvent(p, { type: 'step-succeeded', jobId, step: 'app', title: STEP_TITLES.app, summary: `Created (client ID ${SAMPLE_CLIENT_ID})`, at: at(1) });
+  p = applyProgressEvent(p, {
+    type: 'step-retrying',
+    jobId,
+    step: 'servicePrincipal',
+    title: STEP_TITLES.servicePrincipal,
+    attempt: 2,
+    reason: 'waiting for Microsoft to replicate the new service principal',
+    waitMs: 4000,
+    at: at(1),
+  });
+  const running = p;
+  const failed = applyProgressEvent(
+    applyProgressEvent(p, {
+      type: 'step-failed',
+      jobId,
+      step: 'servicePrincipal',
+      title: STEP_TITLES.servicePrincipal,
+      code: 'E_REPLICATION_TIMEOUT',
+      message: 'The service principal did not appear within 5 minutes.',
+      action: 'New objects usually appear within minutes; press Retry to continue where it stopped.',
+      at: at(6),
+    }),
+    { type: 'job-finished', jobId, status: 'failed', at: at(6) },
+  );
+  let s = applyProgressEvent(failed, { type: 'job-started', jobId, at: at(10) });
+  for (const step of PROVISION_STEPS.slice(2)) {
+    s = applyProgressEvent(s, { type: 'step-succeeded', jobId, step, title: STEP_TITLES[step] ?? step, summary: 'Done', at: at(11) });
+  }
+  s = applyProgressEvent(s, { type: 'check', jobId, name: 'info@contoso.com → Granted', ok: true, detail: 'Granted', at: at(12) });
+  s = applyProgressEvent(s, { type: 'check', jobId, name: 'control@contoso.com → Denied', ok: true, detail: 'Denied', at: at(12) });
+  s = applyProgressEvent(s, { type: 'check', jobId, name: 'Token as the new app', ok: true, detail: 'Mail.Send in roles', at: at(12) });
+  s = applyProgressEvent(s, { type: 'note', jobId, message: 'Microsoft notes that access-policy changes can take longer than 1 hour to take effect.', at: at(12) });
+  const succeeded = applyProgressEvent(s, { type: 'job-finished', jobId, status: 'succeeded', at: at(12) });
+  return { running, failed, succeeded };
+}
+
+export function cardGallery(): GalleryEntry[] {
+  const progress = sampleProgress();
+  const entries: Array<Omit<GalleryEntry, 'containsSecret' | 'forbidRefresh'> & Partial<GalleryEntry>> = [
+    { name: 'help', card: helpCard({ canRequest: true, canApprove: true }) },
+    { name: 'help (not admin, local mode)', card: helpCard({ canRequest: false, canApprove: false, localMode: true }) },
+    { name: 'request form (new)', card: requestFormCard({ requestId: SAMPLE_REQUEST_ID }) },
+    {
+      name: 'request form (errors, conflict, derived)',
+      card: requestFormCard({
+        requestId: SAMPLE_REQUEST_ID,
+        values: { appDisplayName: 'OpterMessageProxy', senders: ['info@contoso.com', 'faktura@fabrikam.com'], secretValidYears: 10, scoping: 'rbac', groupAlias: 'opter-senders' },
+        errors: { senders: 'faktura@fabrikam.com is not in one of the tenant’s accepted domains (contoso.com).', groupAlias: 'The alias is taken by another recipient.' },
+        existingRegistrations: ['OpterMessageProxy', 'OpterMessageProxy-nordics'],
+        nameConflict: { existingName: 'OpterMessageProxy', appId: SAMPLE_CLIENT_ID, senders: ['info@contoso.com'] },
+        derived: {
+          groupName: 'OpterMessageProxy - MailSend Allowed',
+          groupAlias: 'opter-senders',
+          secretDisplayName: 'optermessageproxy-secret',
+          groupSmtp: 'opter-senders@contoso.com',
+          secretExpiresAt: '2028-03-02T14:04:00Z',
+          secretClamped: true,
+        },
+        tenantMaxSecretLifetime: 'P2Y',
+      }),
+    },
+    { name: 'approval (pending, shared)', card: approvalCard(sampleApproval) },
+    { name: 'approval (pending, requester view)', card: approvalCard({ ...sampleApproval, viewer: 'requester' }) },
+    { name: 'approval (pending, observer view)', card: approvalCard({ ...sampleApproval, viewer: 'observer' }) },
+    { name: 'approval (reject without reason)', card: approvalCard({ ...sampleApproval, viewer: 'approver', reasonError: 'A reason is required to reject.' }) },
+    { name: 'approval (approved)', card: approvalCard({ ...sampleApproval, state: { status: 'approved', by: { name: 'Bob Approver' }, at: '2026-03-02T14:00:00Z' } }) },
+    { name: 'approval (rejected)', card: approvalCard({ ...sampleApproval, state: { status: 'rejected', by: { name: 'Bob Approver' }, at: '2026-03-02T14:00:00Z', reason: 'Use the nordics name for [that] _domain_.' } }) },
+    { name: 'approval (expired)', card: approvalCard({ ...sampleApproval, state: { status: 'expired', at: '2026-03-03T13:50:00Z' } }) },
+    {
+      name: 'approval (add sender, diff, rbac)',
+      card: approvalCard({
+        ...sampleApproval,
+        kind: 'add-sender',
+        plan: {
+          ...sampleApproval.plan,
+          appId: SAMPLE_CLIENT_ID,
+          createsApp: false,
+          secret: undefined,
+          group: { ...sampleApproval.plan.group, exists: true },
+          members: { before: ['info@contoso.com'], after: ['info@contoso.com', 'faktura@contoso.com'] },
+          scoping: 'rbac',
+        },
+      }),
+    },
+    { name: 'progress (running, retrying)', card: progressCard(progress.running) },
+    { name: 'progress (failed)', card: progressCard(progress.failed) },
+    { name: 'progress (succeeded)', card: progressCard(progress.succeeded) },
+    { name: 'secret (ready)', card: secretReadyCard({ ...secretFacts, requester: { name: 'Alice Admin' }, revealDeadline: '2026-03-03T14:05:00Z' }), forbidRefresh: true },
+    {
+      name: 'secret (revealed)',
+      card: revealedSecretCard({ ...secretFacts, secretText: SAMPLE_SECRET, senders: ['info@contoso.com'], deniedExample: 'control@contoso.com' }),
+      containsSecret: true,
+      forbidRefresh: true,
+    },
+    { name: 'secret (revealed, rbac)', card: revealedSecretCard({ ...secretFacts, scoping: 'rbac', secretText: SAMPLE_SECRET }), containsSecret: true, forbidRefresh: true },
+    { name: 'secret (hidden)', card: secretHiddenCard({ ...secretFacts, revealedAt: '2026-03-02T14:20:00Z', revealedBy: { name: 'Alice Admin' }, registrationId: 'reg_1' }), forbidRefresh: true },
+    { name: 'secret (expired)', card: secretExpiredCard({ ...secretFacts, expiredAt: '2026-03-03T14:05:00Z', registrationId: 'reg_1' }), forbidRefresh: true },
+    {
+      name: 'audit entry',
+      card: auditEntryCard({
+        seq: 42,
+        hash: '9f2c4e1ab37d55e0c1f0aa17e8b2d4c6f9e0a1b2c3d4e5f60718293a4b5c6d7e',
+        at: '2026-03-02T14:12:00Z',
+        actor: 'Bob Approver',
+        action: 'request.approved',
+        result: 'ok',
+        requestId: SAMPLE_REQUEST_ID,
+        summary: 'Set up OpterMessageProxy for 2 senders',
+        objects: { appId: SAMPLE_CLIENT_ID, servicePrincipalId: '0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f', group: 'optermessageproxy-mailsend-allowed@contoso.com' },
+      }),
+    },
+    {
+      name: 'choose registration',
+      card: chooseRegistrationCard({
+        requestId: SAMPLE_REQUEST_ID,
+        senders: ['faktura@contoso.com'],
+        registrations: [
+          { id: 'reg_1', appDisplayName: 'OpterMessageProxy-centraleurope', appId: SAMPLE_CLIENT_ID, groupSmtp: 'opter-ce@contoso.com', senders: ['info@contoso.com'] },
+          { id: 'reg_2', appDisplayName: 'OpterMessageProxy-nordics', appId: 'b4c0f3d2-6071-4e3c-9d8f-2f3a4b5c6d7e', groupSmtp: 'opter-nordics@contoso.se', senders: [] },
+        ],
+      }),
+    },
+    { name: 'error', card: errorCard({ code: 'E_SELF_APPROVAL', requestId: SAMPLE_REQUEST_ID }) },
+    { name: 'error (with detail)', card: errorCard({ code: 'E_SENDER_NOT_MAILBOX', detail: 'nobody@contoso.com' }) },
+    { name: 'notice (info)', card: noticeCard({ title: 'Request sent for approval', text: 'The approvers have been notified. I will tell you when someone decides.' }) },
+    { name: 'notice (good, facts)', card: noticeCard({ title: 'Sender added', text: 'faktura@contoso.com can now send through OpterMessageProxy.', tone: 'good', facts: [{ title: 'Check', value: 'Granted' }] }) },
+    {
+      name: 'status',
+      card: statusCard({
+        generatedAt: '2026-03-02T14:30:00Z',
+        registrations: [
+          {
+            id: 'reg_1',
+            appDisplayName: 'OpterMessageProxy',
+            appId: SAMPLE_CLIENT_ID,
+            managed: true,
+            scoping: 'access-policy',
+            groupSmtp: 'optermessageproxy-mailsend-allowed@contoso.com',
+            senders: ['info@contoso.com', 'faktura@contoso.com'],
+            secretExpiresAt: '2036-03-02T14:05:00Z',
+            lastVerification: { at: '2026-03-02T14:12:00Z', ok: true, summary: '2 senders Granted, control Denied' },
+            drift: [],
+          },
+          {
+            id: 'reg_2',
+            appDisplayName: 'OpterMessageProxy-nordics',
+            appId: 'b4c0f3d2-6071-4e3c-9d8f-2f3a4b5c6d7e',
+            managed: false,
+            scoping: 'access-policy',
+            groupSmtp: 'opter-nordics@contoso.se',
+            senders: ['info@contoso.se'],
+            secretExpiresAt: '2026-03-20T00:00:00Z',
+            lastVerification: null,
+            drift: [{ kind: 'policy-missing', description: 'No Application Access Policy: the app can send as any mailbox.' }],
+          },
+        ],
+      }),
+    },
+    { name: 'status (empty)', card: statusCard({ generatedAt: '2026-03-02T14:30:00Z', registrations: [] }) },
+  ];
+  return entries.map((e) => ({ containsSecret: false, forbidRefresh: false, ...e }) as GalleryEntry);
+}

@@ -1,0 +1,30 @@
+/** Error cards (from the one catalogue) and plain notices. */
+import { ERROR_CATALOGUE, describeAction, type ErrorCode } from '../core/errors';
+import { adaptiveCard, banner, factSet, heading, plainText, textBlock } from './elements';
+import type { AdaptiveCardJson, CardElement, ErrorCardModel, NoticeCardModel } from './types';
+
+export function errorCard(model: ErrorCardModel): AdaptiveCardJson {
+  const known = model.code in ERROR_CATALOGUE;
+  const title = known ? ERROR_CATALOGUE[model.code as ErrorCode].title : 'Something went wrong';
+  // The catalogue action fills {detail}; for an unknown code the detail is shown as is.
+  const action = known ? describeAction(model.code as ErrorCode, model.detail) : model.detail ?? 'Try again; if it persists, check the bot log.';
+  const body: CardElement[] = [
+    banner(title, 'attention'),
+    textBlock('What to do', { weight: 'Bolder', size: 'Small' }),
+    plainText(action, { spacing: 'None' }),
+    factSet([
+      ['Code', model.code],
+      ['Request', model.requestId],
+    ]),
+  ];
+  return adaptiveCard(body);
+}
+
+export function noticeCard(model: NoticeCardModel): AdaptiveCardJson {
+  const tone = model.tone ?? 'info';
+  const body: CardElement[] =
+    tone === 'info' ? [...heading(model.title)] : [banner(model.title, tone === 'good' ? 'good' : tone === 'warning' ? 'warning' : 'attention')];
+  body.push(textBlock(model.text));
+  if (model.facts && model.facts.length > 0) body.push(factSet(model.facts.map((f) => [f.title, f.value])));
+  return adaptiveCard(body);
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { checkCard, executeActions, findNodes, renderedTexts } from './card-check';
+import { sampleProgress } from './gallery';
+import { applyProgressEvent, newProgress, progressCard } from './progress';
+
+const at = (s: number) => new Date(Date.UTC(2026, 2, 2, 14, 0, s)).toISOString();
+const base = () => newProgress({ requestId: 'r1', title: 'Setting up X', steps: [{ id: 'app', title: 'App registration' }, { id: 'sp', title: 'Service principal' }], at: at(0) });
+
+describe('applyProgressEvent', () => {
+  it('starts with every planned step pending and does not modify its input', () => {
+    const m = base();
+    expect(m.steps.map((s) => s.state)).toEqual(['pending', 'pending']);
+    const next = applyProgressEvent(m, { type: 'step-started', jobId: 'j', step: 'app', title: 'App registration', at: at(1) });
+    expect(m.steps[0].state).toBe('pending');
+    expect(next.steps[0].state).toBe('running');
+    expect(next.updatedAt).toBe(at(1));
+  });
+
+  it('records retries with attempt, reason and the next try time', () => {
+    const m = applyProgressEvent(base(), { type: 'step-retrying', jobId: 'j', step: 'sp', title: 'Service principal', attempt: 3, reason: 'waiting for Microsoft to replicate the new service principal', waitMs: 8000, at: at(10) });
+    expect(m.steps[1]).toEqual({ id: 'sp', title: 'Service principal', state: 'retrying', attempt: 3, reason: 'waiting for Microsoft to replicate the new service principal', nextAttemptAt: at(18) });
+  });
+
+  it('records a failure on the step and on the job; a resume clears the job failure and the step restarts clean', () => {
+    let m = applyProgressEvent(base(), { type: 'step-failed', jobId: 'j', step: 'sp', title: 'Service principal', code: 'E_THROTTLED', message: '429', action: 'Wait', at: at(5) });
+    m = applyProgressEvent(m, { type: 'job-finished', jobId: 'j', status: 'failed', at: at(5) });
+    expect(m.status).toBe('failed');
+    expect(m.failure).toEqual({ code: 'E_THROTTLED', message: '429', action: 'Wait' });
+    m = applyProgressEvent(m, { type: 'job-started', jobId: 'j', at: at(30) });
+    expect(m.status).toBe('running');
+    expect(m.failure).toBeUndefined();
+    expect(m.finishedAt).toBeUndefined();
+    m = applyProgressEvent(m, { type: 'step-started', jobId: 'j', step: 'sp', title: 'Service principal', at: at(31) });
+    expect(m.steps[1]).toEqual({ id: 'sp', title: 'Service principal', state: 'running' });
+  });
+
+  it('adds steps it was not told about, upserts checks by name and keeps the last 5 notes', () => {
+    let m = applyProgressEvent(base(), { type: 'step-skipped', jobId: 'j', step: 'grant', title: 'Grant', summary: 'RBAC mode', at: at(1) });
+    expect(m.steps.map((s) => [s.id, s.state, s.summary])).toContainEqual(['grant', 'skipped', 'RBAC mode']);
+    m = applyProgressEvent(m, { type: 'check', jobId: 'j', name: 'a@x → Granted', ok: false, detail: 'Denied', at: at(2) });
+    m = applyProgressEvent(m, { type: 'check', jobId: 'j', name: 'a@x → Granted', ok: true, detail: 'Granted', at: at(3) });
+    expect(m.checks).toEqual([{ name: 'a@x → Granted', ok: true, detail: 'Granted' }]);
+    for (let i = 0; i < 7; i++) m = applyProgressEvent(m, { type: 'note', jobId: 'j', message: `n${i}`, at: at(4) });
+    expect(m.notes).toEqual(['n2', 'n3', 'n4', 'n5', 'n6']);
+  });
+});
+
+describe('progressCard', () => {
+  const { running, failed, succeeded } = sampleProgress();
+
+  it('shows each step’s state, and the retry reason with the attempt', () => {
+    const t = renderedTexts(progressCard(running)).join('\n');
+    expect(t).toContain('App registration · Done');
+    expect(t).toContain('Enterprise app (service principal) · Retrying');
+    expect(t).toContain('Attempt 2: waiting for Microsoft to replicate the new service principal');
+    expect(t).toContain('Client secret · Pending');
+    expect(t).toContain('In progress');
+    expect(executeActions(progressCard(running))).toEqual([]);
+  });
+
+  it('on failure shows the catalogue code, title, message and what to do, with a Retry (resume) button', async () => {
+    const card = progressCard(failed);
+    const t = renderedTexts(card).join('\n');
+    expect(t).toContain('E_REPLICATION_TIMEOUT: Microsoft did not finish replicating a new object in time');
+    expect(t).toContain('The service principal did not appear within 5 minutes.');
+    expect(t).toContain('press Retry to continue where it stopped');
+    expect(executeActions(card)).toEqual([{ type: 'Action.Execute', title: 'Retry', verb: 'resume', data: { requestId: 'req_01HZX3K9Q4T7' }, associatedInputs: 'none', style: 'positive' }]);
+    expect(await checkCard(card)).toEqual([]);
+  });
+
+  it('when finished shows the verification checks and no buttons', () => {
+    const card = progressCard(succeeded);
+    const facts = findNodes(card, (n) => n.type === 'FactSet').flatMap((f) => f.facts as Array<{ title: string; value: string }>);
+    expect(facts).toEqual(
+      expect.arrayContaining([
+        { title: 'info@contoso.com → Granted', value: '✅ Granted' },
+        { title: 'control@contoso.com → Denied', value: '✅ Denied' },
+        { title: 'Token as the new app', value: '✅ Mail.Send in roles' },
+        { title: 'Finished', value: '2 March 2026, 14:12 UTC' },
+      ]),
+    );
+    expect(renderedTexts(card)).toContain('Finished and verified');
+    expect(card).not.toHaveProperty('actions');
+  });
+
+  it('uses a catalogue-independent title for codes it does not know', () => {
+    const m = applyProgressEvent(base(), { type: 'step-failed', jobId: 'j', step: 'app', title: 'App', code: 'E_SOMETHING_NEW', message: 'm', action: 'a', at: at(1) });
+    expect(renderedTexts(progressCard({ ...m, status: 'failed' }))).toContain('E_SOMETHING_NEW: The step failed');
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * "status" / "list": every registration with its senders, scoping model, secret expiry, last verification and
+ * drift. Actions carry only the registration id; the server re-detects drift before repairing anything.
+ */
+import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, relativeTo, sectionTitle, textBlock, bulletList, type ContainerStyle } from './elements';
+import type { AdaptiveCardJson, CardAction, CardElement, RegistrationStatus, StatusCardModel } from './types';
+
+const DAY_MS = 86_400_000;
+/** The first reminder threshold (issue 6: 30, 7 and 1 days before expiry). */
+export const EXPIRY_WARNING_DAYS = 30;
+
+/** Keeps the card well under Teams' ~28 KB message limit; the CLI lists everything. */
+export const MAX_STATUS_REGISTRATIONS = 15;
+export const MAX_SENDERS_SHOWN = 10;
+
+export type ExpiryLevel = 'none' | 'expired' | 'soon' | 'ok';
+
+export function expiryLevel(expiresAt: string | null, now: string): ExpiryLevel {
+  if (!expiresAt) return 'none';
+  const left = new Date(expiresAt).getTime() - new Date(now).getTime();
+  if (left <= 0) return 'expired';
+  return left <= EXPIRY_WARNING_DAYS * DAY_MS ? 'soon' : 'ok';
+}
+
+export function statusCard(model: StatusCardModel): AdaptiveCardJson {
+  const body: CardElement[] = [...heading('Opter email status', `As of ${formatUtc(model.generatedAt)}`)];
+  if (model.registrations.length === 0) {
+    body.push(textBlock('No Opter registrations found. Type “set up Opter email” to create one.'));
+    return adaptiveCard(body);
+  }
+  const needsAttention = model.registrations.filter((r) => needsAttentionNow(r, model.generatedAt));
+  body.push(
+    needsAttention.length > 0
+      ? banner(`${needsAttention.length} of ${model.registrations.length} registration${model.registrations.length === 1 ? '' : 's'} need attention`, 'warning')
+      : banner(`All ${model.registrations.length} registration${model.registrations.length === 1 ? '' : 's'} look healthy`, 'good'),
+  );
+  // Problems first, so a long list never hides the registration that needs attention.
+  const ordered = [...needsAttention, ...model.registrations.filter((r) => !needsAttention.includes(r))];
+  for (const r of ordered.slice(0, MAX_STATUS_REGISTRATIONS)) body.push(registrationBlock(r, model.generatedAt));
+  if (ordered.length > MAX_STATUS_REGISTRATIONS) {
+    body.push(textBlock(`…and ${ordered.length - MAX_STATUS_REGISTRATIONS} more. Run “opter-mail status” for the full list.`, { subtle: true }));
+  }
+  return adaptiveCard(body);
+}
+
+export function needsAttentionNow(r: RegistrationStatus, now: string): boolean {
+  return r.drift.length > 0 || expiryLevel(r.secretExpiresAt, now) !== 'ok' || (r.lastVerification !== null && !r.lastVerification.ok);
+}
+
+function senderList(senders: string[]): string {
+  if (senders.length <= MAX_SENDERS_SHOWN) return listOrNone(senders);
+  return `${senders.slice(0, MAX_SENDERS_SHOWN).join(', ')} (+${senders.length - MAX_SENDERS_SHOWN} more)`;
+}
+
+function registrationBlock(r: RegistrationStatus, now: string): CardElement {
+  const level = expiryLevel(r.secretExpiresAt, now);
+  const style: ContainerStyle = r.drift.length > 0 || level === 'expired' || level === 'none' ? 'attention' : level === 'soon' ? 'warning' : 'emphasis';
+  const expiry =
+    level === 'none' || !r.secretExpiresAt
+      ? '❌ No valid secret: Opter cannot send'
+      : `${level === 'expired' ? '❌ Expired' : level === 'soon' ? '⚠️ Expires' : '✅ Expires'} ${formatUtc(r.secretExpiresAt)} (${relativeTo(r.secretExpiresAt, now)})`;
+  const verification = r.lastVerification
+    ? `${r.lastVerification.ok ? '✅' : '❌'} ${formatUtc(r.lastVerification.at)}: ${r.lastVerification.summary}`
+    : 'Never verified';
+  const items: CardElement[] = [
+    textBlock(`${r.appDisplayName}${r.managed ? '' : ' (not managed by the bot yet)'}`, { weight: 'Bolder', size: 'Medium' }),
+    factSet([
+      ['Client ID', r.appId],
+      ['Scoping', r.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'],
+      ['Group SMTP', r.groupSmtp],
+      ['Senders', senderList(r.senders)],
+      ['Secret', expiry],
+      ['Last verification', verification],
+    ]),
+  ];
+  if (r.drift.length > 0) {
+    items.push(sectionTitle('Drift found'));
+    items.push(textBlock(bulletList(r.drift.map((d) => d.description)), { color: 'Attention' }));
+  }
+  const actions: CardAction[] = [];
+  if (!r.managed) actions.push(execute('adopt', 'Adopt', { registrationId: r.id }));
+  if (r.drift.length > 0) actions.push(execute('repair', 'Repair', { registrationId: r.id }, { style: 'positive' }));
+  actions.push(execute('rotate-secret', 'New secret', { registrationId: r.id }));
+  items.push(actionSet(actions, 'Small'));
+  return container(items, { style, spacing: 'Medium' });
+}

@@ -1,0 +1,348 @@
+/**
+ * View models for the card builders. Plain data the bot assembles from its store; the builders never look
+ * anything up, so a card shows exactly what the model says. Times are ISO-8601 strings (UTC).
+ *
+ * Secret hygiene is in the types: only RevealedSecretModel has a field for the plaintext.
+ */
+
+export type IsoTime = string;
+
+/** A person as shown on a card. Display name only: identity and authority live in the store, never on a card. */
+export interface Person {
+  name: string;
+}
+
+export type ScopingModel = 'access-policy' | 'rbac';
+
+/** The kinds of request that go through approval. */
+export type RequestKind = 'setup' | 'add-sender' | 'remove-sender' | 'new-secret' | 'repair';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Generic JSON shape of what the builders return
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface CardElement {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface CardAction {
+  type: 'Action.Execute' | 'Action.ShowCard' | 'Action.ToggleVisibility';
+  title: string;
+  [key: string]: unknown;
+}
+
+export interface ExecuteAction extends CardAction {
+  type: 'Action.Execute';
+  verb: string;
+  data?: Record<string, string>;
+  associatedInputs: 'auto' | 'none';
+}
+
+export interface RefreshDefinition {
+  action: ExecuteAction;
+  userIds: string[];
+}
+
+export interface AdaptiveCardJson {
+  type: 'AdaptiveCard';
+  $schema: string;
+  version: '1.5';
+  body: CardElement[];
+  actions?: CardAction[];
+  refresh?: RefreshDefinition;
+  /** Teams-only extension: stretch the card to the message width. */
+  msteams?: { width: 'Full' };
+  [key: string]: unknown;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. Help
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface HelpCardModel {
+  /** The viewer is in ADMINS (may make requests). */
+  canRequest: boolean;
+  /** The viewer is in APPROVERS. */
+  canApprove: boolean;
+  /** Local mode (no BOT_ID): say that nothing reaches a real Teams tenant. */
+  localMode?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. Request form
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface RequestFormValues {
+  appDisplayName: string;
+  senders: string[];
+  secretValidYears: number;
+  scoping: ScopingModel;
+  secretDisplayName: string;
+  groupName: string;
+  groupAlias: string;
+  nameChoice: 'reuse' | 'new';
+}
+
+export type RequestFormField = keyof RequestFormValues;
+
+export interface DerivedNamesPreview {
+  groupName: string;
+  groupAlias: string;
+  secretDisplayName: string;
+  /** Known once the accepted domains were read (alias@default domain). */
+  groupSmtp?: string;
+  /** The expiry the secret will get after the tenant policy was applied. */
+  secretExpiresAt?: IsoTime;
+  /** True when the tenant policy shortened the requested validity. */
+  secretClamped?: boolean;
+}
+
+export interface RequestFormModel {
+  /** The draft request the form belongs to (created when the form is first shown). */
+  requestId: string;
+  values?: Partial<RequestFormValues>;
+  /** Field-level messages after server-side validation. */
+  errors?: Partial<Record<RequestFormField, string>>;
+  /** Display names of the registrations that already exist (each domain needs its own name). */
+  existingRegistrations?: string[];
+  /** The chosen app name already belongs to another registration: offer reuse vs a new name. */
+  nameConflict?: { existingName: string; appId?: string; senders?: string[] };
+  /** Shown after "Check": the names that will be used. Nothing is created before approval. */
+  derived?: DerivedNamesPreview;
+  /** Upper bound of the validity input in years (default 10). */
+  maxSecretYears?: number;
+  /** The tenant's max secret lifetime (ISO-8601 duration, e.g. "P2Y") when known. */
+  tenantMaxSecretLifetime?: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. Approval (also used for "add sender", with a members diff)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface ApprovalPlan {
+  appDisplayName: string;
+  /** Client id of an existing registration (add sender, new secret). Absent when the app is new. */
+  appId?: string;
+  /** True when the app registration and its service principal will be created. */
+  createsApp: boolean;
+  /** Present when a client secret will be created. */
+  secret?: { displayName: string; validYears: number; expiresAt?: IsoTime; clampedByPolicy?: boolean };
+  group: { name: string; alias: string; smtp?: string; exists: boolean };
+  /** Sender mailboxes in the group before and after the change (before is empty for a new group). */
+  members: { before: string[]; after: string[] };
+  scoping: ScopingModel;
+}
+
+export type ApprovalState =
+  | { status: 'pending' }
+  | { status: 'approved'; by: Person; at: IsoTime }
+  | { status: 'rejected'; by: Person; at: IsoTime; reason: string }
+  | { status: 'expired'; at: IsoTime }
+  | { status: 'cancelled'; by: Person; at: IsoTime };
+
+/**
+ * Which view of a pending approval this is. `shared` is the card posted to everyone (buttons shown, the server
+ * enforces the rules); the others are the user-specific views returned to the refresh verb.
+ */
+export type ApprovalViewer = 'shared' | 'approver' | 'requester' | 'observer';
+
+export interface ApprovalCardModel {
+  requestId: string;
+  kind: RequestKind;
+  requestedBy: Person;
+  requestedAt: IsoTime;
+  expiresAt: IsoTime;
+  plan: ApprovalPlan;
+  state: ApprovalState;
+  viewer?: ApprovalViewer;
+  /** Approver MRIs (`29:…`) that get a user-specific view through `refresh` while pending. At most 60 are used. */
+  refreshUserIds?: string[];
+  /** Shown when a reject arrived without a reason. */
+  reasonError?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 4. Progress
+// ---------------------------------------------------------------------------------------------------------------
+
+export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'retrying' | 'failed';
+
+export interface StepFailure {
+  /** Catalogue code (src/core/errors.ts). */
+  code: string;
+  message: string;
+  /** What the admin should do. */
+  action: string;
+}
+
+export interface ProgressStepView {
+  id: string;
+  title: string;
+  state: StepState;
+  /** What the step did ("created", "already there", …). */
+  summary?: string;
+  /** Retrying: attempt number and the human reason, e.g. waiting for Microsoft to replicate the new service principal. */
+  attempt?: number;
+  reason?: string;
+  nextAttemptAt?: IsoTime;
+  error?: StepFailure;
+}
+
+export interface VerificationCheckView {
+  /** e.g. "faktura@contoso.com → Granted", "Token as the new app". */
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export type ProgressStatus = 'running' | 'succeeded' | 'failed';
+
+export interface ProgressCardModel {
+  requestId: string;
+  title: string;
+  status: ProgressStatus;
+  steps: ProgressStepView[];
+  checks: VerificationCheckView[];
+  notes: string[];
+  startedAt?: IsoTime;
+  updatedAt: IsoTime;
+  finishedAt?: IsoTime;
+  /** The failure that stopped the job (the failed step's, or a job-level one). */
+  failure?: StepFailure;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 5. One-time secret
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Everything about a new secret except the secret itself. */
+export interface SecretFacts {
+  requestId: string;
+  appDisplayName: string;
+  tenantId: string;
+  clientId: string;
+  /** The credential's endDateTime as the engine wrote it (shown verbatim in the OUTPUT block). */
+  secretExpiresAt: string;
+  groupSmtp: string;
+  scoping?: ScopingModel;
+}
+
+export interface SecretReadyModel extends SecretFacts {
+  requester: Person;
+  /** Unrevealed secrets are purged (and removed from the app) at this time. */
+  revealDeadline: IsoTime;
+}
+
+export interface RevealedSecretModel extends SecretFacts {
+  /** The plaintext. Only ever passed to revealedSecretCard, whose card goes back ONLY as the requester's invoke response. */
+  secretText: string;
+  /** Senders for the Test-… hints (first one is the "allowed" example). */
+  senders?: string[];
+  /** A mailbox that must be denied (the "notallowed" example). */
+  deniedExample?: string;
+}
+
+export interface SecretHiddenModel extends SecretFacts {
+  revealedAt: IsoTime;
+  revealedBy: Person;
+  /** Lets the card offer "new secret" directly. */
+  registrationId?: string;
+}
+
+export interface SecretExpiredModel extends SecretFacts {
+  expiredAt: IsoTime;
+  registrationId?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 6. Audit
+// ---------------------------------------------------------------------------------------------------------------
+
+export type AuditResult = 'ok' | 'failed' | 'refused' | 'info';
+
+export interface AuditEntryModel {
+  seq: number;
+  /** Hex hash of this entry in the chain; the card shows a prefix. */
+  hash: string;
+  at: IsoTime;
+  actor: string;
+  /** e.g. "request.approved", "step.succeeded", "secret.revealed". */
+  action: string;
+  result: AuditResult;
+  requestId?: string;
+  summary?: string;
+  objects?: { appId?: string; servicePrincipalId?: string; group?: string; keyId?: string; jobId?: string };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 7. Add sender: choose the registration
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface RegistrationChoice {
+  id: string;
+  appDisplayName: string;
+  appId: string;
+  groupSmtp: string;
+  senders: string[];
+}
+
+export interface ChooseRegistrationModel {
+  requestId: string;
+  /** The addresses to add. */
+  senders: string[];
+  registrations: RegistrationChoice[];
+  selectedId?: string;
+  error?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 8. Errors and notices
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface ErrorCardModel {
+  /** Catalogue code; title and action come from the catalogue. */
+  code: string;
+  detail?: string;
+  requestId?: string;
+}
+
+export type NoticeTone = 'info' | 'good' | 'warning' | 'attention';
+
+export interface NoticeCardModel {
+  title: string;
+  text: string;
+  tone?: NoticeTone;
+  facts?: { title: string; value: string }[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 9. Status / list
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface DriftItem {
+  /** e.g. "member-outside-bot", "grant-missing", "policy-missing". */
+  kind: string;
+  description: string;
+}
+
+export interface RegistrationStatus {
+  id: string;
+  appDisplayName: string;
+  appId: string;
+  /** False for registrations that look like the script made them and the bot does not manage yet. */
+  managed: boolean;
+  scoping: ScopingModel;
+  groupSmtp?: string;
+  senders: string[];
+  /** The latest expiry among the app's live secrets; null when it has none. */
+  secretExpiresAt: IsoTime | null;
+  lastVerification: { at: IsoTime; ok: boolean; summary: string } | null;
+  drift: DriftItem[];
+}
+
+export interface StatusCardModel {
+  /** "Now" for expiry colouring; passed in so the builder stays pure. */
+  generatedAt: IsoTime;
+  registrations: RegistrationStatus[];
+}
