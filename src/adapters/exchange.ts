@@ -1,0 +1,405 @@
+/**
+ * ExchangePort over Exchange Online's REST command channel (the one the ExchangeOnlineManagement v3 module uses):
+ * `POST {EXCHANGE_ENDPOINT}/adminapi/beta/{tenantId}/InvokeCommand` with `{"CmdletInput":{CmdletName,Parameters}}`
+ * and an app-only token for `{EXCHANGE_ENDPOINT}/.default` from the provisioning credential (api-facts §7, §8).
+ *
+ * Responses: `value` rows (flat property bags; `@odata.*` annotations stripped), `@odata.nextLink` pages (POST the
+ * same body again), `@adminapi.warnings` (reported through onWarning), `@adminapi.errors` (a failure despite 200).
+ * Failures are classified by classify.ts, which reads both error-detail formats (§7.6).
+ *
+ * "New object" awareness: an object this adapter created (or the caller marked with markNew) is known for a
+ * replication window; a not-found from a cmdlet that names it is transient ("waiting for Exchange to replicate
+ * the new group"), because Exchange answers from several domain controllers (§8.2, §12).
+ */
+import { randomUUID } from 'node:crypto';
+import type { TokenCredential } from '@azure/identity';
+import { OpterError } from '../core/errors';
+import type { AcceptedDomain, AccessCheck, AccessPolicy, DistributionGroup, ExchangePort, Recipient } from '../core/ports';
+import { classifyError, exchangeAnnotationFailure, hasExchangeException, ServiceHttpError, type ClassifyContext } from './classify';
+import type { TenantConnection } from './config';
+import { defaultScope } from './credential';
+
+/** The system mailbox every app-only InvokeCommand call is routed by (api-facts §7.2). */
+const SYSTEM_MAILBOX = 'SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}';
+const MAX_PAGE_SIZE = 1000;
+
+const MEMBER_ALREADY_EXISTS = /MemberAlreadyExistsException|is already a member/i;
+const MEMBER_NOT_FOUND = /MemberNotFoundException|isn't a member|is not a member/i;
+
+export type ExchangeRow = Record<string, unknown>;
+export type CmdletParameters = Record<string, unknown>;
+
+export interface ExchangeOnlineOptions {
+  /** Per-request timeout (default 5 minutes, the Node HTTP client's own header timeout). */
+  timeoutMs?: number;
+  /** Upper bound on pages followed for one command (default 500, i.e. 500 000 rows at 1000 per page). */
+  maxPages?: number;
+  /** How long an object we created counts as "new" for not-found classification (default 15 minutes). */
+  newObjectWindowMs?: number;
+  /** Sent as X-ClientApplication (cosmetic; shows up in Microsoft's traces). */
+  clientApplication?: string;
+  /** Receives `@adminapi.warnings` texts. */
+  onWarning?: (cmdlet: string, warning: string) => void;
+  /** Clock for the new-object window (tests). */
+  now?: () => number;
+}
+
+export interface InvokeOptions {
+  /** `$select` on the InvokeCommand URL, to trim the output. */
+  select?: string[];
+  /** Treat a not-found as "not replicated yet" regardless of the new-object registry. */
+  objectIsNew?: boolean;
+  /** Retry reason for such a not-found. */
+  replicationReason?: string;
+}
+
+export class ExchangeOnline implements ExchangePort {
+  readonly tenantId: string;
+  private readonly endpoint: string;
+  private readonly scope: string;
+  private readonly connectionId = randomUUID();
+  private readonly newObjects = new Map<string, number>();
+  private readonly options: Required<Omit<ExchangeOnlineOptions, 'onWarning'>> & Pick<ExchangeOnlineOptions, 'onWarning'>;
+
+  constructor(
+    conn: Pick<TenantConnection, 'tenantId' | 'exchangeEndpoint'>,
+    private readonly credential: TokenCredential,
+    options: ExchangeOnlineOptions = {},
+  ) {
+    this.tenantId = conn.tenantId;
+    this.endpoint = new URL(conn.exchangeEndpoint).origin;
+    this.scope = defaultScope(this.endpoint);
+    this.options = {
+      timeoutMs: options.timeoutMs ?? 300_000,
+      maxPages: options.maxPages ?? 500,
+      newObjectWindowMs: options.newObjectWindowMs ?? 15 * 60_000,
+      clientApplication: options.clientApplication ?? 'OpterMailBot',
+      onWarning: options.onWarning,
+      now: options.now ?? Date.now,
+    };
+  }
+
+  /** The InvokeCommand URL for this tenant. */
+  get commandUrl(): string {
+    return `${this.endpoint}/adminapi/beta/${encodeURIComponent(this.tenantId)}/InvokeCommand`;
+  }
+
+  /**
+   * Tells the adapter these identities (name, alias, SMTP address, GUID…) belong to an object created moments ago,
+   * so a not-found for a cmdlet that names one is "not replicated yet" (transient) for the replication window.
+   */
+  markNew(...identities: (string | null | undefined)[]): void {
+    const at = this.options.now();
+    for (const id of identities) if (id) this.newObjects.set(id.toLowerCase(), at);
+  }
+
+  /**
+   * Runs one cmdlet and returns all output rows (every page), `@odata.*` annotations removed. Parameters are
+   * sent as the module encodes them: switches as `true`, multi-valued parameters as arrays, dates as ISO-8601.
+   * Throws OpterError; the parsed Exchange details are on `failureInfoOf(err)`.
+   */
+  async invokeCommand(cmdlet: string, parameters: CmdletParameters = {}, opts: InvokeOptions = {}): Promise<ExchangeRow[]> {
+    const ctx: ClassifyContext = {
+      service: 'exchange',
+      cmdlet,
+      objectIsNew: opts.objectIsNew ?? this.namesNewObject(parameters),
+      replicationReason: opts.replicationReason ?? 'waiting for Exchange to replicate the new object',
+    };
+    const body = JSON.stringify({ CmdletInput: { CmdletName: cmdlet, Parameters: encodeParameters(parameters) } });
+    let url = opts.select?.length ? `${this.commandUrl}?$select=${opts.select.map(encodeURIComponent).join(',')}` : this.commandUrl;
+    const rows: ExchangeRow[] = [];
+    for (let page = 0; ; page++) {
+      if (page >= this.options.maxPages) {
+        throw new OpterError('E_INTERNAL', { detail: `${cmdlet} returned more than ${this.options.maxPages} pages` });
+      }
+      const result = await this.post(url, body, cmdlet, ctx);
+      rows.push(...result.rows);
+      if (!result.nextLink) return rows;
+      url = this.sameOrigin(result.nextLink, cmdlet);
+    }
+  }
+
+  // --- ExchangePort ----------------------------------------------------------------------------------------------
+
+  async getAcceptedDomains(): Promise<AcceptedDomain[]> {
+    const rows = await this.invokeCommand('Get-AcceptedDomain');
+    return rows.map((r) => ({ domainName: text(r.DomainName ?? r.Name), isDefault: bool(r.Default ?? r.IsDefault) })).filter((d) => d.domainName);
+  }
+
+  async getRecipient(identity: string): Promise<Recipient | null> {
+    const rows = await this.getOrNull('Get-Recipient', { Identity: identity });
+    return rows?.[0] ? toRecipient(rows[0]) : null;
+  }
+
+  async getDistributionGroup(identity: string): Promise<DistributionGroup | null> {
+    const rows = await this.getOrNull('Get-DistributionGroup', { Identity: identity });
+    return rows?.[0] ? toGroup(rows[0]) : null;
+  }
+
+  async newDistributionGroup(p: { name: string; alias: string; members: string[] }): Promise<DistributionGroup> {
+    const parameters: CmdletParameters = { Name: p.name, Alias: p.alias, Type: 'Security' };
+    if (p.members.length) parameters.Members = [...p.members];
+    const rows = await this.invokeCommand('New-DistributionGroup', parameters);
+    const row = rows[0];
+    if (!row) throw new OpterError('E_INTERNAL', { detail: 'New-DistributionGroup returned no group' });
+    const group = toGroup(row);
+    this.markNew(p.name, p.alias, group.identity, group.name, group.alias, group.primarySmtpAddress, group.guid, group.externalDirectoryObjectId);
+    return group;
+  }
+
+  /** Direct members of the group. Throws E_NOT_FOUND when the group does not exist (transient while it is new). */
+  async getDistributionGroupMembers(identity: string): Promise<Recipient[]> {
+    const rows = await this.invokeCommand('Get-DistributionGroupMember', { Identity: identity }, { replicationReason: 'waiting for Exchange to replicate the new group' });
+    return rows.map(toRecipient);
+  }
+
+  async addDistributionGroupMember(group: string, member: string): Promise<{ created: boolean }> {
+    try {
+      // App-only callers are never the group's manager: always bypass the manager check (api-facts §8.3).
+      await this.invokeCommand(
+        'Add-DistributionGroupMember',
+        { Identity: group, Member: member, BypassSecurityGroupManagerCheck: true },
+        { replicationReason: 'waiting for Exchange to replicate the new group' },
+      );
+      return { created: true };
+    } catch (e) {
+      if (hasExchangeException(e, MEMBER_ALREADY_EXISTS)) return { created: false };
+      throw e;
+    }
+  }
+
+  async removeDistributionGroupMember(group: string, member: string): Promise<{ removed: boolean }> {
+    try {
+      await this.invokeCommand('Remove-DistributionGroupMember', { Identity: group, Member: member, BypassSecurityGroupManagerCheck: true, Confirm: false });
+      return { removed: true };
+    } catch (e) {
+      if (hasExchangeException(e, MEMBER_NOT_FOUND)) return { removed: false };
+      throw e;
+    }
+  }
+
+  async getApplicationAccessPolicies(): Promise<AccessPolicy[]> {
+    const rows = await this.invokeCommand('Get-ApplicationAccessPolicy');
+    return rows.map(toPolicy);
+  }
+
+  async newApplicationAccessPolicy(p: {
+    appId: string;
+    policyScopeGroupId: string;
+    accessRight: 'RestrictAccess' | 'DenyAccess';
+    description: string;
+  }): Promise<AccessPolicy> {
+    const rows = await this.invokeCommand(
+      'New-ApplicationAccessPolicy',
+      // AppId is String[] in the cmdlet: send an array (api-facts §7.3, §8.4).
+      { AppId: [p.appId], PolicyScopeGroupId: p.policyScopeGroupId, AccessRight: p.accessRight, Description: p.description },
+      { replicationReason: 'waiting for Exchange to see the new group' },
+    );
+    if (rows[0]) return toPolicy(rows[0]);
+    // No output row: read it back rather than invent one.
+    const scope = p.policyScopeGroupId.toLowerCase();
+    const found = (await this.getApplicationAccessPolicies()).find(
+      (x) => x.appId.toLowerCase() === p.appId.toLowerCase() && x.accessRight === p.accessRight && (x.scopeName.toLowerCase() === scope || x.scopeIdentity.toLowerCase() === scope),
+    );
+    if (!found) throw new OpterError('E_INTERNAL', { detail: 'New-ApplicationAccessPolicy returned no policy and none can be read back' });
+    return found;
+  }
+
+  async removeApplicationAccessPolicy(identity: string): Promise<void> {
+    try {
+      await this.invokeCommand('Remove-ApplicationAccessPolicy', { Identity: identity, Confirm: false });
+    } catch (e) {
+      if (e instanceof OpterError && e.code === 'E_NOT_FOUND' && !e.transient) return; // already gone
+      throw e;
+    }
+  }
+
+  async testApplicationAccessPolicy(appId: string, identity: string): Promise<AccessCheck> {
+    const rows = await this.invokeCommand('Test-ApplicationAccessPolicy', { Identity: identity, AppId: appId });
+    const result = text(rows[0]?.AccessCheckResult);
+    if (result === 'Granted' || result === 'Denied') return result;
+    throw new OpterError('E_INTERNAL', { detail: `Test-ApplicationAccessPolicy returned ${result ? `"${result}"` : 'no AccessCheckResult'}` });
+  }
+
+  // --- plumbing --------------------------------------------------------------------------------------------------
+
+  /** A Get-* whose not-found (404 / ManagementObjectNotFoundException) means "no such object" → null. */
+  private async getOrNull(cmdlet: string, parameters: CmdletParameters): Promise<ExchangeRow[] | null> {
+    try {
+      return await this.invokeCommand(cmdlet, parameters, { objectIsNew: false });
+    } catch (e) {
+      if (e instanceof OpterError && e.code === 'E_NOT_FOUND') return null;
+      throw e;
+    }
+  }
+
+  private async post(url: string, body: string, cmdlet: string, ctx: ClassifyContext): Promise<{ rows: ExchangeRow[]; nextLink: string | null }> {
+    let token: string;
+    try {
+      const t = await this.credential.getToken(this.scope);
+      if (!t?.token) throw new Error('the credential returned no token');
+      token = t.token;
+    } catch (e) {
+      throw classifyError(e, { ...ctx, service: 'identity', operation: `get a token for Exchange Online (${cmdlet})` });
+    }
+    const requestId = randomUUID();
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+          'X-AnchorMailbox': `APP:${SYSTEM_MAILBOX}@${this.tenantId}`,
+          Prefer: `odata.maxpagesize=${MAX_PAGE_SIZE}`,
+          'X-ResponseFormat': 'json',
+          'X-CmdletName': cmdlet,
+          'X-SerializationLevel': 'Partial',
+          'X-ClientApplication': this.options.clientApplication,
+          'client-request-id': requestId,
+          'connection-id': this.connectionId,
+        },
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (e) {
+      throw classifyError(e, ctx);
+    }
+    // A 403 body can be unreadable (NUL bytes labelled gzip, api-facts §7.6): never let reading it mask the status.
+    const bodyText = await res.text().catch(() => '');
+    if (!res.ok) throw classifyError(new ServiceHttpError('exchange', res.status, res.headers, bodyText, cmdlet), ctx);
+
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(bodyText) as Record<string, unknown>;
+    } catch (e) {
+      throw new OpterError('E_INTERNAL', { detail: `${cmdlet}: Exchange answered ${res.status} without JSON`, cause: e });
+    }
+    const errors = annotationTexts(json['@adminapi.errors']);
+    if (errors.length) throw classifyError(exchangeAnnotationFailure(errors, res.headers.get('request-id') ?? requestId), ctx);
+    for (const w of annotationTexts(json['@adminapi.warnings'])) this.options.onWarning?.(cmdlet, w);
+    const value = json.value;
+    const rows = Array.isArray(value) ? value.filter((r): r is ExchangeRow => !!r && typeof r === 'object').map(stripAnnotations) : [];
+    const next = json['@odata.nextLink'];
+    return { rows, nextLink: typeof next === 'string' && next ? next : null };
+  }
+
+  /** The bearer token goes wherever a nextLink points: only follow links on the Exchange endpoint. */
+  private sameOrigin(link: string, cmdlet: string): string {
+    const url = new URL(link, this.endpoint);
+    if (url.origin !== this.endpoint) throw new OpterError('E_INTERNAL', { detail: `${cmdlet}: refusing to follow a nextLink to ${url.origin}` });
+    return url.toString();
+  }
+
+  private namesNewObject(parameters: CmdletParameters): boolean {
+    const now = this.options.now();
+    for (const [key, at] of this.newObjects) if (now - at > this.options.newObjectWindowMs) this.newObjects.delete(key);
+    if (!this.newObjects.size) return false;
+    const values = Object.values(parameters).flatMap((v) => (Array.isArray(v) ? v : [v]));
+    return values.some((v) => typeof v === 'string' && this.newObjects.has(v.toLowerCase()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Encoding and mapping
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * PowerShell parameter values as the EXO module sends them (api-facts §7.3): switches → true, string[] → arrays,
+ * DateTime → ISO-8601 UTC with 7 fractional digits; undefined parameters are left out.
+ */
+export function encodeParameters(parameters: CmdletParameters): CmdletParameters {
+  const out: CmdletParameters = {};
+  for (const [k, v] of Object.entries(parameters)) {
+    if (v === undefined) continue;
+    out[k] = encodeValue(v);
+  }
+  return out;
+}
+
+function encodeValue(v: unknown): unknown {
+  if (v instanceof Date) return `${v.toISOString().slice(0, 19)}.${String(v.getUTCMilliseconds()).padStart(3, '0')}0000Z`;
+  if (Array.isArray(v)) return v.map(encodeValue);
+  if (v instanceof Set) return [...v].map(encodeValue);
+  return v;
+}
+
+/** Drops OData annotations (`@odata.type`, `Prop@odata.type`, …) from an output row. */
+export function stripAnnotations(row: ExchangeRow): ExchangeRow {
+  const out: ExchangeRow = {};
+  for (const [k, v] of Object.entries(row)) if (!k.includes('@odata.')) out[k] = v;
+  return out;
+}
+
+function annotationTexts(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  return list
+    .map((x) => {
+      if (typeof x === 'string') return x;
+      if (x && typeof x === 'object') {
+        const o = x as Record<string, unknown>;
+        const m = o.message ?? o.Message ?? o.ErrorMessage;
+        if (typeof m === 'string') return typeof o.TypeName === 'string' ? JSON.stringify({ Message: m, TypeName: o.TypeName }) : m;
+        return JSON.stringify(x);
+      }
+      return String(x);
+    })
+    .filter((s) => s.trim().length > 0);
+}
+
+/** Exchange serialises identities as strings in JSON output; tolerate objects ({Name}/{DistinguishedName}) too. */
+function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of ['Name', 'DistinguishedName', 'Identity', 'ObjectGuid']) if (typeof o[k] === 'string') return o[k] as string;
+  }
+  return '';
+}
+
+function nullable(v: unknown): string | null {
+  const s = text(v).trim();
+  return s ? s : null;
+}
+
+function bool(v: unknown): boolean {
+  return v === true || (typeof v === 'string' && v.toLowerCase() === 'true');
+}
+
+function toRecipient(r: ExchangeRow): Recipient {
+  return {
+    identity: text(r.Identity) || text(r.Name),
+    primarySmtpAddress: text(r.PrimarySmtpAddress),
+    recipientTypeDetails: text(r.RecipientTypeDetails),
+    externalDirectoryObjectId: nullable(r.ExternalDirectoryObjectId),
+    displayName: text(r.DisplayName) || text(r.Name),
+  };
+}
+
+function toGroup(r: ExchangeRow): DistributionGroup {
+  return {
+    identity: text(r.Identity) || text(r.Name),
+    name: text(r.Name),
+    displayName: text(r.DisplayName) || text(r.Name),
+    alias: text(r.Alias),
+    primarySmtpAddress: text(r.PrimarySmtpAddress),
+    recipientTypeDetails: text(r.RecipientTypeDetails),
+    externalDirectoryObjectId: nullable(r.ExternalDirectoryObjectId),
+    guid: text(r.Guid),
+  };
+}
+
+function toPolicy(r: ExchangeRow): AccessPolicy {
+  const right = text(r.AccessRight);
+  return {
+    identity: text(r.Identity),
+    appId: Array.isArray(r.AppId) ? text(r.AppId[0]) : text(r.AppId),
+    scopeName: text(r.ScopeName),
+    scopeIdentity: text(r.ScopeIdentity),
+    accessRight: right === 'DenyAccess' ? 'DenyAccess' : 'RestrictAccess',
+    description: text(r.Description),
+  };
+}

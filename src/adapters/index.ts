@@ -1,0 +1,47 @@
+/**
+ * The tenant adapters wired from one TenantConnection: one provisioning credential shared by Graph and Exchange
+ * (each asks it for its own audience), plus the new-app sign-in.
+ */
+import type { TokenCredential } from '@azure/identity';
+import { AppSignIn } from './app-signin';
+import type { TenantConnection } from './config';
+import { createCredential } from './credential';
+import { ExchangeOnline, type ExchangeOnlineOptions } from './exchange';
+import { GraphDirectory } from './graph-directory';
+import type { GraphClientOptions } from './graph-client';
+
+export interface TenantAdapters {
+  credential: TokenCredential;
+  directory: GraphDirectory;
+  exchange: ExchangeOnline;
+  appSignIn: AppSignIn;
+}
+
+export interface TenantAdapterOptions {
+  graph?: GraphClientOptions;
+  exchange?: ExchangeOnlineOptions;
+  /** Use this credential instead of building one from the connection (tests, custom hosting). */
+  credential?: TokenCredential;
+}
+
+export function createTenantAdapters(conn: TenantConnection, options: TenantAdapterOptions = {}): TenantAdapters {
+  const credential = options.credential ?? createCredential(conn);
+  return {
+    credential,
+    directory: new GraphDirectory(conn, credential, options.graph),
+    exchange: new ExchangeOnline(conn, credential, options.exchange),
+    appSignIn: new AppSignIn(conn, options.graph),
+  };
+}
+
+export { AppSignIn, rolesOf } from './app-signin';
+export { classifyError, failureInfoOf, hasExchangeException, parseExchangeDetail, parseRetryAfter, ServiceHttpError } from './classify';
+export type { ClassifyContext, FailureInfo, Service } from './classify';
+export { describeCredential, hasTenantConfiguration, readDataDir, readTenantConnection } from './config';
+export type { TenantConnection } from './config';
+export { authorityOptions, createCredential, defaultScope, isMicrosoftAuthorityHost } from './credential';
+export { ExchangeOnline, encodeParameters, stripAnnotations } from './exchange';
+export type { CmdletParameters, ExchangeOnlineOptions, ExchangeRow, InvokeOptions } from './exchange';
+export { GRAPH_PERMISSION, GraphDirectory, maxPasswordLifetimeOf } from './graph-directory';
+export { createGraphClient, odataEqFilter, odataKey, odataQuote } from './graph-client';
+export type { GraphClientOptions } from './graph-client';
