@@ -1,0 +1,67 @@
+/** Bearer-token validation shared by Graph and Exchange, including the "revoked permission" fault. */
+import { DIRECTORY_ROLES, EXCHANGE_APP_ID, GRAPH_APP_ID } from './catalog';
+import { header, type SimContext, type SimRequest } from './http';
+import { verifyJwt } from './jwt';
+
+export type Resource = 'graph' | 'exchange';
+
+export interface Caller {
+  appId: string;
+  servicePrincipalId: string;
+  tenantId: string;
+  /** Application roles from the token, minus any revoked by the fault (provisioning identity only). */
+  roles: Set<string>;
+  /** Directory role template ids from the token's `wids`, minus revoked ones. */
+  directoryRoles: Set<string>;
+}
+
+export type AuthFailure = 'missing' | 'malformed' | 'signature' | 'expired' | 'audience' | 'tenant';
+export type AuthResult = { ok: true; caller: Caller } | { ok: false; failure: AuthFailure };
+
+/** Which resource an access token audience (or a scope's resource part) denotes, given the simulator's origins. */
+export function resourceForAudience(ctx: SimContext, aud: string): Resource | null {
+  const a = aud.replace(/\/+$/, '').toLowerCase();
+  const local = (origin: string) => [origin.toLowerCase(), origin.toLowerCase().replace('://127.0.0.1:', '://localhost:')];
+  if (local(ctx.origins.graph).includes(a) || a === 'https://graph.microsoft.com' || a === GRAPH_APP_ID) return 'graph';
+  if (
+    local(ctx.origins.exchange).includes(a) ||
+    a === 'https://outlook.office365.com' ||
+    a === 'https://outlook.office.com' ||
+    a === EXCHANGE_APP_ID
+  ) {
+    return 'exchange';
+  }
+  return null;
+}
+
+/**
+ * Permissions named in `revokedPermissions` stop working for the provisioning identity immediately — also for
+ * tokens it already holds (real Entra only changes new tokens; tests should not have to wait for expiry).
+ */
+export function revokedFor(ctx: SimContext, appId: string): { roles: Set<string>; directoryRoles: Set<string> } {
+  const roles = new Set<string>();
+  const directoryRoles = new Set<string>();
+  if (appId !== ctx.provisioningAppId) return { roles, directoryRoles };
+  for (const p of ctx.faults.get().revokedPermissions) {
+    const templateId = (DIRECTORY_ROLES as Record<string, string>)[p];
+    if (templateId) directoryRoles.add(templateId);
+    else roles.add(p);
+  }
+  return { roles, directoryRoles };
+}
+
+export function authenticate(ctx: SimContext, req: SimRequest, resource: Resource): AuthResult {
+  const auth = header(req, 'authorization');
+  if (!auth || !/^bearer\s+\S/i.test(auth)) return { ok: false, failure: 'missing' };
+  const token = auth.replace(/^bearer\s+/i, '').trim();
+  const v = verifyJwt(ctx.signingKey, token);
+  if (!v.ok) return { ok: false, failure: v.reason === 'notYetValid' ? 'expired' : v.reason };
+  const c = v.claims;
+  if (typeof c.aud !== 'string' || resourceForAudience(ctx, c.aud) !== resource) return { ok: false, failure: 'audience' };
+  if (c.tid !== ctx.store.state.tenantId) return { ok: false, failure: 'tenant' };
+  const appId = String(c.appid ?? '');
+  const revoked = revokedFor(ctx, appId);
+  const roles = new Set((Array.isArray(c.roles) ? c.roles : []).map(String).filter((r) => !revoked.roles.has(r)));
+  const directoryRoles = new Set((Array.isArray(c.wids) ? c.wids : []).map(String).filter((r) => !revoked.directoryRoles.has(r)));
+  return { ok: true, caller: { appId, servicePrincipalId: String(c.oid ?? ''), tenantId: String(c.tid), roles, directoryRoles } };
+}

@@ -1,0 +1,62 @@
+/**
+ * Tenant-independent identifiers of Microsoft's first-party apps, their application roles and the Entra directory
+ * roles the simulator knows. Ids are the published ones (Graph permissions reference; api-facts §5.1, §6).
+ */
+
+export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+export const EXCHANGE_APP_ID = '00000002-0000-0ff1-ce00-000000000000';
+/** Microsoft Graph application role "Mail.Send" ("Send mail as any user") [OBS api-facts §5.1]. */
+export const MAIL_SEND_ROLE_ID = 'b633e1c5-b582-4048-a93e-9f11b44c7e96';
+/** Office 365 Exchange Online application role "Exchange.ManageAsApp" [DOC X1, api-facts §6]. */
+export const EXCHANGE_MANAGE_AS_APP_ROLE_ID = 'dc50a0fb-09a3-484d-be87-e023b12c6440';
+
+export interface CatalogAppRole {
+  id: string;
+  value: string;
+  displayName: string;
+  description: string;
+}
+
+const role = (id: string, value: string, displayName: string, description: string): CatalogAppRole => ({ id, value, displayName, description });
+
+/** A subset of Microsoft Graph's application roles: the ones this product touches plus common neighbours. */
+export const GRAPH_APP_ROLES: CatalogAppRole[] = [
+  role(MAIL_SEND_ROLE_ID, 'Mail.Send', 'Send mail as any user', 'Allows the app to send mail as any user without a signed-in user.'),
+  role('810c84a8-4a9e-49e6-bf7d-12d183f40d01', 'Mail.Read', 'Read mail in all mailboxes', 'Allows the app to read mail in all mailboxes without a signed-in user.'),
+  role('e2a3a72e-5f79-4c64-b1b1-878b674786c9', 'Mail.ReadWrite', 'Read and write mail in all mailboxes', 'Allows the app to create, read, update, and delete mail in all mailboxes without a signed-in user. Does not include permission to send mail.'),
+  role('693c5e45-0940-467d-9b8a-1022fb9d42ef', 'Mail.ReadBasic.All', 'Read basic mail in all mailboxes', 'Allows the app to read basic mail properties in all mailboxes without a signed-in user.'),
+  role('df021288-bdef-4463-88db-98f22de89214', 'User.Read.All', "Read all users' full profiles", 'Allows the app to read user profiles without a signed in user.'),
+  role('741f803b-c850-494e-b5df-cde7c675a1ca', 'User.ReadWrite.All', "Read and write all users' full profiles", 'Allows the app to read and update user profiles without a signed in user.'),
+  role('9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30', 'Application.Read.All', 'Read all applications', 'Allows the app to read all applications and service principals without a signed-in user.'),
+  role('1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9', 'Application.ReadWrite.All', 'Read and write all applications', 'Allows the app to create, read, update and delete applications and service principals without a signed-in user.'),
+  role('18a4783c-866b-4cc7-a460-3d5e5662c884', 'Application.ReadWrite.OwnedBy', 'Manage apps that this app creates or owns', 'Allows the app to create other applications, and fully manage those applications (read, update, update application secrets and delete), without a signed-in user.'),
+  role('06b708a9-e830-4db3-a914-8e69da51d44f', 'AppRoleAssignment.ReadWrite.All', 'Manage app permission grants and app role assignments', 'Allows the app to manage permission grants for application permissions to any API (including Microsoft Graph) and application assignments for any app, without a signed-in user.'),
+  role('7ab1d382-f21e-4acd-a863-ba3e13f7da61', 'Directory.Read.All', 'Read directory data', 'Allows the app to read data in your organization\'s directory, such as users, groups and apps, without a signed-in user.'),
+  role('19dbc75e-c2e2-444c-a770-ec69d8559fc7', 'Directory.ReadWrite.All', 'Read and write directory data', 'Allows the app to read and write data in your organization\'s directory, such as users, and groups, without a signed-in user.'),
+  role('5b567255-7703-4780-807c-7be8301ae99b', 'Group.Read.All', 'Read all groups', 'Allows the app to read group properties and memberships, and read conversations for all groups, without a signed-in user.'),
+  role('62a82d76-70ea-41e2-9197-370581804d09', 'Group.ReadWrite.All', 'Read and write all groups', 'Allows the app to create groups, read all group properties and memberships, update group properties and memberships, and delete groups.'),
+  role('246dd0d5-5bd0-4def-940b-0421030a5b68', 'Policy.Read.All', "Read your organization's policies", "Allows the app to read all your organization's policies without a signed in user."),
+  role('be74164b-cff1-491c-8741-e671cb536e13', 'Policy.ReadWrite.ApplicationConfiguration', "Read and write your organization's application configuration policies", "Allows the app to read and write your organization's application configuration policies, without a signed-in user."),
+  role('9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8', 'RoleManagement.ReadWrite.Directory', 'Read and write all directory RBAC settings', 'Allows the app to read and manage the role-based access control (RBAC) settings for your company\'s directory, without a signed-in user.'),
+  role('498476ce-e0fe-48b0-b801-37ba7e2685c6', 'Organization.Read.All', 'Read organization information', 'Allows the app to read the organization and related resources, without a signed-in user.'),
+  role('798ee544-9d2d-430c-a058-570e29e34338', 'Calendars.Read', 'Read calendars in all mailboxes', 'Allows the app to read events of all calendars without a signed-in user.'),
+];
+
+export const EXCHANGE_APP_ROLES: CatalogAppRole[] = [
+  role(EXCHANGE_MANAGE_AS_APP_ROLE_ID, 'Exchange.ManageAsApp', 'Manage Exchange As Application', 'Allows the app to manage the organization\'s Exchange environment without any user interaction. This includes mailboxes, groups, and other configuration objects.'),
+  role('dc890d15-9560-4a4c-9b7f-a736ec74ec40', 'full_access_as_app', 'Use Exchange Web Services with full access to all mailboxes', 'Allows the app to have full access via Exchange Web Services to all mailboxes without a signed-in user.'),
+];
+
+/** Entra built-in directory roles by template id [DOC E1]; the first two cover "any task" in Exchange [DOC X1]. */
+export const DIRECTORY_ROLES = {
+  'Global Administrator': '62e90394-69f5-4237-9190-012177145e10',
+  'Exchange Administrator': '29232cdf-9323-42fd-ade2-1d097af3e4de',
+  'Exchange Recipient Administrator': '31392ffb-586c-42d1-9346-e59415a2cc4e',
+  'Global Reader': 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
+} as const;
+export type DirectoryRoleName = keyof typeof DIRECTORY_ROLES;
+
+export function directoryRoleName(templateId: string): DirectoryRoleName | null {
+  for (const [name, id] of Object.entries(DIRECTORY_ROLES)) if (id === templateId) return name as DirectoryRoleName;
+  return null;
+}

@@ -1,0 +1,113 @@
+import { mulberry32 } from './ids';
+
+export type SimFamily = 'token' | 'graph' | 'exchange';
+
+export interface SimFaults {
+  latencyMs: number;
+  replicationDelayMs: number;
+  secretActivationDelayMs: number;
+  throttle: null | { every?: number; share?: number; retryAfterSeconds: number; families?: SimFamily[] };
+  unavailable: null | { share?: number; untilEpochMs?: number; families?: SimFamily[] };
+  dropConnections: null | { share: number; families?: SimFamily[] };
+  revokedPermissions: string[];
+  /**
+   * Tenant app-management policy: maximum client-secret lifetime as an ISO-8601 duration (e.g. "P90D"), or null
+   * for no restriction (the default policy is disabled in new tenants). Read through
+   * `GET /policies/defaultAppManagementPolicy`; enforced by addPassword.
+   */
+  maxPasswordLifetime?: string | null;
+}
+
+export const NO_FAULTS: SimFaults = {
+  latencyMs: 0,
+  replicationDelayMs: 0,
+  secretActivationDelayMs: 0,
+  throttle: null,
+  unavailable: null,
+  dropConnections: null,
+  revokedPermissions: [],
+  maxPasswordLifetime: null,
+};
+
+export type FaultDecision = { kind: 'drop' } | { kind: 'unavailable' } | { kind: 'throttle'; retryAfterSeconds: number } | null;
+
+const applies = (families: SimFamily[] | undefined, f: SimFamily) => !families || families.length === 0 || families.includes(f);
+
+const FAULT_KEYS = Object.keys(NO_FAULTS) as (keyof SimFaults)[];
+
+export function validateFaults(p: unknown): Partial<SimFaults> {
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw new Error('faults must be a JSON object');
+  for (const k of Object.keys(p)) if (!FAULT_KEYS.includes(k as keyof SimFaults)) throw new Error(`unknown fault "${k}"`);
+  const f = p as Partial<SimFaults>;
+  for (const k of ['latencyMs', 'replicationDelayMs', 'secretActivationDelayMs'] as const) {
+    if (f[k] !== undefined && (typeof f[k] !== 'number' || !(f[k]! >= 0))) throw new Error(`${k} must be a number >= 0`);
+  }
+  if (f.revokedPermissions !== undefined && (!Array.isArray(f.revokedPermissions) || f.revokedPermissions.some((x) => typeof x !== 'string'))) {
+    throw new Error('revokedPermissions must be an array of strings');
+  }
+  if (f.throttle && !(typeof f.throttle.retryAfterSeconds === 'number' && f.throttle.retryAfterSeconds >= 0)) {
+    throw new Error('throttle.retryAfterSeconds must be a number >= 0');
+  }
+  if (f.throttle && f.throttle.every !== undefined && !(Number.isInteger(f.throttle.every) && f.throttle.every >= 1)) {
+    throw new Error('throttle.every must be an integer >= 1');
+  }
+  if (f.dropConnections && typeof f.dropConnections.share !== 'number') throw new Error('dropConnections.share must be a number');
+  if (f.maxPasswordLifetime !== undefined && f.maxPasswordLifetime !== null && parseIsoDurationMs(f.maxPasswordLifetime) === null) {
+    throw new Error('maxPasswordLifetime must be an ISO-8601 duration such as "P90D"');
+  }
+  return f;
+}
+
+/** Days/hours/minutes/seconds durations ("P1Y" counted as 365 days, "P1M" as 30), or null if unparsable. */
+export function parseIsoDurationMs(s: string): number | null {
+  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(s);
+  if (!m || s === 'P' || s.endsWith('T')) return null;
+  const [, y, mo, w, d, h, mi, sec] = m;
+  const days = Number(y ?? 0) * 365 + Number(mo ?? 0) * 30 + Number(w ?? 0) * 7 + Number(d ?? 0);
+  return ((days * 24 + Number(h ?? 0)) * 60 + Number(mi ?? 0)) * 60_000 + Number(sec ?? 0) * 1000;
+}
+
+export class FaultEngine {
+  private current: SimFaults;
+  private rng: () => number;
+  private throttleCount = 0;
+
+  constructor(initial: Partial<SimFaults>, seed: number) {
+    this.current = { ...NO_FAULTS, ...validateFaults(initial) };
+    this.rng = mulberry32(seed);
+  }
+
+  get(): SimFaults {
+    return structuredClone(this.current);
+  }
+
+  set(p: Partial<SimFaults>): void {
+    const v = validateFaults(p);
+    if ('throttle' in v) this.throttleCount = 0;
+    this.current = { ...this.current, ...v };
+  }
+
+  replace(all: Partial<SimFaults>): void {
+    this.current = { ...NO_FAULTS, ...validateFaults(all) };
+    this.throttleCount = 0;
+  }
+
+  /** Decides the fate of one request; called exactly once per request of a family. */
+  decide(family: SimFamily, nowMs = Date.now()): FaultDecision {
+    const { dropConnections, unavailable, throttle } = this.current;
+    if (dropConnections && applies(dropConnections.families, family) && this.rng() < dropConnections.share) return { kind: 'drop' };
+    if (unavailable && applies(unavailable.families, family)) {
+      // An elapsed window ends the outage; inside it (or without one) `share` thins it out, else every call fails.
+      const windowOver = unavailable.untilEpochMs !== undefined && nowMs >= unavailable.untilEpochMs;
+      if (!windowOver && (unavailable.share === undefined || this.rng() < unavailable.share)) return { kind: 'unavailable' };
+    }
+    if (throttle && applies(throttle.families, family)) {
+      this.throttleCount++;
+      const byCount = throttle.every !== undefined && this.throttleCount % throttle.every === 0;
+      const byShare = throttle.share !== undefined && this.rng() < throttle.share;
+      const always = throttle.every === undefined && throttle.share === undefined;
+      if (byCount || byShare || always) return { kind: 'throttle', retryAfterSeconds: throttle.retryAfterSeconds };
+    }
+    return null;
+  }
+}

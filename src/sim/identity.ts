@@ -1,0 +1,240 @@
+/**
+ * Microsoft identity platform: OpenID discovery, JWKS and the v2.0 token endpoint (client credentials).
+ * Error bodies follow the real AADSTS shape: error, error_description ("AADSTSnnnn: …\r\nTrace ID: …"),
+ * error_codes, timestamp, trace_id, correlation_id, error_uri [api-facts §15; issue threads quoted in docs].
+ */
+import { resourceForAudience, revokedFor } from './auth';
+import { EXCHANGE_APP_ID, GRAPH_APP_ID } from './catalog';
+import { header, type SimContext, type SimReply, type SimRequest } from './http';
+import { hashSecret, newGuid } from './ids';
+import { publicJwk, signJwt } from './jwt';
+
+function aadError(ctx: SimContext, req: SimRequest, status: number, error: string, code: number, text: string): SimReply {
+  const now = new Date();
+  const timestamp = now.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  const traceId = newGuid();
+  const correlationId = header(req, 'client-request-id') ?? newGuid();
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': traceId },
+    body: {
+      error,
+      error_description: `AADSTS${code}: ${text}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
+      error_codes: [code],
+      timestamp,
+      trace_id: traceId,
+      correlation_id: correlationId,
+      error_uri: `${ctx.origins.authority}/error?code=${code}`,
+    },
+  };
+}
+
+function tenantNotFound(ctx: SimContext, req: SimRequest, segment: string, error = 'invalid_request'): SimReply {
+  return aadError(
+    ctx,
+    req,
+    400,
+    error,
+    90002,
+    `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+  );
+}
+
+function openIdConfiguration(ctx: SimContext): Record<string, unknown> {
+  const base = `${ctx.origins.authority}/${ctx.store.state.tenantId}`;
+  return {
+    token_endpoint: `${base}/oauth2/v2.0/token`,
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    jwks_uri: `${base}/discovery/v2.0/keys`,
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    subject_types_supported: ['pairwise'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    issuer: `${base}/v2.0`,
+    request_uri_parameter_supported: false,
+    userinfo_endpoint: `${ctx.origins.graph}/oidc/userinfo`,
+    authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+    device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+    claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+    kerberos_endpoint: `${base}/kerberos`,
+    tenant_region_scope: 'EU',
+    cloud_instance_name: 'microsoftonline.com',
+    cloud_graph_host_name: 'graph.windows.net',
+    msgraph_host: 'graph.microsoft.com',
+    rbac_url: 'https://pas.windows.net',
+  };
+}
+
+function parseForm(req: SimRequest): URLSearchParams {
+  return new URLSearchParams(req.body.toString('utf8'));
+}
+
+export function handleIdentity(ctx: SimContext, req: SimRequest): SimReply {
+  const segments = req.url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const [tenantSegment, ...rest] = segments;
+  const route = rest.join('/');
+  if (!tenantSegment) return { status: 404, body: '' };
+
+  if (req.method === 'GET' && (route === 'v2.0/.well-known/openid-configuration' || route === '.well-known/openid-configuration')) {
+    if (!ctx.store.matchesTenant(tenantSegment)) return tenantNotFound(ctx, req, tenantSegment, 'invalid_tenant');
+    return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: openIdConfiguration(ctx) };
+  }
+  if (req.method === 'GET' && (route === 'discovery/v2.0/keys' || route === 'discovery/keys')) {
+    return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: { keys: [publicJwk(ctx.signingKey)] } };
+  }
+  if (route === 'oauth2/v2.0/token') {
+    if (req.method !== 'POST') return { status: 405, body: '' };
+    return token(ctx, req, tenantSegment);
+  }
+  return { status: 404, body: '' };
+}
+
+function token(ctx: SimContext, req: SimRequest, tenantSegment: string): SimReply {
+  if (!ctx.store.matchesTenant(tenantSegment)) return tenantNotFound(ctx, req, tenantSegment);
+  const form = parseForm(req);
+  let clientId = form.get('client_id');
+  let clientSecret = form.get('client_secret');
+  // client_secret_basic: credentials in the Authorization header instead of the form.
+  const basic = header(req, 'authorization');
+  if (basic && /^basic\s/i.test(basic)) {
+    const [id, secret] = Buffer.from(basic.replace(/^basic\s+/i, ''), 'base64').toString('utf8').split(':');
+    clientId ??= decodeURIComponent(id ?? '');
+    clientSecret ??= decodeURIComponent(secret ?? '');
+  }
+  const grantType = form.get('grant_type');
+  if (!grantType) return aadError(ctx, req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
+  if (grantType !== 'client_credentials') {
+    return aadError(ctx, req, 400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`);
+  }
+  if (!clientId) return aadError(ctx, req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+  const scopeParam = form.get('scope');
+  if (!scopeParam) return aadError(ctx, req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'scope'.");
+
+  const state = ctx.store.state;
+  // A just-created app is not yet on the replica the token service reads [OBS api-facts §1.5, §12].
+  const app = ctx.store.app((a) => a.appId.toLowerCase() === clientId!.toLowerCase());
+  if (!app) {
+    return aadError(
+      ctx,
+      req,
+      400,
+      'unauthorized_client',
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${state.defaultDomain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+    );
+  }
+
+  if (form.get('client_assertion')) {
+    return aadError(ctx, req, 401, 'invalid_client', 700027, 'The certificate with identifier used to sign the client assertion is not registered on application.');
+  }
+  if (!clientSecret) {
+    return aadError(ctx, req, 401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+  }
+  const now = Date.now();
+  const matching = app.passwords.find((p) => p.hash === hashSecret(clientSecret!, p.salt));
+  const invalidSecret = () =>
+    aadError(
+      ctx,
+      req,
+      401,
+      'invalid_client',
+      7000215,
+      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`,
+    );
+  // A brand-new secret is rejected exactly like a wrong one until it has propagated [OBS U7, api-facts §4, §12].
+  if (!matching || now < matching.activeAtMs || now < Date.parse(matching.startDateTime)) return invalidSecret();
+  if (Date.parse(matching.endDateTime) <= now) {
+    return aadError(
+      ctx,
+      req,
+      401,
+      'invalid_client',
+      7000222,
+      `The provided client secret keys for app '${app.appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
+    );
+  }
+
+  const clientSp = ctx.store.sp((s) => s.appId === app.appId);
+  if (!clientSp) {
+    return aadError(
+      ctx,
+      req,
+      401,
+      'invalid_client',
+      7000229,
+      `The client application ${app.appId} is missing service principal in the tenant ${state.tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`,
+    );
+  }
+
+  // Client credentials take exactly one "<resource>/.default" scope; OIDC scopes are ignored [api-facts §1.1].
+  const scopes = scopeParam.split(/\s+/).filter((s) => s && !['openid', 'profile', 'offline_access', 'email'].includes(s));
+  const scope = scopes[0] ?? '';
+  if (scopes.length !== 1 || !scope.endsWith('/.default')) {
+    return aadError(
+      ctx,
+      req,
+      400,
+      'invalid_scope',
+      1002012,
+      `The provided value for scope ${scopeParam} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+    );
+  }
+  const audience = scope.slice(0, -'/.default'.length);
+  const resource = resourceForAudience(ctx, audience);
+  if (!resource) {
+    return aadError(
+      ctx,
+      req,
+      400,
+      'invalid_resource',
+      500011,
+      `The resource principal named ${audience} was not found in the tenant named ${state.defaultDomain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+    );
+  }
+  const resourceSp = ctx.store.sp((s) => s.appId === (resource === 'graph' ? GRAPH_APP_ID : EXCHANGE_APP_ID))!;
+  const revoked = revokedFor(ctx, app.appId);
+  const roles = ctx.store.grantedRoleValues(clientSp.id, resourceSp.id).filter((r) => !revoked.roles.has(r));
+  const wids = ctx.store.directoryRoleTemplateIds(clientSp.id).filter((r) => !revoked.directoryRoles.has(r));
+
+  const iat = Math.floor(now / 1000);
+  const exp = iat + ctx.tokenLifetimeSeconds;
+  // v1.0-format app-only token, like the ones Graph and Exchange receive [OBS U6 captured token].
+  const claims: Record<string, unknown> = {
+    aud: audience.replace(/\/+$/, ''),
+    iss: `https://sts.windows.net/${state.tenantId}/`,
+    iat,
+    nbf: iat,
+    exp,
+    aio: Buffer.from(newGuid()).toString('base64').slice(0, 40),
+    app_displayname: String(app.props.displayName ?? ''),
+    appid: app.appId,
+    appidacr: '1',
+    idp: `https://sts.windows.net/${state.tenantId}/`,
+    idtyp: 'app',
+    oid: clientSp.id,
+    rh: '0.AAAA' + Buffer.from(state.tenantId).toString('base64url').slice(0, 20) + '.',
+    sub: clientSp.id,
+    tid: state.tenantId,
+    uti: Buffer.from(newGuid()).toString('base64url').slice(0, 22),
+    ver: '1.0',
+    xms_tcdt: 1600000000,
+  };
+  // Entra omits empty role/wids claims rather than sending empty arrays.
+  if (roles.length) claims.roles = roles;
+  if (wids.length) claims.wids = wids;
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store, no-cache' },
+    body: {
+      token_type: 'Bearer',
+      expires_in: ctx.tokenLifetimeSeconds,
+      ext_expires_in: ctx.tokenLifetimeSeconds,
+      access_token: signJwt(ctx.signingKey, claims),
+    },
+  };
+}
+

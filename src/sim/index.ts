@@ -1,0 +1,486 @@
+/**
+ * The simulated Microsoft 365 tenant: three HTTPS listeners on 127.0.0.1 (identity platform, Graph, Exchange
+ * admin REST) over one shared tenant state. Separate origins give Graph and Exchange tokens different audiences,
+ * as in the cloud. See docs/simulator.md for every endpoint, quirk and source.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EXCHANGE_APP_ID, GRAPH_APP_ID } from './catalog';
+import { cmdletNameOf, handleExchange } from './exchange';
+import { FaultEngine, validateFaults, type FaultDecision, type SimFaults, type SimFamily } from './faults';
+import { applicationJson, assignmentJson, handleGraph, servicePrincipalJson } from './graph';
+import { isoNow, type SimContext, type SimReply, type SimRequest } from './http';
+import { handleIdentity } from './identity';
+import { newGuid, newSalt, newSecretText, hashSecret } from './ids';
+import { loadOrCreateSigningKey } from './jwt';
+import { TenantStore } from './store';
+import {
+  DISTRIBUTION_LIST_ALIAS,
+  MAIL_CONTACT_ADDRESS,
+  NO_MAILBOX_USER_ALIAS,
+  SEEDED_MAILBOXES,
+  isVisible,
+  loadState,
+  seedIds,
+  seedTenant,
+  type SeedIdentity,
+  type TenantState,
+} from './tenant';
+import { DEFAULT_TEST_TLS_DIR, ensureSimCertificate } from './tls';
+
+export type { SimFaults, SimFamily } from './faults';
+export { GRAPH_APP_ID, EXCHANGE_APP_ID, MAIL_SEND_ROLE_ID, EXCHANGE_MANAGE_AS_APP_ROLE_ID, DIRECTORY_ROLES } from './catalog';
+export { DEFAULT_TEST_TLS_DIR, ensureSimCertificate } from './tls';
+
+export interface SimOptions {
+  faults?: Partial<SimFaults>;
+  /** Persist tenant state as JSON here (atomic write after each mutation); loaded at start if present. */
+  stateFile?: string;
+  /** Where the self-signed cert/key live (created if missing, reused otherwise). Default: DEFAULT_TEST_TLS_DIR. */
+  tlsDir?: string;
+  /** PRNG seed for share-based faults. */
+  seed?: number;
+  /** Fixed ports (default: ephemeral). */
+  ports?: { authority?: number; graph?: number; exchange?: number };
+  /** Access-token lifetime (default 3599 s, like Entra's `expires_in`). */
+  tokenLifetimeSeconds?: number;
+  /** Tenant GUID for a fresh tenant (ignored when a state file is loaded). Default: random. */
+  tenantId?: string;
+}
+
+export interface RequestLogEntry {
+  at: string;
+  family: SimFamily;
+  method: string;
+  path: string;
+  cmdlet?: string;
+  /** HTTP status, or 0 when the connection was dropped by a fault. */
+  status: number;
+}
+
+export interface SnapshotGroup {
+  guid: string;
+  externalDirectoryObjectId: string | null;
+  name: string;
+  alias: string;
+  displayName: string;
+  primarySmtpAddress: string;
+  recipientTypeDetails: string;
+  /** Primary SMTP addresses of the direct members. */
+  members: string[];
+  replicated: boolean;
+}
+
+export interface TenantSnapshot {
+  tenantId: string;
+  domains: string[];
+  /** Graph JSON shapes; passwordCredentials carry metadata only (secretText null), never values. */
+  applications: Record<string, unknown>[];
+  servicePrincipals: Record<string, unknown>[];
+  appRoleAssignments: Record<string, unknown>[];
+  directoryRoleAssignments: Array<{ id: string; roleDefinitionId: string; principalId: string; directoryScopeId: string }>;
+  users: Array<{ id: string; userPrincipalName: string; displayName: string; mail: string | null }>;
+  mailboxes: Array<{ guid: string; userId: string | null; name: string; primarySmtpAddress: string; recipientTypeDetails: string }>;
+  contacts: Array<{ guid: string; name: string; primarySmtpAddress: string }>;
+  groups: SnapshotGroup[];
+  accessPolicies: Array<{ identity: string; appId: string; scope: string; scopeGuid: string; accessRight: string; description: string }>;
+  sentMail: TenantState['sentMail'];
+}
+
+export interface Simulator {
+  tenantId: string;
+  domain: string;
+  onMicrosoftDomain: string;
+  authorityHost: string;
+  graphEndpoint: string;
+  exchangeEndpoint: string;
+  caCertPath: string;
+  provisioning: { clientId: string; clientSecret: string };
+  mailboxes: { info: string; faktura: string; outside: string; shared: string; [k: string]: string };
+  setFaults(p: Partial<SimFaults>): void;
+  faults(): SimFaults;
+  snapshot(): TenantSnapshot;
+  requests(): RequestLogEntry[];
+  clearRequests(): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 20 * 1024 * 1024;
+const MAX_LOG = 10_000;
+const TENANT_SHORT_NAME = 'exempel';
+const DEFAULT_DOMAIN = 'exempel.se';
+
+function snapshotOf(ctx: SimContext): TenantSnapshot {
+  const st = ctx.store.state;
+  const smtp = (guid: string) => ctx.store.recipientByGuid(guid)?.primarySmtpAddress ?? guid;
+  return structuredClone({
+    tenantId: st.tenantId,
+    domains: ctx.store.acceptedDomains(),
+    applications: st.applications.map((a) => applicationJson(ctx, a)),
+    servicePrincipals: st.servicePrincipals.map((s) => servicePrincipalJson(ctx, s)),
+    appRoleAssignments: st.appRoleAssignments.map((a) => assignmentJson(ctx, a)),
+    directoryRoleAssignments: st.directoryRoleAssignments,
+    users: st.users,
+    mailboxes: st.recipients
+      .filter((r) => ctx.store.isMailboxRecipient(r))
+      .map((r) => ({ guid: r.guid, userId: r.externalDirectoryObjectId, name: r.name, primarySmtpAddress: r.primarySmtpAddress, recipientTypeDetails: r.recipientTypeDetails })),
+    contacts: st.recipients.filter((r) => r.recipientTypeDetails === 'MailContact').map((r) => ({ guid: r.guid, name: r.name, primarySmtpAddress: r.primarySmtpAddress })),
+    groups: st.recipients
+      .filter((r) => ctx.store.isGroup(r))
+      .map((r) => ({
+        guid: r.guid,
+        externalDirectoryObjectId: r.externalDirectoryObjectId,
+        name: r.name,
+        alias: r.alias,
+        displayName: r.displayName,
+        primarySmtpAddress: r.primarySmtpAddress,
+        recipientTypeDetails: r.recipientTypeDetails,
+        members: (r.members ?? []).map(smtp),
+        replicated: isVisible(r),
+      })),
+    accessPolicies: st.accessPolicies.map((p) => {
+      const scope = ctx.store.recipientByGuid(p.scopeGuid);
+      return {
+        identity: `${st.tenantId}\\${p.appId}:${scope?.sid ?? 'S-1-0-0'};${p.scopeGuid}`,
+        appId: p.appId,
+        scope: scope?.primarySmtpAddress ?? p.scopeGuid,
+        scopeGuid: p.scopeGuid,
+        accessRight: p.accessRight,
+        description: p.description,
+      };
+    }),
+    sentMail: st.sentMail,
+  });
+}
+
+/**
+ * A loaded state file keeps only a hash of the provisioning secret, so each start issues a fresh one under the
+ * same keyId (and restores the provisioning identity if someone deleted it).
+ */
+function prepareLoadedState(state: TenantState, seed: SeedIdentity): void {
+  const fresh = seedTenant(seed);
+  const ids = seedIds(state.tenantId);
+  const restore = <T extends { id: string }>(list: T[], from: T[], id: string) => {
+    if (!list.some((x) => x.id === id)) list.push(from.find((x) => x.id === id)!);
+  };
+  restore(state.applications, fresh.applications, ids.provisioningAppObjectId);
+  restore(state.servicePrincipals, fresh.servicePrincipals, ids.provisioningSpId);
+  restore(state.servicePrincipals, fresh.servicePrincipals, ids.graphSpId);
+  restore(state.servicePrincipals, fresh.servicePrincipals, ids.exchangeSpId);
+  const app = state.applications.find((a) => a.id === ids.provisioningAppObjectId)!;
+  const salt = newSalt();
+  const record = {
+    keyId: ids.provisioningKeyId,
+    displayName: 'simulator provisioning secret',
+    hint: seed.provisioningSecret.slice(0, 3),
+    startDateTime: '2024-01-15T08:00:00Z',
+    endDateTime: '2099-12-31T00:00:00Z',
+    salt,
+    hash: hashSecret(seed.provisioningSecret, salt),
+    activeAtMs: 0,
+  };
+  app.passwords = [...app.passwords.filter((p) => p.keyId !== ids.provisioningKeyId), record];
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
+}
+
+function writeReply(res: ServerResponse, reply: SimReply): void {
+  const headers: Record<string, string> = { ...(reply.headers ?? {}) };
+  let payload: Buffer;
+  if (reply.body === undefined || reply.body === null || reply.status === 204) payload = Buffer.alloc(0);
+  else if (Buffer.isBuffer(reply.body)) payload = reply.body;
+  else if (typeof reply.body === 'string') payload = Buffer.from(reply.body, 'utf8');
+  else {
+    payload = Buffer.from(JSON.stringify(reply.body), 'utf8');
+    headers['content-type'] ??= 'application/json; charset=utf-8';
+  }
+  if (reply.status !== 204) headers['content-length'] = String(payload.length);
+  res.writeHead(reply.status, headers);
+  res.end(reply.status === 204 ? undefined : payload);
+}
+
+function faultReply(family: SimFamily, d: Exclude<FaultDecision, null>, req: SimRequest): SimReply {
+  const innerError = { date: isoNow().replace(/Z$/, ''), 'request-id': req.requestId, 'client-request-id': req.requestId };
+  if (d.kind === 'throttle') {
+    const retry = { 'retry-after': String(d.retryAfterSeconds) };
+    if (family === 'graph') {
+      // [DOC G13, G14]: 429 with Retry-After and the "throttled" message.
+      return {
+        status: 429,
+        headers: { ...retry, 'x-ms-throttle-scope': 'Application', 'content-type': 'application/json' },
+        body: {
+          error: {
+            code: 'TooManyRequests',
+            message: 'Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed.',
+            innerError,
+          },
+        },
+      };
+    }
+    if (family === 'exchange') {
+      // Observed as plain text with Retry-After [OBS H1, U1].
+      return {
+        status: 429,
+        headers: { ...retry, 'content-type': 'text/plain; charset=utf-8', 'rate-limit-remaining': '0', 'rate-limit-reset': new Date(Date.now() + d.retryAfterSeconds * 1000).toISOString() },
+        body: 'You have reached the maximum number of concurrent requests per tenant. Please wait and try again',
+      };
+    }
+    return {
+      status: 429,
+      headers: { ...retry, 'content-type': 'application/json; charset=utf-8' },
+      body: { error: 'temporarily_unavailable', error_description: 'The server is temporarily too busy to handle the request. Retry after the interval in the Retry-After header.', error_codes: [] },
+    };
+  }
+  if (family === 'graph') {
+    return {
+      status: 503,
+      headers: { 'content-type': 'application/json' },
+      body: {
+        error: {
+          code: 'serviceNotAvailable',
+          message: 'The service is temporarily unavailable for maintenance or is overloaded. You may repeat the request after a delay, which may be specified in a Retry-After header.',
+          innerError,
+        },
+      },
+    };
+  }
+  if (family === 'exchange') {
+    return { status: 503, headers: { 'content-type': 'application/json; charset=utf-8' }, body: { error: { code: 'ServiceUnavailable', message: 'The service is temporarily unavailable. Please try again later.' } } };
+  }
+  return {
+    status: 503,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    body: { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable. Please try again later.', error_codes: [] },
+  };
+}
+
+function internalError(family: SimFamily, req: SimRequest): SimReply {
+  if (family === 'graph') {
+    return { status: 500, body: { error: { code: 'generalException', message: 'An unexpected error occurred in the simulator.', innerError: { 'request-id': req.requestId } } } };
+  }
+  if (family === 'exchange') return { status: 500, body: { error: { code: 'InternalServerError', message: 'Error executing cmdlet' } } };
+  return { status: 500, body: { error: 'server_error', error_description: 'An unexpected error occurred in the simulator.' } };
+}
+
+export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> {
+  const tlsDir = opts.tlsDir ?? DEFAULT_TEST_TLS_DIR;
+  const cert = ensureSimCertificate(tlsDir);
+  const signingKey = loadOrCreateSigningKey(tlsDir);
+
+  const loaded = opts.stateFile ? loadState(opts.stateFile) : null;
+  const seed: SeedIdentity = {
+    tenantId: loaded?.tenantId ?? opts.tenantId ?? newGuid(),
+    shortName: loaded?.shortName ?? TENANT_SHORT_NAME,
+    defaultDomain: loaded?.defaultDomain ?? DEFAULT_DOMAIN,
+    provisioningSecret: newSecretText(),
+  };
+  const state = loaded ?? seedTenant(seed);
+  if (loaded) prepareLoadedState(loaded, seed);
+  const store = new TenantStore(state, opts.stateFile);
+  store.commit();
+
+  const faults = new FaultEngine(opts.faults ?? {}, opts.seed ?? Date.now());
+  const log: RequestLogEntry[] = [];
+  const ids = seedIds(seed.tenantId);
+  const ctx: SimContext = {
+    store,
+    faults,
+    signingKey,
+    origins: { authority: '', graph: '', exchange: '' },
+    tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? 3599,
+    provisioningAppId: ids.provisioningAppId,
+  };
+
+  const handlers: Record<SimFamily, (c: SimContext, r: SimRequest) => SimReply | Promise<SimReply>> = {
+    token: handleIdentity,
+    graph: handleGraph,
+    exchange: handleExchange,
+  };
+
+  let sim: Simulator;
+
+  const admin = (req: SimRequest): SimReply => {
+    if (!isLoopback(req.remoteAddress)) return { status: 403, body: { error: 'the admin surface answers loopback callers only' } };
+    const path = req.url.pathname.replace(/\/+$/, '');
+    const m = req.method;
+    try {
+      if (path === '/_sim/state' && m === 'GET') return { status: 200, body: sim.snapshot() };
+      if (path === '/_sim/requests' && m === 'GET') return { status: 200, body: sim.requests() };
+      if (path === '/_sim/requests' && m === 'DELETE') {
+        sim.clearRequests();
+        return { status: 204 };
+      }
+      if (path === '/_sim/faults' && m === 'GET') return { status: 200, body: sim.faults() };
+      if (path === '/_sim/faults' && m === 'POST') {
+        const parsed = JSON.parse(req.body.toString('utf8') || '{}');
+        sim.setFaults(validateFaults(parsed));
+        return { status: 200, body: sim.faults() };
+      }
+      if (path === '/_sim/reset' && m === 'POST') {
+        sim.reset();
+        return { status: 204 };
+      }
+      if (path === '/_sim/info' && m === 'GET') {
+        return {
+          status: 200,
+          body: {
+            tenantId: sim.tenantId,
+            domain: sim.domain,
+            onMicrosoftDomain: sim.onMicrosoftDomain,
+            authorityHost: sim.authorityHost,
+            graphEndpoint: sim.graphEndpoint,
+            exchangeEndpoint: sim.exchangeEndpoint,
+            caCertPath: sim.caCertPath,
+            provisioningClientId: sim.provisioning.clientId,
+            mailboxes: sim.mailboxes,
+          },
+        };
+      }
+    } catch (e) {
+      return { status: 400, body: { error: e instanceof Error ? e.message : String(e) } };
+    }
+    return { status: 404, body: { error: `no admin route ${m} ${path}` } };
+  };
+
+  const pipeline = async (family: SimFamily, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const at = new Date().toISOString();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > MAX_BODY) {
+        writeReply(res, { status: 413, body: '' });
+        return;
+      }
+      chunks.push(c as Buffer);
+    }
+    const origin = family === 'token' ? ctx.origins.authority : family === 'graph' ? ctx.origins.graph : ctx.origins.exchange;
+    const simReq: SimRequest = {
+      family,
+      method: (req.method ?? 'GET').toUpperCase(),
+      url: new URL(req.url ?? '/', origin),
+      headers: req.headers,
+      body: Buffer.concat(chunks),
+      remoteAddress: req.socket.remoteAddress ?? '',
+      requestId: newGuid(),
+    };
+    if (family === 'graph' && simReq.url.pathname.startsWith('/_sim/')) {
+      writeReply(res, admin(simReq));
+      return;
+    }
+    if (family === 'exchange') simReq.cmdlet = cmdletNameOf(simReq.body);
+    const record = (status: number) => {
+      log.push({ at, family, method: simReq.method, path: req.url ?? '/', ...(simReq.cmdlet ? { cmdlet: simReq.cmdlet } : {}), status });
+      if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
+    };
+
+    const latency = faults.get().latencyMs;
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    const decision = faults.decide(family);
+    if (decision?.kind === 'drop') {
+      record(0);
+      req.socket.destroy();
+      return;
+    }
+    let reply: SimReply;
+    if (decision) reply = faultReply(family, decision, simReq);
+    else {
+      try {
+        reply = await handlers[family](ctx, simReq);
+      } catch (e) {
+        console.error(`[sim] ${family} ${simReq.method} ${req.url} failed:`, e);
+        reply = internalError(family, simReq);
+      }
+    }
+    if (!res.destroyed) writeReply(res, reply);
+    record(reply.status);
+  };
+
+  const make = (family: SimFamily) =>
+    createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+      pipeline(family, req, res).catch((e) => {
+        console.error('[sim] request pipeline failed:', e);
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+  const servers = { token: make('token'), graph: make('graph'), exchange: make('exchange') };
+  const ports = {
+    token: await listen(servers.token, opts.ports?.authority ?? 0),
+    graph: await listen(servers.graph, opts.ports?.graph ?? 0),
+    exchange: await listen(servers.exchange, opts.ports?.exchange ?? 0),
+  };
+  ctx.origins = {
+    authority: `https://127.0.0.1:${ports.token}`,
+    graph: `https://127.0.0.1:${ports.graph}`,
+    exchange: `https://127.0.0.1:${ports.exchange}`,
+  };
+
+  const domain = seed.defaultDomain;
+  const at = (alias: string) => `${alias}@${domain}`;
+  let closed = false;
+  sim = {
+    tenantId: seed.tenantId,
+    domain,
+    onMicrosoftDomain: `${seed.shortName}.onmicrosoft.com`,
+    authorityHost: ctx.origins.authority,
+    graphEndpoint: ctx.origins.graph,
+    exchangeEndpoint: ctx.origins.exchange,
+    caCertPath: cert.certPath,
+    provisioning: { clientId: ids.provisioningAppId, clientSecret: seed.provisioningSecret },
+    mailboxes: {
+      info: at(SEEDED_MAILBOXES.info),
+      faktura: at(SEEDED_MAILBOXES.faktura),
+      outside: at(SEEDED_MAILBOXES.outside),
+      shared: at(SEEDED_MAILBOXES.shared),
+      admin: at(SEEDED_MAILBOXES.admin),
+      noMailbox: at(NO_MAILBOX_USER_ALIAS),
+      contact: MAIL_CONTACT_ADDRESS,
+      distributionList: at(DISTRIBUTION_LIST_ALIAS),
+    },
+    setFaults: (p) => faults.set(p),
+    faults: () => faults.get(),
+    snapshot: () => snapshotOf(ctx),
+    requests: () => log.map((e) => ({ ...e })),
+    clearRequests: () => {
+      log.length = 0;
+    },
+    reset: () => {
+      store.state = seedTenant(seed);
+      store.commit();
+      faults.replace(opts.faults ?? {});
+      log.length = 0;
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await Promise.all(
+        Object.values(servers).map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+    },
+  };
+  return sim;
+}
+
+/** Well-known ids of the first-party resources, for callers that build grants. */
+export const FIRST_PARTY_APP_IDS = { graph: GRAPH_APP_ID, exchange: EXCHANGE_APP_ID } as const;

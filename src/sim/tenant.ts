@@ -1,0 +1,398 @@
+/**
+ * The simulated tenant's state: one JSON-serialisable object shared by the token endpoint, Graph and Exchange.
+ * Secrets are kept only as salted hashes. Every object carries `visibleAtMs`, the moment it has "replicated";
+ * reads and dependent writes treat younger objects as absent (api-facts §1.5, §12).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  DIRECTORY_ROLES,
+  EXCHANGE_APP_ID,
+  EXCHANGE_APP_ROLES,
+  EXCHANGE_MANAGE_AS_APP_ROLE_ID,
+  GRAPH_APP_ID,
+  GRAPH_APP_ROLES,
+  type CatalogAppRole,
+} from './catalog';
+import { base64url, derivedGuid, hashSecret, newSalt } from './ids';
+
+export interface PasswordRecord {
+  keyId: string;
+  displayName: string | null;
+  hint: string;
+  startDateTime: string;
+  endDateTime: string;
+  /** sha256(salt, secret); the secret itself is never stored. */
+  salt: string;
+  hash: string;
+  /** Until this moment the token endpoint still rejects the secret (AADSTS7000215) [OBS U7, api-facts §4]. */
+  activeAtMs: number;
+}
+
+export interface AppRoleJson {
+  allowedMemberTypes: string[];
+  description: string;
+  displayName: string;
+  id: string;
+  isEnabled: boolean;
+  origin: string;
+  value: string | null;
+}
+
+export interface AppRecord {
+  id: string;
+  appId: string;
+  createdDateTime: string;
+  visibleAtMs: number;
+  /** Writable application properties as last set (displayName, uniqueName, signInAudience, ...). */
+  props: Record<string, unknown>;
+  passwords: PasswordRecord[];
+}
+
+export interface SpRecord {
+  id: string;
+  appId: string;
+  createdDateTime: string;
+  visibleAtMs: number;
+  appDisplayName: string;
+  appOwnerOrganizationId: string;
+  appRoles: AppRoleJson[];
+  props: Record<string, unknown>;
+}
+
+export interface AssignmentRecord {
+  id: string;
+  principalId: string;
+  resourceId: string;
+  appRoleId: string;
+  createdDateTime: string;
+}
+
+export interface DirectoryRoleAssignmentRecord {
+  id: string;
+  roleDefinitionId: string;
+  principalId: string;
+  directoryScopeId: string;
+}
+
+export interface UserRecord {
+  id: string;
+  userPrincipalName: string;
+  displayName: string;
+  mail: string | null;
+}
+
+export type RecipientTypeDetails =
+  | 'UserMailbox'
+  | 'SharedMailbox'
+  | 'MailContact'
+  | 'MailUniversalSecurityGroup'
+  | 'MailUniversalDistributionGroup';
+
+export interface RecipientRecord {
+  guid: string;
+  /** Entra object id (the user for mailboxes; the group for groups). */
+  externalDirectoryObjectId: string | null;
+  name: string;
+  alias: string;
+  displayName: string;
+  primarySmtpAddress: string;
+  /** Proxy addresses, "SMTP:" primary and "smtp:" secondary. */
+  emailAddresses: string[];
+  recipientTypeDetails: RecipientTypeDetails;
+  sid: string;
+  whenCreatedUtc: string;
+  visibleAtMs: number;
+  externalEmailAddress?: string;
+  /** Groups only: member recipient guids (direct members). */
+  members?: string[];
+  managedBy?: string[];
+  notes?: string;
+}
+
+export interface PolicyRecord {
+  appId: string;
+  scopeGuid: string;
+  accessRight: 'RestrictAccess' | 'DenyAccess';
+  description: string;
+  createdAt: string;
+}
+
+export interface SentMailRecord {
+  at: string;
+  appId: string;
+  from: string;
+  to: string[];
+  cc: string[];
+  subject: string;
+  bodyContentType: string;
+  body: string;
+  saveToSentItems: boolean;
+}
+
+export interface TenantState {
+  version: 1;
+  tenantId: string;
+  shortName: string;
+  defaultDomain: string;
+  applications: AppRecord[];
+  servicePrincipals: SpRecord[];
+  appRoleAssignments: AssignmentRecord[];
+  directoryRoleAssignments: DirectoryRoleAssignmentRecord[];
+  users: UserRecord[];
+  recipients: RecipientRecord[];
+  accessPolicies: PolicyRecord[];
+  sentMail: SentMailRecord[];
+}
+
+/** Microsoft's own tenant, owner of the first-party service principals. */
+export const MICROSOFT_SERVICES_TENANT_ID = 'f8cdef31-a31e-4b4a-93e4-5f571e91255a';
+
+export interface SeedIdentity {
+  tenantId: string;
+  shortName: string;
+  defaultDomain: string;
+  provisioningSecret: string;
+}
+
+export const SEEDED_MAILBOXES = {
+  info: 'info',
+  faktura: 'faktura',
+  outside: 'vd',
+  shared: 'kundtjanst',
+  admin: 'admin',
+} as const;
+
+export const DISTRIBUTION_LIST_ALIAS = 'alla';
+export const NO_MAILBOX_USER_ALIAS = 'ingenbrevlada';
+export const MAIL_CONTACT_ADDRESS = 'leverantor@partner.example';
+
+function catalogRoles(roles: CatalogAppRole[]): AppRoleJson[] {
+  return roles.map((r) => ({
+    allowedMemberTypes: ['Application'],
+    description: r.description,
+    displayName: r.displayName,
+    id: r.id,
+    isEnabled: true,
+    origin: 'Application',
+    value: r.value,
+  }));
+}
+
+export function seedIds(tenantId: string) {
+  const d = (name: string) => derivedGuid(tenantId, name);
+  return {
+    graphSpId: d('sp:graph'),
+    exchangeSpId: d('sp:exchange'),
+    provisioningAppObjectId: d('app:provisioning'),
+    provisioningAppId: d('appId:provisioning'),
+    provisioningSpId: d('sp:provisioning'),
+    provisioningKeyId: d('key:provisioning'),
+  };
+}
+
+function sidFor(tenantId: string, rid: number): string {
+  const h = derivedGuid(tenantId, 'sid').replace(/-/g, '');
+  const part = (i: number) => parseInt(h.slice(i, i + 8), 16) % 2000000000;
+  return `S-1-5-21-${part(0)}-${part(8)}-${part(16)}-${rid}`;
+}
+
+export function seedTenant(seed: SeedIdentity): TenantState {
+  const { tenantId, shortName, defaultDomain } = seed;
+  const ids = seedIds(tenantId);
+  const created = '2024-01-15T08:00:00Z';
+  const onMicrosoft = `${shortName}.onmicrosoft.com`;
+  const salt = newSalt();
+
+  const provisioningName = 'Opter provisioning (simulator)';
+  const applications: AppRecord[] = [
+    {
+      id: ids.provisioningAppObjectId,
+      appId: ids.provisioningAppId,
+      createdDateTime: created,
+      visibleAtMs: 0,
+      props: {
+        displayName: provisioningName,
+        signInAudience: 'AzureADMyOrg',
+        uniqueName: null,
+        requiredResourceAccess: [
+          {
+            resourceAppId: GRAPH_APP_ID,
+            resourceAccess: ['Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Policy.Read.All'].map((v) => ({
+              id: GRAPH_APP_ROLES.find((r) => r.value === v)!.id,
+              type: 'Role',
+            })),
+          },
+          { resourceAppId: EXCHANGE_APP_ID, resourceAccess: [{ id: EXCHANGE_MANAGE_AS_APP_ROLE_ID, type: 'Role' }] },
+        ],
+      },
+      passwords: [
+        {
+          keyId: ids.provisioningKeyId,
+          displayName: 'simulator provisioning secret',
+          hint: seed.provisioningSecret.slice(0, 3),
+          startDateTime: created,
+          endDateTime: '2099-12-31T00:00:00Z',
+          salt,
+          hash: hashSecret(seed.provisioningSecret, salt),
+          activeAtMs: 0,
+        },
+      ],
+    },
+  ];
+
+  const firstParty = (id: string, appId: string, name: string, roles: CatalogAppRole[]): SpRecord => ({
+    id,
+    appId,
+    createdDateTime: created,
+    visibleAtMs: 0,
+    appDisplayName: name,
+    appOwnerOrganizationId: MICROSOFT_SERVICES_TENANT_ID,
+    appRoles: catalogRoles(roles),
+    props: { displayName: name, servicePrincipalNames: [appId], tags: [] },
+  });
+  const servicePrincipals: SpRecord[] = [
+    firstParty(ids.graphSpId, GRAPH_APP_ID, 'Microsoft Graph', GRAPH_APP_ROLES),
+    firstParty(ids.exchangeSpId, EXCHANGE_APP_ID, 'Office 365 Exchange Online', EXCHANGE_APP_ROLES),
+    {
+      id: ids.provisioningSpId,
+      appId: ids.provisioningAppId,
+      createdDateTime: created,
+      visibleAtMs: 0,
+      appDisplayName: provisioningName,
+      appOwnerOrganizationId: tenantId,
+      appRoles: [],
+      props: { displayName: provisioningName, servicePrincipalNames: [ids.provisioningAppId], tags: ['WindowsAzureActiveDirectoryIntegratedApp'] },
+    },
+  ];
+
+  const grant = (resourceId: string, appRoleId: string, n: number): AssignmentRecord => ({
+    id: base64url(createHash('sha256').update(`${tenantId}:assignment:${n}`).digest()),
+    principalId: ids.provisioningSpId,
+    resourceId,
+    appRoleId,
+    createdDateTime: created,
+  });
+  const graphRole = (v: string) => GRAPH_APP_ROLES.find((r) => r.value === v)!.id;
+  const appRoleAssignments = [
+    grant(ids.graphSpId, graphRole('Application.ReadWrite.All'), 1),
+    grant(ids.graphSpId, graphRole('AppRoleAssignment.ReadWrite.All'), 2),
+    grant(ids.graphSpId, graphRole('Policy.Read.All'), 3),
+    grant(ids.exchangeSpId, EXCHANGE_MANAGE_AS_APP_ROLE_ID, 4),
+  ];
+  const directoryRoleAssignments: DirectoryRoleAssignmentRecord[] = [
+    {
+      id: derivedGuid(tenantId, 'roleAssignment:provisioning:exchange-admin'),
+      roleDefinitionId: DIRECTORY_ROLES['Exchange Administrator'],
+      principalId: ids.provisioningSpId,
+      directoryScopeId: '/',
+    },
+  ];
+
+  const users: UserRecord[] = [];
+  const recipients: RecipientRecord[] = [];
+  let rid = 1100;
+  const mailbox = (alias: string, displayName: string, type: 'UserMailbox' | 'SharedMailbox') => {
+    const userId = derivedGuid(tenantId, `user:${alias}`);
+    const smtp = `${alias}@${defaultDomain}`;
+    users.push({ id: userId, userPrincipalName: smtp, displayName, mail: smtp });
+    recipients.push({
+      guid: derivedGuid(tenantId, `recipient:${alias}`),
+      externalDirectoryObjectId: userId,
+      name: alias,
+      alias,
+      displayName,
+      primarySmtpAddress: smtp,
+      emailAddresses: [`SMTP:${smtp}`, `smtp:${alias}@${onMicrosoft}`],
+      recipientTypeDetails: type,
+      sid: sidFor(tenantId, rid++),
+      whenCreatedUtc: created,
+      visibleAtMs: 0,
+    });
+  };
+  mailbox(SEEDED_MAILBOXES.info, 'Info', 'UserMailbox');
+  mailbox(SEEDED_MAILBOXES.faktura, 'Faktura', 'UserMailbox');
+  mailbox(SEEDED_MAILBOXES.outside, 'Verkställande direktör', 'UserMailbox');
+  mailbox(SEEDED_MAILBOXES.shared, 'Kundtjänst', 'SharedMailbox');
+  mailbox(SEEDED_MAILBOXES.admin, 'Administratör', 'UserMailbox');
+  // A licensed-less user: exists in Entra, has no Exchange mailbox (negative tests) [OBS api-facts §10].
+  users.push({
+    id: derivedGuid(tenantId, `user:${NO_MAILBOX_USER_ALIAS}`),
+    userPrincipalName: `${NO_MAILBOX_USER_ALIAS}@${defaultDomain}`,
+    displayName: 'Ingen Brevlåda',
+    mail: null,
+  });
+  recipients.push({
+    guid: derivedGuid(tenantId, 'recipient:leverantor'),
+    externalDirectoryObjectId: derivedGuid(tenantId, 'contact:leverantor'),
+    name: 'Leverantör AB',
+    alias: 'leverantor',
+    displayName: 'Leverantör AB',
+    primarySmtpAddress: MAIL_CONTACT_ADDRESS,
+    emailAddresses: [`SMTP:${MAIL_CONTACT_ADDRESS}`],
+    externalEmailAddress: `SMTP:${MAIL_CONTACT_ADDRESS}`,
+    recipientTypeDetails: 'MailContact',
+    sid: sidFor(tenantId, rid++),
+    whenCreatedUtc: created,
+    visibleAtMs: 0,
+  });
+  const memberGuids = [SEEDED_MAILBOXES.info, SEEDED_MAILBOXES.faktura, SEEDED_MAILBOXES.outside].map((a) => derivedGuid(tenantId, `recipient:${a}`));
+  recipients.push({
+    guid: derivedGuid(tenantId, `recipient:${DISTRIBUTION_LIST_ALIAS}`),
+    externalDirectoryObjectId: derivedGuid(tenantId, `group:${DISTRIBUTION_LIST_ALIAS}`),
+    name: 'Alla',
+    alias: DISTRIBUTION_LIST_ALIAS,
+    displayName: 'Alla',
+    primarySmtpAddress: `${DISTRIBUTION_LIST_ALIAS}@${defaultDomain}`,
+    emailAddresses: [`SMTP:${DISTRIBUTION_LIST_ALIAS}@${defaultDomain}`, `smtp:${DISTRIBUTION_LIST_ALIAS}@${onMicrosoft}`],
+    recipientTypeDetails: 'MailUniversalDistributionGroup',
+    sid: sidFor(tenantId, rid++),
+    whenCreatedUtc: created,
+    visibleAtMs: 0,
+    members: memberGuids,
+    managedBy: [],
+  });
+
+  return {
+    version: 1,
+    tenantId,
+    shortName,
+    defaultDomain,
+    applications,
+    servicePrincipals,
+    appRoleAssignments,
+    directoryRoleAssignments,
+    users,
+    recipients,
+    accessPolicies: [],
+    sentMail: [],
+  };
+}
+
+export function newSid(tenantId: string, existing: RecipientRecord[]): string {
+  const used = new Set(existing.map((r) => r.sid));
+  for (let rid = 5000 + existing.length; ; rid++) {
+    const sid = sidFor(tenantId, rid);
+    if (!used.has(sid)) return sid;
+  }
+}
+
+export function isVisible(o: { visibleAtMs: number }, now = Date.now()): boolean {
+  return now >= o.visibleAtMs;
+}
+
+export function loadState(path: string): TenantState | null {
+  if (!existsSync(path)) return null;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as TenantState;
+  if (parsed.version !== 1 || typeof parsed.tenantId !== 'string') throw new Error(`${path} is not a simulator state file (version 1)`);
+  return parsed;
+}
+
+/** Atomic: write a sibling temp file, then rename over the target, so a crash never leaves half a file. */
+export function saveState(path: string, state: TenantState): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 1), { mode: 0o600 });
+  renameSync(tmp, path);
+}

@@ -1,0 +1,102 @@
+/**
+ * The simulator's TLS identity. Clients must trust it through NODE_EXTRA_CA_CERTS, which Node reads only at process
+ * start, so the certificate must exist *before* the client process starts and must be reused afterwards: it is
+ * created once per directory and then read back on every start.
+ */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createSelfSignedCertificate } from './x509';
+
+export interface SimCertificate {
+  certPath: string;
+  keyPath: string;
+  certPem: string;
+  keyPem: string;
+}
+
+function projectRoot(): string | null {
+  try {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const root = resolve(here, '..', '..');
+    return existsSync(join(root, 'package.json')) ? root : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Shared by vitest's globalSetup (which exports NODE_EXTRA_CA_CERTS for the workers) and every test simulator.
+ * Under node_modules/.cache so that `npm ci` on a clean clone starts from nothing.
+ */
+export const DEFAULT_TEST_TLS_DIR: string = (() => {
+  const root = projectRoot();
+  return root ? join(root, 'node_modules', '.cache', 'opter-sim-tls') : join(tmpdir(), 'opter-sim-tls');
+})();
+
+const CERT_FILE = 'sim-cert.pem';
+const KEY_FILE = 'sim-key.pem';
+const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
+
+function usable(dir: string): SimCertificate | null {
+  const certPath = join(dir, CERT_FILE);
+  const keyPath = join(dir, KEY_FILE);
+  if (!existsSync(certPath) || !existsSync(keyPath)) return null;
+  try {
+    const certPem = readFileSync(certPath, 'utf8');
+    const keyPem = readFileSync(keyPath, 'utf8');
+    const cert = new X509Certificate(certPem);
+    if (!cert.checkPrivateKey(createPrivateKey(keyPem))) return null;
+    if (new Date(cert.validTo).getTime() - Date.now() < RENEW_BEFORE_MS) return null;
+    if (!cert.checkIP('127.0.0.1') || !cert.checkHost('localhost')) return null;
+    return { certPath, keyPath, certPem, keyPem };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Returns the certificate in `dir`, creating it if it is missing, broken or close to expiry.
+ * Safe when several processes race (parallel test workers): a complete pair is prepared in a sibling directory
+ * and renamed into place, so a reader never sees a key from one run next to a certificate from another.
+ */
+export function ensureSimCertificate(dir: string): SimCertificate {
+  const target = resolve(dir);
+  const existing = usable(target);
+  if (existing) return existing;
+
+  const now = Date.now();
+  const made = createSelfSignedCertificate({
+    commonName: 'opter-sim 127.0.0.1',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    notBefore: new Date(now - 24 * 3600 * 1000),
+    notAfter: new Date(now + 10 * 365 * 24 * 3600 * 1000),
+  });
+  mkdirSync(dirname(target), { recursive: true });
+  const staging = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(join(staging, KEY_FILE), made.keyPem, { mode: 0o600 });
+  writeFileSync(join(staging, CERT_FILE), made.certPem);
+  try {
+    // rename(2) onto a missing or empty directory is atomic; onto a populated one it fails (ENOTEMPTY/EEXIST).
+    renameSync(staging, target);
+  } catch {
+    rmSync(staging, { recursive: true, force: true });
+    const winner = usable(target);
+    if (winner) return winner;
+    // The directory holds other files (or a stale pair): replace just our two files, key first.
+    mkdirSync(target, { recursive: true });
+    const keyTmp = join(target, `${KEY_FILE}.${process.pid}.tmp`);
+    const certTmp = join(target, `${CERT_FILE}.${process.pid}.tmp`);
+    writeFileSync(keyTmp, made.keyPem, { mode: 0o600 });
+    writeFileSync(certTmp, made.certPem);
+    renameSync(keyTmp, join(target, KEY_FILE));
+    renameSync(certTmp, join(target, CERT_FILE));
+  }
+  const result = usable(target);
+  if (!result) throw new Error(`Could not create a usable simulator certificate in ${target}`);
+  return result;
+}

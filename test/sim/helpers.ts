@@ -1,0 +1,77 @@
+/** Real-client plumbing shared by the simulator tests: @azure/identity → Graph SDK, and fetch for InvokeCommand. */
+import { ClientSecretCredential } from '@azure/identity';
+import { Client } from '@microsoft/microsoft-graph-client';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import { DEFAULT_TEST_TLS_DIR, startSimulator, type SimOptions, type Simulator } from '../../src/sim';
+
+export async function startTestSimulator(opts: SimOptions = {}): Promise<Simulator> {
+  return startSimulator({ tlsDir: DEFAULT_TEST_TLS_DIR, seed: 42, ...opts });
+}
+
+export function credential(sim: Simulator, clientId = sim.provisioning.clientId, secret = sim.provisioning.clientSecret): ClientSecretCredential {
+  return new ClientSecretCredential(sim.tenantId, clientId, secret, { authorityHost: sim.authorityHost, disableInstanceDiscovery: true });
+}
+
+export function graphClient(sim: Simulator, cred = credential(sim)): Client {
+  return Client.initWithMiddleware({
+    baseUrl: sim.graphEndpoint,
+    customHosts: new Set([new URL(sim.graphEndpoint).hostname]),
+    authProvider: new TokenCredentialAuthenticationProvider(cred, { scopes: [`${sim.graphEndpoint}/.default`] }),
+  });
+}
+
+export async function exchangeToken(sim: Simulator, cred = credential(sim)): Promise<string> {
+  const t = await cred.getToken(`${sim.exchangeEndpoint}/.default`);
+  return t.token;
+}
+
+export function decodeJwt(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+}
+
+export interface InvokeResult {
+  status: number;
+  headers: Headers;
+  json: any;
+  text: string;
+}
+
+/** One InvokeCommand POST exactly as a client sends it [api-facts §7.1–7.3]. */
+export async function invoke(
+  sim: Simulator,
+  token: string,
+  cmdlet: string,
+  parameters: Record<string, unknown> = {},
+  opts: { url?: string; maxPageSize?: number } = {},
+): Promise<InvokeResult> {
+  const url = opts.url ?? `${sim.exchangeEndpoint}/adminapi/beta/${sim.tenantId}/InvokeCommand`;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'x-anchormailbox': `APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@${sim.tenantId}`,
+      ...(opts.maxPageSize ? { prefer: `odata.maxpagesize=${opts.maxPageSize}` } : {}),
+    },
+    body: JSON.stringify({ CmdletInput: { CmdletName: cmdlet, Parameters: parameters } }),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+/** Parses both observed Exchange error-detail formats [api-facts §7.6]. */
+export function exchangeErrorDetail(body: any): { type: string; message: string; format: 'ex' | 'json' } {
+  const m: string = body.error.details[0].message;
+  if (m.startsWith('{')) {
+    const j = JSON.parse(m);
+    return { type: j.TypeName, message: j.Message, format: 'json' };
+  }
+  const [, type, ...rest] = m.split('|');
+  return { type: type!, message: rest.join('|'), format: 'ex' };
+}
