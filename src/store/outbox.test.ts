@@ -99,11 +99,13 @@ describe('outbox durability and concurrency', () => {
       for (let i = 0; i < 120; i++) first.outbox.enqueue({ kind: 'audit', target: AUDIT_TARGET, payload: { i }, dedupeKey: `audit:${i}` });
       first.close();
 
-      const outputs = await race(2, { dataDir: dir, keyHex: '00'.repeat(32), mode: 'outbox', ids: ['drain'], repeats: 200 });
+      const outputs = await race(2, { dataDir: dir, keyHex: '00'.repeat(32), mode: 'outbox', ids: ['drain'], repeats: 200, workMs: 5 });
       expect(outputs.flatMap((o) => o.errors)).toEqual([]);
       const taken = outputs.flatMap((o) => o.results.map((r) => r.id as number));
       expect(taken).toHaveLength(120);
       expect(new Set(taken).size).toBe(120);
+      // Both workers really drained concurrently (otherwise this test would prove nothing about leases).
+      for (const o of outputs) expect(o.results.length).toBeGreaterThan(0);
 
       const reopened = openStore({ dataDir: dir });
       expect(reopened.outbox.counts()).toEqual({ pending: 0, leased: 0, sent: 120, dead: 0 });

@@ -14,6 +14,8 @@ interface Args {
   repeats: number;
   /** The test's clock instant (ISO); default real time. */
   now?: string;
+  /** Outbox mode: simulated send time per item, so the workers' runs overlap for long enough to contend. */
+  workMs?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
@@ -61,6 +63,10 @@ for (const id of args.ids) {
           const items = store.outbox.claimDue(now, 1, { leaseMs: 600_000, owner: args.who });
           for (const item of items) {
             results.push({ id: item.id });
+            const until = Date.now() + (args.workMs ?? 0);
+            while (Date.now() < until) {
+              /* "sending" */
+            }
             store.outbox.markSent(item.id, now);
           }
           break;
