@@ -41,7 +41,7 @@ export function newSecretText(): string {
   const bytes = randomBytes(40);
   let s = '';
   for (let i = 0; i < 40; i++) s += alphabet[bytes[i]! % alphabet.length];
-  return `${s.slice(0, 3)}8Q~${s.slice(4, 40)}`;
+  return `${s.slice(0, 3)}8Q~${s.slice(6, 40)}`;
 }
 
 /** Deterministic PRNG (mulberry32) for share-based faults, so a seeded test always hits the same requests. */
