@@ -3,12 +3,12 @@
  * management policy, and users/{id}/sendMail. Each quirk names its source key from api-facts.md.
  */
 import { authenticate, type Caller } from './auth';
-import { GRAPH_APP_ID } from './catalog';
+import { DIRECTORY_ROLES, GRAPH_APP_ID } from './catalog';
 import { parseIsoDurationMs } from './faults';
 import { header, isoNow, isPlainObject, parseJsonBody, type SimContext, type SimReply, type SimRequest } from './http';
 import { hashSecret, isGuid, newAssignmentId, newGuid, newSalt, newSecretText } from './ids';
 import { applySelect, parseEqFilter, parseKeySegment, splitPath } from './odata';
-import { isVisible, type AppRecord, type AssignmentRecord, type SpRecord, type UserRecord } from './tenant';
+import { isVisible, type AppRecord, type AssignmentRecord, type DirectoryRoleAssignmentRecord, type SpRecord, type UserRecord } from './tenant';
 
 const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
@@ -18,6 +18,8 @@ const WRITE_SPS = ['Application.ReadWrite.All', 'Directory.ReadWrite.All'];
 const ASSIGN_ROLES = ['AppRoleAssignment.ReadWrite.All'];
 const READ_POLICY = ['Policy.Read.All', 'Policy.ReadWrite.ApplicationConfiguration'];
 const WRITE_POLICY = ['Policy.ReadWrite.ApplicationConfiguration'];
+const READ_ROLES = ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const WRITE_ROLES = ['RoleManagement.ReadWrite.Directory'];
 const READ_USERS = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 
 const SIGN_IN_AUDIENCES = ['AzureADMyOrg', 'AzureADMultipleOrgs', 'AzureADandPersonalMicrosoftAccount', 'PersonalMicrosoftAccount'];
@@ -347,6 +349,18 @@ function route(call: Call): SimReply {
       return sendMail(call, second);
     }
     throw segmentNotFound(third);
+  }
+
+  if (first === 'roleManagement' && second === 'directory' && third === 'roleAssignments') {
+    if (call.seg.length > 4) throw segmentNotFound(call.seg[4]!);
+    if (!fourth) {
+      if (m === 'GET') return listRoleAssignments(call);
+      if (m === 'POST') return createRoleAssignment(call);
+      throw methodNotAllowed();
+    }
+    if (m === 'GET') return getRoleAssignment(call, fourth);
+    if (m === 'DELETE') return deleteRoleAssignment(call, fourth);
+    throw methodNotAllowed();
   }
 
   if (first === 'domains' && !second) {
@@ -875,6 +889,62 @@ function patchAppManagementPolicy(call: Call): SimReply {
     }
     call.ctx.faults.set({ maxPasswordLifetime: life?.maxLifetime ?? null });
   }
+  return noContent();
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// roleManagement/directory/roleAssignments [DOC G9]: how a service principal gets e.g. Exchange Administrator
+// ------------------------------------------------------------------------------------------------------------
+
+function roleAssignmentJson(call: Call, r: DirectoryRoleAssignmentRecord): Record<string, unknown> {
+  return { id: r.id, roleDefinitionId: r.roleDefinitionId, principalId: r.principalId, directoryScopeId: r.directoryScopeId };
+}
+
+function listRoleAssignments(call: Call): SimReply {
+  need(call.caller, READ_ROLES);
+  // Filtering by principalId is [UNCONF] in the facts; modelled as supported (with roleDefinitionId).
+  const items = filterItems(call, 'UnifiedRoleAssignment', call.ctx.store.state.directoryRoleAssignments, {
+    principalId: (r) => r.principalId,
+    roleDefinitionId: (r) => r.roleDefinitionId,
+  });
+  return listPage(call, 'roleManagement/directory/roleAssignments', items.map((r) => roleAssignmentJson(call, r)));
+}
+
+function getRoleAssignment(call: Call, id: string): SimReply {
+  need(call.caller, READ_ROLES);
+  const r = call.ctx.store.state.directoryRoleAssignments.find((x) => x.id === id);
+  if (!r) throw notFound(id);
+  return json(200, { '@odata.context': `${call.base}/$metadata#roleManagement/directory/roleAssignments/$entity`, ...roleAssignmentJson(call, r) });
+}
+
+function createRoleAssignment(call: Call): SimReply {
+  need(call.caller, WRITE_ROLES);
+  const b = body(call);
+  const roleDefinitionId = typeof b.roleDefinitionId === 'string' ? b.roleDefinitionId.toLowerCase() : '';
+  const principalId = typeof b.principalId === 'string' ? b.principalId.toLowerCase() : '';
+  const directoryScopeId = typeof b.directoryScopeId === 'string' ? b.directoryScopeId : '/';
+  if (!Object.values(DIRECTORY_ROLES).includes(roleDefinitionId as never)) throw notFound(roleDefinitionId || 'roleDefinitionId');
+  if (directoryScopeId !== '/') throw badRequest("Only the tenant-wide directoryScopeId '/' is supported by this simulator.");
+  const principal = call.ctx.store.state.servicePrincipals.find((s) => s.id === principalId);
+  if (!principal) throw notFound(principalId || 'principalId');
+  if (!isVisible(principal)) throw badRequest('Not a valid reference update.');
+  const st = call.ctx.store.state;
+  if (st.directoryRoleAssignments.some((r) => r.principalId === principalId && r.roleDefinitionId === roleDefinitionId)) {
+    // Exact duplicate wording is [UNCONF].
+    throw badRequest('A conflicting object with one or more of the specified property values is present in the directory.');
+  }
+  const rec: DirectoryRoleAssignmentRecord = { id: newGuid(), roleDefinitionId, principalId, directoryScopeId };
+  st.directoryRoleAssignments.push(rec);
+  call.ctx.store.commit();
+  return json(201, { '@odata.context': `${call.base}/$metadata#roleManagement/directory/roleAssignments/$entity`, ...roleAssignmentJson(call, rec) });
+}
+
+function deleteRoleAssignment(call: Call, id: string): SimReply {
+  need(call.caller, WRITE_ROLES);
+  const st = call.ctx.store.state;
+  if (!st.directoryRoleAssignments.some((x) => x.id === id)) throw notFound(id);
+  st.directoryRoleAssignments = st.directoryRoleAssignments.filter((x) => x.id !== id);
+  call.ctx.store.commit();
   return noContent();
 }
 

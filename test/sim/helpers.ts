@@ -34,6 +34,7 @@ export interface InvokeResult {
   headers: Headers;
   json: any;
   text: string;
+  unreadable: boolean;
 }
 
 /** One InvokeCommand POST exactly as a client sends it [api-facts §7.1–7.3]. */
@@ -55,14 +56,21 @@ export async function invoke(
     },
     body: JSON.stringify({ CmdletInput: { CmdletName: cmdlet, Parameters: parameters } }),
   });
-  const text = await res.text();
+  let text = '';
+  let unreadable = false;
+  try {
+    text = await res.text();
+  } catch {
+    // The 403 for an unknown cmdlet is NUL bytes labelled gzip: reading it throws [api-facts §7.6].
+    unreadable = true;
+  }
   let json: unknown = null;
   try {
     json = JSON.parse(text);
   } catch {
     json = null;
   }
-  return { status: res.status, headers: res.headers, json, text };
+  return { status: res.status, headers: res.headers, json, text, unreadable };
 }
 
 /** Parses both observed Exchange error-detail formats [api-facts §7.6]. */
