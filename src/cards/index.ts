@@ -3,7 +3,7 @@ export * from './types';
 export { VERBS, VERB_DATA_KEYS, isVerb, readActionData, type Verb, type ActionData, type ActionDataKey } from './verbs';
 export { cardAttachment, formatUtc, refreshUserIds, CARD_CONTENT_TYPE, CARD_SCHEMA, CARD_VERSION, MAX_REFRESH_USER_IDS } from './elements';
 export { helpCard, HELP_COMMANDS } from './help';
-export { requestFormCard, readRequestForm, REQUEST_FORM_INPUTS, SCOPING_CHOICES, MIN_SECRET_YEARS, MAX_SECRET_YEARS } from './request-form';
+export { requestFormCard, readRequestForm, formErrorFor, REQUEST_FORM_INPUTS, SCOPING_CHOICES, MIN_SECRET_YEARS, MAX_SECRET_YEARS } from './request-form';
 export { approvalCard, APPROVAL_INPUTS } from './approval';
 export { progressCard, newProgress, applyProgressEvent } from './progress';
 export { secretReadyCard, revealedSecretCard, secretHiddenCard, secretExpiredCard, rbacTestHints } from './secret';

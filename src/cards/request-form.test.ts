@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkCard, executeActions, findNodes, inputIds, renderedTexts } from './card-check';
-import { REQUEST_FORM_INPUTS, readRequestForm, requestFormCard } from './request-form';
+import { OpterError } from '../core/errors';
+import { REQUEST_FORM_INPUTS, formErrorFor, readRequestForm, requestFormCard } from './request-form';
 
 const input = (card: unknown, id: string) => findNodes(card, (n) => typeof n.type === 'string' && n.type.startsWith('Input.') && n.id === id)[0];
 const overrides = (card: unknown) => findNodes(card, (n) => n.id === 'overridesSection')[0];
@@ -112,5 +113,28 @@ describe('readRequestForm', () => {
     const { errors } = readRequestForm({ appDisplayName: '', senders: ' ', secretValidYears: '11', scoping: 'everything', nameChoice: 'maybe' });
     expect(Object.keys(errors).sort()).toEqual(['appDisplayName', 'nameChoice', 'scoping', 'secretValidYears', 'senders']);
     expect(readRequestForm({ appDisplayName: 'A', senders: 'a@b.se', secretValidYears: '2.5' }).errors.secretValidYears).toBeDefined();
+  });
+});
+
+describe('formErrorFor', () => {
+  it('puts engine errors on the right input: appName → appDisplayName, senders → senders', () => {
+    expect(formErrorFor(new OpterError('E_INPUT_INVALID', { detail: 'The app display name is 130 characters; use at most 120.', field: 'appName' }))).toEqual({
+      field: 'appDisplayName',
+      message: 'The app display name is 130 characters; use at most 120.',
+    });
+    expect(formErrorFor(new OpterError('E_SENDER_FOREIGN_DOMAIN', { detail: 'contoso.com', field: 'senders' }))).toEqual({
+      field: 'senders',
+      message: 'Use an address in an accepted domain (contoso.com), or add the domain in Exchange first.',
+    });
+    expect(formErrorFor(new OpterError('E_INPUT_INVALID', { detail: 'too long', field: 'groupName' })).field).toBe('groupName');
+  });
+
+  it('sends errors without a known field to the top of the form', async () => {
+    const e = formErrorFor(new OpterError('E_APP_NAME_AMBIGUOUS', { detail: 'two apps named X' }));
+    expect(e.field).toBeNull();
+    const card = requestFormCard({ requestId: 'r1', generalError: e.message });
+    expect(await checkCard(card)).toEqual([]);
+    expect(renderedTexts(card).join('\n')).toContain('remove the duplicates in Entra ID (App registrations) first: two apps named X.');
+    expect(formErrorFor(new OpterError('E_INPUT_INVALID', { detail: 'x', field: 'somethingElse' })).field).toBeNull();
   });
 });

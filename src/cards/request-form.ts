@@ -2,6 +2,7 @@
  * The "set up Opter email" form. Shown empty (prefilled with the script's defaults), and shown again after
  * "Check"/"Submit" with the server's field-level errors, the derived names, or a name-conflict choice.
  */
+import type { OpterError } from '../core/errors';
 import { DEFAULT_APP_DISPLAY_NAME, DEFAULT_SECRET_VALID_YEARS } from '../provisioning/names';
 import { parseSenderList } from '../provisioning/senders';
 import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, plainText, sectionTitle, textBlock } from './elements';
@@ -44,6 +45,7 @@ export function requestFormCard(model: RequestFormModel): AdaptiveCardJson {
     ...heading('Set up Opter email', 'Registers Opter in Microsoft 365 so it can send email from your mailboxes. Nothing is created until another approver approves.'),
   ];
 
+  if (model.generalError) body.push(banner(model.generalError, 'attention'));
   if (Object.values(errors).some((e) => e)) {
     body.push(banner('Please correct the fields marked below.', 'attention'));
   }
@@ -236,4 +238,18 @@ export function readRequestForm(inputs: Record<string, string>): { values: Parti
   else if (choice !== '') errors.nameChoice = 'Choose whether to reuse the registration or use a new name.';
 
   return { values, errors };
+}
+
+/** Field names the engine and validators put on OpterError.field, mapped to the form's inputs. */
+const ERROR_FIELD_ALIASES: Record<string, RequestFormField> = { appName: 'appDisplayName', sender: 'senders' };
+
+/**
+ * Where a server-side validation error goes on the form, and what it says. Unknown fields (or none) go to the top.
+ * For E_INPUT_INVALID the detail is the useful part; for the other codes the catalogue action (detail filled in).
+ */
+export function formErrorFor(error: Pick<OpterError, 'code' | 'detail' | 'field' | 'action'>): { field: RequestFormField | null; message: string } {
+  const message = error.code === 'E_INPUT_INVALID' && error.detail ? error.detail : error.action;
+  const raw = error.field;
+  const field = raw === undefined ? null : (ERROR_FIELD_ALIASES[raw] ?? (raw in REQUEST_FORM_INPUTS ? (raw as RequestFormField) : null));
+  return { field, message };
 }

@@ -102,8 +102,10 @@ export interface RequestFormModel {
   /** The draft request the form belongs to (created when the form is first shown). */
   requestId: string;
   values?: Partial<RequestFormValues>;
-  /** Field-level messages after server-side validation. */
+  /** Field-level messages after server-side validation (see formErrorFor in request-form.ts). */
   errors?: Partial<Record<RequestFormField, string>>;
+  /** A message that belongs to no single field, shown at the top. */
+  generalError?: string;
   /** Display names of the registrations that already exist (each domain needs its own name). */
   existingRegistrations?: string[];
   /** The chosen app name already belongs to another registration: offer reuse vs a new name. */
@@ -156,7 +158,11 @@ export interface ApprovalCardModel {
   plan: ApprovalPlan;
   state: ApprovalState;
   viewer?: ApprovalViewer;
-  /** Approver MRIs (`29:…`) that get a user-specific view through `refresh` while pending. At most 60 are used. */
+  /**
+   * Approver MRIs (`29:…`) that get a user-specific view through `refresh` while pending. At most 60 are used.
+   * Leave it out of the views returned to the refresh verb unless the bot writes that invoke response itself:
+   * teams-ai turns a returned card that has `refresh` into an edit of the message for everyone.
+   */
   refreshUserIds?: string[];
   /** Shown when a reject arrived without a reason. */
   reasonError?: string;
