@@ -163,7 +163,9 @@ describe('classifyError — documented replication errors (api-facts §1.5)', ()
 
     const provisioning = classifyError(e, { service: 'graph' });
     expect(provisioning).toMatchObject({ code: 'E_AUTH_FAILED', transient: false });
-    expect(provisioning.detail).toBe('AADSTS7000215: Invalid client secret provided.');
+    // The catalogue action ends "…: {detail}.", so the service's own full stop is dropped.
+    expect(provisioning.detail).toBe('AADSTS7000215: Invalid client secret provided');
+    expect(provisioning.action).toBe('Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret or certificate: AADSTS7000215: Invalid client secret provided.');
   });
 
   it('AADSTS700016 (app unknown to sign-in yet) is transient for a new app', () => {
@@ -194,7 +196,7 @@ describe('classifyError — permanent errors', () => {
       operation: 'send mail as outside@exempel.se',
     });
     expect(err).toMatchObject({ code: 'E_VERIFY_FAILED', transient: false });
-    expect(err.detail).toContain('Access to OData is disabled.');
+    expect(err.detail).toContain('Access to OData is disabled');
   });
 
   it('Exchange 403 with an unreadable body (NUL bytes) → E_EXCHANGE_PERMISSION naming the cmdlet', () => {
@@ -220,7 +222,7 @@ describe('classifyError — permanent errors', () => {
   it('app-management policy refusals on addPassword → E_SECRET_LIFETIME_POLICY', () => {
     for (const message of ['Credential lifetime exceeds the max value allowed as per assigned policy.', 'Credential type not allowed as per assigned policy.']) {
       const err = classifyError(graphError(400, { code: 'Request_BadRequest', message }));
-      expect(err).toMatchObject({ code: 'E_SECRET_LIFETIME_POLICY', transient: false, detail: message });
+      expect(err).toMatchObject({ code: 'E_SECRET_LIFETIME_POLICY', transient: false, detail: message.replace(/\.$/, '') });
     }
   });
 

@@ -13,7 +13,7 @@
  * Secrets: details are built from service messages, which never echo a secret; callers that hold one pass it in
  * `redact` anyway, and the OpterError's `cause` is a sanitised FailureInfo, never the raw SDK error.
  */
-import { OpterError, type ErrorCode } from '../core/errors';
+import { ERROR_CATALOGUE, OpterError, type ErrorCode } from '../core/errors';
 
 export type Service = 'graph' | 'exchange' | 'identity';
 
@@ -85,7 +85,7 @@ const NO_BACKING_APP = /NoBackingApplicationObject|does not reference a valid ap
 const REFERENCE_NOT_PRESENT = /does not exist or one of its queried reference-property objects are not present/i;
 const NOT_VALID_REFERENCE_UPDATE = /Not a valid reference update/i;
 /** App-management policy refusals on addPassword [§4, C5, CIPP-API PR #1970]. */
-const SECRET_POLICY = /as per assigned policy|Credential type not allowed|Credential lifetime exceeds|app management polic/i;
+const SECRET_POLICY = /as per assigned policy|AsPerAppPolicy|Credential type not allowed|Credential lifetime exceeds|app management polic/i;
 /** Exchange recipient-name collisions [§7.6, §13]. */
 const GROUP_CONFLICT_TYPES = /ADObjectAlreadyExistsException|ProxyAddressExistsException|AliasAlreadyExists|NameAlreadyExists|RecipientAlreadyExists/i;
 const GROUP_CONFLICT_TEXT = /already exists|is already being used by the proxy addresses|already being used by/i;
@@ -279,9 +279,14 @@ function fromHttp(service: 'graph' | 'exchange', status: number, headers: Header
       const innerType = str(inner.type);
       // The generic OData wrapper type says nothing; a real exception type does.
       if (innerType && !/ODataServiceException/.test(innerType)) info.exceptionTypes.push(innerType);
-      const internal = inner.internalException as Record<string, unknown> | undefined;
-      const internalMsg = internal && typeof internal === 'object' ? str(internal.message) : undefined;
-      if (internalMsg) addExchangeDetail(info, internalMsg);
+      // Spelled internalException in some captures and internalexception in others (api-facts §7.6).
+      const internal = (inner.internalException ?? inner.internalexception) as Record<string, unknown> | undefined;
+      if (internal && typeof internal === 'object') {
+        const internalMsg = str(internal.message);
+        const internalType = str(internal.type);
+        if (internalType) info.exceptionTypes.push(internalType);
+        if (internalMsg) addExchangeDetail(info, internalMsg);
+      }
       if (innerMsg && innerMsg !== msg) info.texts.push(innerMsg);
     }
     const details = Array.isArray(err.details) ? (err.details as Record<string, unknown>[]) : [];
@@ -328,10 +333,10 @@ function addExchangeDetail(info: FailureInfo, message: string): void {
 function fromFailure(info: FailureInfo, ctx: ClassifyContext): OpterError {
   const service: Service = info.service === 'graph' || info.service === 'exchange' || info.service === 'identity' ? info.service : (ctx.service ?? 'graph');
   const who = SERVICE_NAME[service];
-  const all = [...info.texts, ...info.innerCodes, ...info.exceptionTypes].join('\n');
+  const all = [info.code ?? '', ...info.texts, ...info.innerCodes, ...info.exceptionTypes].join('\n');
   const make = (code: ErrorCode, o: { detail: string; transient?: boolean; retryReason?: string; retryAfterMs?: number }) =>
     new OpterError(code, {
-      detail: redact(o.detail, ctx.redact),
+      detail: fitDetail(code, redact(o.detail, ctx.redact)),
       transient: o.transient,
       retryReason: o.retryReason,
       retryAfterMs: o.retryAfterMs,
@@ -424,7 +429,7 @@ function fromFailure(info: FailureInfo, ctx: ClassifyContext): OpterError {
   if (service === 'exchange' && (status === 401 || status === 403 || info.exceptionTypes.some((t) => EXCHANGE_ACCESS_TYPES.test(t)))) {
     const reason =
       status === 401
-        ? 'Exchange rejected the token (401); the provisioning app probably lacks Exchange.ManageAsApp.'
+        ? 'Exchange rejected the access token (HTTP 401): check that the provisioning app has Exchange.ManageAsApp with admin consent and that AZURE_TENANT_ID is this tenant.'
         : `Exchange refused ${what ?? 'the command'}${status ? ` (HTTP ${status})` : ''}${info.exceptionTypes.length || info.texts.length ? `: ${firstLine(msg)}` : ''}`;
     return make('E_EXCHANGE_PERMISSION', { detail: reason.endsWith('.') ? reason : `${reason}.` });
   }
@@ -497,6 +502,11 @@ function isFailureInfo(v: unknown): v is FailureInfo {
 function sanitize(info: FailureInfo, secrets?: string[]): FailureInfo {
   if (!secrets?.length) return info;
   return { ...info, message: redact(info.message, secrets), texts: info.texts.map((t) => redact(t, secrets)) };
+}
+
+/** The catalogue puts a full stop after "{detail}." in some actions; a service message brings its own. */
+function fitDetail(code: ErrorCode, detail: string): string {
+  return ERROR_CATALOGUE[code].action.includes('{detail}.') ? detail.replace(/\.+$/, '') : detail;
 }
 
 function redact(text: string, secrets?: string[]): string {

@@ -21,10 +21,12 @@ import { defaultScope } from './credential';
 
 /** The system mailbox every app-only InvokeCommand call is routed by (api-facts §7.2). */
 const SYSTEM_MAILBOX = 'SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}';
+/** The module's default and the service's maximum page size (api-facts §7.1). */
 const MAX_PAGE_SIZE = 1000;
 
 const MEMBER_ALREADY_EXISTS = /MemberAlreadyExistsException|is already a member/i;
 const MEMBER_NOT_FOUND = /MemberNotFoundException|isn't a member|is not a member/i;
+const ALREADY_EXISTS = /ADObjectAlreadyExistsException|already exists/i;
 
 export type ExchangeRow = Record<string, unknown>;
 export type CmdletParameters = Record<string, unknown>;
@@ -32,6 +34,8 @@ export type CmdletParameters = Record<string, unknown>;
 export interface ExchangeOnlineOptions {
   /** Per-request timeout (default 5 minutes, the Node HTTP client's own header timeout). */
   timeoutMs?: number;
+  /** Rows per page asked for with `Prefer: odata.maxpagesize` (default and maximum 1000). */
+  pageSize?: number;
   /** Upper bound on pages followed for one command (default 500, i.e. 500 000 rows at 1000 per page). */
   maxPages?: number;
   /** How long an object we created counts as "new" for not-found classification (default 15 minutes). */
@@ -71,6 +75,7 @@ export class ExchangeOnline implements ExchangePort {
     this.scope = defaultScope(this.endpoint);
     this.options = {
       timeoutMs: options.timeoutMs ?? 300_000,
+      pageSize: Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(options.pageSize ?? MAX_PAGE_SIZE))),
       maxPages: options.maxPages ?? 500,
       newObjectWindowMs: options.newObjectWindowMs ?? 15 * 60_000,
       clientApplication: options.clientApplication ?? 'OpterMailBot',
@@ -189,20 +194,38 @@ export class ExchangeOnline implements ExchangePort {
     accessRight: 'RestrictAccess' | 'DenyAccess';
     description: string;
   }): Promise<AccessPolicy> {
-    const rows = await this.invokeCommand(
-      'New-ApplicationAccessPolicy',
-      // AppId is String[] in the cmdlet: send an array (api-facts §7.3, §8.4).
-      { AppId: [p.appId], PolicyScopeGroupId: p.policyScopeGroupId, AccessRight: p.accessRight, Description: p.description },
-      { replicationReason: 'waiting for Exchange to see the new group' },
-    );
+    let rows: ExchangeRow[];
+    try {
+      rows = await this.invokeCommand(
+        'New-ApplicationAccessPolicy',
+        // AppId is String[] in the cmdlet: send an array (api-facts §7.3, §8.4).
+        { AppId: [p.appId], PolicyScopeGroupId: p.policyScopeGroupId, AccessRight: p.accessRight, Description: p.description },
+        { replicationReason: 'waiting for Exchange to see the new group' },
+      );
+    } catch (e) {
+      // The policy identity is app + scope: "already exists" means an earlier (lost) attempt made it. Return that one.
+      if (hasExchangeException(e, ALREADY_EXISTS)) {
+        const existing = await this.findPolicy(p);
+        if (existing) return existing;
+      }
+      throw e;
+    }
     if (rows[0]) return toPolicy(rows[0]);
     // No output row: read it back rather than invent one.
-    const scope = p.policyScopeGroupId.toLowerCase();
-    const found = (await this.getApplicationAccessPolicies()).find(
-      (x) => x.appId.toLowerCase() === p.appId.toLowerCase() && x.accessRight === p.accessRight && (x.scopeName.toLowerCase() === scope || x.scopeIdentity.toLowerCase() === scope),
-    );
+    const found = await this.findPolicy(p);
     if (!found) throw new OpterError('E_INTERNAL', { detail: 'New-ApplicationAccessPolicy returned no policy and none can be read back' });
     return found;
+  }
+
+  /** The policy for this app, right and scope; the scope may be given by SMTP address, name or GUID. */
+  private async findPolicy(p: { appId: string; policyScopeGroupId: string; accessRight: string }): Promise<AccessPolicy | null> {
+    const candidates = (await this.getApplicationAccessPolicies()).filter(
+      (x) => x.appId.toLowerCase() === p.appId.toLowerCase() && x.accessRight === p.accessRight,
+    );
+    if (!candidates.length) return null;
+    const scope = await this.getRecipient(p.policyScopeGroupId);
+    const keys = new Set([p.policyScopeGroupId, scope?.identity, scope?.displayName, scope?.primarySmtpAddress, scope?.externalDirectoryObjectId].filter((k): k is string => !!k).map((k) => k.toLowerCase()));
+    return candidates.find((x) => keys.has(x.scopeName.toLowerCase()) || keys.has(x.scopeIdentity.toLowerCase())) ?? null;
   }
 
   async removeApplicationAccessPolicy(identity: string): Promise<void> {
@@ -252,7 +275,7 @@ export class ExchangeOnline implements ExchangePort {
           'Content-Type': 'application/json',
           Accept: 'application/json',
           'X-AnchorMailbox': `APP:${SYSTEM_MAILBOX}@${this.tenantId}`,
-          Prefer: `odata.maxpagesize=${MAX_PAGE_SIZE}`,
+          Prefer: `odata.maxpagesize=${this.options.pageSize}`,
           'X-ResponseFormat': 'json',
           'X-CmdletName': cmdlet,
           'X-SerializationLevel': 'Partial',
