@@ -1,0 +1,236 @@
+/**
+ * The bot's runtime configuration, read once from the environment and validated up front so that a
+ * misconfiguration stops the process at start-up with a message that names the variable — never at the first
+ * Teams request, and never by silently running with authentication off.
+ */
+
+/** How the bot proves itself to Azure Bot Service. Values as botbuilder spells them. */
+export type BotAppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMsi';
+
+export interface BotConfig {
+  /** `authenticated` whenever BOT_ID is set; `local` = no inbound or outbound auth, loopback only. */
+  mode: 'local' | 'authenticated';
+  /** Microsoft App ID of the bot (BOT_ID), lower-case GUID; null in local mode. */
+  botId: string | null;
+  /** BOT_PASSWORD. A secret: never log it — use describeBotConfig() for start-up output. */
+  botPassword: string | null;
+  botType: BotAppType;
+  /** BOT_TENANT_ID: the tenant of a SingleTenant / UserAssignedMsi bot identity. */
+  botTenantId: string | null;
+  /** Entra object ids (lower-case GUIDs) of the people who may make requests. */
+  admins: string[];
+  /** Entra object ids of the people who may approve (APPROVERS, default ADMINS). */
+  approvers: string[];
+  /** Tenants whose activities are processed (AZURE_TENANT_ID ∪ ALLOWED_TENANT_IDS), lower-case GUIDs. */
+  allowedTenantIds: string[];
+  port: number;
+  host: string;
+  /** Teams channel id (`19:…`) for audit posts, or null to let an admin pick one with "use this channel for audit". */
+  auditChannelId: string | null;
+  /** Teams channel id (`19:…`) for approval cards, or null to send them 1:1 to each approver. */
+  approvalsChannelId: string | null;
+  approvalTtlHours: number;
+  secretRevealTtlHours: number;
+  /** Things that are allowed but probably not what the operator wants (logged at start-up). */
+  warnings: string[];
+}
+
+export type BotEnv = Readonly<Record<string, string | undefined>>;
+
+export class BotConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid bot configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'BotConfigError';
+    this.problems = problems;
+  }
+}
+
+export const DEFAULT_PORT = 3978;
+export const DEFAULT_APPROVAL_TTL_HOURS = 24;
+export const DEFAULT_SECRET_REVEAL_TTL_HOURS = 24;
+/** Upper bound for both TTLs: a pending approval or an unrevealed secret lingering for more than 30 days is a mistake. */
+const MAX_TTL_HOURS = 24 * 30;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host.trim().toLowerCase());
+}
+
+function text(env: BotEnv, name: string): string | null {
+  const value = env[name]?.trim();
+  return value ? value : null;
+}
+
+function guidList(env: BotEnv, name: string, what: string, problems: string[]): string[] {
+  const raw = text(env, name);
+  if (!raw) return [];
+  const out: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!GUID.test(item)) {
+      // Quoting the bad item is safe: these variables hold ids, never secrets.
+      problems.push(`${name} must hold ${what} (GUIDs, comma-separated); "${item}" is not a GUID`);
+      continue;
+    }
+    const id = item.toLowerCase();
+    if (!out.includes(id)) out.push(id);
+  }
+  return out;
+}
+
+function hours(env: BotEnv, name: string, fallback: number, problems: string[]): number {
+  const raw = text(env, name);
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > MAX_TTL_HOURS) {
+    problems.push(`${name} must be a number of hours greater than 0 and at most ${MAX_TTL_HOURS}; got "${raw}"`);
+    return fallback;
+  }
+  return value;
+}
+
+function channelId(env: BotEnv, name: string, problems: string[]): string | null {
+  const raw = text(env, name);
+  if (raw === null) return null;
+  // Teams channel ids look like 19:…@thread.tacv2 (or @thread.skype for old teams); a thread suffix is not a channel.
+  if (!/^19:[^;\s]+@thread\.[a-z0-9]+$/i.test(raw)) {
+    problems.push(`${name} must be a Teams channel id like "19:abc…@thread.tacv2" (without ";messageid=…"); got "${raw}"`);
+    return null;
+  }
+  return raw;
+}
+
+function appType(raw: string | null, problems: string[]): BotAppType {
+  if (raw === null) return 'MultiTenant';
+  switch (raw.toLowerCase()) {
+    case 'multitenant':
+      return 'MultiTenant';
+    case 'singletenant':
+      return 'SingleTenant';
+    case 'userassignedmsi':
+      return 'UserAssignedMsi';
+    default:
+      problems.push(`BOT_TYPE must be MultiTenant, SingleTenant or UserAssignedMSI; got "${raw}"`);
+      return 'MultiTenant';
+  }
+}
+
+/** Reads and validates the bot's configuration. Throws BotConfigError listing every problem at once. */
+export function readBotConfig(env: BotEnv = process.env): BotConfig {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  const rawBotId = text(env, 'BOT_ID');
+  const botPassword = env.BOT_PASSWORD?.trim() ? (env.BOT_PASSWORD as string) : null;
+  const rawType = text(env, 'BOT_TYPE');
+  const botType = appType(rawType, problems);
+  const rawTenant = text(env, 'BOT_TENANT_ID');
+  const mode: BotConfig['mode'] = rawBotId ? 'authenticated' : 'local';
+
+  let botId: string | null = null;
+  let botTenantId: string | null = null;
+  if (rawBotId) {
+    if (!GUID.test(rawBotId)) problems.push(`BOT_ID must be the bot's Microsoft App ID (a GUID); got "${rawBotId}"`);
+    else botId = rawBotId.toLowerCase();
+    if (rawTenant) {
+      if (!GUID.test(rawTenant)) problems.push(`BOT_TENANT_ID must be a tenant id (GUID); got "${rawTenant}"`);
+      else botTenantId = rawTenant.toLowerCase();
+    }
+    if (botType === 'UserAssignedMsi') {
+      if (botPassword) problems.push('BOT_PASSWORD must not be set when BOT_TYPE is UserAssignedMSI (the managed identity has no password)');
+      if (!rawTenant) problems.push('BOT_TENANT_ID is required when BOT_TYPE is UserAssignedMSI');
+    } else {
+      if (!botPassword) problems.push(`BOT_PASSWORD is required when BOT_ID is set and BOT_TYPE is ${botType}`);
+      if (botType === 'SingleTenant' && !rawTenant) problems.push('BOT_TENANT_ID is required when BOT_TYPE is SingleTenant');
+    }
+  } else {
+    // Half-configured authentication is the dangerous case: the operator believes auth is on, but without BOT_ID
+    // botbuilder accepts every request. Refuse instead of guessing.
+    if (botPassword) problems.push('BOT_PASSWORD is set but BOT_ID is empty: set BOT_ID to enable authentication, or remove BOT_PASSWORD for local mode');
+    if (rawType) problems.push('BOT_TYPE is set but BOT_ID is empty: set BOT_ID to enable authentication, or remove BOT_TYPE for local mode');
+    if (rawTenant) problems.push('BOT_TENANT_ID is set but BOT_ID is empty: set BOT_ID to enable authentication, or remove BOT_TENANT_ID for local mode');
+  }
+
+  const admins = guidList(env, 'ADMINS', 'Entra object ids of the admins', problems);
+  const approvers = text(env, 'APPROVERS') === null ? [...admins] : guidList(env, 'APPROVERS', 'Entra object ids of the approvers', problems);
+
+  const tenantIds = [
+    ...guidList(env, 'AZURE_TENANT_ID', 'the tenant id', problems),
+    ...guidList(env, 'ALLOWED_TENANT_IDS', 'tenant ids', problems),
+  ];
+  const allowedTenantIds = [...new Set(tenantIds)];
+  if (allowedTenantIds.length === 0 && !problems.some((p) => p.startsWith('AZURE_TENANT_ID') || p.startsWith('ALLOWED_TENANT_IDS'))) {
+    problems.push('AZURE_TENANT_ID (or ALLOWED_TENANT_IDS) is required: the bot only processes activities from allowed tenants');
+  }
+
+  let port = DEFAULT_PORT;
+  const rawPort = text(env, 'PORT');
+  if (rawPort !== null) {
+    const value = Number(rawPort);
+    if (!/^\d+$/.test(rawPort) || !Number.isInteger(value) || value < 0 || value > 65535) {
+      problems.push(`PORT must be an integer between 0 and 65535; got "${rawPort}"`);
+    } else {
+      port = value;
+    }
+  }
+
+  // Authenticated bots usually sit behind App Service / a reverse proxy that connects over the network, so they
+  // listen on all interfaces by default; a local bot has no authentication and must stay on loopback.
+  const host = text(env, 'HOST') ?? (mode === 'local' ? '127.0.0.1' : '0.0.0.0');
+  if (mode === 'local' && !isLoopbackHost(host)) {
+    problems.push(
+      `HOST=${host} is not allowed in local mode: without BOT_ID the bot accepts unauthenticated requests, so it only listens on 127.0.0.1, ::1 or localhost. Set BOT_ID to run authenticated.`,
+    );
+  }
+
+  const auditChannelId = channelId(env, 'AUDIT_CHANNEL_ID', problems);
+  const approvalsChannelId = channelId(env, 'APPROVALS_CHANNEL_ID', problems);
+  const approvalTtlHours = hours(env, 'APPROVAL_TTL_HOURS', DEFAULT_APPROVAL_TTL_HOURS, problems);
+  const secretRevealTtlHours = hours(env, 'SECRET_REVEAL_TTL_HOURS', DEFAULT_SECRET_REVEAL_TTL_HOURS, problems);
+
+  if (problems.length > 0) throw new BotConfigError(problems);
+
+  if (admins.length === 0) warnings.push('ADMINS is empty: nobody can make requests');
+  if (approvers.length === 0) warnings.push('APPROVERS is empty: no request can ever be approved');
+  else if (approvers.length === 1) {
+    warnings.push('only one approver is configured: that person can never get their own requests approved (four-eyes rule)');
+  }
+  if (botType === 'MultiTenant' && botTenantId) warnings.push('BOT_TENANT_ID is ignored for a MultiTenant bot');
+
+  return {
+    mode,
+    botId,
+    botPassword: mode === 'authenticated' ? botPassword : null,
+    botType,
+    botTenantId,
+    admins,
+    approvers,
+    allowedTenantIds,
+    port,
+    host,
+    auditChannelId,
+    approvalsChannelId,
+    approvalTtlHours,
+    secretRevealTtlHours,
+    warnings,
+  };
+}
+
+/** A one-line, secret-free description for the start-up log. */
+export function describeBotConfig(config: BotConfig): string {
+  const auth =
+    config.mode === 'authenticated'
+      ? `authenticated as ${config.botId} (${config.botType}${config.botTenantId ? `, tenant ${config.botTenantId}` : ''}; password ${config.botPassword ? 'set' : 'not set'})`
+      : 'LOCAL MODE, authentication OFF';
+  return [
+    auth,
+    `listening on ${config.host}:${config.port}`,
+    `tenants ${config.allowedTenantIds.join(', ')}`,
+    `${config.admins.length} admin(s), ${config.approvers.length} approver(s)`,
+    `approval TTL ${config.approvalTtlHours} h, secret reveal TTL ${config.secretRevealTtlHours} h`,
+    `audit channel ${config.auditChannelId ?? 'chosen in Teams'}`,
+    `approvals ${config.approvalsChannelId ? `in channel ${config.approvalsChannelId}` : '1:1 to each approver'}`,
+  ].join('; ');
+}
