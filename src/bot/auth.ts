@@ -15,7 +15,7 @@ import {
   type UserTokenClient,
 } from 'botframework-connector';
 import type { BotConfig } from './config';
-import { tenantFields } from './teams-context';
+import { tenantFields, type ActivityLike } from './teams-context';
 
 /**
  * Endpoints and issuers botbuilder's `ConfigurationBotFrameworkAuthentication` accepts (names exactly as botbuilder
@@ -161,7 +161,7 @@ export type TenantCheck =
  * May this activity be processed? Reads `channelData.tenant.id`, falling back to `conversation.tenantId`; both
  * present but different ⇒ refused (a hand-made envelope). Fails closed: no tenant ⇒ refused.
  */
-export function checkTenant(activity: Partial<Activity>, config: Pick<BotConfig, 'allowedTenantIds'>): TenantCheck {
+export function checkTenant(activity: ActivityLike, config: Pick<BotConfig, 'allowedTenantIds'>): TenantCheck {
   const fields = tenantFields(activity);
   if (fields.channelData && fields.conversation && fields.channelData !== fields.conversation) {
     return { allowed: false, tenantId: fields.channelData, reason: 'mismatch' };

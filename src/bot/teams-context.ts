@@ -14,7 +14,11 @@ export interface Actor {
   tenantId: string | null;
 }
 
-type ActivityLike = Partial<Activity>;
+/**
+ * Any activity-shaped object. Field types are not trusted (activities arrive from the network), so every helper
+ * checks what it reads; a real `Activity` / `Partial<Activity>` fits.
+ */
+export type ActivityLike = { readonly [K in keyof Activity]?: unknown };
 
 function record(value: unknown): Record<string, unknown> | null {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
@@ -71,7 +75,7 @@ export function isPersonal(activity: ActivityLike): boolean {
 
 /** What to store to post into this conversation later (continueConversationAsync). */
 export function conversationRefOf(activity: ActivityLike): Partial<ConversationReference> {
-  return TurnContext.getConversationReference(activity);
+  return TurnContext.getConversationReference(activity as Partial<Activity>);
 }
 
 /** True when one of the activity's mention entities names the bot (the recipient). */
