@@ -63,6 +63,8 @@ async function main(): Promise<void> {
     `GRAPH_ENDPOINT=${sim.graphEndpoint}`,
     `EXCHANGE_ENDPOINT=${sim.exchangeEndpoint}`,
     `NODE_EXTRA_CA_CERTS=${sim.caCertPath}`,
+    '# (certificate sign-in instead of the secret:)',
+    `# AZURE_CLIENT_CERTIFICATE_PATH=${sim.provisioning.certificatePath}`,
     '# ------------------------------------------------------------------------------------',
     '',
     'Press Ctrl-C to stop.',

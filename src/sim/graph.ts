@@ -2,13 +2,14 @@
  * Microsoft Graph v1.0: the directory calls of the seed procedure and their idempotent variants, the app
  * management policy, and users/{id}/sendMail. Each quirk names its source key from api-facts.md.
  */
+import { X509Certificate } from 'node:crypto';
 import { authenticate, type Caller } from './auth';
 import { DIRECTORY_ROLES, GRAPH_APP_ID } from './catalog';
 import { parseIsoDurationMs } from './faults';
 import { header, isoNow, isPlainObject, parseJsonBody, type SimContext, type SimReply, type SimRequest } from './http';
 import { hashSecret, isGuid, newAssignmentId, newGuid, newSalt, newSecretText } from './ids';
 import { applySelect, parseEqFilter, parseKeySegment, splitPath } from './odata';
-import { isVisible, type AppRecord, type AssignmentRecord, type DirectoryRoleAssignmentRecord, type SpRecord, type UserRecord } from './tenant';
+import { isVisible, type KeyCredentialRecord, type AppRecord, type AssignmentRecord, type DirectoryRoleAssignmentRecord, type SpRecord, type UserRecord } from './tenant';
 
 const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
@@ -110,7 +111,17 @@ export function applicationJson(ctx: SimContext, a: AppRecord): Record<string, u
     api: p.api ?? { acceptMappedClaims: null, knownClientApplications: [], requestedAccessTokenVersion: null, oauth2PermissionScopes: [], preAuthorizedApplications: [] },
     appRoles: p.appRoles ?? [],
     info: p.info ?? { logoUrl: null, marketingUrl: null, privacyStatementUrl: null, supportUrl: null, termsOfServiceUrl: null },
-    keyCredentials: [],
+    // Public certificate metadata; like the real service, `key` is not returned on reads.
+    keyCredentials: (a.keys ?? []).map((k) => ({
+      customKeyIdentifier: k.customKeyIdentifier,
+      displayName: k.displayName,
+      endDateTime: k.endDateTime,
+      key: null,
+      keyId: k.keyId,
+      startDateTime: k.startDateTime,
+      type: k.type,
+      usage: k.usage,
+    })),
     parentalControlSettings: p.parentalControlSettings ?? { countriesBlockedForMinors: [], legalAgeGroupRule: 'Allow' },
     // Never the secret: GETs carry metadata only, with secretText null [DOC G5].
     passwordCredentials: a.passwords.map((c) => ({
@@ -459,10 +470,15 @@ function validateAppProps(props: Record<string, unknown>, forCreate: boolean): R
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(props)) {
     if (IGNORED_ON_WRITE.has(k)) continue;
-    if (k === 'passwordCredentials' || k === 'keyCredentials') {
+    if (k === 'passwordCredentials') {
       // Secrets go through addPassword only [DOC G1, G2].
       if (Array.isArray(v) && v.length === 0) continue;
-      throw badRequest(`Property '${k}' cannot be set on ${forCreate ? 'create' : 'update'}; use addPassword / addKey.`);
+      throw badRequest(`Property '${k}' cannot be set on ${forCreate ? 'create' : 'update'}; use addPassword.`);
+    }
+    if (k === 'keyCredentials') {
+      // Certificates may be set with the object (public key only), replacing the whole collection.
+      out.keyCredentials = parseKeyCredentials(v);
+      continue;
     }
     if (!APP_WRITABLE.has(k)) {
       throw new GraphError(
@@ -485,6 +501,33 @@ function validateAppProps(props: Record<string, unknown>, forCreate: boolean): R
   return out;
 }
 
+function parseKeyCredentials(v: unknown): KeyCredentialRecord[] {
+  if (!Array.isArray(v)) throw badRequest("Invalid value specified for property 'keyCredentials' of resource 'Application'.");
+  return v.map((k) => {
+    if (!isPlainObject(k) || k.type !== 'AsymmetricX509Cert' || k.usage !== 'Verify' || typeof k.key !== 'string') {
+      throw badRequest("Invalid value specified for property 'keyCredentials' of resource 'Application'.");
+    }
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(Buffer.from(k.key, 'base64'));
+    } catch {
+      throw badRequest('Key credential key is invalid.', [{ code: 'InvalidKeyValue', message: 'Key credential key is invalid.', target: 'key' }]);
+    }
+    const start = typeof k.startDateTime === 'string' ? Date.parse(k.startDateTime) : Date.parse(cert.validFrom);
+    const end = typeof k.endDateTime === 'string' ? Date.parse(k.endDateTime) : Date.parse(cert.validTo);
+    return {
+      keyId: typeof k.keyId === 'string' && isGuid(k.keyId) ? k.keyId.toLowerCase() : newGuid(),
+      displayName: typeof k.displayName === 'string' ? k.displayName : cert.subject.replace(/\n/g, ', '),
+      type: 'AsymmetricX509Cert' as const,
+      usage: 'Verify' as const,
+      customKeyIdentifier: cert.fingerprint.replace(/:/g, '').toUpperCase(),
+      startDateTime: isoNow(start),
+      endDateTime: isoNow(end),
+      certDer: cert.raw.toString('base64'),
+    };
+  });
+}
+
 function ensureUniqueNameFree(call: Call, uniqueName: unknown, exceptId?: string): void {
   if (typeof uniqueName !== 'string') return;
   const taken = call.ctx.store.state.applications.some(
@@ -495,8 +538,16 @@ function ensureUniqueNameFree(call: Call, uniqueName: unknown, exceptId?: string
   ]);
 }
 
+/** keyCredentials live beside the props (they are credentials, not plain properties). */
+function takeKeys(props: Record<string, unknown>): KeyCredentialRecord[] | undefined {
+  const keys = props.keyCredentials as KeyCredentialRecord[] | undefined;
+  delete props.keyCredentials;
+  return keys;
+}
+
 function insertApp(call: Call, props: Record<string, unknown>): AppRecord {
   const now = Date.now();
+  const keys = takeKeys(props) ?? [];
   const app: AppRecord = {
     id: newGuid(),
     appId: newGuid(),
@@ -505,6 +556,7 @@ function insertApp(call: Call, props: Record<string, unknown>): AppRecord {
     visibleAtMs: now + call.ctx.faults.get().replicationDelayMs,
     props: { signInAudience: 'AzureADMyOrg', uniqueName: null, ...props },
     passwords: [],
+    keys,
   };
   call.ctx.store.state.applications.push(app);
   call.ctx.store.commit();
@@ -558,6 +610,8 @@ function patchApplication(call: Call, t: Target): SimReply {
       if (typeof current === 'string' && props.uniqueName !== current) throw badRequest("Property 'uniqueName' is immutable once set and cannot be changed.");
       ensureUniqueNameFree(call, props.uniqueName, existing.id);
     }
+    const keys = takeKeys(props);
+    if (keys) existing.keys = keys;
     Object.assign(existing.props, props);
     call.ctx.store.commit();
     return noContent();

@@ -3,11 +3,13 @@
  * Error bodies follow the real AADSTS shape: error, error_description ("AADSTSnnnn: …\r\nTrace ID: …"),
  * error_codes, timestamp, trace_id, correlation_id, error_uri [api-facts §15; issue threads quoted in docs].
  */
+import { X509Certificate, constants, createHash, verify } from 'node:crypto';
 import { resourceForAudience, revokedFor } from './auth';
 import { EXCHANGE_APP_ID, GRAPH_APP_ID } from './catalog';
 import { header, type SimContext, type SimReply, type SimRequest } from './http';
 import { hashSecret, newGuid } from './ids';
 import { publicJwk, signJwt } from './jwt';
+import type { AppRecord } from './tenant';
 
 function aadError(ctx: SimContext, req: SimRequest, status: number, error: string, code: number, text: string): SimReply {
   const now = new Date();
@@ -69,6 +71,78 @@ function openIdConfiguration(ctx: SimContext): Record<string, unknown> {
   };
 }
 
+/**
+ * RFC 7523 client assertion as MSAL builds it from a certificate: RS256 + `x5t` (SHA-1 thumbprint) or PS256 +
+ * `x5t#S256`, iss = sub = client_id, aud = the token endpoint. The key must be registered on the app.
+ */
+function checkClientAssertion(
+  ctx: SimContext,
+  req: SimRequest,
+  app: AppRecord,
+  assertion: string,
+  assertionType: string | null,
+  tenantSegment: string,
+  now: number,
+): SimReply | null {
+  if (assertionType !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+    return aadError(ctx, req, 400, 'invalid_request', 700023, "The 'client_assertion_type' must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.");
+  }
+  const parts = assertion.split('.');
+  let header: Record<string, unknown>;
+  let claims: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'));
+  } catch {
+    return aadError(ctx, req, 401, 'invalid_client', 50027, 'JWT token is invalid or malformed.');
+  }
+  if (parts.length !== 3) return aadError(ctx, req, 401, 'invalid_client', 50027, 'JWT token is invalid or malformed.');
+  const x5t = typeof header.x5t === 'string' ? header.x5t : null;
+  const x5tS256 = typeof header['x5t#S256'] === 'string' ? (header['x5t#S256'] as string) : null;
+  const key = (app.keys ?? []).find((k) => {
+    const der = Buffer.from(k.certDer, 'base64');
+    return (
+      (x5t !== null && createHash('sha1').update(der).digest('base64url') === x5t) ||
+      (x5tS256 !== null && createHash('sha256').update(der).digest('base64url') === x5tS256)
+    );
+  });
+  if (!key) {
+    return aadError(
+      ctx,
+      req,
+      401,
+      'invalid_client',
+      700027,
+      `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${x5t ?? x5tS256 ?? ''}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${app.appId}'.]`,
+    );
+  }
+  const publicKey = new X509Certificate(Buffer.from(key.certDer, 'base64')).publicKey;
+  const data = Buffer.from(`${parts[0]}.${parts[1]}`);
+  const signature = Buffer.from(parts[2]!, 'base64url');
+  const good =
+    header.alg === 'RS256'
+      ? verify('sha256', data, publicKey, signature)
+      : header.alg === 'PS256'
+        ? verify('sha256', data, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature)
+        : false;
+  if (!good) return aadError(ctx, req, 401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
+  if (claims.iss !== app.appId || claims.sub !== app.appId) {
+    return aadError(ctx, req, 401, 'invalid_client', 700021, "Client assertion application identifier doesn't match 'client_id' parameter.");
+  }
+  const endpoints = [ctx.store.state.tenantId, tenantSegment].map((t) => `${ctx.origins.authority}/${t}/oauth2/v2.0/token`.toLowerCase());
+  if (typeof claims.aud !== 'string' || !endpoints.includes(claims.aud.toLowerCase())) {
+    return aadError(ctx, req, 401, 'invalid_client', 700020, `Client assertion audience claim does not match Realm issuer.`);
+  }
+  const nowSec = Math.floor(now / 1000);
+  if (typeof claims.exp !== 'number' || claims.exp <= nowSec || (typeof claims.nbf === 'number' && claims.nbf > nowSec + 300)) {
+    return aadError(ctx, req, 401, 'invalid_client', 700024, 'Client assertion is not within its valid time range.');
+  }
+  if (Date.parse(key.endDateTime) <= now || Date.parse(key.startDateTime) > now) {
+    return aadError(ctx, req, 401, 'invalid_client', 700027, `The certificate with identifier used to sign the client assertion is expired on application. [Reason - The key used is expired., Thumbprint of key used by client: '${key.customKeyIdentifier}']`);
+  }
+  return null;
+}
+
 function parseForm(req: SimRequest): URLSearchParams {
   return new URLSearchParams(req.body.toString('utf8'));
 }
@@ -128,34 +202,37 @@ function token(ctx: SimContext, req: SimRequest, tenantSegment: string): SimRepl
     );
   }
 
-  if (form.get('client_assertion')) {
-    return aadError(ctx, req, 401, 'invalid_client', 700027, 'The certificate with identifier used to sign the client assertion is not registered on application.');
-  }
-  if (!clientSecret) {
-    return aadError(ctx, req, 401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
-  }
   const now = Date.now();
-  const matching = app.passwords.find((p) => p.hash === hashSecret(clientSecret!, p.salt));
-  const invalidSecret = () =>
-    aadError(
-      ctx,
-      req,
-      401,
-      'invalid_client',
-      7000215,
-      `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`,
-    );
-  // A brand-new secret is rejected exactly like a wrong one until it has propagated [OBS U7, api-facts §4, §12].
-  if (!matching || now < matching.activeAtMs || now < Date.parse(matching.startDateTime)) return invalidSecret();
-  if (Date.parse(matching.endDateTime) <= now) {
-    return aadError(
-      ctx,
-      req,
-      401,
-      'invalid_client',
-      7000222,
-      `The provided client secret keys for app '${app.appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
-    );
+  const assertion = form.get('client_assertion');
+  if (assertion) {
+    const failure = checkClientAssertion(ctx, req, app, assertion, form.get('client_assertion_type'), tenantSegment, now);
+    if (failure) return failure;
+  } else {
+    if (!clientSecret) {
+      return aadError(ctx, req, 401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    }
+    const matching = app.passwords.find((p) => p.hash === hashSecret(clientSecret!, p.salt));
+    // A brand-new secret is rejected exactly like a wrong one until it has propagated [OBS U7, api-facts §4, §12].
+    if (!matching || now < matching.activeAtMs || now < Date.parse(matching.startDateTime)) {
+      return aadError(
+        ctx,
+        req,
+        401,
+        'invalid_client',
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`,
+      );
+    }
+    if (Date.parse(matching.endDateTime) <= now) {
+      return aadError(
+        ctx,
+        req,
+        401,
+        'invalid_client',
+        7000222,
+        `The provided client secret keys for app '${app.appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
+      );
+    }
   }
 
   const clientSp = ctx.store.sp((s) => s.appId === app.appId);

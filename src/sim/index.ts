@@ -27,7 +27,7 @@ import {
   type SeedIdentity,
   type TenantState,
 } from './tenant';
-import { DEFAULT_TEST_TLS_DIR, ensureSimCertificate } from './tls';
+import { DEFAULT_TEST_TLS_DIR, ensureClientCertificate, ensureSimCertificate } from './tls';
 
 export type { SimFaults, SimFamily } from './faults';
 export { GRAPH_APP_ID, EXCHANGE_APP_ID, MAIL_SEND_ROLE_ID, EXCHANGE_MANAGE_AS_APP_ROLE_ID, DIRECTORY_ROLES } from './catalog';
@@ -96,7 +96,8 @@ export interface Simulator {
   graphEndpoint: string;
   exchangeEndpoint: string;
   caCertPath: string;
-  provisioning: { clientId: string; clientSecret: string };
+  /** certificatePath: PEM (key + certificate) registered on the provisioning app, for ClientCertificateCredential. */
+  provisioning: { clientId: string; clientSecret: string; certificatePath: string };
   mailboxes: { info: string; faktura: string; outside: string; shared: string; [k: string]: string };
   setFaults(p: Partial<SimFaults>): void;
   faults(): SimFaults;
@@ -182,6 +183,10 @@ function prepareLoadedState(state: TenantState, seed: SeedIdentity): void {
     activeAtMs: 0,
   };
   app.passwords = [...app.passwords.filter((p) => p.keyId !== ids.provisioningKeyId), record];
+  // The certificate file may have been recreated (other TLS directory, expiry): register the current one.
+  if (seed.provisioningCertificate) {
+    app.keys = [...(app.keys ?? []).filter((k) => k.keyId !== seed.provisioningCertificate!.keyId), seed.provisioningCertificate];
+  }
 }
 
 function listen(server: Server, port: number): Promise<number> {
@@ -281,12 +286,24 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const cert = ensureSimCertificate(tlsDir);
   const signingKey = loadOrCreateSigningKey(tlsDir);
 
+  const clientCert = ensureClientCertificate(tlsDir);
   const loaded = opts.stateFile ? loadState(opts.stateFile) : null;
+  const tenantIdForSeed = loaded?.tenantId ?? opts.tenantId ?? newGuid();
   const seed: SeedIdentity = {
-    tenantId: loaded?.tenantId ?? opts.tenantId ?? newGuid(),
+    tenantId: tenantIdForSeed,
     shortName: loaded?.shortName ?? TENANT_SHORT_NAME,
     defaultDomain: loaded?.defaultDomain ?? DEFAULT_DOMAIN,
     provisioningSecret: newSecretText(),
+    provisioningCertificate: {
+      keyId: seedIds(tenantIdForSeed).provisioningCertKeyId,
+      displayName: 'CN=opter-sim provisioning',
+      type: 'AsymmetricX509Cert',
+      usage: 'Verify',
+      customKeyIdentifier: clientCert.thumbprint,
+      startDateTime: clientCert.notBefore,
+      endDateTime: clientCert.notAfter,
+      certDer: clientCert.certDer,
+    },
   };
   const state = loaded ?? seedTenant(seed);
   if (loaded) prepareLoadedState(loaded, seed);
@@ -441,7 +458,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     graphEndpoint: ctx.origins.graph,
     exchangeEndpoint: ctx.origins.exchange,
     caCertPath: cert.certPath,
-    provisioning: { clientId: ids.provisioningAppId, clientSecret: seed.provisioningSecret },
+    provisioning: { clientId: ids.provisioningAppId, clientSecret: seed.provisioningSecret, certificatePath: clientCert.path },
     mailboxes: {
       info: at(SEEDED_MAILBOXES.info),
       faktura: at(SEEDED_MAILBOXES.faktura),

@@ -30,6 +30,20 @@ export interface PasswordRecord {
   activeAtMs: number;
 }
 
+/** A certificate credential (public part only) for client-assertion sign-in. */
+export interface KeyCredentialRecord {
+  keyId: string;
+  displayName: string | null;
+  type: 'AsymmetricX509Cert';
+  usage: 'Verify';
+  /** Upper-case hex SHA-1 thumbprint, as Graph shows it in customKeyIdentifier. */
+  customKeyIdentifier: string;
+  startDateTime: string;
+  endDateTime: string;
+  /** Base64 DER of the certificate. */
+  certDer: string;
+}
+
 export interface AppRoleJson {
   allowedMemberTypes: string[];
   description: string;
@@ -48,6 +62,8 @@ export interface AppRecord {
   /** Writable application properties as last set (displayName, uniqueName, signInAudience, ...). */
   props: Record<string, unknown>;
   passwords: PasswordRecord[];
+  /** Optional so that state files written before certificates were modelled still load. */
+  keys?: KeyCredentialRecord[];
 }
 
 export interface SpRecord {
@@ -154,6 +170,8 @@ export interface SeedIdentity {
   shortName: string;
   defaultDomain: string;
   provisioningSecret: string;
+  /** Certificate registered on the provisioning app for client-assertion sign-in, if any. */
+  provisioningCertificate?: KeyCredentialRecord;
 }
 
 export const SEEDED_MAILBOXES = {
@@ -189,6 +207,7 @@ export function seedIds(tenantId: string) {
     provisioningAppId: d('appId:provisioning'),
     provisioningSpId: d('sp:provisioning'),
     provisioningKeyId: d('key:provisioning'),
+    provisioningCertKeyId: d('certkey:provisioning'),
   };
 }
 
@@ -239,6 +258,7 @@ export function seedTenant(seed: SeedIdentity): TenantState {
           activeAtMs: 0,
         },
       ],
+      keys: seed.provisioningCertificate ? [seed.provisioningCertificate] : [],
     },
   ];
 

@@ -100,3 +100,64 @@ export function ensureSimCertificate(dir: string): SimCertificate {
   if (!result) throw new Error(`Could not create a usable simulator certificate in ${target}`);
   return result;
 }
+
+export interface ClientCertificate {
+  /** One PEM file holding the private key and the certificate, as ClientCertificateCredential accepts it. */
+  path: string;
+  certPem: string;
+  /** Base64 DER of the certificate. */
+  certDer: string;
+  /** Upper-case hex SHA-1 thumbprint. */
+  thumbprint: string;
+  notBefore: string;
+  notAfter: string;
+}
+
+const CLIENT_CERT_FILE = 'provisioning-client.pem';
+
+/**
+ * The provisioning identity's sign-in certificate (for AZURE_CLIENT_CERTIFICATE_PATH). Created once per directory,
+ * then reused, so the key registered on the seeded app stays the same across restarts.
+ */
+export function ensureClientCertificate(dir: string): ClientCertificate {
+  const path = join(resolve(dir), CLIENT_CERT_FILE);
+  const read = (): ClientCertificate | null => {
+    if (!existsSync(path)) return null;
+    try {
+      const pem = readFileSync(path, 'utf8');
+      const certPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
+      if (!certPem) return null;
+      const cert = new X509Certificate(certPem);
+      if (!cert.checkPrivateKey(createPrivateKey(pem))) return null;
+      if (new Date(cert.validTo).getTime() - Date.now() < RENEW_BEFORE_MS) return null;
+      return {
+        path,
+        certPem: `${certPem}\n`,
+        certDer: cert.raw.toString('base64'),
+        thumbprint: cert.fingerprint.replace(/:/g, '').toUpperCase(),
+        notBefore: new Date(cert.validFrom).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        notAfter: new Date(cert.validTo).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      };
+    } catch {
+      return null;
+    }
+  };
+  const existing = read();
+  if (existing) return existing;
+  const now = Date.now();
+  const made = createSelfSignedCertificate({
+    commonName: 'opter-sim provisioning',
+    dnsNames: [],
+    ipAddresses: [],
+    notBefore: new Date(now - 24 * 3600 * 1000),
+    notAfter: new Date(now + 10 * 365 * 24 * 3600 * 1000),
+    purpose: 'client',
+  });
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${made.keyPem}${made.certPem}`, { mode: 0o600 });
+  renameSync(tmp, path);
+  const result = read();
+  if (!result) throw new Error(`Could not create a usable client certificate at ${path}`);
+  return result;
+}

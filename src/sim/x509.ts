@@ -69,6 +69,8 @@ export interface SelfSignedOptions {
   ipAddresses: string[];
   notBefore: Date;
   notAfter: Date;
+  /** 'server' (default): CA + serverAuth, for the listeners; 'client': a leaf for client-assertion sign-in. */
+  purpose?: 'server' | 'client';
 }
 
 export interface SelfSignedResult {
@@ -90,11 +92,14 @@ export function createSelfSignedCertificate(o: SelfSignedOptions): SelfSignedRes
     ...o.ipAddresses.map((ip) => tlv(0x87, ipv4(ip))),
   ]);
   const ext = (id: string, critical: boolean, value: Buffer) => seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
+  const client = o.purpose === 'client';
   const extensions = seq(
-    ext('2.5.29.19', true, seq(bool(true))), // basicConstraints CA:TRUE — it is its own trust anchor
-    ext('2.5.29.15', true, bitString(Buffer.from([0xa4]), 2)), // keyUsage: digitalSignature, keyEncipherment, keyCertSign
-    ext('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))), // extKeyUsage: serverAuth
-    ext('2.5.29.17', false, tlv(0x30, altNames)), // subjectAltName
+    // Server: CA:TRUE — it is its own trust anchor. Client: a plain leaf.
+    ext('2.5.29.19', true, client ? seq() : seq(bool(true))),
+    // keyUsage: digitalSignature + keyEncipherment (+ keyCertSign for the self-anchored server certificate)
+    ext('2.5.29.15', true, client ? bitString(Buffer.from([0xa0]), 5) : bitString(Buffer.from([0xa4]), 2)),
+    ext('2.5.29.37', false, seq(oid(client ? '1.3.6.1.5.5.7.3.2' : '1.3.6.1.5.5.7.3.1'))), // extKeyUsage
+    ...(altNames.length ? [ext('2.5.29.17', false, tlv(0x30, altNames))] : []), // subjectAltName
     ext('2.5.29.14', false, octets(keyId)), // subjectKeyIdentifier
   );
 

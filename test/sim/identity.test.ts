@@ -1,13 +1,21 @@
+import { ClientCertificateCredential } from '@azure/identity';
+import { X509Certificate, createHash, createPrivateKey, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { DIRECTORY_ROLES, MAIL_SEND_ROLE_ID, type Simulator } from '../../src/sim';
+import { ensureClientCertificate } from '../../src/sim/tls';
 import { credential, decodeJwt, graphClient, startTestSimulator } from './helpers';
 
 let sim: Simulator;
+const scratch = mkdtempSync(join(tmpdir(), 'sim-identity-test-'));
 beforeAll(async () => {
   sim = await startTestSimulator();
 });
 afterAll(async () => {
   await sim.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 beforeEach(() => sim.reset());
 
@@ -159,6 +167,61 @@ describe('client credentials tokens', () => {
     const c = decodeJwt((await credential(sim).getToken(`${sim.graphEndpoint}/.default`)).token);
     expect(c.roles).toEqual(['Application.ReadWrite.All', 'Policy.Read.All']);
     expect(c.wids).toBeUndefined();
+  });
+
+  test('certificate sign-in: ClientCertificateCredential with the provisioning certificate gets a token', async () => {
+    const cred = new ClientCertificateCredential(sim.tenantId, sim.provisioning.clientId, { certificatePath: sim.provisioning.certificatePath }, {
+      authorityHost: sim.authorityHost,
+      disableInstanceDiscovery: true,
+    });
+    const c = decodeJwt((await cred.getToken(`${sim.exchangeEndpoint}/.default`)).token);
+    expect(c.appid).toBe(sim.provisioning.clientId);
+    expect(c.roles).toEqual(['Exchange.ManageAsApp']);
+    const app = sim.snapshot().applications.find((a) => a.appId === sim.provisioning.clientId)!;
+    expect((app.keyCredentials as Array<{ type: string; key: unknown }>)[0]).toMatchObject({ type: 'AsymmetricX509Cert', usage: 'Verify', key: null });
+  });
+
+  test('a certificate registered through Graph keyCredentials signs in; an unregistered one is AADSTS700027', async () => {
+    const other = ensureClientCertificate(scratch);
+    const stranger = new ClientCertificateCredential(sim.tenantId, sim.provisioning.clientId, { certificatePath: other.path }, {
+      authorityHost: sim.authorityHost,
+      disableInstanceDiscovery: true,
+    });
+    await expect(stranger.getToken(`${sim.graphEndpoint}/.default`)).rejects.toThrow(/AADSTS700027/);
+
+    const g = graphClient(sim);
+    const app = await g.api('/applications').post({ displayName: 'Cert app', keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: other.certDer, displayName: 'CN=test' }] });
+    expect(app.keyCredentials[0].customKeyIdentifier).toBe(other.thumbprint);
+    await g.api('/servicePrincipals').post({ appId: app.appId });
+    const cred = new ClientCertificateCredential(sim.tenantId, app.appId, { certificatePath: other.path }, { authorityHost: sim.authorityHost, disableInstanceDiscovery: true });
+    expect(decodeJwt((await cred.getToken(`${sim.graphEndpoint}/.default`)).token).appid).toBe(app.appId);
+  });
+
+  test('hand-made RS256 assertions (x5t = SHA-1 thumbprint): valid → token; bad signature, audience or expiry → refused', async () => {
+    const pem = readFileSync(sim.provisioning.certificatePath, 'utf8');
+    const der = new X509Certificate(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)![0]).raw;
+    const endpoint = `${sim.authorityHost}/${sim.tenantId}/oauth2/v2.0/token`;
+    const make = (claims: Record<string, unknown>, tamper = false) => {
+      const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const data = `${enc({ alg: 'RS256', typ: 'JWT', x5t: createHash('sha1').update(der).digest('base64url') })}.${enc(claims)}`;
+      const sig = sign('sha256', Buffer.from(tamper ? `${data}x` : data), createPrivateKey(pem)).toString('base64url');
+      return `${data}.${sig}`;
+    };
+    const now = Math.floor(Date.now() / 1000);
+    const good = { aud: endpoint, iss: sim.provisioning.clientId, sub: sim.provisioning.clientId, exp: now + 300, nbf: now, jti: 'x' };
+    const ask = async (assertion: string) =>
+      tokenRequest({
+        grant_type: 'client_credentials',
+        client_id: sim.provisioning.clientId,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+        scope: `${sim.graphEndpoint}/.default`,
+      });
+    expect((await ask(make(good))).status).toBe(200);
+    expect((await ask(make(good, true))).body.error_codes).toEqual([700027]);
+    expect((await ask(make({ ...good, aud: 'https://login.microsoftonline.com/x/oauth2/v2.0/token' }))).body.error_codes).toEqual([700020]);
+    expect((await ask(make({ ...good, exp: now - 10 }))).body.error_codes).toEqual([700024]);
+    expect((await ask(make({ ...good, iss: 'someone-else' }))).body.error_codes).toEqual([700021]);
   });
 
   test('client_secret_basic is accepted as well as the form post', async () => {
