@@ -40,6 +40,14 @@ export interface TeamsMember {
 
 export type ConversationKind = 'personal' | 'channel' | 'groupChat';
 
+export interface FakeTeam {
+  /** The team id, which is also the id of its General channel. */
+  id: string;
+  name: string;
+  aadGroupId: string | null;
+  channels: { id: string; name: string }[];
+}
+
 export interface FakeMessage {
   id: string;
   conversationId: string;
@@ -84,6 +92,8 @@ export interface FakeConnector {
   readonly requests: ConnectorRequest[];
   /** Requests to /v3 that were answered without a fault. */
   successfulRequests(): ConnectorRequest[];
+  /** Declares a team (for /v3/teams/{id} and its channel list). Idempotent; merges channels. */
+  ensureTeam(team: { id: string; name: string; aadGroupId?: string | null; channels?: { id: string; name: string }[] }): void;
   /** Declares a conversation (the Teams client does this for every activity it sends). Idempotent; merges members. */
   ensureConversation(c: { id: string; kind: ConversationKind; tenantId: string | null; members?: TeamsMember[] }): FakeConversation;
   conversation(id: string): FakeConversation | undefined;
@@ -148,6 +158,26 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/**
+ * A member as the Teams roster APIs return it: the Entra object id is `objectId` (not `aadObjectId`) on /members,
+ * /pagedmembers and /members/{id} alike (msteams-docs "Get context for your bot"). botbuilder's
+ * TeamsInfo.getMembers copies it to `aadObjectId`; getPagedMembers and getMember do not.
+ */
+function wireMember(m: TeamsMember): Record<string, unknown> {
+  const [givenName, ...rest] = m.name.split(' ');
+  return {
+    id: m.id,
+    name: m.name,
+    objectId: m.aadObjectId,
+    givenName,
+    surname: rest.join(' ') || undefined,
+    email: m.email ?? m.userPrincipalName,
+    userPrincipalName: m.userPrincipalName,
+    tenantId: m.tenantId,
+    userRole: m.userRole ?? 'user',
+  };
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
@@ -176,6 +206,7 @@ export async function startFakeConnector(options: StartFakeConnectorOptions = {}
   const counted: { remaining: number; fault: FaultSpec }[] = [];
   let share: { share: number; fault: FaultSpec } | null = null;
   const waiters = new Set<() => void>();
+  const teams = new Map<string, FakeTeam>();
 
   const newMessageId = () => String(nextMessageId++);
 
@@ -230,6 +261,7 @@ export async function startFakeConnector(options: StartFakeConnectorOptions = {}
   }
 
   function route(method: string, segments: string[], body: unknown, query: Record<string, string>): HttpAnswer {
+    if (segments[0] === 'v3' && segments[1] === 'teams' && segments.length >= 3 && method === 'GET') return teamRoute(segments);
     if (segments[0] !== 'v3' || segments[1] !== 'conversations') return connectorError(404, 'NotFound', 'Unknown route');
 
     // POST /v3/conversations — create a conversation (1:1 or a new channel thread).
@@ -269,18 +301,31 @@ export async function startFakeConnector(options: StartFakeConnectorOptions = {}
 
     if (method === 'GET' && rest[0] === 'members') {
       const roster = channelOf(conv).members;
-      if (rest.length === 1) return new HttpAnswer(200, roster);
-      const member = roster.find((m) => m.id === rest[1] || m.aadObjectId === rest[1]);
+      if (rest.length === 1) return new HttpAnswer(200, roster.map(wireMember));
+      // Teams looks a member up by Teams user id, UPN or Entra object id.
+      const key = rest[1]!.toLowerCase();
+      const member = roster.find((m) => m.id === rest[1] || m.aadObjectId.toLowerCase() === key || m.userPrincipalName?.toLowerCase() === key);
       if (!member) return connectorError(404, 'MemberNotFoundInConversation', `The member ${rest[1]} was not found in the conversation`);
-      return new HttpAnswer(200, member);
+      return new HttpAnswer(200, wireMember(member));
     }
     if (method === 'GET' && rest[0] === 'pagedmembers' && rest.length === 1) {
       const roster = channelOf(conv).members;
       const pageSize = Math.max(1, Math.min(500, Number(query.pageSize) || 200));
       const start = Number(query.continuationToken) || 0;
-      const page = roster.slice(start, start + pageSize);
+      const page = roster.slice(start, start + pageSize).map(wireMember);
       const next = start + pageSize < roster.length ? String(start + pageSize) : undefined;
       return new HttpAnswer(200, next ? { members: page, continuationToken: next } : { members: page });
+    }
+    return connectorError(404, 'NotFound', 'Unknown route');
+  }
+
+  // GET /v3/teams/{teamId} (details) and /v3/teams/{teamId}/conversations (channels; General's name is null).
+  function teamRoute(segments: string[]): HttpAnswer {
+    const team = teams.get(segments[2]!);
+    if (!team) return connectorError(404, 'NotFound', `Team not found: ${segments[2]}`);
+    if (segments.length === 3) return new HttpAnswer(200, { id: team.id, name: team.name, aadGroupId: team.aadGroupId });
+    if (segments.length === 4 && segments[3] === 'conversations') {
+      return new HttpAnswer(200, { conversations: [{ id: team.id, name: null }, ...team.channels.filter((c) => c.id !== team.id)] });
     }
     return connectorError(404, 'NotFound', 'Unknown route');
   }
@@ -412,6 +457,12 @@ export async function startFakeConnector(options: StartFakeConnectorOptions = {}
   return {
     url: `http://127.0.0.1:${port}/`,
     requests,
+    ensureTeam(team) {
+      const known = teams.get(team.id);
+      const channels = [...(known?.channels ?? [])];
+      for (const c of team.channels ?? []) if (!channels.some((x) => x.id === c.id)) channels.push(c);
+      teams.set(team.id, { id: team.id, name: team.name, aadGroupId: team.aadGroupId ?? known?.aadGroupId ?? null, channels });
+    },
     successfulRequests: () => requests.filter((r) => !r.fault && r.status < 400),
     ensureConversation,
     conversation: (id) => conversations.get(id),

@@ -231,9 +231,16 @@ export class TeamsClient {
     return personalConversationIdFor(from.tenantId, this.bot.id, from.mri);
   }
 
-  /** Makes the connector know a team channel and its roster (Teams knows its channels before anyone posts). */
+  /**
+   * Makes the connector know a team channel and the team's roster (Teams knows its channels before anyone posts).
+   * The team id is itself a conversation — in Teams it is the id of the team's General channel — and botbuilder's
+   * TeamsInfo.getMembers asks for the roster under it.
+   */
   addChannel(channel: TeamsChannel, members: Persona[]): void {
-    this.options.connector.ensureConversation({ id: channel.channelId, kind: 'channel', tenantId: channel.tenantId, members: members.map(memberOf) });
+    const roster = members.map(memberOf);
+    this.options.connector.ensureTeam({ id: channel.teamId, name: channel.teamName, channels: [{ id: channel.channelId, name: channel.channelName }] });
+    this.options.connector.ensureConversation({ id: channel.teamId, kind: 'channel', tenantId: channel.tenantId, members: roster });
+    this.options.connector.ensureConversation({ id: channel.channelId, kind: 'channel', tenantId: channel.tenantId, members: roster });
   }
 
   /** Sends a 1:1 message from `from`. */
