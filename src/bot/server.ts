@@ -180,7 +180,9 @@ export function createProactiveSender(adapter: TeamsAdapter, botAppId: string, o
         logic,
       );
       if (!reference) throw new Error('createPersonalConversation: botbuilder did not run the conversation logic');
-      return reference;
+      // botbuilder's create-conversation activity has no `from`; put the user in so the reference can be stored and
+      // used with continueConversation later like any other.
+      return { ...(reference as Partial<ConversationReference>), user: { ...target.user, name: target.user.name ?? '' }, channelId: 'msteams' };
     },
   };
 }

@@ -300,6 +300,7 @@ describe('proactive', () => {
       },
     );
     expect(reference.conversation?.id).toBe(expectedId);
+    expect(reference.user?.id).toBe(personas.approver.mri);
     const create = connector.requests.find((r) => r.method === 'POST' && r.path === '/v3/conversations');
     expect(create!.body).toMatchObject({
       isGroup: false,
@@ -312,6 +313,13 @@ describe('proactive', () => {
     // botbuilder gives the create-conversation turn the conversation id as activity id, so the first send is a
     // "reply" to the conversation itself (POST …/activities/{conversationId}).
     expect(message.replyToId).toBe(expectedId);
+
+    // The returned reference works for later proactive sends (e.g. "your secret expired").
+    await bot.proactive.continueConversation(reference, async (ctx) => {
+      await ctx.sendActivity('later, in the same chat');
+    });
+    const later = await connector.waitFor(() => connector.messages(expectedId).find((m) => m.activity.text === 'later, in the same chat'));
+    expect((later.activity.recipient as { id: string }).id).toBe(personas.approver.mri);
 
     // The raw adapter API works the same way.
     await bot.adapter.createConversationAsync(
