@@ -139,7 +139,6 @@ const COMMON_PARAMETERS = ['Confirm', 'ErrorAction', 'WarningAction', 'Verbose',
 
 class Params {
   constructor(
-    private readonly cmdlet: string,
     private readonly raw: Record<string, unknown>,
     allowed: string[],
   ) {
@@ -664,7 +663,7 @@ export async function handleExchange(ctx: SimContext, req: SimRequest): Promise<
   let rows: Record<string, unknown>[];
   const run: Run = { ctx, caller, warnings: [] };
   try {
-    rows = impl.run(run, new Params(name, rawParams, impl.params));
+    rows = impl.run(run, new Params(rawParams, impl.params));
   } catch (e) {
     if (e instanceof CmdletError) return errorReply(req, e);
     throw e;

@@ -1,8 +1,9 @@
 /** RS256 access tokens, signed and verified with node:crypto only. */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base64url } from './ids';
+import { publishOnce } from './tls';
 
 export interface SigningKey {
   kid: string;
@@ -19,7 +20,8 @@ const KEY_FILE = 'token-signing-key.pem';
 export function loadOrCreateSigningKey(dir: string): SigningKey {
   const path = join(dir, KEY_FILE);
   let privateKey: KeyObject | null = null;
-  if (existsSync(path)) {
+  const existedBefore = existsSync(path);
+  if (existedBefore) {
     try {
       privateKey = createPrivateKey(readFileSync(path, 'utf8'));
     } catch {
@@ -27,12 +29,10 @@ export function loadOrCreateSigningKey(dir: string): SigningKey {
     }
   }
   if (!privateKey) {
-    privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const fresh = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     mkdirSync(dir, { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    renameSync(tmp, path);
-    // Another process may have raced us; whoever renamed last wins, and we use what is on disk.
+    // Concurrent starters (parallel test workers) must agree on one key: first publisher wins, all read it back.
+    publishOnce(path, fresh.export({ type: 'pkcs8', format: 'pem' }).toString(), existedBefore);
     privateKey = createPrivateKey(readFileSync(path, 'utf8'));
   }
   const publicKey = createPublicKey(privateKey);

@@ -4,7 +4,7 @@
  * created once per directory and then read back on every start.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,23 @@ export function ensureSimCertificate(dir: string): SimCertificate {
   return result;
 }
 
+/**
+ * Puts `content` at `path` atomically. A new file is published with link(2), which fails if another process got
+ * there first — so concurrent test workers all end up using the same file. `replace` overwrites a broken one.
+ */
+export function publishOnce(path: string, content: string, replace: boolean): void {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  try {
+    if (replace) renameSync(tmp, path);
+    else linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
 export interface ClientCertificate {
   /** One PEM file holding the private key and the certificate, as ClientCertificateCredential accepts it. */
   path: string;
@@ -144,6 +161,8 @@ export function ensureClientCertificate(dir: string): ClientCertificate {
   };
   const existing = read();
   if (existing) return existing;
+  // Decided before the (slow) key generation: only a file that was already there and broken gets replaced.
+  const brokenBefore = existsSync(path);
   const now = Date.now();
   const made = createSelfSignedCertificate({
     commonName: 'opter-sim provisioning',
@@ -154,9 +173,7 @@ export function ensureClientCertificate(dir: string): ClientCertificate {
     purpose: 'client',
   });
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${made.keyPem}${made.certPem}`, { mode: 0o600 });
-  renameSync(tmp, path);
+  publishOnce(path, `${made.keyPem}${made.certPem}`, brokenBefore);
   const result = read();
   if (!result) throw new Error(`Could not create a usable client certificate at ${path}`);
   return result;

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,25 @@ describe('ensureSimCertificate', () => {
     const second = ensureSimCertificate(dir);
     expect(second.certPem).toBe(first.certPem);
     expect(second.keyPem).toBe(first.keyPem);
+  });
+
+  test('parallel processes creating the TLS material at once all end up with the same certificate and keys', async () => {
+    const dir = join(scratch, 'race');
+    const script = `
+      const tls = await import(${JSON.stringify(new URL('../../src/sim/tls.ts', import.meta.url).pathname)});
+      const jwt = await import(${JSON.stringify(new URL('../../src/sim/jwt.ts', import.meta.url).pathname)});
+      const dir = ${JSON.stringify(dir)};
+      const server = tls.ensureSimCertificate(dir + '/server');
+      const client = tls.ensureClientCertificate(dir);
+      const key = jwt.loadOrCreateSigningKey(dir);
+      console.log(JSON.stringify({ server: server.certPem, client: client.thumbprint, kid: key.kid }));`;
+    const run = () =>
+      new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
+      );
+    const outputs = await Promise.all([run(), run(), run()]);
+    expect(new Set(outputs).size).toBe(1);
+    expect(JSON.parse(outputs[0]!).client).toMatch(/^[0-9A-F]{40}$/);
   });
 
   test('replaces a damaged certificate instead of serving it', () => {
