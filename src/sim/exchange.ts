@@ -479,7 +479,14 @@ const CMDLETS: Record<string, CmdletImpl> = {
       const st = r.ctx.store.state;
       const created: PolicyRecord[] = [];
       for (const appId of appIds) {
-        const rec: PolicyRecord = { appId: appId.toLowerCase(), scopeGuid: scope.guid, accessRight, description, createdAt: isoNow() };
+        const rec: PolicyRecord = {
+          appId: appId.toLowerCase(),
+          scopeGuid: scope.guid,
+          accessRight,
+          description,
+          createdAt: isoNow(),
+          enforcedAtMs: Date.now() + (r.ctx.faults.get().policyPropagationDelayMs ?? 0),
+        };
         // The identity is app + scope, so a second policy for the pair collides [UNCONF wording].
         if (st.accessPolicies.some((x) => policyIdentity(r.ctx, x) === policyIdentity(r.ctx, rec))) throw alreadyExists(r, policyIdentity(r.ctx, rec));
         created.push(rec);

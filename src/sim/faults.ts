@@ -16,6 +16,11 @@ export interface SimFaults {
    * `GET /policies/defaultAppManagementPolicy`; enforced by addPassword.
    */
   maxPasswordLifetime?: string | null;
+  /**
+   * How long a new Application Access Policy takes to be enforced by Graph sendMail (Test-ApplicationAccessPolicy
+   * reflects it at once). Microsoft: "can take longer than 1 hour" [DOC G11]. Default 0.
+   */
+  policyPropagationDelayMs?: number;
 }
 
 export const NO_FAULTS: SimFaults = {
@@ -27,6 +32,7 @@ export const NO_FAULTS: SimFaults = {
   dropConnections: null,
   revokedPermissions: [],
   maxPasswordLifetime: null,
+  policyPropagationDelayMs: 0,
 };
 
 export type FaultDecision = { kind: 'drop' } | { kind: 'unavailable' } | { kind: 'throttle'; retryAfterSeconds: number } | null;
@@ -39,7 +45,7 @@ export function validateFaults(p: unknown): Partial<SimFaults> {
   if (!p || typeof p !== 'object' || Array.isArray(p)) throw new Error('faults must be a JSON object');
   for (const k of Object.keys(p)) if (!FAULT_KEYS.includes(k as keyof SimFaults)) throw new Error(`unknown fault "${k}"`);
   const f = p as Partial<SimFaults>;
-  for (const k of ['latencyMs', 'replicationDelayMs', 'secretActivationDelayMs'] as const) {
+  for (const k of ['latencyMs', 'replicationDelayMs', 'secretActivationDelayMs', 'policyPropagationDelayMs'] as const) {
     if (f[k] !== undefined && (typeof f[k] !== 'number' || !(f[k]! >= 0))) throw new Error(`${k} must be a number >= 0`);
   }
   if (f.revokedPermissions !== undefined && (!Array.isArray(f.revokedPermissions) || f.revokedPermissions.some((x) => typeof x !== 'string'))) {

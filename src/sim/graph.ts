@@ -1030,7 +1030,8 @@ function sendMail(call: Call, idOrUpn: string): SimReply {
   if (!user) throw new GraphError(404, 'ErrorInvalidUser', `The requested user '${idOrUpn}' is invalid.`);
   const mailbox = call.ctx.store.mailboxOfUser(user.id);
   if (!mailbox) throw new GraphError(404, 'MailboxNotEnabledForRESTAPI', 'REST API is not yet supported for this mailbox.');
-  if (call.ctx.store.accessCheck(call.caller.appId, mailbox) === 'Denied') {
+  // Graph enforces a new policy only after it propagated; Test-ApplicationAccessPolicy shows it at once [DOC G11].
+  if (call.ctx.store.accessCheck(call.caller.appId, mailbox, { asEnforcedAt: Date.now() }) === 'Denied') {
     throw new GraphError(403, 'ErrorAccessDenied', 'Access to OData is disabled.');
   }
   const b = body(call);

@@ -110,9 +110,14 @@ export class TenantStore {
   /**
    * Application Access Policy evaluation [DOC X2, G11]: a Deny policy covering the mailbox denies; otherwise, if
    * the app has Restrict policies, the mailbox must be in one of their scopes; no policy at all grants.
+   * `asEnforcedAt` (Graph's view) leaves out policies that have not propagated yet [DOC G11].
    */
-  accessCheck(appId: string, mailbox: RecipientRecord): 'Granted' | 'Denied' {
-    const policies = this.state.accessPolicies.filter((p) => p.appId.toLowerCase() === appId.toLowerCase() || p.appId === '*');
+  accessCheck(appId: string, mailbox: RecipientRecord, opts: { asEnforcedAt?: number } = {}): 'Granted' | 'Denied' {
+    const policies = this.state.accessPolicies.filter(
+      (p) =>
+        (p.appId.toLowerCase() === appId.toLowerCase() || p.appId === '*') &&
+        (opts.asEnforcedAt === undefined || (p.enforcedAtMs ?? 0) <= opts.asEnforcedAt),
+    );
     const covers = (p: (typeof policies)[number]) => {
       const scope = this.recipientByGuid(p.scopeGuid);
       return scope ? this.scopeCovers(scope, mailbox) : false;

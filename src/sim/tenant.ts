@@ -133,6 +133,8 @@ export interface PolicyRecord {
   accessRight: 'RestrictAccess' | 'DenyAccess';
   description: string;
   createdAt: string;
+  /** When Graph starts enforcing it (policyPropagationDelayMs); Test-ApplicationAccessPolicy ignores this. */
+  enforcedAtMs?: number;
 }
 
 export interface SentMailRecord {

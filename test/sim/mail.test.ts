@@ -127,6 +127,29 @@ describe('sendMail as the new app', () => {
     expect(e.message).toBe('Access is denied. Check credentials and try again.');
   });
 
+  test('with policyPropagationDelayMs, a new policy is reported by Test-ApplicationAccessPolicy at once but enforced by sendMail only later', async () => {
+    const exo = await exchangeToken(sim);
+    const g = graphClient(sim);
+    const other = await g.api('/applications').post({ displayName: 'Late policy' });
+    const otherSp = await g.api('/servicePrincipals').post({ appId: other.appId });
+    const graphSp = await g.api(`/servicePrincipals(appId='${GRAPH_APP_ID}')`).get();
+    await g.api(`/servicePrincipals/${graphSp.id}/appRoleAssignedTo`).post({ principalId: otherSp.id, resourceId: graphSp.id, appRoleId: MAIL_SEND_ROLE_ID });
+    const pw = await g.api(`/applications/${other.id}/addPassword`).post({});
+    const client = graphClient(sim, credential(sim, other.appId, pw.secretText));
+
+    sim.setFaults({ policyPropagationDelayMs: 400 });
+    try {
+      await invoke(sim, exo, 'New-ApplicationAccessPolicy', { AppId: [other.appId], PolicyScopeGroupId: 'optermessageproxy-senders', AccessRight: 'RestrictAccess' });
+      const check = await invoke(sim, exo, 'Test-ApplicationAccessPolicy', { Identity: sim.mailboxes.outside, AppId: other.appId });
+      expect(check.json.value[0].AccessCheckResult).toBe('Denied');
+      await sendAs(sim.mailboxes.outside, client); // not enforced yet: still 202
+      await new Promise((r) => setTimeout(r, 450));
+      expect((await failure(sendAs(sim.mailboxes.outside, client))).message).toBe('Access to OData is disabled.');
+    } finally {
+      sim.setFaults({ policyPropagationDelayMs: 0 });
+    }
+  });
+
   test('a message with no recipients is 400 ErrorInvalidRecipients', async () => {
     const client = graphClient(sim, credential(sim, app.appId, app.secret));
     const e = await failure(client.api(`/users/${sim.mailboxes.info}/sendMail`).post({ message: { subject: 'x', body: { contentType: 'Text', content: 'x' } } }));
