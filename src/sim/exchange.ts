@@ -7,7 +7,7 @@ import { authenticate, type Caller } from './auth';
 import { DIRECTORY_ROLES, EXCHANGE_APP_ID } from './catalog';
 import { header, isPlainObject, isoNow, type SimContext, type SimReply, type SimRequest } from './http';
 import { base64url, isGuid, newGuid } from './ids';
-import type { Resolution } from './store';
+import { EXCHANGE_CAPABLE_ROLES, type Resolution } from './store';
 import { isVisible, newSid, type PolicyRecord, type RecipientRecord } from './tenant';
 
 const DOMAIN_CONTROLLER = 'HE1PR05A001DC01.EURPR05A001.PROD.OUTLOOK.COM';
@@ -318,7 +318,7 @@ const CMDLETS: Record<string, CmdletImpl> = {
         MatchSubDomains: false,
         AddressBookEnabled: true,
         IsValid: true,
-        Guid: isGuid(st.tenantId) ? newGuidFrom(st.tenantId, d) : newGuid(),
+        Guid: newGuidFrom(st.tenantId, d),
       }));
       const id = p.string('Identity');
       if (id === undefined) return rows;
@@ -631,9 +631,7 @@ export async function handleExchange(ctx: SimContext, req: SimRequest): Promise<
   const name = Object.keys(CMDLETS).find((k) => k.toLowerCase() === requested.toLowerCase());
 
   // App-only callers need the Exchange.ManageAsApp role plus an Exchange-capable directory role [DOC X1].
-  const hasAnyExchangeRole = [...caller.directoryRoles].some((r) =>
-    [DIRECTORY_ROLES['Global Administrator'], DIRECTORY_ROLES['Exchange Administrator'], DIRECTORY_ROLES['Exchange Recipient Administrator'], DIRECTORY_ROLES['Global Reader']].includes(r as never),
-  );
+  const hasAnyExchangeRole = [...caller.directoryRoles].some((r) => EXCHANGE_CAPABLE_ROLES.includes(r));
   if (!caller.roles.has('Exchange.ManageAsApp') || !hasAnyExchangeRole) {
     // Readable body modelled on the observed "User is not allowed to call …" error; status 403 [OBS #7970, U3].
     const msg = `User is not allowed to call ${requested || 'InvokeCommand'}`;
