@@ -1,0 +1,82 @@
+/**
+ * Chooses and opens the tenant the product acts on: the real Microsoft 365 tenant from the configuration contract
+ * (docs/configuration.md), or — with no AZURE_CLIENT_ID and no managed identity requested — the embedded simulated
+ * tenant whose state lives in DATA_DIR, so consecutive runs see the same tenant.
+ */
+import { join, resolve } from 'node:path';
+import { createTenantAdapters, describeCredential, hasTenantConfiguration, readTenantConnection, type TenantAdapters, type TenantConnection } from '../adapters';
+import { ensureSimCertificate } from '../sim/tls';
+import { startSimulator, type Simulator } from '../sim';
+import { ensureTrustedCa } from './trust';
+
+type Env = Record<string, string | undefined>;
+
+export interface TenantRuntime {
+  mode: 'simulator' | 'tenant';
+  conn: TenantConnection;
+  adapters: TenantAdapters;
+  simulator: Simulator | null;
+  /** A mailbox outside every sender group that verification expects to be Denied, if known. */
+  controlMailbox: string | null;
+  /** One line for start-up logs (never a secret). */
+  description: string;
+  close(): Promise<void>;
+}
+
+export function simulatorPaths(dataDir: string) {
+  const root = resolve(dataDir);
+  return { stateFile: join(root, 'sim-tenant.json'), tlsDir: join(root, 'sim-tls') };
+}
+
+/** True when the product should run on the embedded simulator (no tenant configured). */
+export function usesEmbeddedSimulator(env: Env = process.env): boolean {
+  // A system-assigned managed identity has no client id, so it is asked for explicitly.
+  return !hasTenantConfiguration(env) && !/^(1|true|yes)$/i.test(env.AZURE_USE_MANAGED_IDENTITY ?? '');
+}
+
+/**
+ * In simulator mode the process must trust the simulator's self-signed certificate from the start (Node reads
+ * NODE_EXTRA_CA_CERTS only then): call this first; it re-launches the process once when needed.
+ */
+export async function prepareProcessTrust(dataDir: string, env: Env = process.env): Promise<void> {
+  if (!usesEmbeddedSimulator(env)) return;
+  const { certPath } = ensureSimCertificate(simulatorPaths(dataDir).tlsDir);
+  await ensureTrustedCa(certPath);
+}
+
+export async function openTenant(opts: { dataDir: string; env?: Env; simulator?: Simulator }): Promise<TenantRuntime> {
+  const env = opts.env ?? process.env;
+  if (!opts.simulator && !usesEmbeddedSimulator(env)) {
+    const conn = readTenantConnection(env);
+    return {
+      mode: 'tenant',
+      conn,
+      adapters: createTenantAdapters(conn),
+      simulator: null,
+      controlMailbox: env.VERIFY_DENIED_MAILBOX?.trim() || null,
+      description: `tenant ${conn.tenantId} as ${describeCredential(conn)}`,
+      close: async () => {},
+    };
+  }
+  const owned = !opts.simulator;
+  const sim = opts.simulator ?? (await startSimulator(simulatorPaths(opts.dataDir)));
+  const conn: TenantConnection = {
+    tenantId: sim.tenantId,
+    clientId: sim.provisioning.clientId,
+    clientSecret: sim.provisioning.clientSecret,
+    authorityHost: sim.authorityHost,
+    graphEndpoint: sim.graphEndpoint,
+    exchangeEndpoint: sim.exchangeEndpoint,
+  };
+  return {
+    mode: 'simulator',
+    conn,
+    adapters: createTenantAdapters(conn),
+    simulator: sim,
+    controlMailbox: sim.mailboxes.outside,
+    description: `SIMULATED tenant ${sim.tenantId} (${sim.domain}) — no real Microsoft 365 is touched; set AZURE_CLIENT_ID to use a real tenant`,
+    close: async () => {
+      if (owned) await sim.close();
+    },
+  };
+}
