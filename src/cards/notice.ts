@@ -8,8 +8,11 @@ export function errorCard(model: ErrorCardModel): AdaptiveCardJson {
   const title = known ? ERROR_CATALOGUE[model.code as ErrorCode].title : 'Something went wrong';
   // The catalogue action fills {detail}; for an unknown code the detail is shown as is.
   const action = known ? describeAction(model.code as ErrorCode, model.detail) : model.detail ?? 'Try again; if it persists, check the bot log.';
+  // Codes whose action text does not carry the detail show it on its own line (e.g. which address was refused).
+  const detailLine = known && model.detail && !ERROR_CATALOGUE[model.code as ErrorCode].action.includes('{detail}') ? [plainText(model.detail)] : [];
   const body: CardElement[] = [
     banner(title, 'attention'),
+    ...detailLine,
     textBlock('What to do', { weight: 'Bolder', size: 'Small' }),
     plainText(action, { spacing: 'None' }),
     factSet([

@@ -122,9 +122,9 @@ describe('formErrorFor', () => {
       field: 'appDisplayName',
       message: 'The app display name is 130 characters; use at most 120.',
     });
-    expect(formErrorFor(new OpterError('E_SENDER_FOREIGN_DOMAIN', { detail: 'contoso.com', field: 'senders' }))).toEqual({
+    expect(formErrorFor(new OpterError('E_SENDER_FOREIGN_DOMAIN', { detail: 'a@contoso.com is not in an accepted domain.', field: 'senders' }))).toEqual({
       field: 'senders',
-      message: 'Use an address in an accepted domain (contoso.com), or add the domain in Exchange first.',
+      message: 'a@contoso.com is not in an accepted domain. Use addresses in one of the tenant’s accepted domains, or add the domain in Exchange first.',
     });
     expect(formErrorFor(new OpterError('E_INPUT_INVALID', { detail: 'too long', field: 'groupName' })).field).toBe('groupName');
   });

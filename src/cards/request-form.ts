@@ -248,7 +248,14 @@ const ERROR_FIELD_ALIASES: Record<string, RequestFormField> = { appName: 'appDis
  * For E_INPUT_INVALID the detail is the useful part; for the other codes the catalogue action (detail filled in).
  */
 export function formErrorFor(error: Pick<OpterError, 'code' | 'detail' | 'field' | 'action'>): { field: RequestFormField | null; message: string } {
-  const message = error.code === 'E_INPUT_INVALID' && error.detail ? error.detail : error.action;
+  // The detail names the offending value (which address, how long); the action says what to do about it.
+  const message = !error.detail
+    ? error.action
+    : error.code === 'E_INPUT_INVALID'
+      ? error.detail
+      : error.action.includes(error.detail)
+        ? error.action
+        : `${error.detail} ${error.action}`;
   const raw = error.field;
   const field = raw === undefined ? null : (ERROR_FIELD_ALIASES[raw] ?? (raw in REQUEST_FORM_INPUTS ? (raw as RequestFormField) : null));
   return { field, message };

@@ -20,17 +20,17 @@ export const ERROR_CATALOGUE = {
     title: 'No Exchange alias can be derived from the app name',
     action: 'Use an app name that contains at least one Latin letter or digit (a–z, 0–9), e.g. "OpterMessageProxy".',
   },
-  E_SENDER_INVALID: { category: 'input', title: 'A sender address is not a valid email address', action: 'Correct the address: {detail}.' },
-  E_SENDER_DUPLICATE: { category: 'input', title: 'A sender address is listed twice', action: 'Remove the duplicate: {detail}.' },
+  E_SENDER_INVALID: { category: 'input', title: 'A sender address is not a valid email address', action: 'Correct the address and submit again.' },
+  E_SENDER_DUPLICATE: { category: 'input', title: 'A sender address is listed twice', action: 'List each address once.' },
   E_SENDER_FOREIGN_DOMAIN: {
     category: 'input',
     title: 'A sender address is not in one of the tenant’s accepted domains',
-    action: 'Use an address in an accepted domain ({detail}), or add the domain in Exchange first.',
+    action: 'Use addresses in one of the tenant’s accepted domains, or add the domain in Exchange first.',
   },
   E_SENDER_NOT_MAILBOX: {
     category: 'input',
     title: 'A sender address is not an existing mailbox',
-    action: 'Create the mailbox (user or shared) first, or correct the address: {detail}.',
+    action: 'Create the mailbox (user or shared) first, or correct the address.',
   },
   E_APP_NAME_AMBIGUOUS: {
     category: 'conflict',
@@ -151,6 +151,11 @@ export class OpterError extends Error {
     this.field = options.field;
   }
 
+  /** Title and detail without the code, for people (cards, CLI lines); `message` keeps the code for logs. */
+  get summary(): string {
+    return this.detail ? `${ERROR_CATALOGUE[this.code].title}: ${this.detail}` : ERROR_CATALOGUE[this.code].title;
+  }
+
   get category(): ErrorCategory {
     return ERROR_CATALOGUE[this.code].category;
   }
@@ -162,7 +167,11 @@ export class OpterError extends Error {
 }
 
 export function describeAction(code: ErrorCode, detail?: string): string {
-  return ERROR_CATALOGUE[code].action.replace('{detail}', detail ?? '').replace(/\s+([.:;])/g, '$1').trim();
+  return ERROR_CATALOGUE[code].action
+    .replace('{detail}', detail ?? '')
+    .replace(/\s+([.:;])/g, '$1')
+    .replace(/([.:;])\1+/g, '$1')
+    .trim();
 }
 
 export function isOpterError(e: unknown): e is OpterError {
