@@ -8,6 +8,7 @@ import type { TenantConnection } from './config';
 import { createCredential } from './credential';
 import { ExchangeOnline, type ExchangeOnlineOptions } from './exchange';
 import { GraphDirectory } from './graph-directory';
+import { RenewableCredential, renewOnPermissionError } from './renewable-credential';
 import type { GraphClientOptions } from './graph-client';
 
 export interface TenantAdapters {
@@ -25,16 +26,26 @@ export interface TenantAdapterOptions {
 }
 
 export function createTenantAdapters(conn: TenantConnection, options: TenantAdapterOptions = {}): TenantAdapters {
-  const credential = options.credential ?? createCredential(conn);
+  if (options.credential) {
+    const credential = options.credential;
+    return {
+      credential,
+      directory: new GraphDirectory(conn, credential, options.graph),
+      exchange: new ExchangeOnline(conn, credential, options.exchange),
+      appSignIn: new AppSignIn(conn, options.graph),
+    };
+  }
+  const credential = new RenewableCredential(() => createCredential(conn));
   return {
     credential,
-    directory: new GraphDirectory(conn, credential, options.graph),
-    exchange: new ExchangeOnline(conn, credential, options.exchange),
+    directory: renewOnPermissionError(new GraphDirectory(conn, credential, options.graph), credential),
+    exchange: renewOnPermissionError(new ExchangeOnline(conn, credential, options.exchange), credential),
     appSignIn: new AppSignIn(conn, options.graph),
   };
 }
 
 export { AppSignIn, rolesOf } from './app-signin';
+export { RenewableCredential, renewOnPermissionError } from './renewable-credential';
 export { classifyError, failureInfoOf, hasExchangeException, parseExchangeDetail, parseRetryAfter, ServiceHttpError } from './classify';
 export type { ClassifyContext, FailureInfo, Service } from './classify';
 export { describeCredential, hasTenantConfiguration, readDataDir, readTenantConnection } from './config';
