@@ -1,0 +1,85 @@
+/**
+ * Debian's Chromium driven by playwright-core, plus the small helpers the browser tests share: bounded waits,
+ * screenshots into artifacts/screenshots/, and page locators that mean the same thing in every test.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOT_DIR = resolve('artifacts/screenshots');
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    timeout: 60_000,
+  });
+}
+
+/** A laptop-sized page that fails the test on any uncaught page error. */
+export async function openPage(browser: Browser, url: string, pageErrors: string[]): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`);
+  });
+  await page.goto(url);
+  await page.locator('body[data-ready="true"]').waitFor({ timeout: 30_000 });
+  return page;
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+export async function asPersona(page: Page, key: 'requester' | 'approver' | 'nonAdmin'): Promise<void> {
+  await page.getByTestId(`persona-${key}`).click();
+  await page.locator(`[data-testid="persona-${key}"][aria-selected="true"]`).waitFor();
+}
+
+export async function openChat(page: Page): Promise<void> {
+  await page.getByTestId('nav-chat').click();
+}
+
+export async function openChannel(page: Page, key: string): Promise<void> {
+  await page.getByTestId(`nav-channel-${key}`).click();
+}
+
+/** The composer at the bottom of the open conversation. */
+export async function type(page: Page, text: string): Promise<void> {
+  const input = page.locator('#conversation > .composer-area').getByTestId('composer-input');
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+/** Messages in the open conversation. */
+export function messages(page: Page): Locator {
+  return page.locator('#conversation [data-testid="message"]');
+}
+
+/** The last message from the bot whose text or card contains `text`. */
+export function botMessageWith(page: Page, text: string | RegExp): Locator {
+  return page.locator('#conversation [data-testid="message"][data-from="bot"]').filter({ hasText: text }).last();
+}
+
+/** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
