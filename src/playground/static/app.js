@@ -565,6 +565,11 @@ function renderConversation() {
 // Tenant panel and fault knobs
 // ---------------------------------------------------------------------------------------------------------------
 
+/** What the bot made comes first; the seeded tenant follows. */
+function newFirst(list) {
+  return [...list].sort((a, b) => Number(b.isNew) - Number(a.isNew));
+}
+
 function section(title, testid, items, empty) {
   return el(
     'section',
@@ -589,7 +594,7 @@ function renderSide() {
     return;
   }
   const newBadge = (isNew) => (isNew ? el('span', { class: 'new-badge', text: 'new' }) : null);
-  const apps = t.apps.map((a) =>
+  const apps = newFirst(t.apps).map((a) =>
     el(
       'li',
       { class: fresh(a.id, a.isNew), 'data-testid': 'tenant-app' },
@@ -597,18 +602,18 @@ function renderSide() {
       el('div', { class: 'item-sub mono', title: 'Application (client) ID', text: a.appId }),
       a.requestedPermissions.length ? el('div', { class: 'item-sub', text: `Requests: ${a.requestedPermissions.join(', ')}` }) : null,
       ...a.secrets.map((s) =>
-        el('div', { class: 'secret-line', 'data-testid': 'tenant-secret' }, '🔑 ', el('span', { text: s.displayName ?? 'secret' }), el('span', { class: 'mono', title: 'Secret id (the value is never shown)', text: ` ${s.keyId.slice(0, 8)}…` }), ` expires ${formatDate(s.endDateTime)}`),
+        el('div', { class: 'secret-line', 'data-testid': 'tenant-secret' }, el('span', { class: 'key', text: 'Secret ' }), el('span', { text: s.displayName ?? '' }), el('span', { class: 'mono', title: 'Secret id (the value is never shown)', text: ` ${s.keyId.slice(0, 8)}…` }), ` expires ${formatDate(s.endDateTime)}`),
       ),
       a.certificates ? el('div', { class: 'item-sub', text: `${a.certificates} certificate(s)` }) : null,
     ),
   );
-  const sps = t.servicePrincipals
+  const sps = newFirst(t.servicePrincipals)
     .filter((s) => !s.firstParty)
     .map((s) => el('li', { class: fresh(s.id, s.isNew), 'data-testid': 'tenant-sp' }, el('div', { class: 'item-title' }, s.displayName, newBadge(s.isNew)), el('div', { class: 'item-sub mono', text: s.id })));
-  const grants = t.grants.map((g) =>
+  const grants = newFirst(t.grants).map((g) =>
     el('li', { class: fresh(g.id, g.isNew), 'data-testid': 'tenant-grant' }, el('div', { class: 'item-title' }, `${g.resource}: ${g.permission}`, newBadge(g.isNew)), el('div', { class: 'item-sub', text: `to ${g.principal}` })),
   );
-  const groups = t.groups.map((g) =>
+  const groups = newFirst(t.groups).map((g) =>
     el(
       'li',
       { class: fresh(g.guid, g.isNew), 'data-testid': 'tenant-group' },
@@ -618,7 +623,7 @@ function renderSide() {
       el('div', { class: 'members', 'data-testid': 'tenant-group-members' }, ...(g.members.length ? g.members.map((m) => el('span', { class: 'member', text: m })) : [el('span', { class: 'subtle', text: 'no members' })])),
     ),
   );
-  const policies = t.policies.map((p) =>
+  const policies = newFirst(t.policies).map((p) =>
     el(
       'li',
       { class: fresh(p.identity, p.isNew), 'data-testid': 'tenant-policy' },

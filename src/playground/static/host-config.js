@@ -24,7 +24,7 @@ export const teamsHostConfig = {
   separator: { lineThickness: 1, lineColor: '#EEEEEE' },
   imageSizes: { small: 32, medium: 52, large: 100 },
   fontTypes: {
-    default: font("'Segoe UI', 'Segoe UI Web (West European)', -apple-system, BlinkMacSystemFont, Roboto, 'Helvetica Neue', 'DejaVu Sans', sans-serif"),
+    default: font("'Segoe UI', 'Segoe UI Web (West European)', -apple-system, BlinkMacSystemFont, Roboto, 'Helvetica Neue', 'DejaVu Sans', sans-serif, 'Segoe UI Emoji', 'Apple Color Emoji', 'Noto Color Emoji'"),
     monospace: font("Consolas, 'Courier New', 'DejaVu Sans Mono', monospace"),
   },
   containerStyles: {
