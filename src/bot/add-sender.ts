@@ -1,0 +1,148 @@
+/**
+ * "add sender a@… [b@…]": pick the registration (a chooser card when there are several), validate the addresses
+ * against the tenant, and ask for approval with the group's members before → after. The approved request runs the
+ * engine's add-sender job (add to the group, then Test-ApplicationAccessPolicy per sender).
+ */
+import type { TurnContext } from 'botbuilder';
+import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCard, readActionData, type AdaptiveCardJson } from '../cards';
+import { OpterError, toOpterError } from '../core/errors';
+import { inspectRegistration } from '../provisioning/inspect';
+import { deriveNames } from '../provisioning/names';
+import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../provisioning/senders';
+import { checkIsRequester, checkMayRequest, type Actor } from '../requests/rules';
+import { describeTargets } from './approvals';
+import { createDraft, createRequestWithApprovals, getDraft, recordReply, replaceForEveryone } from './forms';
+import { cardResult, refusal, refusalMessage, type InvokeResult } from './invoke';
+import { findRegistration, listRegistrations, mergeAddresses, type KnownRegistration } from './registrations';
+import { cardMessage } from './teams-io';
+import { checkCardBinding, originOf, requesterInfo, ruleActorOf } from './turn';
+import type { AddSenderPayload, BotServices, Draft, Origin } from './types';
+
+/** Validates the senders for a registration (tenant reads only) and builds the request payload. */
+export async function planAddSender(
+  services: BotServices,
+  registration: KnownRegistration,
+  senders: string[],
+  origin: Origin,
+): Promise<{ payload: AddSenderPayload } | { error: OpterError }> {
+  const syntax = checkSenderSyntax(senders);
+  if (syntax.length) return { error: problemsToError(syntax) };
+  const { directory, exchange } = services.tenant.adapters;
+  try {
+    const [check, status] = await Promise.all([
+      checkSendersInTenant(exchange, senders),
+      inspectRegistration({ directory, exchange, now: services.clock.now() }, registration.appDisplayName, registration.overrides),
+    ]);
+    if (check.problems.length) return { error: problemsToError(check.problems) };
+    if (!status.app) return { error: new OpterError('E_NOT_FOUND', { detail: `the app registration “${registration.appDisplayName}” no longer exists` }) };
+    if (!status.group) return { error: new OpterError('E_NOT_FOUND', { detail: `the group ${status.names.groupAlias} no longer exists; set up Opter email again to repair it` }) };
+    const resolved = senders.map((s) => check.recipients.get(s.toLowerCase())!.primarySmtpAddress);
+    const before = status.members;
+    const toAdd = mergeAddresses([], resolved).filter((s) => !before.some((m) => m.toLowerCase() === s.toLowerCase()));
+    if (toAdd.length === 0) {
+      return { error: new OpterError('E_INPUT_INVALID', { detail: `${resolved.join(', ')} may already send through ${registration.appDisplayName}.`, field: 'senders' }) };
+    }
+    const names = deriveNames(registration.appDisplayName, registration.overrides);
+    return {
+      payload: {
+        appName: registration.appDisplayName,
+        appId: status.app.appId,
+        registrationId: registration.id,
+        senders: toAdd,
+        membersBefore: before,
+        membersAfter: mergeAddresses(before, toAdd),
+        groupName: names.groupName,
+        groupAlias: names.groupAlias,
+        groupSmtp: status.group.smtp,
+        origin,
+      },
+    };
+  } catch (e) {
+    return { error: toOpterError(e) };
+  }
+}
+
+function submitted(services: BotServices, actor: Actor, payload: AddSenderPayload, dedupeKey: string, id?: string): AdaptiveCardJson {
+  const { request, targets } = createRequestWithApprovals(services, {
+    ...(id ? { id } : {}),
+    kind: 'add-sender',
+    actor,
+    appName: payload.appName,
+    payload,
+    dedupeKey,
+    summary: `Add ${payload.senders.join(', ')} to ${payload.appName} (group ${payload.groupSmtp ?? payload.groupAlias}).`,
+  });
+  return noticeCard({
+    title: 'Sent for approval',
+    text: `Request ${request.id} to add ${payload.senders.join(', ')} to ${payload.appName} went to ${describeTargets(targets)}. Nothing changes until someone other than you approves it.`,
+    tone: 'good',
+    facts: [
+      { title: 'Senders now', value: payload.membersBefore.join(', ') || '(none)' },
+      { title: 'After approval', value: payload.membersAfter.join(', ') },
+    ],
+  });
+}
+
+/** The typed command (the caller checked that the actor is an admin). Replies in the same conversation. */
+export async function handleAddSenderCommand(services: BotServices, context: TurnContext, actor: Actor, addresses: string[]): Promise<void> {
+  if (addresses.length === 0) {
+    await context.sendActivity('Which mailbox should be allowed to send? For example: **add sender faktura@contoso.com** (several addresses are fine).');
+    return;
+  }
+  const registrations = listRegistrations(services.store);
+  if (registrations.length === 0) {
+    await context.sendActivity(
+      cardMessage(noticeCard({ title: 'No Opter registration yet', text: 'I have not set up Opter email here yet. Type “set up Opter email” first; senders can be added after that.', tone: 'warning' })),
+    );
+    return;
+  }
+  const origin = originOf(context, actor.tenantId);
+  if (registrations.length > 1) {
+    const draft = createDraft(services, { kind: 'add-sender', requester: requesterInfo(actor), tenantId: actor.tenantId, origin, senders: addresses });
+    const response = await context.sendActivity(cardMessage(chooseRegistrationCard({ requestId: draft.id, senders: addresses, registrations })));
+    if (response?.id) recordReply(services, context, draft.id, response.id);
+    return;
+  }
+  const plan = await planAddSender(services, registrations[0]!, addresses, origin);
+  if ('error' in plan) {
+    await context.sendActivity(cardMessage(errorCard({ code: plan.error.code, detail: plan.error.detail })));
+    return;
+  }
+  // Teams may deliver the same message twice; its id makes the request once.
+  await context.sendActivity(cardMessage(submitted(services, actor, plan.payload, `add-sender:message:${context.activity.id}`)));
+}
+
+/** The chooser's Continue button. */
+export async function handleChooseRegistration(services: BotServices, context: TurnContext, raw: unknown): Promise<InvokeResult> {
+  const read = readActionData('choose-registration', raw);
+  if (!read) return refusal('E_REQUEST_NOT_FOUND');
+  const id = read.data.requestId;
+  const binding = checkCardBinding(services.store, context.activity, id, ['form']);
+  if (binding) return { error: binding };
+  const draft: Draft | null = getDraft(services, id);
+  if (!draft || draft.kind !== 'add-sender') return refusal('E_REQUEST_NOT_FOUND');
+  const actor = ruleActorOf(context.activity);
+  if (!actor) return refusal('E_NOT_REQUESTER');
+  const denied =
+    checkIsRequester(actor, { id, status: 'pending', requester: draft.requester, tenantId: draft.tenantId, expiresAt: '' }, services.roles) ??
+    checkMayRequest(actor, services.roles);
+  if (denied) return { error: denied };
+
+  const existing = services.store.requests.get(id);
+  if (existing) return cardResult(noticeCard({ title: 'Sent for approval', text: `Request ${id} was already sent to the approvers.`, tone: 'good' }));
+
+  const registrations = listRegistrations(services.store);
+  const senders = draft.senders ?? [];
+  const chosen = read.inputs[CHOOSE_REGISTRATION_INPUTS.registration] ?? '';
+  const registration = chosen ? findRegistration(services.store, chosen) : null;
+  if (!registration) {
+    return cardResult(chooseRegistrationCard({ requestId: id, senders, registrations, error: 'Choose one of the registrations listed.' }));
+  }
+  const plan = await planAddSender(services, registration, senders, draft.origin);
+  if ('error' in plan) {
+    return cardResult(chooseRegistrationCard({ requestId: id, senders, registrations, selectedId: registration.id, error: refusalMessage(plan.error) }));
+  }
+  const card = submitted(services, actor, plan.payload, `add-sender:${id}`, id);
+  await replaceForEveryone(services, context, card);
+  return cardResult(card);
+}

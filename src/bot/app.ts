@@ -1,0 +1,236 @@
+/**
+ * The teams-ai Application: message routing ("set up Opter email", "add sender …", "help", "use this channel for
+ * audit|approvals", "status", anything else) and one handler per card verb. Every card action writes its own invoke
+ * response (see invoke.ts) and is wrapped so that an unexpected error becomes an E_INTERNAL error body with a log
+ * reference — never an HTTP 500, never a 501.
+ */
+import { randomUUID } from 'node:crypto';
+import { ActivityTypes, type TurnContext } from 'botbuilder';
+import { Application, type TeamsAdapter, type TurnState } from '@microsoft/teams-ai';
+import { errorCard, helpCard, noticeCard, VERBS, type Verb } from '../cards';
+import { OpterError } from '../core/errors';
+import { checkMayRequest, type Actor } from '../requests/rules';
+import { APPROVALS_CHANNEL, AUDIT_CHANNEL } from '../store';
+import { handleAddSenderCommand, handleChooseRegistration } from './add-sender';
+import { handleApprovalRefresh, handleDecision } from './approvals';
+import { appendAudit, userActor } from './audit';
+import { parseCommand } from './commands';
+import { handleCancel, handleFormAction, handleStartSetup, postSetupForm } from './forms';
+import { refusal, sendInvokeResponse, type InvokeResult } from './invoke';
+import { describeError } from './log';
+import type { ProvisioningRunner } from './runner';
+import { handleHide, handleReveal } from './secrets';
+import { handleResume } from './resume';
+import { statusCardFor } from './status';
+import { cardMessage, channelReference } from './teams-io';
+import { conversationRefOf, isPersonal, stripMentions } from './teams-context';
+import { ruleActorOf } from './turn';
+import type { BotServices } from './types';
+import { rememberLastSeen } from './worker';
+
+export interface AppDeps {
+  adapter: TeamsAdapter;
+  botAppId: string;
+  runner: ProvisioningRunner;
+}
+
+function isPrivileged(services: BotServices, actor: Actor): boolean {
+  return services.roles.admins.has(actor.aadObjectId) || services.roles.approvers.has(actor.aadObjectId);
+}
+
+/**
+ * Admins' and approvers' 1:1 chats are remembered (approval copies and secret cards go there). Nobody else's
+ * messages change the store.
+ */
+function rememberPrivileged(services: BotServices, context: TurnContext, actor: Actor): void {
+  if (!isPrivileged(services, actor)) return;
+  rememberLastSeen(services, context, actor.tenantId);
+  if (!isPersonal(context.activity)) return;
+  const { activityId: _activityId, ...reference } = conversationRefOf(context.activity);
+  const known = services.store.cards.getUserConversation(actor.aadObjectId);
+  if (known && known.conversationId === context.activity.conversation.id && known.serviceUrl === context.activity.serviceUrl) return;
+  services.store.cards.setUserConversation(actor.aadObjectId, {
+    conversationId: context.activity.conversation.id,
+    serviceUrl: context.activity.serviceUrl,
+    tenantId: actor.tenantId,
+    reference,
+    updatedBy: actor.aadObjectId,
+  });
+}
+
+async function replyError(context: TurnContext, error: OpterError): Promise<void> {
+  await context.sendActivity(cardMessage(errorCard({ code: error.code, detail: error.detail })));
+}
+
+async function useChannel(services: BotServices, context: TurnContext, actor: Actor, purpose: 'audit' | 'approvals'): Promise<void> {
+  const denied = checkMayRequest(actor, services.roles);
+  if (denied) return replyError(context, denied);
+  const activity = context.activity;
+  if (activity.conversation?.conversationType !== 'channel') {
+    await context.sendActivity(`Write “use this channel for ${purpose}” in the team channel you want to use, with an @mention of me.`);
+    return;
+  }
+  const channelData = (activity.channelData ?? {}) as { channel?: { id?: string; name?: string } };
+  const channelId = channelData.channel?.id ?? activity.conversation.id.split(';')[0]!;
+  const reference = channelReference({
+    channelId,
+    serviceUrl: activity.serviceUrl,
+    bot: { id: activity.recipient.id, name: activity.recipient.name },
+    tenantId: actor.tenantId,
+  });
+  const name = purpose === 'audit' ? AUDIT_CHANNEL : APPROVALS_CHANNEL;
+  services.store.transaction(() => {
+    services.store.cards.setConversation(name, { conversationId: channelId, serviceUrl: activity.serviceUrl, tenantId: actor.tenantId, reference, updatedBy: actor.aadObjectId });
+    appendAudit(services.store, {
+      actor: userActor(actor),
+      action: `config.${purpose}-channel`,
+      result: 'success',
+      objects: { channelId },
+      detail: `${purpose === 'audit' ? 'Audit entries' : 'Approval requests'} now go to ${channelData.channel?.name ?? channelId}.`,
+    });
+  });
+  services.poke();
+  await context.sendActivity(
+    cardMessage(
+      noticeCard({
+        title: purpose === 'audit' ? 'Audit channel set' : 'Approvals channel set',
+        text:
+          purpose === 'audit'
+            ? 'From now on I post every audit entry here: requests, decisions, each provisioning step, verification results and secret events. Never a secret.'
+            : 'From now on approval requests are posted here; only configured approvers can decide, and never on their own requests.',
+        tone: 'good',
+      }),
+    ),
+  );
+}
+
+async function onMessage(services: BotServices, context: TurnContext): Promise<void> {
+  const actor = ruleActorOf(context.activity);
+  if (!actor) {
+    await context.sendActivity('I can only help signed-in Teams users.');
+    return;
+  }
+  rememberPrivileged(services, context, actor);
+  const command = parseCommand(stripMentions(context.activity));
+  switch (command.kind) {
+    case 'help':
+      await context.sendActivity(
+        cardMessage(
+          helpCard({
+            canRequest: services.roles.admins.has(actor.aadObjectId),
+            canApprove: services.roles.approvers.has(actor.aadObjectId),
+            localMode: services.config.mode === 'local',
+          }),
+        ),
+      );
+      return;
+    case 'setup': {
+      const denied = checkMayRequest(actor, services.roles);
+      if (denied) return replyError(context, denied);
+      return postSetupForm(services, context, actor);
+    }
+    case 'add-sender': {
+      const denied = checkMayRequest(actor, services.roles);
+      if (denied) return replyError(context, denied);
+      return handleAddSenderCommand(services, context, actor, command.addresses);
+    }
+    case 'use-channel':
+      return useChannel(services, context, actor, command.purpose);
+    case 'status':
+      await context.sendActivity(cardMessage(await statusCardFor(services)));
+      return;
+    case 'unknown': {
+      const shown = command.text.length > 60 ? `${command.text.slice(0, 57)}…` : command.text;
+      await context.sendActivity(
+        shown
+          ? `Sorry, I did not understand “${shown}”. I can **set up Opter email**, **add sender** addresses to it, and show its **status**. Type **help** for details.`
+          : 'Hello! Type **help** to see what I can do.',
+      );
+      return;
+    }
+  }
+}
+
+export function createApplication(services: BotServices, deps: AppDeps): Application<TurnState> {
+  const app = new Application<TurnState>({
+    adapter: deps.adapter,
+    botAppId: deps.botAppId,
+    // Typing indicators would race the card replies of fast handlers and add connector traffic; nothing here is slow.
+    startTypingTimer: false,
+    removeRecipientMention: true,
+  });
+  const { log } = services;
+
+  const onAction = (verb: Verb, handler: (context: TurnContext, data: unknown) => Promise<InvokeResult> | InvokeResult) => {
+    app.adaptiveCards.actionExecute(verb, async (context, _state, data) => {
+      let result: InvokeResult;
+      try {
+        result = await handler(context, data);
+      } catch (e) {
+        const ref = randomUUID().slice(0, 8);
+        log.error(`card action ${verb} failed (ref ${ref}): ${describeError(e)}`, e);
+        result = { error: new OpterError('E_INTERNAL', { detail: `ref ${ref}` }) };
+      }
+      if ('error' in result) {
+        const who = context.activity.from?.aadObjectId ?? context.activity.from?.id ?? 'unknown';
+        log.info(`card action ${verb} by ${who} answered ${result.error.code}`);
+      }
+      await sendInvokeResponse(context, result);
+      return '';
+    });
+  };
+
+  onAction(VERBS.startSetup, (ctx) => handleStartSetup(services, ctx));
+  onAction(VERBS.showStatus, async () => ({ card: await statusCardFor(services) }));
+  onAction(VERBS.checkRequest, (ctx, data) => handleFormAction(services, ctx, 'check-request', data));
+  onAction(VERBS.submitRequest, (ctx, data) => handleFormAction(services, ctx, 'submit-request', data));
+  onAction(VERBS.cancelRequest, (ctx, data) => handleCancel(services, ctx, data));
+  onAction(VERBS.chooseRegistration, (ctx, data) => handleChooseRegistration(services, ctx, data));
+  onAction(VERBS.approve, (ctx, data) => handleDecision(services, ctx, 'approve', data, { onApproved: (id) => void deps.runner.start(id) }));
+  onAction(VERBS.reject, (ctx, data) => handleDecision(services, ctx, 'reject', data, { onApproved: (id) => void deps.runner.start(id) }));
+  onAction(VERBS.refreshApproval, (ctx, data) => handleApprovalRefresh(services, ctx, data));
+  onAction(VERBS.resume, (ctx, data) => handleResume(services, ctx, data, deps.runner));
+  onAction(VERBS.reveal, (ctx, data) => handleReveal(services, ctx, data));
+  onAction(VERBS.hideSecret, (ctx, data) => handleHide(services, ctx, data));
+  for (const verb of [VERBS.rotateSecret, VERBS.repair, VERBS.adopt]) {
+    onAction(verb, () => refusal('E_INPUT_INVALID', `“${verb}” is not available in this version of the bot`));
+  }
+
+  // Any other adaptiveCard/action (unknown verb, Action.Submit shapes): an error body instead of botbuilder's 501.
+  app.addRoute(
+    async (context) => context.activity.type === ActivityTypes.Invoke && context.activity.name === 'adaptiveCard/action',
+    async (context) => {
+      await sendInvokeResponse(context, refusal('E_INPUT_INVALID', 'the card sent an action this bot does not know'));
+    },
+    true,
+  );
+
+  app.conversationUpdate('membersAdded', async (context) => {
+    const actor = ruleActorOf(context.activity);
+    const botAdded = (context.activity.membersAdded ?? []).some((m) => m.id === context.activity.recipient?.id);
+    if (!actor || !botAdded) return;
+    rememberPrivileged(services, context, actor);
+    if (isPersonal(context.activity)) {
+      await context.sendActivity(
+        cardMessage(helpCard({ canRequest: services.roles.admins.has(actor.aadObjectId), canApprove: services.roles.approvers.has(actor.aadObjectId), localMode: services.config.mode === 'local' })),
+      );
+    }
+  });
+  app.activity(ActivityTypes.InstallationUpdate, async (context) => {
+    const actor = ruleActorOf(context.activity);
+    if (actor) rememberPrivileged(services, context, actor);
+  });
+  app.activity(ActivityTypes.Message, async (context) => {
+    try {
+      await onMessage(services, context);
+    } catch (e) {
+      const ref = randomUUID().slice(0, 8);
+      log.error(`message handling failed (ref ${ref}): ${describeError(e)}`, e);
+      await replyError(context, new OpterError('E_INTERNAL', { detail: `ref ${ref}` })).catch(() => undefined);
+    }
+  });
+  app.error(async (_context, err) => {
+    log.error(`turn failed: ${describeError(err)}`, err);
+  });
+  return app;
+}

@@ -1,0 +1,82 @@
+/**
+ * Audit: every event is appended to the hash-chained log AND queued for the audit channel in one transaction, so
+ * an event is either recorded and on its way to Teams, or neither. The outbox worker renders the card from the
+ * stored entry at delivery time (auditCardFor), so the post shows exactly what the chain holds — never a secret,
+ * because the audit log never holds one (and redacts shapes that look like one).
+ */
+import { auditEntryCard, type AdaptiveCardJson, type AuditResult as CardAuditResult } from '../cards';
+import type { ProgressEvent } from '../core/ports';
+import type { AuditActor, AuditEntry, AuditInput, Store } from '../store';
+import type { OutboxPayload } from './types';
+import { SYSTEM_ACTOR } from './types';
+
+export function appendAudit(store: Store, input: AuditInput): AuditEntry {
+  return store.transaction(() => {
+    const entry = store.audit.append(input);
+    const payload: OutboxPayload = { kind: 'audit', seq: entry.seq };
+    store.outbox.enqueue({ kind: 'audit', target: { conversation: 'audit-channel' }, payload, dedupeKey: `audit:${entry.seq}` });
+    return entry;
+  });
+}
+
+export function userActor(person: { aadObjectId: string; name?: string | null }): AuditActor {
+  return { kind: 'user', aadObjectId: person.aadObjectId, name: person.name || person.aadObjectId };
+}
+
+const RESULT_FOR_CARD: Record<string, CardAuditResult> = { success: 'ok', failure: 'failed', refused: 'refused', info: 'info' };
+
+/** Object ids the audit card has rows for, picked by name from the entry's objects. */
+export function auditCardFor(entry: AuditEntry): AdaptiveCardJson {
+  const o = entry.objects;
+  return auditEntryCard({
+    seq: entry.seq,
+    hash: entry.hash,
+    at: entry.at,
+    actor: entry.actor.name,
+    action: entry.action,
+    result: RESULT_FOR_CARD[entry.result] ?? 'info',
+    requestId: entry.requestId ?? undefined,
+    summary: entry.detail ?? undefined,
+    objects: {
+      appId: o.appId,
+      servicePrincipalId: o.spObjectId,
+      group: o.groupSmtp ?? o.group,
+      keyId: o.keyId,
+      jobId: o.jobId,
+    },
+  });
+}
+
+/** Journal step outputs worth auditing (ids only; the engine never records a secret in the journal). */
+const STEP_OBJECT_KEYS = ['appId', 'appObjectId', 'spObjectId', 'groupSmtp', 'groupObjectId', 'policyIdentity', 'keyId', 'assignmentId'];
+
+/**
+ * The audit entry for an engine progress event, or null for events that are not worth a line of their own: a step
+ * starting, a step skipped because it is done, notes, and retries (those are on the live progress card; in the
+ * audit channel a throttled tenant would bury the events that matter).
+ */
+export function auditInputForProgress(
+  event: ProgressEvent,
+  context: { requestId: string; stepOutputs?: Record<string, unknown> },
+): AuditInput | null {
+  const objects: Record<string, string> = { jobId: event.jobId };
+  for (const key of STEP_OBJECT_KEYS) {
+    const v = context.stepOutputs?.[key];
+    if (typeof v === 'string' && v) objects[key] = v;
+  }
+  const base = { actor: SYSTEM_ACTOR, requestId: context.requestId, objects };
+  switch (event.type) {
+    case 'job-started':
+      return { ...base, action: 'job.started', result: 'info', detail: null };
+    case 'step-succeeded':
+      return { ...base, action: `step.${event.step}.succeeded`, result: 'success', detail: event.summary };
+    case 'step-failed':
+      return { ...base, action: `step.${event.step}.failed`, result: 'failure', detail: `${event.code}: ${event.message}` };
+    case 'check':
+      return { ...base, action: 'verify.check', result: event.ok ? 'success' : 'failure', detail: `${event.name}: ${event.detail}` };
+    case 'job-finished':
+      return { ...base, action: `job.${event.status}`, result: event.status === 'succeeded' ? 'success' : 'failure', detail: null };
+    default:
+      return null;
+  }
+}

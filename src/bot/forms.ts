@@ -1,0 +1,385 @@
+/**
+ * "set up Opter email": the form, its server-side validation against the tenant (field-level messages, the
+ * name-conflict choice, the derived-names preview) and the submit that turns a draft into a pending request with
+ * its approval posts — exactly once, however often the form is submitted.
+ *
+ * A draft (kv `draft:<id>`) belongs to the admin who asked for the form; its id becomes the request id on submit,
+ * so the request's dedupe key is the draft, and a second submit finds the first request instead of making one.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TurnContext } from 'botbuilder';
+import {
+  formatUtc,
+  noticeCard,
+  readActionData,
+  readRequestForm,
+  requestFormCard,
+  formErrorFor,
+  type AdaptiveCardJson,
+  type RequestFormField,
+  type RequestFormModel,
+} from '../cards';
+import { OpterError, toOpterError } from '../core/errors';
+import { validateProvisionInput } from '../provisioning/engine';
+import { inspectRegistration } from '../provisioning/inspect';
+import { secretLifetime } from '../provisioning/lifetime';
+import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../provisioning/names';
+import { checkSendersInTenant } from '../provisioning/senders';
+import { checkIsRequester, checkMayRequest, type Actor } from '../requests/rules';
+import type { RequestRecord } from '../store';
+import { describeTargets, enqueueApprovalPosts, enqueueApprovalSync } from './approvals';
+import { appendAudit, userActor } from './audit';
+import { cardResult, refusal, refusalMessage, type InvokeResult } from './invoke';
+import { inFlightFor, listRegistrations } from './registrations';
+import { cardMessage } from './teams-io';
+import { checkCardBinding, originOf, recordInvokedCard, requesterInfo, ruleActorOf } from './turn';
+import type { BotServices, Draft, Origin, ProvisionDetails, ProvisionPayload } from './types';
+
+const DRAFT_PREFIX = 'draft:';
+
+export function createDraft(services: BotServices, input: Omit<Draft, 'id' | 'createdAt'>): Draft {
+  const draft: Draft = { ...input, id: randomUUID(), createdAt: services.clock.now().toISOString() };
+  services.store.kv.set(`${DRAFT_PREFIX}${draft.id}`, draft);
+  return draft;
+}
+
+export function getDraft(services: BotServices, id: string): Draft | null {
+  return services.store.kv.get<Draft>(`${DRAFT_PREFIX}${id}`)?.value ?? null;
+}
+
+export function deleteDraft(services: BotServices, id: string): void {
+  services.store.kv.delete(`${DRAFT_PREFIX}${id}`);
+}
+
+function existingNames(services: BotServices): string[] {
+  return listRegistrations(services.store).map((r) => r.appDisplayName);
+}
+
+/** The empty form for a new draft. */
+export function blankForm(services: BotServices, draft: Draft): AdaptiveCardJson {
+  return requestFormCard({ requestId: draft.id, existingRegistrations: existingNames(services) });
+}
+
+/** "set up Opter email" typed by an admin: a new draft and its form, as a reply in the same conversation. */
+export async function postSetupForm(services: BotServices, context: TurnContext, actor: Actor): Promise<void> {
+  const draft = createDraft(services, { kind: 'setup', requester: requesterInfo(actor), tenantId: actor.tenantId, origin: originOf(context, actor.tenantId) });
+  const response = await context.sendActivity(cardMessage(blankForm(services, draft)));
+  if (response?.id) recordReply(services, context, draft.id, response.id);
+}
+
+/** Records a card the bot just sent as a reply in this turn (so clicks on it can be bound to the draft). */
+export function recordReply(services: BotServices, context: TurnContext, requestId: string, activityId: string): void {
+  const origin = originOf(context, '');
+  services.store.cards.recordCard({
+    requestId,
+    role: 'form',
+    conversationId: context.activity.conversation.id,
+    activityId,
+    serviceUrl: context.activity.serviceUrl,
+    reference: origin.reference,
+  });
+}
+
+/** The help card's "Set up Opter email" button: the form replaces the help card for the clicker. */
+export function handleStartSetup(services: BotServices, context: TurnContext): InvokeResult {
+  const actor = ruleActorOf(context.activity);
+  if (!actor) return refusal('E_NOT_ADMIN');
+  const denied = checkMayRequest(actor, services.roles);
+  if (denied) return { error: denied };
+  const draft = createDraft(services, { kind: 'setup', requester: requesterInfo(actor), tenantId: actor.tenantId, origin: originOf(context, actor.tenantId) });
+  recordInvokedCard(services.store, context, draft.id, 'form');
+  return cardResult(blankForm(services, draft));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------------------------
+
+interface SetupValidation {
+  model: RequestFormModel;
+  payload: ProvisionDetails | null;
+}
+
+function hasErrors(model: RequestFormModel): boolean {
+  return !!model.generalError || Object.values(model.errors ?? {}).some(Boolean);
+}
+
+/**
+ * Validates the form against our rules and the tenant (reads only). Returns the form to show again — with
+ * field errors, the name-conflict choice or the derived names — and, when everything is fine, the payload.
+ */
+export async function validateSetupForm(services: BotServices, draft: Draft, inputs: Record<string, string>): Promise<SetupValidation> {
+  const { directory, exchange } = services.tenant.adapters;
+  const { values, errors } = readRequestForm(inputs);
+  const model: RequestFormModel = { requestId: draft.id, values, errors, existingRegistrations: existingNames(services) };
+  const setError = (field: RequestFormField | null, message: string) => {
+    if (field) errors[field] ??= message;
+    else model.generalError ??= message;
+  };
+  if (values.scoping === 'rbac') {
+    setError('scoping', 'RBAC for Applications is not available in this version of the bot yet; choose Application Access Policy.');
+  }
+
+  const appDisplayName = values.appDisplayName ?? '';
+  const senders = values.senders ?? [];
+  const years = values.secretValidYears ?? DEFAULT_SECRET_VALID_YEARS;
+  const overrides: NameOverrides = {
+    ...(values.secretDisplayName ? { secretDisplayName: values.secretDisplayName } : {}),
+    ...(values.groupName ? { groupName: values.groupName } : {}),
+    ...(values.groupAlias ? { groupAlias: values.groupAlias } : {}),
+  };
+
+  let names: DerivedNames | null = null;
+  if (!errors.appDisplayName && !errors.senders && !errors.secretValidYears) {
+    try {
+      validateProvisionInput({ appDisplayName, senders, secretValidYears: years, overrides });
+      names = deriveNames(appDisplayName.trim(), overrides);
+    } catch (e) {
+      const err = toOpterError(e);
+      const where = formErrorFor(err);
+      setError(where.field, where.message);
+      if (where.field !== 'appDisplayName' && err.code !== 'E_ALIAS_EMPTY') {
+        try {
+          names = deriveNames(appDisplayName.trim(), overrides);
+        } catch {
+          names = null;
+        }
+      }
+    }
+  }
+  if (!names) return { model, payload: null };
+
+  // Tenant reads, in parallel: senders (accepted domain + mailbox), apps with this name, the group alias, policy.
+  let tenantFailure: OpterError | null = null;
+  const guard = <T>(p: Promise<T>, fallback: T): Promise<T> =>
+    p.catch((e: unknown) => {
+      tenantFailure ??= toOpterError(e);
+      return fallback;
+    });
+  const [senderCheck, apps, group, maxLifetime] = await Promise.all([
+    errors.senders ? Promise.resolve(null) : guard(checkSendersInTenant(exchange, senders), null),
+    guard(directory.findApplicationsByDisplayName(names.appDisplayName), []),
+    guard(exchange.getDistributionGroup(names.groupAlias), null),
+    directory.getMaxPasswordLifetime().catch(() => null),
+  ]);
+  if (tenantFailure) {
+    model.generalError = `Could not check the tenant: ${refusalMessage(tenantFailure)}`;
+    return { model, payload: null };
+  }
+  if (senderCheck && senderCheck.problems.length) setError('senders', senderCheck.problems.map((p) => p.message).join(' '));
+
+  // Name checks: our own requests in flight, then the tenant's registrations.
+  const busy = inFlightFor(services.store, names.appDisplayName, draft.id);
+  if (busy) setError('appDisplayName', `A request for “${names.appDisplayName}” is already ${busy.status} (request ${busy.id}); wait for it or use another name.`);
+  const exact = apps.filter((a) => a.displayName === names.appDisplayName);
+  let reuse: ProvisionPayload['reuse'] = null;
+  if (exact.length > 1) {
+    setError('appDisplayName', new OpterError('E_APP_NAME_AMBIGUOUS', { detail: `${exact.length} registrations are named “${names.appDisplayName}”` }).action);
+  } else if (exact.length === 1) {
+    const existing = exact[0]!;
+    const status = await inspectRegistration({ directory, exchange, now: services.clock.now() }, names.appDisplayName, overrides).catch(() => null);
+    if (values.nameChoice === 'reuse' && status) {
+      const live = status.secrets.filter((c) => c.displayName === names!.secretDisplayName && new Date(c.endDateTime) > services.clock.now());
+      reuse = { appId: existing.appId, membersBefore: status.members, groupExists: !!status.group, createsCredential: live.length === 0 };
+    } else {
+      model.nameConflict = { existingName: existing.displayName, appId: existing.appId, senders: status?.members };
+      if (values.nameChoice === 'new') setError('appDisplayName', `“${existing.displayName}” is taken. Type a different app name, or choose to reuse it.`);
+      else setError('nameChoice', 'This name belongs to an existing registration: reuse it, or type a new name.');
+    }
+  }
+  // A group with our alias that is not ours would stop the setup half-way: say so now.
+  if (group && !reuse) {
+    const ours = group.recipientTypeDetails === 'MailUniversalSecurityGroup' && (group.name === names.groupName || group.displayName === names.groupName);
+    if (!ours) {
+      setError(
+        overrides.groupAlias ? 'groupAlias' : 'appDisplayName',
+        new OpterError('E_GROUP_CONFLICT', { detail: `${group.primarySmtpAddress} is the ${group.recipientTypeDetails} “${group.name}”` }).action,
+      );
+    }
+  }
+
+  const defaultDomain = senderCheck?.acceptedDomains.find((d) => d.isDefault)?.domainName ?? null;
+  const groupSmtp = group?.primarySmtpAddress ?? (defaultDomain ? `${names.groupAlias}@${defaultDomain}` : null);
+  const life = secretLifetime(services.clock.now(), years, maxLifetime);
+  model.tenantMaxSecretLifetime = maxLifetime;
+  model.derived = {
+    groupName: names.groupName,
+    groupAlias: names.groupAlias,
+    secretDisplayName: names.secretDisplayName,
+    ...(groupSmtp ? { groupSmtp } : {}),
+    secretExpiresAt: life.endDateTime.toISOString(),
+    secretClamped: life.clamped,
+  };
+  if (hasErrors(model)) return { model, payload: null };
+
+  // Senders as Exchange knows them (primary SMTP), so the approval card shows what will really be added.
+  const resolved = senders.map((s) => senderCheck?.recipients.get(s.toLowerCase())?.primarySmtpAddress ?? s);
+  return {
+    model,
+    payload: {
+      appName: names.appDisplayName,
+      senders: [...new Map(resolved.map((s) => [s.toLowerCase(), s])).values()],
+      validYears: years,
+      overrides,
+      names: { groupName: names.groupName, groupAlias: names.groupAlias, credentialName: names.secretDisplayName },
+      groupSmtp,
+      credentialExpiresAt: formatRoundTripUtc(life.endDateTime),
+      credentialClamped: life.clamped,
+      reuse,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Form actions
+// ---------------------------------------------------------------------------------------------------------------
+
+function submittedCard(request: RequestRecord, where: string): AdaptiveCardJson {
+  const p = request.payload as Partial<ProvisionPayload> & { appName?: string; senders?: string[] };
+  return noticeCard({
+    title: 'Sent for approval',
+    text: `Request ${request.id} went to ${where}. Nothing is created until someone other than ${request.requester.name ?? 'you'} approves it; the progress will appear here.`,
+    tone: 'good',
+    facts: [
+      { title: 'App', value: p.appName ?? request.appName ?? '' },
+      { title: 'Senders', value: (p.senders ?? []).join(', ') },
+      { title: 'Approval needed by', value: formatUtc(request.expiresAt) },
+    ],
+  });
+}
+
+/** Who may use a draft's buttons: its own admin only (and still an admin). */
+function draftAccess(services: BotServices, context: TurnContext, draft: Draft): { actor: Actor } | { error: OpterError } {
+  const actor = ruleActorOf(context.activity);
+  if (!actor) return { error: new OpterError('E_NOT_REQUESTER') };
+  const notRequester = checkIsRequester(actor, { id: draft.id, status: 'pending', requester: draft.requester, tenantId: draft.tenantId, expiresAt: '' }, services.roles);
+  if (notRequester) return { error: notRequester };
+  const notAdmin = checkMayRequest(actor, services.roles);
+  if (notAdmin) return { error: notAdmin };
+  return { actor };
+}
+
+export async function handleFormAction(services: BotServices, context: TurnContext, verb: 'check-request' | 'submit-request', raw: unknown): Promise<InvokeResult> {
+  const read = readActionData(verb, raw);
+  if (!read) return refusal('E_REQUEST_NOT_FOUND', 'the form did not say which request');
+  const id = read.data.requestId;
+  const binding = checkCardBinding(services.store, context.activity, id, ['form']);
+  if (binding) return { error: binding };
+  const draft = getDraft(services, id);
+  if (!draft) return refusal('E_REQUEST_NOT_FOUND');
+  const access = draftAccess(services, context, draft);
+  if ('error' in access) return { error: access.error };
+
+  // Submitted already (a double click, a Teams retry, or Check after Submit): show what was submitted.
+  const existing = services.store.requests.get(id);
+  if (existing) return cardResult(submittedCard(existing, 'the approvers'));
+
+  const { model, payload } = await validateSetupForm(services, draft, read.inputs);
+  if (!payload || verb === 'check-request') return cardResult(requestFormCard(model));
+  return submitProvision(services, context, draft, access.actor, payload);
+}
+
+async function submitProvision(
+  services: BotServices,
+  context: TurnContext,
+  draft: Draft,
+  actor: Actor,
+  payload: ProvisionDetails,
+): Promise<InvokeResult> {
+  const { request, targets } = createRequestWithApprovals(services, {
+    id: draft.id,
+    kind: 'provision',
+    actor,
+    appName: payload.appName,
+    payload: { ...payload, origin: draft.origin },
+    dedupeKey: `form:${draft.id}`,
+    summary: `Set up “${payload.appName}” for ${payload.senders.join(', ')}${payload.reuse ? ' (reusing the existing registration)' : ''}.`,
+  });
+  const card = submittedCard(request, describeTargets(targets));
+  await replaceForEveryone(services, context, card);
+  return cardResult(card);
+}
+
+/** Creates the pending request, its audit entry and its approval posts in one transaction (dedupe-safe). */
+export function createRequestWithApprovals(
+  services: BotServices,
+  input: {
+    id?: string;
+    kind: 'provision' | 'add-sender';
+    actor: Actor;
+    appName: string;
+    payload: Record<string, unknown> & { origin: Origin };
+    dedupeKey: string;
+    summary: string;
+  },
+): { request: RequestRecord; created: boolean; targets: ReturnType<typeof enqueueApprovalPosts> } {
+  const { store, clock, config } = services;
+  const now = clock.now();
+  const result = store.transaction(() => {
+    const made = store.requests.create({
+      ...(input.id ? { id: input.id } : {}),
+      kind: input.kind,
+      tenantId: input.actor.tenantId,
+      requester: { aadObjectId: input.actor.aadObjectId, name: input.actor.name, mri: input.actor.mri },
+      appName: input.appName,
+      payload: input.payload,
+      expiresAt: new Date(now.getTime() + config.approvalTtlHours * 3_600_000),
+      dedupeKey: input.dedupeKey,
+      now,
+    });
+    let targets: ReturnType<typeof enqueueApprovalPosts> = [];
+    if (made.created) {
+      appendAudit(store, {
+        actor: userActor(input.actor),
+        action: 'request.created',
+        requestId: made.request.id,
+        result: 'info',
+        detail: input.summary,
+      });
+      targets = enqueueApprovalPosts(services, made.request);
+    }
+    return { ...made, targets };
+  });
+  services.poke();
+  return result;
+}
+
+/** Edits the clicked message for everyone (the invoke response alone changes it only for the clicker). */
+export async function replaceForEveryone(services: BotServices, context: TurnContext, card: AdaptiveCardJson): Promise<void> {
+  const id = context.activity.replyToId;
+  if (!id) return;
+  try {
+    await context.updateActivity({ ...cardMessage(card), id });
+  } catch (e) {
+    services.log.warn(`could not update message ${id} for everyone: ${toOpterError(e).message}`);
+  }
+}
+
+export async function handleCancel(services: BotServices, context: TurnContext, raw: unknown): Promise<InvokeResult> {
+  const read = readActionData('cancel-request', raw);
+  if (!read) return refusal('E_REQUEST_NOT_FOUND');
+  const id = read.data.requestId;
+  const binding = checkCardBinding(services.store, context.activity, id, ['form']);
+  if (binding) return { error: binding };
+  const draft = getDraft(services, id);
+  if (!draft) return refusal('E_REQUEST_NOT_FOUND');
+  const access = draftAccess(services, context, draft);
+  if ('error' in access) return { error: access.error };
+  const existing = services.store.requests.get(id);
+  if (existing) {
+    const changed = services.store.transaction(() => {
+      const r = services.store.requests.setStatus(id, 'cancelled', { from: 'pending' });
+      if (r.changed) {
+        appendAudit(services.store, { actor: userActor(access.actor), action: 'request.cancelled', requestId: id, result: 'info', detail: null });
+        enqueueApprovalSync(services, id, 'cancelled');
+      }
+      return r.changed;
+    });
+    services.poke();
+    if (!changed) return refusal('E_REQUEST_NOT_PENDING', `It is ${existing.status}.`);
+  }
+  deleteDraft(services, id);
+  const card = noticeCard({ title: 'Cancelled', text: existing ? `Request ${id} was cancelled; the approvers’ cards say so.` : 'Nothing was requested.', tone: 'info' });
+  await replaceForEveryone(services, context, card);
+  return cardResult(card);
+}

@@ -1,0 +1,48 @@
+/**
+ * The progress card's Retry: the requester resumes the same journaled job (steps that succeeded are skipped), and
+ * the same card shows the new run. The failed → provisioning move is a compare-and-set, so two clicks start one run.
+ */
+import type { TurnContext } from 'botbuilder';
+import { readActionData } from '../cards';
+import { OpterError } from '../core/errors';
+import { checkIsRequester } from '../requests/rules';
+import { appendAudit, userActor } from './audit';
+import { refusal, type InvokeResult } from './invoke';
+import type { ProvisioningRunner } from './runner';
+import { checkCardBinding, ruleActorOf } from './turn';
+import type { BotServices } from './types';
+
+export function handleResume(services: BotServices, context: TurnContext, raw: unknown, runner: ProvisioningRunner): InvokeResult {
+  const { store, roles } = services;
+  const read = readActionData('resume', raw);
+  if (!read) return refusal('E_REQUEST_NOT_FOUND');
+  const requestId = read.data.requestId;
+  const binding = checkCardBinding(store, context.activity, requestId, ['progress']);
+  if (binding) return { error: binding };
+  const request = store.requests.get(requestId);
+  if (!request) return refusal('E_REQUEST_NOT_FOUND');
+  const actor = ruleActorOf(context.activity);
+  const denied = actor ? checkIsRequester(actor, request, roles) : new OpterError('E_NOT_REQUESTER');
+  if (denied) return { error: denied };
+
+  if (request.status === 'provisioning' || request.status === 'approved') return { message: 'It is already running; this card updates as it goes.' };
+  if (request.status !== 'failed') return refusal('E_REQUEST_NOT_PENDING', `It is ${request.status}.`);
+
+  const moved = store.transaction(() => {
+    const r = store.requests.setStatus(requestId, 'provisioning', { from: 'failed' });
+    if (r.changed) {
+      appendAudit(store, {
+        actor: userActor(actor!),
+        action: 'request.retried',
+        requestId,
+        result: 'info',
+        objects: request.jobId ? { jobId: request.jobId } : {},
+        detail: request.lastError ? `After ${request.lastError.code}.` : null,
+      });
+    }
+    return r.changed;
+  });
+  services.poke();
+  if (moved) void runner.start(requestId);
+  return { message: 'Retrying from where it stopped; this card updates as it goes.' };
+}

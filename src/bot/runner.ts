@@ -1,0 +1,310 @@
+/**
+ * Runs approved requests through the provisioning engine in the background (an invoke has ~5 s; a setup takes
+ * minutes under replication delay) and shows it: one progress card in the conversation the request came from,
+ * edited as engine events arrive — coalesced to at most one edit per `progressMinIntervalMs`, the final state always
+ * delivered (through the outbox if Teams refuses it at that moment).
+ *
+ * Request ↔ job is the store's `requests.job_id` (the job's idempotency key is the request id), so after a restart
+ * `resumeAll` finds every unfinished job, re-attaches its progress card and runs it to the end.
+ */
+import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel } from '../cards';
+import { toOpterError } from '../core/errors';
+import type { JobRecord, ProgressEvent } from '../core/ports';
+import { ADD_SENDER_STEPS, PROVISION_STEPS, STEP_TITLES, type JobOutcome } from '../provisioning/engine';
+import type { RequestRecord } from '../store';
+import { isAddSender } from './approvals';
+import { appendAudit, auditInputForProgress } from './audit';
+import { Coalescer } from './coalesce';
+import { describeError } from './log';
+import { cardMessage, type ConversationRef } from './teams-io';
+import type { AddSenderPayload, BotServices, OutboxPayload, ProvisionPayload, RequestResult } from './types';
+import { SYSTEM_ACTOR } from './types';
+
+function titleOf(request: RequestRecord): string {
+  return isAddSender(request) ? `Adding senders to ${request.payload.appName}` : `Setting up Opter email: ${(request.payload as ProvisionPayload).appName}`;
+}
+
+function stepsOf(request: RequestRecord): Array<{ id: string; title: string }> {
+  const ids: readonly string[] = isAddSender(request) ? ADD_SENDER_STEPS : PROVISION_STEPS;
+  return ids.map((id) => ({ id, title: STEP_TITLES[id] ?? id }));
+}
+
+/** Posts the progress card on first publish and edits it afterwards; the message id is recorded on the request. */
+export async function publishProgress(services: BotServices, request: RequestRecord, card: ReturnType<typeof progressCard>): Promise<void> {
+  const existing = services.store.cards.listCards<ConversationRef>(request.id, 'progress').at(-1);
+  if (existing) {
+    await services.io.update(existing.reference, existing.activityId, cardMessage(card));
+    services.store.cards.touchCard(existing.id);
+    return;
+  }
+  const origin = (request.payload as ProvisionPayload | AddSenderPayload).origin;
+  const posted = await services.io.post(origin.reference, cardMessage(card));
+  services.store.cards.recordCard({ requestId: request.id, role: 'progress', ...posted });
+}
+
+export class ProvisioningRunner {
+  private readonly runs = new Map<string, Promise<void>>();
+  private stopping = false;
+
+  constructor(private readonly services: BotServices) {}
+
+  /** Currently running request ids (for tests and shutdown). */
+  get active(): string[] {
+    return [...this.runs.keys()];
+  }
+
+  /** Waits for every run in flight (used by close and by tests). */
+  async settle(): Promise<void> {
+    while (this.runs.size > 0) await Promise.allSettled([...this.runs.values()]);
+  }
+
+  /** From now on, runs end without recording anything (the caller fences the journal); waits for them. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.settle();
+  }
+
+  /** Starts (or joins) the background run of an approved, provisioning or retried request. */
+  start(requestId: string): Promise<void> {
+    const existing = this.runs.get(requestId);
+    if (existing) return existing;
+    if (this.stopping) return Promise.resolve();
+    const run = this.runRequest(requestId)
+      .catch((err: unknown) => {
+        if (!this.stopping) this.services.log.error(`provisioning of request ${requestId} stopped unexpectedly: ${describeError(err)}`);
+      })
+      .finally(() => this.runs.delete(requestId));
+    this.runs.set(requestId, run);
+    return run;
+  }
+
+  /**
+   * After a restart: resume every job the journal still has running, start approved requests that never got a job,
+   * and finish requests whose job ended while nobody was listening.
+   */
+  resumeAll(): void {
+    const { store, engine } = this.services;
+    const seen = new Set<string>();
+    for (const job of engine.unfinishedJobs()) {
+      const request = store.requests.getByJobId(job.id);
+      if (!request) continue;
+      seen.add(request.id);
+      this.services.log.info(`resuming job ${job.id} of request ${request.id} (${request.kind})`);
+      void this.start(request.id);
+    }
+    for (const request of store.requests.list({ status: ['approved', 'provisioning'] })) {
+      if (seen.has(request.id)) continue;
+      void this.start(request.id);
+    }
+  }
+
+  private jobFor(request: RequestRecord): JobRecord {
+    const { engine, store } = this.services;
+    if (request.jobId) {
+      const job = store.journal.getJob(request.jobId);
+      if (job) return job;
+    }
+    const job = isAddSender(request)
+      ? engine.createAddSenderJob({ appDisplayName: request.payload.appName, senders: request.payload.senders }, { idempotencyKey: request.id })
+      : engine.createProvisionJob(
+          {
+            appDisplayName: (request.payload as ProvisionPayload).appName,
+            senders: (request.payload as ProvisionPayload).senders,
+            secretValidYears: (request.payload as ProvisionPayload).validYears,
+            overrides: (request.payload as ProvisionPayload).overrides,
+          },
+          { idempotencyKey: request.id },
+        );
+    if (!store.requests.attachJob(request.id, job.id)) throw new Error(`request ${request.id} is linked to another job`);
+    return job;
+  }
+
+  private async runRequest(requestId: string): Promise<void> {
+    const { store, engine, settings, clock } = this.services;
+    let request = store.requests.get(requestId);
+    if (!request) return;
+    if (!['approved', 'provisioning'].includes(request.status)) return;
+
+    let job: JobRecord;
+    try {
+      job = this.jobFor(request);
+    } catch (e) {
+      const err = toOpterError(e);
+      store.transaction(() => {
+        store.requests.setStatus(requestId, 'failed', { from: ['approved', 'provisioning'], lastError: { code: err.code, message: err.message } });
+        appendAudit(store, { actor: SYSTEM_ACTOR, action: 'request.failed', requestId, result: 'failure', detail: `${err.code}: ${err.message}` });
+      });
+      this.services.poke();
+      return;
+    }
+    if (request.status === 'approved') {
+      store.requests.setStatus(requestId, 'provisioning', { from: 'approved' });
+      request = store.requests.get(requestId)!;
+    }
+    if (job.status === 'succeeded') {
+      // The job ended while nobody was listening (a crash between the engine and us): settle the request from it.
+      await this.finish(request, { job }, null);
+      return;
+    }
+
+    let model: ProgressCardModel = newProgress({ requestId, title: titleOf(request), steps: stepsOf(request), at: clock.now().toISOString() });
+    const card = new Coalescer<ProgressCardModel>({
+      minIntervalMs: settings.progressMinIntervalMs,
+      publish: (m) => publishProgress(this.services, request!, progressCard(m)),
+      onError: (err) => this.services.log.warn(`progress card of request ${requestId}: ${describeError(err)}`),
+    });
+    const listener = (event: ProgressEvent) => {
+      if (this.stopping) return;
+      model = applyProgressEvent(model, event);
+      if (event.type !== 'job-finished') card.set(model);
+      const stepOutputs = 'step' in event ? store.journal.getStep(event.jobId, event.step)?.outputs : undefined;
+      const input = auditInputForProgress(event, { requestId, stepOutputs });
+      if (input) {
+        appendAudit(store, input);
+        this.services.poke();
+      }
+    };
+
+    let outcome: JobOutcome;
+    try {
+      outcome = await engine.run(job.id, { listener });
+    } catch (e) {
+      card.cancel();
+      if (this.stopping) return;
+      throw e;
+    }
+    if (this.stopping) {
+      card.cancel();
+      return;
+    }
+    await this.finish(request, outcome, { card, model: () => model, setModel: (m) => (model = m) });
+  }
+
+  private async finish(
+    request: RequestRecord,
+    outcome: JobOutcome,
+    progress: { card: Coalescer<ProgressCardModel>; model: () => ProgressCardModel; setModel: (m: ProgressCardModel) => void } | null,
+  ): Promise<void> {
+    const { store } = this.services;
+    const requestId = request.id;
+    const succeeded = outcome.job.status === 'succeeded';
+    const result = succeeded ? this.resultOf(request, outcome) : null;
+
+    if (progress) {
+      let model = progress.model();
+      if (succeeded && !isAddSender(request) && result?.keyId) {
+        const where = (request.payload as ProvisionPayload).origin.isChannel ? ` in ${request.requester.name ?? 'the requester'}’s 1:1 chat with me` : ' in this chat';
+        model = applyProgressEvent(model, { type: 'note', jobId: outcome.job.id, message: `The one-time client secret card is waiting${where}.`, at: this.services.clock.now().toISOString() });
+      }
+      model = applyProgressEvent(model, { type: 'job-finished', jobId: outcome.job.id, status: succeeded ? 'succeeded' : 'failed', at: this.services.clock.now().toISOString() });
+      progress.setModel(model);
+      progress.card.set(model);
+    }
+
+    store.transaction(() => {
+      if (succeeded && result) {
+        store.requests.setStatus(requestId, 'succeeded', { from: 'provisioning', result, lastError: null });
+        appendAudit(store, {
+          actor: SYSTEM_ACTOR,
+          action: 'request.succeeded',
+          requestId,
+          result: 'success',
+          objects: {
+            appId: result.clientId,
+            appObjectId: result.appObjectId,
+            spObjectId: result.spObjectId,
+            groupSmtp: result.groupSmtp,
+            ...(result.keyId ? { keyId: result.keyId } : {}),
+            jobId: outcome.job.id,
+          },
+          detail: result.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`).join('; ') || null,
+        });
+        if (isAddSender(request)) {
+          for (const member of result.membersAdded) {
+            appendAudit(store, {
+              actor: SYSTEM_ACTOR,
+              action: 'sender.added',
+              requestId,
+              result: 'success',
+              objects: { appId: result.clientId, groupSmtp: result.groupSmtp, sender: member },
+              detail: `${member} may now send through ${request.payload.appName}.`,
+            });
+          }
+          const checks = result.checks.filter((c) => c.name.startsWith('Test-ApplicationAccessPolicy'));
+          this.notify(requestId, {
+            title: 'Senders added',
+            text: `${request.payload.senders.join(', ')} can now send through ${request.payload.appName} (group ${result.groupSmtp}). Verified: ${checks.map((c) => `${c.name.replace('Test-ApplicationAccessPolicy ', '')} → ${c.detail}`).join('; ')}.`,
+            tone: 'good',
+          });
+        } else if (result.keyId) {
+          const payload: OutboxPayload = { kind: 'secret-post', requestId };
+          store.outbox.enqueue({ kind: 'secret-post', target: { requestId }, payload, dedupeKey: `secret-post:${requestId}:${result.keyId}` });
+        } else {
+          this.notify(requestId, {
+            title: 'Opter email is set up',
+            text: `${(request.payload as ProvisionPayload).appName} already had a valid client secret, so no new one was created (client id ${result.clientId}). Ask for a new secret if Opter does not have it.`,
+            tone: 'info',
+          });
+        }
+      } else {
+        const err = outcome.error ?? (outcome.job.lastError ? { code: outcome.job.lastError.code, message: outcome.job.lastError.message } : { code: 'E_INTERNAL', message: 'the job failed' });
+        store.requests.setStatus(requestId, 'failed', { from: 'provisioning', lastError: { code: err.code, message: err.message } });
+        appendAudit(store, { actor: SYSTEM_ACTOR, action: 'request.failed', requestId, result: 'failure', objects: { jobId: outcome.job.id }, detail: `${err.code}: ${err.message}` });
+      }
+    });
+    this.services.poke();
+
+    if (progress) {
+      try {
+        await progress.card.flush();
+      } catch (e) {
+        // Teams refused the final edit right now: hand the final state to the outbox, which retries until it lands.
+        this.services.log.warn(`final progress of request ${requestId} queued for retry: ${describeError(e)}`);
+        const payload: OutboxPayload = { kind: 'progress-final', requestId, card: progressCard(progress.model()) as unknown as Record<string, unknown> };
+        store.outbox.enqueue({ kind: 'progress-final', target: { requestId }, payload, dedupeKey: `progress-final:${requestId}:${outcome.job.updatedAt}` });
+        this.services.poke();
+      }
+    }
+  }
+
+  private notify(requestId: string, n: { title: string; text: string; tone: 'info' | 'good' | 'warning' | 'attention' }): void {
+    const payload: OutboxPayload = { kind: 'notify', requestId, ...n };
+    this.services.store.outbox.enqueue({ kind: 'notify', target: { requestId }, payload, dedupeKey: `notify:done:${requestId}` });
+  }
+
+  private resultOf(request: RequestRecord, outcome: JobOutcome): RequestResult {
+    const r = outcome.result;
+    if (r) {
+      return {
+        tenantId: r.tenantId,
+        clientId: r.clientId,
+        appObjectId: r.appObjectId,
+        spObjectId: r.spObjectId,
+        groupSmtp: r.groupSmtp,
+        senders: r.senders,
+        membersAdded: r.membersAdded,
+        keyId: r.secret?.keyId ?? null,
+        credentialEndDateTime: r.secret?.endDateTime ?? null,
+        checks: r.checks,
+      };
+    }
+    // The job finished in an earlier process: rebuild the facts from the journal's step outputs.
+    const steps = new Map(this.services.store.journal.getSteps(outcome.job.id).map((s) => [s.step, s.outputs]));
+    const str = (step: string, key: string) => (typeof steps.get(step)?.[key] === 'string' ? (steps.get(step)![key] as string) : '');
+    const located = steps.has('locate');
+    const checks = (steps.get('verify')?.checks as RequestResult['checks'] | undefined) ?? [];
+    const secretOut = steps.get('secret');
+    return {
+      tenantId: this.services.engine.tenantId,
+      clientId: located ? str('locate', 'appId') : str('app', 'appId'),
+      appObjectId: located ? str('locate', 'appObjectId') : str('app', 'appObjectId'),
+      spObjectId: located ? str('locate', 'spObjectId') : str('servicePrincipal', 'spObjectId'),
+      groupSmtp: located ? str('locate', 'groupSmtp') : str('group', 'groupSmtp'),
+      senders: (steps.get('validate')?.senders as string[] | undefined) ?? [],
+      membersAdded: ((located ? steps.get('members')?.membersAdded : steps.get('group')?.membersAdded) as string[] | undefined) ?? [],
+      keyId: typeof secretOut?.keyId === 'string' && secretOut.delivered === true ? secretOut.keyId : null,
+      credentialEndDateTime: typeof secretOut?.endDateTime === 'string' ? secretOut.endDateTime : null,
+      checks,
+    };
+  }
+}

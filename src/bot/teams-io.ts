@@ -1,0 +1,106 @@
+/**
+ * Everything the bot sends to Teams outside the HTTP answer of an invoke: new messages (always as a new post —
+ * `sendToConversation`, not a reply to botbuilder's made-up continuation id), card edits, and opening a user's 1:1
+ * chat. Built on the host's ProactiveSender, which surfaces failures instead of letting botbuilder swallow them.
+ */
+import type { Activity, ConversationReference, TurnContext } from 'botbuilder';
+import { cardAttachment, type AdaptiveCardJson } from '../cards';
+import type { BotServer } from './server';
+
+export type ConversationRef = Partial<ConversationReference>;
+
+/** Where a posted message lives, as the store's card records keep it. */
+export interface PostedMessage {
+  conversationId: string;
+  activityId: string;
+  serviceUrl: string;
+  reference: ConversationRef;
+}
+
+export interface BotIdentityRef {
+  id: string;
+  name?: string;
+}
+
+export function cardMessage(card: AdaptiveCardJson, text?: string): Partial<Activity> {
+  return { type: 'message', attachments: [cardAttachment(card)], ...(text ? { text } : {}) };
+}
+
+/** A reference for posting into a team channel known only by its id (AUDIT_CHANNEL_ID / APPROVALS_CHANNEL_ID). */
+export function channelReference(input: { channelId: string; serviceUrl: string; bot: BotIdentityRef; tenantId: string | null }): ConversationRef {
+  return {
+    channelId: 'msteams',
+    serviceUrl: input.serviceUrl,
+    bot: { id: input.bot.id, name: input.bot.name ?? '' },
+    conversation: {
+      id: input.channelId,
+      isGroup: true,
+      conversationType: 'channel',
+      tenantId: input.tenantId ?? undefined,
+      name: '',
+    } as ConversationReference['conversation'],
+  };
+}
+
+/** Errors from the connector that retrying cannot fix (the message or conversation is gone, or we may not post). */
+export function isPermanentTeamsError(err: unknown): boolean {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && (status === 400 || status === 403 || status === 404);
+}
+
+export class TeamsIO {
+  constructor(private readonly server: Pick<BotServer, 'proactive'>) {}
+
+  /** Posts a new message into the conversation of `reference`; resolves with where it landed. */
+  async post(reference: ConversationRef, activity: Partial<Activity>): Promise<PostedMessage> {
+    let activityId = '';
+    await this.server.proactive.continueConversation(reference, async (ctx) => {
+      activityId = await sendAsNewMessage(ctx, activity);
+    });
+    return this.posted(reference, activityId);
+  }
+
+  /** Replaces a message's content for everyone who sees it. */
+  async update(reference: ConversationRef, activityId: string, activity: Partial<Activity>): Promise<void> {
+    await this.server.proactive.continueConversation(reference, async (ctx) => {
+      await ctx.updateActivity({ ...activity, type: 'message', id: activityId });
+    });
+  }
+
+  /**
+   * Opens (Teams returns the existing one if there is one) the bot's 1:1 chat with a user and posts `activity`
+   * in it. Returns the chat's reference, storable for later posts, and the posted message.
+   */
+  async postToNewPersonalChat(
+    target: { serviceUrl: string; tenantId: string; user: { id: string; name?: string }; bot: BotIdentityRef },
+    activity: Partial<Activity>,
+  ): Promise<PostedMessage> {
+    let activityId = '';
+    const reference = await this.server.proactive.createPersonalConversation(
+      { serviceUrl: target.serviceUrl, tenantId: target.tenantId, user: target.user, bot: { id: target.bot.id, name: target.bot.name } },
+      async (ctx) => {
+        activityId = await sendAsNewMessage(ctx, activity);
+      },
+    );
+    return this.posted(reference, activityId);
+  }
+
+  private posted(reference: ConversationRef, activityId: string): PostedMessage {
+    const conversationId = reference.conversation?.id;
+    if (!conversationId || !reference.serviceUrl) throw new Error('cannot post: the conversation reference has no conversation id or serviceUrl');
+    if (!activityId) throw new Error('Teams did not return an id for the posted message');
+    // The activity id of the turn that posted is not part of where the message lives.
+    const { activityId: _ignored, ...rest } = reference;
+    return { conversationId, activityId, serviceUrl: reference.serviceUrl, reference: rest };
+  }
+}
+
+/** Sends as a new message: without this, botbuilder replies to the random id of its continuation activity. */
+async function sendAsNewMessage(ctx: TurnContext, activity: Partial<Activity>): Promise<string> {
+  ctx.onSendActivities(async (_ctx, activities, next) => {
+    for (const a of activities) delete a.replyToId;
+    return next();
+  });
+  const response = await ctx.sendActivity(activity);
+  return response?.id ?? '';
+}

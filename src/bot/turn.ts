@@ -1,0 +1,76 @@
+/**
+ * Per-turn helpers shared by the handlers: who acts (from the activity envelope only), where the turn happened,
+ * and whether a clicked card really belongs to the request its data names (card data is forgeable; our record of
+ * which message carries which request's card is not).
+ */
+import type { TurnContext } from 'botbuilder';
+import { OpterError } from '../core/errors';
+import type { Actor } from '../requests/rules';
+import type { CardRole, Store } from '../store';
+import { actorOf, conversationRefOf, isChannel, type ActivityLike } from './teams-context';
+import type { Origin, RequesterInfo } from './types';
+
+/** The acting user as the rules want it, or null when the envelope carries no Entra identity. */
+export function ruleActorOf(activity: ActivityLike): Actor | null {
+  const a = actorOf(activity);
+  if (!a) return null;
+  return { aadObjectId: a.aadObjectId, name: a.name, mri: a.mri, tenantId: a.tenantId ?? '' };
+}
+
+export function requesterInfo(actor: Actor): RequesterInfo {
+  return { aadObjectId: actor.aadObjectId, name: actor.name, mri: actor.mri };
+}
+
+/** Where this turn happened, as a reference the bot can post into later. */
+export function originOf(context: TurnContext, tenantId: string): Origin {
+  const activity = context.activity;
+  const { activityId: _activityId, ...reference } = conversationRefOf(activity);
+  return {
+    reference,
+    isChannel: isChannel(activity),
+    serviceUrl: activity.serviceUrl,
+    bot: { id: activity.recipient?.id ?? '', name: activity.recipient?.name ?? '' },
+    tenantId,
+  };
+}
+
+/** The conversation ids a stored card record may carry for this activity's conversation (thread → its channel). */
+function conversationCandidates(conversationId: string): string[] {
+  const base = conversationId.split(';')[0]!;
+  return base === conversationId ? [conversationId] : [conversationId, base];
+}
+
+/**
+ * Refuses a card action unless the message it came from (replyToId) is a card the bot recorded for exactly the
+ * request the data names, in one of the expected roles. This is what stops "click Approve on card A with data
+ * naming request B".
+ */
+export function checkCardBinding(store: Store, activity: TurnContext['activity'], requestId: string, roles: CardRole[]): OpterError | null {
+  const replyToId = activity.replyToId;
+  const conversationId = activity.conversation?.id;
+  if (!replyToId || !conversationId) return new OpterError('E_REQUEST_NOT_FOUND', { detail: 'the action did not come from a card the bot sent' });
+  for (const candidate of conversationCandidates(conversationId)) {
+    const card = store.cards.findCard(candidate, replyToId);
+    if (!card) continue;
+    if (card.requestId !== requestId || !roles.includes(card.role)) {
+      return new OpterError('E_REQUEST_NOT_FOUND', { detail: 'the card belongs to a different request' });
+    }
+    return null;
+  }
+  return new OpterError('E_REQUEST_NOT_FOUND', { detail: 'the action did not come from a card the bot sent' });
+}
+
+/** Records the message that carried the invoke as a card of `requestId` (e.g. a help card that became a form). */
+export function recordInvokedCard(store: Store, context: TurnContext, requestId: string, role: CardRole): void {
+  const activity = context.activity;
+  if (!activity.replyToId || !activity.conversation?.id) return;
+  const { activityId: _activityId, ...reference } = conversationRefOf(activity);
+  store.cards.recordCard({
+    requestId,
+    role,
+    conversationId: activity.conversation.id,
+    activityId: activity.replyToId,
+    serviceUrl: activity.serviceUrl,
+    reference,
+  });
+}

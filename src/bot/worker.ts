@@ -1,0 +1,205 @@
+/**
+ * Background work: delivering the outbox to Teams (audit posts, approval copies and their updates, secret cards,
+ * notices, final progress states) and the expiry sweeps (approvals, unrevealed secrets and their credentials).
+ *
+ * Delivery is at-least-once: an item is leased, delivered, then marked sent; a failure is retried with exponential
+ * backoff (Teams 429/5xx after botbuilder's own retries), a permanent refusal (400/403/404) gives up on the item,
+ * and items survive restarts in the store. Cards are rendered from the store at delivery time, so a late delivery
+ * shows the current state, never a stale one.
+ */
+import type { TurnContext } from 'botbuilder';
+import { noticeCard } from '../cards';
+import { AUDIT_CHANNEL, type OutboxItem } from '../store';
+import { expireDueApprovals, postApprovalCopy, syncApprovalCopies, type AnyPayload } from './approvals';
+import { auditCardFor } from './audit';
+import { describeError } from './log';
+import { publishProgress } from './runner';
+import { notifyRequesterPersonally, postSecretCard, sweepSecrets, syncSecretCards } from './secrets';
+import { cardMessage, channelReference, isPermanentTeamsError, type BotIdentityRef, type ConversationRef } from './teams-io';
+import type { BotServices, OutboxPayload } from './types';
+
+/** Raised when an item has nowhere to go yet (no audit channel chosen): retried at a fixed, calm pace. */
+export class NotRoutableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotRoutableError';
+  }
+}
+
+/** Where the bot was last reached (serviceUrl + its own id), needed to address a channel known only by id. */
+export interface LastSeen {
+  serviceUrl: string;
+  bot: BotIdentityRef;
+  tenantId: string;
+}
+export const LAST_SEEN_KEY = 'bot:last-seen';
+
+export function rememberLastSeen(services: BotServices, context: TurnContext, tenantId: string): void {
+  const a = context.activity;
+  if (!a.serviceUrl || !a.recipient?.id) return;
+  const current = services.store.kv.get<LastSeen>(LAST_SEEN_KEY)?.value;
+  if (current && current.serviceUrl === a.serviceUrl && current.bot.id === a.recipient.id && current.tenantId === tenantId) return;
+  services.store.kv.set(LAST_SEEN_KEY, { serviceUrl: a.serviceUrl, bot: { id: a.recipient.id, name: a.recipient.name ?? '' }, tenantId });
+}
+
+function auditChannel(services: BotServices): ConversationRef {
+  const named = services.store.cards.getConversation<ConversationRef>(AUDIT_CHANNEL);
+  if (named) return named.reference;
+  const channelId = services.config.auditChannelId;
+  const seen = services.store.kv.get<LastSeen>(LAST_SEEN_KEY)?.value;
+  if (channelId && seen) return channelReference({ channelId, serviceUrl: seen.serviceUrl, bot: seen.bot, tenantId: seen.tenantId });
+  throw new NotRoutableError(
+    channelId
+      ? `AUDIT_CHANNEL_ID is set, but the bot has not received any activity yet, so it does not know where Teams is`
+      : 'no audit channel yet: an admin writes "use this channel for audit" in it, or set AUDIT_CHANNEL_ID',
+  );
+}
+
+export async function deliver(services: BotServices, payload: OutboxPayload): Promise<void> {
+  const { store, io } = services;
+  switch (payload.kind) {
+    case 'audit': {
+      const entry = store.audit.get(payload.seq);
+      if (!entry) return;
+      await io.post(auditChannel(services), cardMessage(auditCardFor(entry)));
+      return;
+    }
+    case 'approval-post':
+      return postApprovalCopy(services, payload.requestId, payload.target);
+    case 'approval-sync':
+      return syncApprovalCopies(services, payload.requestId);
+    case 'secret-post':
+      return postSecretCard(services, payload.requestId);
+    case 'secret-sync':
+      return syncSecretCards(services, payload.requestId);
+    case 'notify': {
+      const request = store.requests.get(payload.requestId);
+      if (!request) return;
+      const card = noticeCard({ title: payload.title, text: payload.text, tone: payload.tone });
+      if (payload.personal) return notifyRequesterPersonally(services, request, card);
+      await io.post((request.payload as AnyPayload).origin.reference, cardMessage(card));
+      return;
+    }
+    case 'progress-final': {
+      const request = store.requests.get(payload.requestId);
+      if (!request) return;
+      await publishProgress(services, request, payload.card as never);
+      return;
+    }
+  }
+}
+
+export class BackgroundWorker {
+  private chain: Promise<void> = Promise.resolve();
+  private drainQueued = false;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly services: BotServices,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.sweepTimer = setInterval(() => void this.tick().catch(() => undefined), this.intervalMs);
+    this.sweepTimer.unref?.();
+    this.poke();
+  }
+
+  /** Deliver due outbox items soon (coalesces: one queued drain at a time). */
+  poke(): void {
+    if (this.stopped || this.drainQueued) return;
+    this.drainQueued = true;
+    this.enqueue(async () => {
+      this.drainQueued = false;
+      await this.drain();
+    });
+  }
+
+  /** Runs the sweeps and delivers everything due now; resolves when done (tests call this instead of waiting). */
+  tick(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.sweep();
+      await this.drain();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    await this.chain;
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(async () => {
+      if (this.stopped) return;
+      try {
+        await work();
+      } catch (e) {
+        this.services.log.error(`background work failed: ${describeError(e)}`);
+      }
+    });
+    this.chain = run;
+    return run;
+  }
+
+  private async sweep(): Promise<void> {
+    const expired = expireDueApprovals(this.services);
+    if (expired.length) this.services.log.info(`${expired.length} approval request(s) expired`);
+    await sweepSecrets(this.services);
+  }
+
+  /** Leases and delivers due items until none is due (bounded per call), then sleeps until the next one is due. */
+  private async drain(): Promise<void> {
+    const { store, clock } = this.services;
+    for (let round = 0; round < 50 && !this.stopped; round++) {
+      const items = store.outbox.claimDue<unknown, OutboxPayload>(clock.now(), 10);
+      if (items.length === 0) break;
+      for (const item of items) {
+        if (this.stopped) break;
+        await this.deliverOne(item);
+      }
+    }
+    this.scheduleWake();
+  }
+
+  private async deliverOne(item: OutboxItem<unknown, OutboxPayload>): Promise<void> {
+    const { store, clock, settings, log } = this.services;
+    try {
+      await deliver(this.services, item.payload);
+      store.outbox.markSent(item.id, clock.now());
+    } catch (e) {
+      const now = clock.now();
+      const reason = describeError(e);
+      if (e instanceof NotRoutableError) {
+        store.outbox.markFailed(item.id, reason, new Date(now.getTime() + settings.auditUnroutedRetryMs), { now });
+        return;
+      }
+      if (isPermanentTeamsError(e)) {
+        log.warn(`outbox ${item.kind} #${item.id} refused by Teams for good (${reason}); giving up on it`);
+        store.outbox.markFailed(item.id, reason, now, { now, maxAttempts: 0 });
+        return;
+      }
+      const backoff = Math.min(settings.outboxRetryMaxMs, settings.outboxRetryBaseMs * 2 ** Math.min(item.attempts - 1, 20));
+      log.warn(`outbox ${item.kind} #${item.id} attempt ${item.attempts} failed (${reason}); retrying in ${backoff} ms`);
+      store.outbox.markFailed(item.id, reason, new Date(now.getTime() + backoff), { now });
+    }
+  }
+
+  private scheduleWake(): void {
+    if (this.stopped) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    const next = this.services.store.outbox.nextDueAt();
+    if (!next) return;
+    const wait = Math.max(0, next.getTime() - this.services.clock.now().getTime());
+    if (wait >= this.intervalMs) return; // the periodic tick will get it
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.poke();
+    }, wait + 5);
+    this.wakeTimer.unref?.();
+  }
+}
