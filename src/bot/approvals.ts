@@ -285,6 +285,7 @@ export async function handleDecision(
   const ruleError = checkMayDecide(actor, request, roles, clock.now());
   if (ruleError) {
     if (ruleError.category === 'permission') return refuseAndAudit(ruleError);
+    if (request.status === 'expired') return refusal('E_REQUEST_EXPIRED');
     if (ruleError.code === 'E_REQUEST_NOT_PENDING') {
       return refusal('E_REQUEST_NOT_PENDING', `It was ${request.status}${request.decision ? ` by ${request.decision.by.name ?? 'an approver'}` : ''}.`);
     }
