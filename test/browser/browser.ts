@@ -2,12 +2,13 @@
  * Debian's Chromium driven by playwright-core, plus the small helpers the browser tests share: bounded waits,
  * screenshots into artifacts/screenshots/, and page locators that mean the same thing in every test.
  */
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = resolve('artifacts/screenshots');
+const DOCS_IMG_DIR = resolve('docs/img');
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
@@ -31,10 +32,18 @@ export async function openPage(browser: Browser, url: string, pageErrors: string
   return page;
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * Saves `artifacts/screenshots/<name>.png`. With `docsName` and UPDATE_DOCS_SCREENSHOTS=1 it also refreshes
+ * `docs/img/<docsName>` (the images docs/playground.md and the README show).
+ */
+export async function screenshot(page: Page, name: string, docsName?: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path });
+  if (docsName && process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
+    mkdirSync(DOCS_IMG_DIR, { recursive: true });
+    copyFileSync(path, join(DOCS_IMG_DIR, docsName));
+  }
   return path;
 }
 

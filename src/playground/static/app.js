@@ -646,13 +646,20 @@ function renderSide() {
   );
 }
 
+/** Built once and kept, so a re-drawn tenant panel never eats what someone is typing into a knob. */
+let faultsNode = null;
 function faultsSection() {
-  const f = state.faults ?? { latencyMs: 0, replicationDelayMs: 0, throttleShare: 0 };
-  const latency = el('input', { type: 'number', min: '0', max: '10000', step: '50', value: String(f.latencyMs), 'data-testid': 'fault-latency', id: 'fault-latency' });
-  const replication = el('input', { type: 'number', min: '0', max: '600000', step: '1000', value: String(f.replicationDelayMs), 'data-testid': 'fault-replication', id: 'fault-replication' });
-  const throttle = el('input', { type: 'number', min: '0', max: '100', step: '5', value: String(Math.round(f.throttleShare * 100)), 'data-testid': 'fault-throttle', id: 'fault-throttle' });
+  if (faultsNode) {
+    updateFaults();
+    return faultsNode;
+  }
+  const input = (testid, max, step) => el('input', { type: 'number', min: '0', max, step, 'data-testid': testid, id: testid });
+  const latency = input('fault-latency', '10000', '50');
+  const replication = input('fault-replication', '600000', '1000');
+  const throttle = input('fault-throttle', '100', '5');
   const status = el('span', { class: 'fault-status', 'data-testid': 'fault-status' });
   const apply = async () => {
+    status.textContent = 'Applying…';
     try {
       state.faults = await postJson('/api/faults', { latencyMs: Number(latency.value), replicationDelayMs: Number(replication.value), throttleShare: Number(throttle.value) / 100 });
       status.textContent = 'Applied.';
@@ -660,8 +667,8 @@ function faultsSection() {
       status.textContent = err.message;
     }
   };
-  const row = (label, input, unit) => el('label', { class: 'fault-row', for: input.id }, el('span', { text: label }), input, el('span', { class: 'unit', text: unit }));
-  return el(
+  const row = (label, field, unit) => el('label', { class: 'fault-row', for: field.id }, el('span', { text: label }), field, el('span', { class: 'unit', text: unit }));
+  faultsNode = el(
     'section',
     { class: 'panel-section faults', 'data-testid': 'faults' },
     el('h3', { text: 'Simulator faults' }),
@@ -671,6 +678,21 @@ function faultsSection() {
     row('Throttled calls (429)', throttle, '%'),
     el('div', { class: 'fault-actions' }, el('button', { class: 'button', 'data-testid': 'fault-apply', onclick: apply, text: 'Apply' }), status),
   );
+  faultsNode.inputs = { latency, replication, throttle };
+  updateFaults();
+  return faultsNode;
+}
+
+/** Shows the simulator's current knobs, except in a field someone is editing. */
+function updateFaults() {
+  if (!faultsNode || !state.faults) return;
+  const { latency, replication, throttle } = faultsNode.inputs;
+  const set = (field, value) => {
+    if (document.activeElement !== field) field.value = String(value);
+  };
+  set(latency, state.faults.latencyMs);
+  set(replication, state.faults.replicationDelayMs);
+  set(throttle, Math.round(state.faults.throttleShare * 100));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -715,10 +737,8 @@ async function refreshViews() {
 async function refreshTenant() {
   const [tenant, faults] = await Promise.all([getJson('/api/tenant'), state.boot.tenant.simulated ? getJson('/api/faults') : Promise.resolve(null)]);
   state.tenant = tenant;
-  // Keep what someone is typing into a knob.
-  const editing = document.activeElement && document.activeElement.closest && document.activeElement.closest('.faults');
-  if (!editing) state.faults = faults;
-  if (!editing) renderSide();
+  if (faults) state.faults = faults;
+  renderSide();
 }
 
 function listen() {
@@ -744,7 +764,7 @@ function listen() {
   events.addEventListener('tenant', () => refreshTenant().catch((e) => console.error(e)));
   events.addEventListener('faults', (e) => {
     state.faults = JSON.parse(e.data);
-    renderSide();
+    updateFaults();
   });
   // After a reconnect (server restart) everything may have changed.
   events.addEventListener('open', () => {
