@@ -1,0 +1,62 @@
+/**
+ * `npm start`. With no configuration: the simulated tenant, the bot (local mode, PORT 3978 on 127.0.0.1) and the
+ * Teams playground (PLAYGROUND_PORT 3979) in one process, with a printed "what to click first". With configuration
+ * (BOT_ID, AZURE_CLIENT_ID, …): the real bot, playground off unless PLAYGROUND=1. Ctrl-C stops everything.
+ * The work is in src/playground/product.ts (startProduct), which the browser tests call the same way.
+ */
+import { BotConfigError } from './bot/config';
+import { prepareProcessTrust } from './runtime/tenant';
+import { ProductStartError, startProduct, type Product } from './playground/product';
+
+const STOP_TIMEOUT_MS = 10_000;
+
+async function main(): Promise<void> {
+  const dataDir = process.env.DATA_DIR?.trim() || './data';
+  // Must come first: in simulator mode the process re-launches once to trust the simulator's certificate.
+  await prepareProcessTrust(dataDir);
+
+  let product: Product | null = null;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    setTimeout(() => {
+      console.error(`Still stopping after ${STOP_TIMEOUT_MS / 1000} s; exiting anyway.`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    (product?.close() ?? Promise.resolve()).then(
+      () => {
+        console.log('Stopped.');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error('Stopping failed:', err instanceof Error ? err.message : err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  product = await startProduct({ dataDir });
+  if (stopping) {
+    await product.close();
+    return;
+  }
+  console.log(product.banner.join('\n'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof BotConfigError || err instanceof ProductStartError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') {
+    console.error(`${(err as Error).message}: a port is already in use (another npm start?). Set PORT, PLAYGROUND_PORT or SIM_*_PORT, or stop the other process.`);
+    process.exit(1);
+  }
+  console.error(err);
+  process.exit(1);
+});

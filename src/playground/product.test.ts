@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_TEST_TLS_DIR } from '../sim';
+import type { Persona } from './personas';
+import { playgroundBotEnv, playgroundWanted, ProductStartError, startProduct, type Product } from './product';
+import { channelIdOf, playgroundTeam } from './team';
+
+const TENANT = '3c5e2b1a-9d8f-4e7a-8b6c-5d4e3f2a1b0c';
+const persona = (key: Persona['key'], id: string): Persona => ({ key, role: key, aadObjectId: id, mri: `29:${id}`, name: key, upn: `${key}@exempel.se`, tenantId: TENANT });
+const personas = [
+  persona('requester', 'aaaaaaaa-0000-4000-8000-000000000001'),
+  persona('approver', 'aaaaaaaa-0000-4000-8000-000000000002'),
+  persona('nonAdmin', 'aaaaaaaa-0000-4000-8000-000000000003'),
+];
+
+/** A DATA_DIR whose simulator serves the certificate the test workers already trust. */
+function dataDirWithTrustedSimulator(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'product-'));
+  mkdirSync(join(dir, 'sim-tls'));
+  for (const f of readdirSync(DEFAULT_TEST_TLS_DIR).filter((f) => f.endsWith('.pem') && f !== 'ca-bundle.pem')) copyFileSync(join(DEFAULT_TEST_TLS_DIR, f), join(dir, 'sim-tls', f));
+  return dir;
+}
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+
+describe('which parts npm start runs', () => {
+  it('runs the playground with no configuration, not for a configured bot or tenant unless PLAYGROUND=1, never with PLAYGROUND=0', () => {
+    expect(playgroundWanted({}, true)).toBe(true);
+    expect(playgroundWanted({ BOT_ID: 'x' }, true)).toBe(false);
+    expect(playgroundWanted({}, false)).toBe(false);
+    expect(playgroundWanted({ PLAYGROUND: '1' }, false)).toBe(true);
+    expect(playgroundWanted({ PLAYGROUND: 'true', BOT_ID: 'x' }, true)).toBe(true);
+    expect(playgroundWanted({ PLAYGROUND: '0' }, true)).toBe(false);
+  });
+
+  it('wires the local bot to the playground only where the user did not decide: tenant, admins, approvals and audit channels', () => {
+    const team = playgroundTeam(TENANT);
+    expect(playgroundBotEnv({ DATA_DIR: '/d' }, TENANT, personas)).toEqual({
+      DATA_DIR: '/d',
+      AZURE_TENANT_ID: TENANT,
+      ADMINS: `${personas[0]!.aadObjectId},${personas[1]!.aadObjectId}`,
+      APPROVALS_CHANNEL_ID: channelIdOf(team, 'requests'),
+      AUDIT_CHANNEL_ID: channelIdOf(team, 'audit'),
+    });
+    const mine = { ALLOWED_TENANT_IDS: TENANT, ADMINS: personas[0]!.aadObjectId, APPROVALS_CHANNEL_ID: '19:mine@thread.tacv2', AUDIT_CHANNEL_ID: '19:audit@thread.tacv2' };
+    expect(playgroundBotEnv(mine, TENANT, personas)).toEqual(mine);
+  });
+});
+
+describe('startProduct', () => {
+  const dirs: string[] = [];
+  let product: Product | null = null;
+  afterEach(async () => {
+    await product?.close();
+    product = null;
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('is the real bot when BOT_ID is set: authenticated, no playground, nothing about clicking', async () => {
+    const dataDir = dataDirWithTrustedSimulator();
+    dirs.push(dataDir);
+    product = await startProduct({
+      env: {
+        BOT_ID: '9a1b2c3d-0000-4000-8000-00000000b07a',
+        BOT_PASSWORD: 'not-a-real-password',
+        SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        HOST: '127.0.0.1',
+        PORT: '0',
+        AZURE_TENANT_ID: TENANT,
+        ADMINS: personas[0]!.aadObjectId,
+      },
+      dataDir,
+      logger: quiet,
+    });
+    expect(product.mode).toBe('bot');
+    expect(product.playground).toBeNull();
+    expect(product.config.mode).toBe('authenticated');
+    expect(await (await fetch(`${product.botUrl}/healthz`)).json()).toEqual({ status: 'ok', mode: 'authenticated' });
+    expect(product.banner.join('\n')).not.toContain('What to click first');
+  });
+
+  it('refuses PLAYGROUND=1 next to an authenticated bot, and leaves nothing running', async () => {
+    const dataDir = dataDirWithTrustedSimulator();
+    dirs.push(dataDir);
+    const attempt = startProduct({ env: { PLAYGROUND: '1', BOT_ID: '9a1b2c3d-0000-4000-8000-00000000b07a', BOT_PASSWORD: 'x', PORT: '0' }, dataDir, logger: quiet });
+    await expect(attempt).rejects.toThrow(ProductStartError);
+    await expect(attempt).rejects.toThrow(/PLAYGROUND=1 needs the bot in local mode/);
+  });
+
+  it('names a bad PLAYGROUND_PORT before starting anything', async () => {
+    await expect(startProduct({ env: { PLAYGROUND_PORT: 'eighty' }, dataDir: join(tmpdir(), 'never-created'), logger: quiet })).rejects.toThrow(/PLAYGROUND_PORT must be a port number/);
+  });
+});

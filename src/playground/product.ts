@@ -1,0 +1,188 @@
+/**
+ * The whole product in one process, as `npm start` runs it (src/main.ts is only the command-line wrapper):
+ *
+ *  - no configuration → the embedded simulated tenant (state in DATA_DIR), the bot in local mode on PORT (127.0.0.1),
+ *    and the playground on PLAYGROUND_PORT, wired together: the bot allows the simulated tenant, its ADMINS are the
+ *    two admin personas, approvals go to #Requests and audit posts to #Audit (each only if not set by the user);
+ *  - configuration (BOT_ID, AZURE_CLIENT_ID, …) → the real bot; the playground only with PLAYGROUND=1, and only
+ *    while the bot runs in local mode (it cannot sign Bot Framework tokens).
+ */
+import { join, resolve } from 'node:path';
+import { startBot, type BotHandle } from '../bot';
+import { readBotConfig, type BotConfig } from '../bot/config';
+import type { BotLogger } from '../bot/server';
+import { openTenant, type TenantRuntime } from '../runtime/tenant';
+import { configuredPersonas, simulatorPersonas, type Persona } from './personas';
+import { DEFAULT_PLAYGROUND_PORT, startPlayground, type Playground, type PlaygroundLogger } from './server';
+import { channelIdOf, playgroundTeam } from './team';
+
+type Env = Record<string, string | undefined>;
+
+export interface StartProductOptions {
+  /** Default: process.env. */
+  env?: Env;
+  /** Default: DATA_DIR or ./data. */
+  dataDir?: string;
+  logger?: BotLogger;
+  /** The bot's background worker period (outbox, expiry); tests make it short. Default: the bot's own. */
+  workerIntervalMs?: number;
+}
+
+export interface Product {
+  /** `playground` = local bot + playground; `bot` = the bot alone (or with PLAYGROUND=1 in front of a real tenant). */
+  mode: 'playground' | 'bot';
+  dataDir: string;
+  tenant: TenantRuntime;
+  config: BotConfig;
+  /** The bot's base URL (its endpoint is `${botUrl}/api/messages`). */
+  botUrl: string;
+  bot: BotHandle;
+  playground: Playground | null;
+  personas: Persona[];
+  /** What `npm start` prints: where things are and what to click first. */
+  banner: string[];
+  close(): Promise<void>;
+}
+
+export class ProductStartError extends Error {
+  override readonly name = 'ProductStartError';
+}
+
+const TRUE = /^(1|true|yes|on)$/i;
+const FALSE = /^(0|false|no|off)$/i;
+
+function set(env: Env, name: string): boolean {
+  return (env[name] ?? '').trim() !== '';
+}
+
+/** Whether the playground runs: PLAYGROUND=1/0 decides; otherwise only with no BOT_ID and the simulated tenant. */
+export function playgroundWanted(env: Env, simulated: boolean): boolean {
+  const raw = (env.PLAYGROUND ?? '').trim();
+  if (TRUE.test(raw)) return true;
+  if (FALSE.test(raw)) return false;
+  return !set(env, 'BOT_ID') && simulated;
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = (env[name] ?? '').trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 65535) throw new ProductStartError(`${name} must be a port number (0–65535); got "${raw}"`);
+  return n;
+}
+
+/**
+ * The bot's environment in playground mode: what the user did not set is filled so the bot accepts the playground's
+ * tenant and people. Never overrides a value the user gave.
+ */
+export function playgroundBotEnv(env: Env, tenantId: string, personas: Persona[]): Env {
+  const team = playgroundTeam(tenantId);
+  const out: Env = { ...env };
+  if (!set(env, 'AZURE_TENANT_ID') && !set(env, 'ALLOWED_TENANT_IDS')) out.AZURE_TENANT_ID = tenantId;
+  const admins = personas.filter((p) => p.key !== 'nonAdmin').map((p) => p.aadObjectId);
+  if (!set(env, 'ADMINS')) out.ADMINS = admins.join(',');
+  if (!set(env, 'APPROVALS_CHANNEL_ID')) out.APPROVALS_CHANNEL_ID = channelIdOf(team, 'requests');
+  if (!set(env, 'AUDIT_CHANNEL_ID')) out.AUDIT_CHANNEL_ID = channelIdOf(team, 'audit');
+  return out;
+}
+
+export async function startProduct(options: StartProductOptions = {}): Promise<Product> {
+  const env = options.env ?? process.env;
+  const dataDir = resolve(options.dataDir ?? (env.DATA_DIR?.trim() || './data'));
+  const playgroundPort = port(env, 'PLAYGROUND_PORT', DEFAULT_PLAYGROUND_PORT);
+
+  const tenant = await openTenant({ dataDir, env });
+  const cleanups: Array<() => Promise<void>> = [() => tenant.close()];
+  const unwind = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  };
+  try {
+    const sim = tenant.simulator;
+    const withPlayground = playgroundWanted(env, !!sim);
+    if (withPlayground && set(env, 'BOT_ID')) {
+      throw new ProductStartError(
+        'PLAYGROUND=1 needs the bot in local mode (no BOT_ID): with BOT_ID the bot only accepts requests signed by Azure Bot Service, which the playground cannot do.',
+      );
+    }
+
+    let personas: Persona[] = [];
+    let botEnv: Env = env;
+    let tenantId = tenant.conn.tenantId;
+    if (withPlayground) {
+      if (sim) {
+        personas = simulatorPersonas(sim.snapshot().users, sim.tenantId, sim.domain);
+        tenantId = sim.tenantId;
+      } else {
+        const configured = readBotConfig(env);
+        tenantId = configured.allowedTenantIds[0] ?? tenantId;
+        personas = configuredPersonas(configured.admins, configured.approvers, tenantId);
+      }
+      botEnv = playgroundBotEnv(env, tenantId, personas);
+    }
+    const config = readBotConfig(botEnv);
+
+    const bot = await startBot({ env: botEnv, dataDir, tenant, config, logger: options.logger, workerIntervalMs: options.workerIntervalMs });
+    cleanups.push(() => bot.close());
+
+    let playground: Playground | null = null;
+    if (withPlayground) {
+      const logger: PlaygroundLogger | undefined = options.logger ? { info: options.logger.info, warn: options.logger.warn } : undefined;
+      playground = await startPlayground({
+        botUrl: bot.url,
+        tenantId,
+        personas,
+        simulator: sim,
+        port: playgroundPort,
+        stateFile: join(dataDir, 'playground-chats.json'),
+        logger,
+      });
+      cleanups.push(() => playground!.close());
+    }
+
+    let closing: Promise<void> | null = null;
+    return {
+      mode: withPlayground ? 'playground' : 'bot',
+      dataDir,
+      tenant,
+      config,
+      botUrl: bot.url,
+      bot,
+      playground,
+      personas,
+      banner: banner({ tenant, config, botUrl: bot.url, playground, personas, dataDir }),
+      close() {
+        closing ??= unwind();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+function banner(p: { tenant: TenantRuntime; config: BotConfig; botUrl: string; playground: Playground | null; personas: Persona[]; dataDir: string }): string[] {
+  const lines: string[] = [];
+  const sim = p.tenant.simulator;
+  lines.push('');
+  lines.push(sim ? `Opter Mail is running on a SIMULATED Microsoft 365 tenant (${sim.domain}); nothing real is touched.` : `Opter Mail is running against ${p.tenant.description}.`);
+  lines.push('');
+  if (p.playground) lines.push(`  Playground  ${p.playground.url}    <- open this in a browser`);
+  lines.push(`  Bot         ${p.botUrl}/api/messages  (${p.config.mode === 'local' ? 'local mode: no Bot Framework authentication, 127.0.0.1 only' : `authenticated as ${p.config.botId}`})`);
+  lines.push(`  Data        ${p.dataDir}`);
+  if (p.playground) {
+    const [requester, approver, nonAdmin] = p.personas;
+    const domain = sim?.domain ?? 'your domain';
+    lines.push('');
+    lines.push('What to click first:');
+    lines.push(`  1. You start as ${requester!.name} (an admin). In the chat with Opter Mail, type: set up Opter email`);
+    lines.push(`  2. In the form, enter the senders, e.g. info@${domain} and faktura@${domain}, then press "Submit for approval".`);
+    lines.push(`  3. Switch to ${approver!.name} (top right), open #Requests and press "Approve".`);
+    lines.push(`  4. Switch back to ${requester!.name}: the progress card fills in; then press "Reveal secret" (it works once).`);
+    lines.push('  5. Watch the tenant panel on the right and the #Audit channel; try "add sender" next.');
+    lines.push(`  ${nonAdmin!.name} is not an admin: the bot refuses their requests and approvals.`);
+  }
+  lines.push('');
+  lines.push('Press Ctrl-C to stop.');
+  return lines;
+}
