@@ -137,6 +137,15 @@ describe('playground server', () => {
     });
     expect(status).toBe(421);
     expect((await post('/api/send', { persona: 'mallory', text: 'x' })).status).toBe(400);
+    // A web page cannot post into the chats through the connector either (browsers send Origin on such writes).
+    const chat = pg.world.personalConversationOf(personas[0]!).id;
+    const forged = await fetch(`${pg.serviceUrl}v3/conversations/${encodeURIComponent(chat)}/activities`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'https://evil.example' },
+      body: JSON.stringify({ type: 'message', text: 'Click here to approve' }),
+    });
+    expect(forged.status).toBe(403);
+    expect(pg.world.messagesIn(chat).some((m) => m.activity.text === 'Click here to approve')).toBe(false);
   });
 
   it('serves the page with a strict CSP and the official Adaptive Cards renderer', async () => {

@@ -378,6 +378,9 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
     const path = url.pathname;
 
     if (path.startsWith('/teams/')) {
+      // Only the bot calls the connector; a browser always says where a cross-site write comes from, so any Origin
+      // means a web page trying to post into the chats.
+      if (req.headers.origin) return send(res, 403, { error: { code: 'Forbidden', message: 'The connector does not answer web pages' } });
       const raw = path.slice('/teams/'.length).split('/').filter(Boolean);
       let segments: string[];
       try {
@@ -385,7 +388,14 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
       } catch {
         return send(res, 400, { error: { code: 'BadSyntax', message: 'Malformed path' } });
       }
-      const body = parseJson(await readBody(req));
+      let text: string;
+      try {
+        text = await readBody(req);
+      } catch (err) {
+        if (err instanceof HttpError) return send(res, err.status, { error: { code: 'BadSyntax', message: err.message } });
+        throw err;
+      }
+      const body = parseJson(text);
       const answer = world.handleConnector((req.method ?? 'GET').toUpperCase(), segments, body, Object.fromEntries(url.searchParams));
       return send(res, answer.status, answer.body);
     }
