@@ -54,6 +54,7 @@ function card(title: string, opts: { refreshFor?: string[]; inputs?: boolean } =
     actions: [
       { type: 'Action.Execute', title: 'Echo', verb: 'echo', associatedInputs: opts.inputs ? 'auto' : 'none', data: { n: 1 } },
       { type: 'Action.Execute', title: 'Bump', verb: 'bump', associatedInputs: 'none' },
+      { type: 'Action.Execute', title: 'Settle', verb: 'settle', associatedInputs: 'none' },
     ],
   };
   if (opts.refreshFor) json.refresh = { action: { type: 'Action.Execute', verb: 'view', data: { n: 2 } }, userIds: opts.refreshFor };
@@ -109,6 +110,11 @@ describe('playground: Teams semantics in a real browser', () => {
             const updated = card(`Bumped ${bumps} by ${a.from.name}`, { refreshFor: [approver.mri] });
             await ctx.updateActivity({ type: 'message', id: a.replyToId, attachments: [CardFactory.adaptiveCard(updated)] });
             await invokeResponse(ctx, { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'Bumped for everyone.' });
+          } else if (value.action.verb === 'settle') {
+            // teams-ai's REPLACE_FOR_ALL: edit for everyone, and answer the clicker with the very same card.
+            const settled = card(`Settled by ${a.from.name}`);
+            await ctx.updateActivity({ type: 'message', id: a.replyToId, attachments: [CardFactory.adaptiveCard(settled)] });
+            await invokeResponse(ctx, { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: settled });
           }
         }
       },
@@ -218,6 +224,17 @@ describe('playground: Teams semantics in a real browser', () => {
     await openChannel(page, 'requests');
     await botMessageWith(page, 'Private view for Arne Approver').waitFor();
     await eventually('a second automatic invoke from the approver', () => invokes.filter((i) => i.trigger === 'automatic' && i.from === approver.mri).length === 2);
+  });
+
+  it('an invoke response identical to the edited message is not presented as a private view', async () => {
+    await asPersona(page, 'requester');
+    await openChat(page);
+    const first = botMessageWith(page, /said hello/);
+    const message = page.locator(`#conversation [data-message-id="${await first.getAttribute('data-message-id')}"]`);
+    await message.getByRole('button', { name: 'Settle' }).click();
+    await message.getByText('Settled by Rita Requester').waitFor();
+    await expect.poll(() => message.getByTestId('card').getAttribute('data-card-view')).toBe('shared');
+    expect(await message.getByTestId('private-note').count()).toBe(0);
   });
 
   it('a proactive 1:1 message opens (or reuses) the person’s own chat and shows as unread there', async () => {

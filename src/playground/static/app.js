@@ -134,7 +134,12 @@ function currentLocation() {
 /** The card this person sees for a message: their own invoke-response view while the message is unedited. */
 function effectiveCard(persona, m) {
   const view = per(state.userCards, persona)[m.id];
-  if (view && view.version === m.version) return { card: view.card, personal: true, stamp: view.stamp };
+  if (view && view.version === m.version) {
+    // A bot that edits the message for everyone and answers with the same card (teams-ai's REPLACE_FOR_ALL) shows
+    // nothing private.
+    if (view.same === undefined) view.same = JSON.stringify(view.card) === JSON.stringify(m.cards[0]);
+    if (!view.same) return { card: view.card, personal: true, stamp: view.stamp };
+  }
   return { card: m.cards[0], personal: false, stamp: 0 };
 }
 
