@@ -235,6 +235,13 @@ export async function startBotServer(options: StartBotServerOptions): Promise<Bo
   const server = restify.createServer({ name: 'opter-mail-bot' });
   server.use(restify.plugins.bodyParser({ mapParams: false, maxBodySize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES }));
   server.post('/api/messages', async (req, res) => {
+    // Local mode has no authentication, so a web page open in the admin's browser could otherwise post activities
+    // to 127.0.0.1. Browsers label their requests (Origin / Sec-Fetch-Site); the Teams service and our own clients
+    // never send these headers.
+    if (config.mode === 'local' && (req.headers.origin || (req.headers['sec-fetch-site'] && req.headers['sec-fetch-site'] !== 'none'))) {
+      res.send(403, { code: 'Forbidden', message: 'Browser-originated requests are refused in local mode.' });
+      return;
+    }
     // botbuilder answers a body without an activity type with a 500 ("Internal"); it is the caller's mistake.
     const body = req.body;
     if (body && typeof body === 'object' && !Array.isArray(body) && !(typeof (body as { type?: unknown }).type === 'string' && (body as { type: string }).type)) {
