@@ -158,7 +158,11 @@ export class BackgroundWorker {
       const items = store.outbox.claimDue<unknown, OutboxPayload>(clock.now(), 10);
       if (items.length === 0) break;
       for (const item of items) {
-        if (this.stopped) break;
+        if (this.stopped) {
+          // Hand leased-but-untried items back now, so the next process need not wait for their leases to run out.
+          store.outbox.markFailed(item.id, 'not attempted: the bot stopped', clock.now(), { now: clock.now() });
+          continue;
+        }
         await this.deliverOne(item);
       }
     }

@@ -12,7 +12,7 @@ import {
   click,
   dataOf,
   expectAllCardsValid,
-  greet,
+  install,
   hasVerb,
   personalId,
   progressCardIn,
@@ -31,7 +31,8 @@ let t: TestBot;
 beforeAll(async () => {
   sim = await startTestSimulator();
   t = await startTestBot({ sim });
-  await greet(t, t.personas.approver);
+  // The approver never wrote to the bot: installing the app is enough for the bot to know their 1:1 chat.
+  await install(t, t.personas.approver);
 });
 afterAll(async () => {
   await t?.close();
@@ -116,5 +117,17 @@ describe('add sender', () => {
     expect(groupMembers('Opter Second - MailSend Allowed')).toEqual(['faktura@exempel.se', sim.mailboxes.shared.toLowerCase()].sort());
     expect(groupMembers('Opter Adder - MailSend Allowed')).toEqual(['faktura@exempel.se', 'info@exempel.se']);
     expect(await expectAllCardsValid(t)).toBeGreaterThan(0);
+  });
+
+  it('lists the registrations with their live senders on "status"', async () => {
+    const { requester } = t.personas;
+    await t.teams.message(requester, 'status');
+    const status = await waitForCard(t, personalId(t, requester), (c) => textOf(c).includes('Opter email status'));
+    const text = textOf(cardOf(status));
+    expect(text).toContain('All 2 registrations look healthy');
+    expect(text).toMatch(/Opter Adder[\s\S]*info@exempel\.se, faktura@exempel\.se/);
+    expect(text).toContain('Opter Second');
+    // The last verification is the latest run's (the add-sender's own Test-ApplicationAccessPolicy checks).
+    expect(text.match(/✅ .*: (\d+) of \1 checks passed/g)).toHaveLength(2);
   });
 });

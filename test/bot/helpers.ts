@@ -15,6 +15,7 @@ import {
   DEFAULT_TENANT_ID,
   TeamsClient,
   botIdentityFor,
+  buildPersonalMessage,
   channelFor,
   makePersonas,
   personaEnv,
@@ -291,6 +292,17 @@ export async function submitSetup(t: TestBot, input: SetupInput): Promise<{ requ
 /** The approver's copy of a request's approval card (in their 1:1, or wherever `conversationId` says). */
 export function approvalCopy(t: TestBot, requestId: string, conversationId: string, timeoutMs?: number): Promise<FakeMessage> {
   return waitForCard(t, conversationId, (c) => textOf(c).includes(requestId) && (hasVerb(c, 'approve') || /Approved|Rejected|Expired|Cancelled/.test(textOf(c))), timeoutMs);
+}
+
+/** Installs the app in someone's personal scope (Teams sends conversationUpdate with the bot as a new member). */
+export async function install(t: TestBot, who: Persona): Promise<void> {
+  const activity = buildPersonalMessage({ from: who, bot: t.teams.bot, serviceUrl: t.connector.url }, '');
+  activity.type = 'conversationUpdate';
+  delete activity.text;
+  activity.membersAdded = [{ id: t.teams.bot.id }];
+  const res = await t.teams.send(activity, who);
+  if (res.status !== 200) throw new Error(`install answered ${res.status}`);
+  await waitForCard(t, personalId(t, who), (c) => hasVerb(c, 'status'));
 }
 
 /** Lets the approver's 1:1 chat be known to the bot (approval copies go there). */

@@ -73,4 +73,20 @@ describe('failure and Retry', () => {
     // A Retry on a finished job changes nothing.
     expect(errorCodeOf(await click(t, requester, done, 'resume', {}, { data: { requestId } }))).toBe('E_REQUEST_NOT_PENDING');
   });
+
+  it('delivers the final progress state through the outbox when Teams refuses the last edit', async () => {
+    const { requester, approver } = t.personas;
+    const { requestId } = await submitSetup(t, { appName: 'Opter Final State', senders: [sim.mailboxes.faktura] });
+    // Every edit in the requester's chat fails (after botbuilder's own retries) — that is the progress card.
+    const chat = personalId(t, requester);
+    t.connector.failShare(1, { status: 503, retryAfterSeconds: 0, match: (r) => r.method === 'PUT' && r.path.startsWith(`/v3/conversations/${chat}/activities/`) });
+    await click(t, approver, await approvalCopy(t, requestId, personalId(t, approver)), 'approve');
+    const card = await waitForCard(t, chat, (c) => textOf(c).includes(`Request ${requestId}`) && /Steps/.test(textOf(c)));
+    await t.connector.waitFor(() => t.bot.store.requests.get(requestId)!.status === 'succeeded', 20_000);
+    await t.connector.waitFor(() => t.bot.store.outbox.list({ kind: 'progress-final' }).find((i) => (i.payload as { requestId: string }).requestId === requestId), 20_000);
+    expect(textOf(cardOf(t.connector.message(card.conversationId, card.id)))).not.toMatch(/Finished and verified/);
+    t.connector.clearFaults();
+    await t.bot.tick();
+    await waitForCard(t, card.conversationId, (c, m) => m.id === card.id && /Finished and verified/.test(textOf(c)));
+  });
 });
