@@ -38,13 +38,40 @@ import { checkCardBinding, ruleActorOf } from './turn';
 import type { BotServices, OutboxPayload, ProvisionPayload, RequestResult } from './types';
 import { SYSTEM_ACTOR } from './types';
 
+/**
+ * Plaintexts this process handed to the logger's redaction, by request, so they can be dropped from memory as soon
+ * as they no longer need redacting (revealed + grace period, expired, or replaced). Never persisted.
+ */
+const redactedValues = new WeakMap<BotServices, Map<string, string>>();
+
+function holdForRedaction(services: BotServices, requestId: string, secretText: string): void {
+  let held = redactedValues.get(services);
+  if (!held) redactedValues.set(services, (held = new Map()));
+  const previous = held.get(requestId);
+  if (previous && previous !== secretText) services.log.secrets.forget(previous);
+  held.set(requestId, secretText);
+  services.log.secrets.add(secretText);
+}
+
+function releaseFromRedaction(services: BotServices, requestId: string, afterMs = 0): void {
+  const held = redactedValues.get(services);
+  const value = held?.get(requestId);
+  if (!held || !value) return;
+  const release = () => {
+    if (held.get(requestId) === value) held.delete(requestId);
+    services.log.secrets.forget(value);
+  };
+  if (afterMs <= 0) return release();
+  setTimeout(release, afterMs).unref?.();
+}
+
 export function createSecretSink(services: BotServices): SecretSink {
   return {
     async deliver(s) {
-      const { store, clock, config, log } = services;
+      const { store, clock, config } = services;
       const request = store.requests.getByJobId(s.jobId);
       if (!request) throw new Error(`no request is linked to job ${s.jobId}; the secret is not kept`);
-      log.secrets.add(s.secretText);
+      holdForRedaction(services, request.id, s.secretText);
       const now = clock.now();
       const put = store.secrets.put({
         requestId: request.id,
@@ -160,7 +187,7 @@ function enqueueSecretSync(services: BotServices, requestId: string, reason: str
 }
 
 export async function handleReveal(services: BotServices, context: TurnContext, raw: unknown): Promise<InvokeResult> {
-  const { store, roles, clock, log, settings } = services;
+  const { store, roles, clock, settings } = services;
   const read = readActionData('reveal', raw);
   if (!read) return refusal('E_REQUEST_NOT_FOUND');
   const requestId = read.data.requestId;
@@ -204,9 +231,8 @@ export async function handleReveal(services: BotServices, context: TurnContext, 
 
   // The plaintext now lives only in this variable and the invoke response; keep it out of logs for a while longer.
   const secretText = claim.secretText;
-  log.secrets.add(secretText);
-  const forget = setTimeout(() => log.secrets.forget(secretText), settings.revealGraceMs);
-  forget.unref?.();
+  holdForRedaction(services, requestId, secretText);
+  releaseFromRedaction(services, requestId, settings.revealGraceMs);
   store.transaction(() => {
     appendAudit(store, {
       actor: userActor(actor!),
@@ -256,6 +282,7 @@ export async function sweepSecrets(services: BotServices): Promise<void> {
   const expired = store.transaction(() => {
     const due = store.secrets.expireDue(clock.now());
     for (const meta of due) {
+      releaseFromRedaction(services, meta.requestId);
       appendAudit(store, {
         actor: SYSTEM_ACTOR,
         action: 'secret.expired',
