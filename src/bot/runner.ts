@@ -254,6 +254,13 @@ export class ProvisioningRunner {
     });
     this.services.poke();
 
+    if (!progress) {
+      // Settled from the journal (the job ended while nobody listened): bring the card to its final state too.
+      const payload: OutboxPayload = { kind: 'progress-final', requestId, card: progressCard(this.modelFromJournal(request, outcome)) as unknown as Record<string, unknown> };
+      store.outbox.enqueue({ kind: 'progress-final', target: { requestId }, payload, dedupeKey: `progress-final:${requestId}:${outcome.job.updatedAt}` });
+      this.services.poke();
+    }
+
     if (progress) {
       try {
         await progress.card.flush();
@@ -265,6 +272,23 @@ export class ProvisioningRunner {
         this.services.poke();
       }
     }
+  }
+
+  private modelFromJournal(request: RequestRecord, outcome: JobOutcome): ProgressCardModel {
+    const at = outcome.job.updatedAt;
+    let model = newProgress({ requestId: request.id, title: titleOf(request), steps: stepsOf(request), at: outcome.job.createdAt });
+    model = applyProgressEvent(model, { type: 'job-started', jobId: outcome.job.id, at: outcome.job.createdAt });
+    for (const step of this.services.store.journal.getSteps(outcome.job.id)) {
+      const title = STEP_TITLES[step.step] ?? step.step;
+      const base = { jobId: outcome.job.id, step: step.step, title, at: step.finishedAt ?? at };
+      if (step.status === 'succeeded') model = applyProgressEvent(model, { type: 'step-succeeded', ...base, summary: String(step.outputs.summary ?? '') });
+      else if (step.status === 'failed' && step.lastError) {
+        model = applyProgressEvent(model, { type: 'step-failed', ...base, code: step.lastError.code, message: step.lastError.message, action: 'Press Retry to continue where it stopped.' });
+      }
+    }
+    const checks = (this.services.store.journal.getStep(outcome.job.id, 'verify')?.outputs.checks as RequestResult['checks'] | undefined) ?? [];
+    for (const c of checks) model = applyProgressEvent(model, { type: 'check', jobId: outcome.job.id, name: c.name, ok: c.ok, detail: c.detail, at });
+    return applyProgressEvent(model, { type: 'job-finished', jobId: outcome.job.id, status: outcome.job.status === 'succeeded' ? 'succeeded' : 'failed', at });
   }
 
   private notify(requestId: string, n: { title: string; text: string; tone: 'info' | 'good' | 'warning' | 'attention' }): void {

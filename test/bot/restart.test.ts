@@ -70,4 +70,29 @@ describe('restart during provisioning', () => {
     expect(textOf(revealed.value)).toMatch(/^Ms Graph Client Secret\s+: \S+$/m);
     expect(t.bot.store.secrets.get(requestId)!.keyId).toBe((apps[0]!.passwordCredentials as Array<{ keyId: string }>)[0]!.keyId);
   });
+
+  it('settles a request whose job finished while the bot was not listening (crash between the engine and the bot)', async () => {
+    const { requester, approver } = t.personas;
+    sim.setFaults({ replicationDelayMs: 0 });
+    const { requestId } = await submitSetup(t, { appName: 'Opter Settle', senders: [sim.mailboxes.faktura] });
+    await click(t, approver, await approvalCopy(t, requestId, personalId(t, approver)), 'approve');
+    const progress = await progressCardIn(t, personalId(t, requester), requestId, /Finished and verified/);
+    await secretCardIn(t, personalId(t, requester), requestId);
+    const settled = t.bot.store.requests.get(requestId)!;
+
+    // As if the process died after the engine marked the job succeeded but before the bot recorded it.
+    t.bot.store.requests.setStatus(requestId, 'provisioning', { result: null });
+    const versions = progress.versions.length;
+    await t.restart();
+    await t.connector.waitFor(() => t.bot.store.requests.get(requestId)!.status === 'succeeded', 15_000);
+    const rebuilt = t.bot.store.requests.get(requestId)!.result as Record<string, unknown>;
+    const original = settled.result as Record<string, unknown>;
+    for (const key of ['clientId', 'appObjectId', 'spObjectId', 'groupSmtp', 'keyId', 'credentialEndDateTime']) expect(rebuilt[key]).toEqual(original[key]);
+    await t.connector.waitFor(() => t.connector.message(progress.conversationId, progress.id)!.versions.length > versions, 10_000);
+    expect(textOf(cardOf(t.connector.message(progress.conversationId, progress.id)))).toMatch(/Finished and verified/);
+    // The secret card is not posted twice.
+    await t.bot.tick();
+    expect(t.bot.store.cards.listCards(requestId, 'secret')).toHaveLength(1);
+    expect(sim.snapshot().applications.filter((a) => a.displayName === 'Opter Settle')).toHaveLength(1);
+  });
 });
