@@ -14,8 +14,20 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { OpterError } from '../core/errors';
-import type { AcceptedDomain, AccessCheck, AccessPolicy, DistributionGroup, ExchangePort, Recipient } from '../core/ports';
-import { classifyError, exchangeAnnotationFailure, hasExchangeException, ServiceHttpError, type ClassifyContext } from './classify';
+import type {
+  AcceptedDomain,
+  AccessCheck,
+  AccessPolicy,
+  DistributionGroup,
+  ExchangeLifecyclePort,
+  ExchangePort,
+  ExchangeServicePrincipal,
+  ManagementRoleAssignment,
+  OrganizationConfig,
+  Recipient,
+  ServicePrincipalAuthorization,
+} from '../core/ports';
+import { classifyError, exchangeAnnotationFailure, failureInfoOf, hasExchangeException, ServiceHttpError, type ClassifyContext } from './classify';
 import type { TenantConnection } from './config';
 import { defaultScope } from './credential';
 
@@ -27,6 +39,12 @@ const MAX_PAGE_SIZE = 1000;
 const MEMBER_ALREADY_EXISTS = /MemberAlreadyExistsException|is already a member/i;
 const MEMBER_NOT_FOUND = /MemberNotFoundException|isn't a member|is not a member/i;
 const ALREADY_EXISTS = /ADObjectAlreadyExistsException|already exists/i;
+/** New-ServicePrincipal duplicates say "already exist…" [api-facts §9.1, OBS C3]. */
+const ALREADY_EXIST = /ADObjectAlreadyExistsException|already exist/i;
+/** Enable-OrganizationCustomization on a hydrated tenant [OBS: scripts match this text]. */
+const CUSTOMIZATION_NOT_REQUIRED = /already enabled for customization|operation is not required/i;
+/** A dehydrated tenant refuses RBAC writes until Enable-OrganizationCustomization has completed [DOC X10, OBS]. */
+const DEHYDRATED = /InvalidOperationInDehydratedContextException|Enable-OrganizationCustomization/i;
 
 export type ExchangeRow = Record<string, unknown>;
 export type CmdletParameters = Record<string, unknown>;
@@ -57,7 +75,7 @@ export interface InvokeOptions {
   replicationReason?: string;
 }
 
-export class ExchangeOnline implements ExchangePort {
+export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
   readonly tenantId: string;
   private readonly endpoint: string;
   private readonly scope: string;
@@ -244,6 +262,123 @@ export class ExchangeOnline implements ExchangePort {
     throw new OpterError('E_INTERNAL', { detail: `Test-ApplicationAccessPolicy returned ${result ? `"${result}"` : 'no AccessCheckResult'}` });
   }
 
+  // --- ExchangeLifecyclePort: inventory, organization customization, RBAC for Applications ------------------------
+
+  async listMailSecurityGroups(): Promise<DistributionGroup[]> {
+    const rows = await this.invokeCommand('Get-DistributionGroup', { RecipientTypeDetails: ['MailUniversalSecurityGroup'], ResultSize: 'Unlimited' });
+    return rows.map(toGroup);
+  }
+
+  async getOrganizationConfig(): Promise<OrganizationConfig> {
+    const rows = await this.invokeCommand('Get-OrganizationConfig');
+    const r = rows[0];
+    if (!r) throw new OpterError('E_INTERNAL', { detail: 'Get-OrganizationConfig returned nothing' });
+    return { name: text(r.Name) || text(r.Identity), isDehydrated: bool(r.IsDehydrated) };
+  }
+
+  async enableOrganizationCustomization(): Promise<{ enabled: boolean }> {
+    try {
+      await this.invokeCommand('Enable-OrganizationCustomization');
+      return { enabled: true };
+    } catch (e) {
+      if (hasExchangeException(e, CUSTOMIZATION_NOT_REQUIRED)) return { enabled: false };
+      throw e;
+    }
+  }
+
+  async getExchangeServicePrincipal(identity: string): Promise<ExchangeServicePrincipal | null> {
+    const rows = await this.getOrNull('Get-ServicePrincipal', { Identity: identity });
+    return rows?.[0] ? toExchangeServicePrincipal(rows[0]) : null;
+  }
+
+  async listExchangeServicePrincipals(): Promise<ExchangeServicePrincipal[]> {
+    return (await this.invokeCommand('Get-ServicePrincipal')).map(toExchangeServicePrincipal);
+  }
+
+  async newExchangeServicePrincipal(p: { appId: string; objectId: string; displayName: string }): Promise<ExchangeServicePrincipal> {
+    let rows: ExchangeRow[];
+    try {
+      rows = await this.invokeCommand(
+        'New-ServicePrincipal',
+        { AppId: p.appId, ObjectId: p.objectId, DisplayName: p.displayName },
+        { replicationReason: 'waiting for Exchange to see the new Entra service principal' },
+      );
+    } catch (e) {
+      // A lost response of an earlier attempt made it: return that one.
+      if (hasExchangeException(e, ALREADY_EXIST)) {
+        const existing = await this.getExchangeServicePrincipal(p.objectId);
+        if (existing) return existing;
+        // It exists but this domain controller cannot read it yet: an earlier attempt's object still replicating.
+        throw replicating(e, 'waiting for Exchange to replicate the new service principal pointer');
+      }
+      throw e;
+    }
+    const row = rows[0];
+    const sp = row ? toExchangeServicePrincipal(row) : await this.getExchangeServicePrincipal(p.objectId);
+    if (!sp) throw new OpterError('E_INTERNAL', { detail: 'New-ServicePrincipal returned no service principal and none can be read back' });
+    this.markNew(sp.objectId, sp.appId, sp.identity, p.displayName);
+    return sp;
+  }
+
+  async getManagementRoleAssignments(filter: { identity?: string; role?: string; roleAssignee?: string } = {}): Promise<ManagementRoleAssignment[]> {
+    const parameters: CmdletParameters = { Identity: filter.identity, Role: filter.role, RoleAssignee: filter.roleAssignee };
+    const rows = filter.identity || filter.roleAssignee ? await this.getOrNull('Get-ManagementRoleAssignment', parameters) : await this.invokeCommand('Get-ManagementRoleAssignment', parameters);
+    return (rows ?? []).map(toRoleAssignment);
+  }
+
+  async newManagementRoleAssignment(p: { name: string; app: string; role: string; recipientGroupScope: string }): Promise<ManagementRoleAssignment> {
+    let rows: ExchangeRow[];
+    try {
+      rows = await this.invokeCommand(
+        'New-ManagementRoleAssignment',
+        { Name: p.name, App: p.app, Role: p.role, RecipientGroupScope: p.recipientGroupScope },
+        { replicationReason: 'waiting for Exchange to replicate the new service principal pointer' },
+      );
+    } catch (e) {
+      if (hasExchangeException(e, DEHYDRATED)) {
+        // Hydration can lag behind IsDehydrated=False by hours [OBS]; retrying later is the only cure.
+        throw new OpterError('E_EXCHANGE_CUSTOMIZATION_PENDING', {
+          transient: true,
+          detail: 'Exchange refused New-ManagementRoleAssignment until organization customization is complete.',
+          retryReason: 'waiting for Exchange to finish enabling organization customization',
+          cause: failureInfoOf(e) ?? undefined,
+        });
+      }
+      if (hasExchangeException(e, ALREADY_EXISTS)) {
+        const [existing] = await this.getManagementRoleAssignments({ identity: p.name });
+        if (existing) return existing;
+        throw replicating(e, 'waiting for Exchange to replicate the new role assignment');
+      }
+      throw e;
+    }
+    const row = rows[0];
+    const a = row ? toRoleAssignment(row) : (await this.getManagementRoleAssignments({ identity: p.name }))[0];
+    if (!a) throw new OpterError('E_INTERNAL', { detail: 'New-ManagementRoleAssignment returned no assignment and none can be read back' });
+    this.markNew(a.name);
+    return a;
+  }
+
+  async removeManagementRoleAssignment(identity: string): Promise<void> {
+    try {
+      // Callers remove what they have just read, so a not-found means "already gone", even for a new assignment.
+      await this.invokeCommand('Remove-ManagementRoleAssignment', { Identity: identity, Confirm: false }, { objectIsNew: false });
+    } catch (e) {
+      if (e instanceof OpterError && e.code === 'E_NOT_FOUND' && !e.transient) return; // already gone
+      throw e;
+    }
+  }
+
+  async testServicePrincipalAuthorization(identity: string, resource: string): Promise<ServicePrincipalAuthorization[]> {
+    const rows = await this.invokeCommand('Test-ServicePrincipalAuthorization', { Identity: identity, Resource: resource });
+    return rows.map((r) => ({
+      roleName: text(r.RoleName),
+      grantedPermissions: Array.isArray(r.GrantedPermissions) ? r.GrantedPermissions.map(text).join(', ') : text(r.GrantedPermissions),
+      allowedResourceScope: text(r.AllowedResourceScope),
+      scopeType: text(r.ScopeType),
+      inScope: inScopeOf(r.InScope),
+    }));
+  }
+
   // --- plumbing --------------------------------------------------------------------------------------------------
 
   /** A Get-* whose not-found (404 / ManagementObjectNotFoundException) means "no such object" → null. */
@@ -413,6 +548,45 @@ function toGroup(r: ExchangeRow): DistributionGroup {
     externalDirectoryObjectId: nullable(r.ExternalDirectoryObjectId),
     guid: text(r.Guid),
   };
+}
+
+function replicating(e: unknown, reason: string): OpterError {
+  const detail = e instanceof OpterError ? e.detail : undefined;
+  return new OpterError('E_NOT_FOUND', { transient: true, detail: detail ?? 'the object exists but cannot be read yet', retryReason: reason, cause: failureInfoOf(e) ?? undefined });
+}
+
+function toExchangeServicePrincipal(r: ExchangeRow): ExchangeServicePrincipal {
+  const objectId = text(r.ObjectId) || text(r.ServiceId) || text(r.Identity);
+  return { identity: text(r.Identity) || objectId, appId: text(r.AppId), objectId, displayName: text(r.DisplayName) };
+}
+
+function toRoleAssignment(r: ExchangeRow): ManagementRoleAssignment {
+  const custom = nullable(r.CustomResourceScope);
+  const writeScope = text(r.RecipientWriteScope);
+  // A group scope is only visible as CustomResourceScope `<GroupName>_<GUID>` [OBS A4]; a named management scope
+  // shows its own name there.
+  const groupMatch = custom ? /^(.*)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i.exec(custom) : null;
+  const isGroupScope = /group/i.test(writeScope) || !!groupMatch;
+  return {
+    name: text(r.Name) || text(r.Identity),
+    identity: text(r.Identity) || text(r.Name),
+    role: text(r.Role),
+    roleAssigneeType: text(r.RoleAssigneeType),
+    roleAssigneeName: text(r.RoleAssigneeName) || text(r.RoleAssignee),
+    recipientGroupScope: isGroupScope && custom ? { name: groupMatch ? groupMatch[1]! : custom, guid: groupMatch ? groupMatch[2]!.toLowerCase() : null } : null,
+    customResourceScope: isGroupScope ? null : custom,
+    recipientWriteScope: writeScope || (custom ? 'CustomRecipientScope' : 'Organization'),
+    enabled: r.Enabled === undefined ? true : bool(r.Enabled),
+  };
+}
+
+/** InScope arrives as a boolean or as "True"/"False"; "Not Run" (no resource) → null [api-facts §9.4]. */
+function inScopeOf(v: unknown): boolean | null {
+  if (v === true || v === false) return v;
+  const s = text(v).trim().toLowerCase();
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  return null;
 }
 
 function toPolicy(r: ExchangeRow): AccessPolicy {

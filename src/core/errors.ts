@@ -110,6 +110,13 @@ export const ERROR_CATALOGUE = {
   E_NOT_REQUESTER: { category: 'permission', title: 'Only the requester can do this', action: 'Ask the person who made the request.' },
   // --- internal ----------------------------------------------------------------------------------------------
   E_INTERNAL: { category: 'internal', title: 'Unexpected error', action: 'Press Retry; if it persists, check the bot log for {detail}.' },
+  // --- lifecycle (issue 6) -----------------------------------------------------------------------------------
+  E_EXCHANGE_CUSTOMIZATION_PENDING: {
+    category: 'transient',
+    title: 'Exchange Online is still enabling organization customization',
+    action:
+      'The tenant was dehydrated, so Enable-OrganizationCustomization was run; Microsoft can take hours to finish it and RBAC role assignments are refused until then. Press Retry later. {detail}',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

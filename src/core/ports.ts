@@ -172,6 +172,80 @@ export interface ExchangePort {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Exchange Online: RBAC for Applications, organization customization, inventory (issue 6)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** `Get-OrganizationConfig` (the fields the lifecycle needs). */
+export interface OrganizationConfig {
+  name: string;
+  /** True until `Enable-OrganizationCustomization` has taken effect; RBAC objects cannot be created before that. */
+  isDehydrated: boolean;
+}
+
+/** The Exchange service principal *pointer* (`New-ServicePrincipal`) to an Entra service principal. */
+export interface ExchangeServicePrincipal {
+  identity: string;
+  appId: string;
+  /** The Entra service principal's object id. */
+  objectId: string;
+  displayName: string;
+}
+
+/** A management role assignment as `Get-ManagementRoleAssignment` shows it. */
+export interface ManagementRoleAssignment {
+  name: string;
+  identity: string;
+  role: string;
+  /** `ServicePrincipal` for assignments made with `-App`. */
+  roleAssigneeType: string;
+  /** The assignee's name (for a service principal pointer: its object id). */
+  roleAssigneeName: string;
+  /** Group scope (`-RecipientGroupScope`), parsed from CustomResourceScope `<GroupName>_<GUID>`; null otherwise. */
+  recipientGroupScope: { name: string; guid: string | null } | null;
+  /** A named management scope (`-CustomResourceScope <scope>`), or null. */
+  customResourceScope: string | null;
+  /** Organization when neither scope is set: the role then covers every mailbox. */
+  recipientWriteScope: string;
+  enabled: boolean;
+}
+
+/** One row of `Test-ServicePrincipalAuthorization` (one per role assignment of the service principal). */
+export interface ServicePrincipalAuthorization {
+  roleName: string;
+  grantedPermissions: string;
+  allowedResourceScope: string;
+  scopeType: string;
+  /** True/false for the tested resource; null when no resource was given ("Not Run"). */
+  inScope: boolean | null;
+}
+
+/**
+ * The Exchange cmdlets the lifecycle (RBAC for Applications, migration, status/list) needs beyond ExchangePort.
+ * Separate so that ExchangePort stays as it was; the InvokeCommand adapter implements both.
+ */
+export interface ExchangeLifecyclePort {
+  /** Every mail-enabled security group (`Get-DistributionGroup -RecipientTypeDetails MailUniversalSecurityGroup`). */
+  listMailSecurityGroups(): Promise<DistributionGroup[]>;
+  getOrganizationConfig(): Promise<OrganizationConfig>;
+  /** `Enable-OrganizationCustomization`; "already enabled" → { enabled: false }. */
+  enableOrganizationCustomization(): Promise<{ enabled: boolean }>;
+
+  getExchangeServicePrincipal(identity: string): Promise<ExchangeServicePrincipal | null>;
+  listExchangeServicePrincipals(): Promise<ExchangeServicePrincipal[]>;
+  /** `New-ServicePrincipal -AppId -ObjectId -DisplayName`; a duplicate returns the existing pointer. */
+  newExchangeServicePrincipal(p: { appId: string; objectId: string; displayName: string }): Promise<ExchangeServicePrincipal>;
+
+  /** `Get-ManagementRoleAssignment` (all, or by Identity/Role/RoleAssignee); a missing Identity → []. */
+  getManagementRoleAssignments(filter?: { identity?: string; role?: string; roleAssignee?: string }): Promise<ManagementRoleAssignment[]>;
+  /** `New-ManagementRoleAssignment -Name -App -Role -RecipientGroupScope` (direct members of the group only). */
+  newManagementRoleAssignment(p: { name: string; app: string; role: string; recipientGroupScope: string }): Promise<ManagementRoleAssignment>;
+  /** Idempotent: an assignment that is already gone is a success. */
+  removeManagementRoleAssignment(identity: string): Promise<void>;
+  /** `Test-ServicePrincipalAuthorization -Identity <sp> -Resource <mailbox>`: reads configuration, not the permission cache. */
+  testServicePrincipalAuthorization(identity: string, resource: string): Promise<ServicePrincipalAuthorization[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Progress
 // ---------------------------------------------------------------------------------------------------------------
 

@@ -7,8 +7,20 @@ import { authenticate, type Caller } from './auth';
 import { DIRECTORY_ROLES, EXCHANGE_APP_ID } from './catalog';
 import { header, isPlainObject, isoNow, type SimContext, type SimReply, type SimRequest } from './http';
 import { base64url, isGuid, newGuid } from './ids';
+import { opathPredicate, parseOpath } from './opath';
 import { EXCHANGE_CAPABLE_ROLES, type Resolution } from './store';
-import { isVisible, newSid, type PolicyRecord, type RecipientRecord } from './tenant';
+import { APPLICATION_ROLES, applicationRoleName, describeScope, exoServicePrincipals, roleAssignments, scopeCovers } from './rbac';
+import {
+  isVisible,
+  newSid,
+  type ExoServicePrincipalRecord,
+  type ManagementScopeRecord,
+  type OrganizationRecord,
+  type PolicyRecord,
+  type RecipientRecord,
+  type RoleAssignmentRecord,
+  type RoleAssignmentScope,
+} from './tenant';
 
 const DOMAIN_CONTROLLER = 'HE1PR05A001DC01.EURPR05A001.PROD.OUTLOOK.COM';
 const MAX_PAGE = 1000;
@@ -219,24 +231,12 @@ function listOrOne(r: Run, p: Params, filter: (x: RecipientRecord) => boolean, n
 
 /** OPATH `Property -eq 'value'` (quotes doubled inside [DOC X7]); the only form this simulator evaluates. */
 function opathFilter(text: string): (r: RecipientRecord) => boolean {
-  const m = /^\s*\(?\s*(\w+)\s+-eq\s+'((?:[^']|'')*)'\s*\)?\s*$/i.exec(text);
-  if (!m) throw new CmdletError(400, 'Microsoft.Exchange.Management.Tasks.InvalidFilterException', `Cannot bind parameter 'Filter' to the target. Exception setting "Filter": "Invalid filter syntax. For a description of the filter parameter syntax see the command help.\n"${text}"`);
-  const prop = m[1]!.toLowerCase();
-  const value = m[2]!.replace(/''/g, "'").toLowerCase();
-  return (r) => {
-    const fields: Record<string, string[]> = {
-      primarysmtpaddress: [r.primarySmtpAddress],
-      alias: [r.alias],
-      name: [r.name],
-      displayname: [r.displayName],
-      recipienttypedetails: [r.recipientTypeDetails],
-      emailaddresses: r.emailAddresses,
-      externaldirectoryobjectid: [r.externalDirectoryObjectId ?? ''],
-    };
-    const f = fields[prop];
-    if (!f) throw new CmdletError(400, 'Microsoft.Exchange.Management.Tasks.InvalidFilterException', `"${m[1]}" is not a recognized filterable property.`);
-    return f.some((x) => x.toLowerCase() === value);
-  };
+  const parsed = parseOpath(text);
+  if (parsed.ok) return opathPredicate(parsed);
+  if (parsed.reason === 'property') {
+    throw new CmdletError(400, 'Microsoft.Exchange.Management.Tasks.InvalidFilterException', `"${parsed.property}" is not a recognized filterable property.`);
+  }
+  throw new CmdletError(400, 'Microsoft.Exchange.Management.Tasks.InvalidFilterException', `Cannot bind parameter 'Filter' to the target. Exception setting "Filter": "Invalid filter syntax. For a description of the filter parameter syntax see the command help.\n"${text}"`);
 }
 
 const isGroup = (r: RecipientRecord) => r.recipientTypeDetails === 'MailUniversalSecurityGroup' || r.recipientTypeDetails === 'MailUniversalDistributionGroup';
@@ -301,6 +301,90 @@ function requireManagerBypass(p: Params): void {
 /** Rough model of the fixed storage budget: about 300 policies with a one-space description [DOC X2]. */
 const POLICY_BUDGET = 300 * (200 + 2);
 const policyCost = (p: { description: string }) => 200 + 2 * p.description.length;
+
+// ------------------------------------------------------------------------------------------------------------
+// RBAC for Applications and organization customization
+// ------------------------------------------------------------------------------------------------------------
+
+function organization(r: Run): OrganizationRecord {
+  return (r.ctx.store.state.organization ??= { isDehydrated: false });
+}
+
+/** Dehydrated until Enable-OrganizationCustomization has run and its (simulated) completion time has passed. */
+function isDehydrated(r: Run): boolean {
+  const org = organization(r);
+  if (org.isDehydrated && org.hydratedAtMs !== undefined && Date.now() >= org.hydratedAtMs) {
+    org.isDehydrated = false;
+    delete org.hydratedAtMs;
+    r.ctx.store.commit();
+  }
+  return org.isDehydrated;
+}
+
+/** The refusal a dehydrated tenant gives RBAC writes [OBS Microsoft troubleshooting text, quoted in many scripts]. */
+const dehydrated = () =>
+  new CmdletError(
+    400,
+    'Microsoft.Exchange.Configuration.Tasks.InvalidOperationInDehydratedContextException',
+    "The command you tried to run isn't currently allowed in your organization. To run this command, you first need to run the command: Enable-OrganizationCustomization.",
+  );
+
+/** Exchange service principal pointers by ObjectId, AppId or DisplayName [DOC X9 Identity]. */
+function resolveExoSp(r: Run, identity: string): ExoServicePrincipalRecord {
+  const id = identity.trim().toLowerCase();
+  const hits = exoServicePrincipals(r.ctx.store).filter(
+    (s) => isVisible(s) && (s.objectId === id || s.appId.toLowerCase() === id || s.displayName.toLowerCase() === id),
+  );
+  if (hits.length === 0) throw notFoundOn(identity);
+  if (hits.length > 1) throw ambiguous(identity);
+  return hits[0]!;
+}
+
+function exoSpRow(r: Run, s: ExoServicePrincipalRecord): Record<string, unknown> {
+  return {
+    Identity: s.objectId,
+    Name: s.objectId,
+    DisplayName: s.displayName,
+    AppId: s.appId,
+    ObjectId: s.objectId,
+    ServiceId: s.objectId,
+    Organization: r.ctx.store.onMicrosoftDomain,
+    WhenCreatedUTC: s.createdAt,
+    IsValid: true,
+  };
+}
+
+function scopeRow(s: ManagementScopeRecord): Record<string, unknown> {
+  return {
+    Name: s.name,
+    Identity: s.name,
+    RecipientFilter: s.recipientRestrictionFilter,
+    RecipientRestrictionFilter: s.recipientRestrictionFilter,
+    ScopeRestrictionType: 'RecipientScope',
+    Exclusive: false,
+    WhenCreatedUTC: s.createdAt,
+  };
+}
+
+function assignmentRow(r: Run, a: RoleAssignmentRecord): Record<string, unknown> {
+  const s = describeScope(r.ctx.store, a);
+  return {
+    Name: a.name,
+    Identity: a.name,
+    Role: a.role,
+    RoleAssigneeType: 'ServicePrincipal',
+    RoleAssigneeName: a.spObjectId,
+    RoleAssignee: a.spObjectId,
+    CustomResourceScope: s.customResourceScope,
+    RecipientWriteScope: s.recipientWriteScope,
+    CustomRecipientWriteScope: '',
+    ConfigWriteScope: 'None',
+    RecipientReadScope: 'Organization',
+    RoleAssignmentDelegationType: 'Regular',
+    Enabled: true,
+    WhenCreatedUTC: a.createdAt,
+  };
+}
 
 const CMDLETS: Record<string, CmdletImpl> = {
   'Get-AcceptedDomain': {
@@ -525,6 +609,230 @@ const CMDLETS: Record<string, CmdletImpl> = {
       const mbx = one(r.ctx.store.resolveRecipient(identity, { filter: isMailbox }), identity, () => notFoundOn(identity));
       // Reflects configuration, not what Graph enforces yet [DOC G11, api-facts §8.5].
       return [{ AppId: appId, Mailbox: mbx.name, MailboxId: mbx.guid, MailboxSid: mbx.sid, AccessCheckResult: r.ctx.store.accessCheck(appId, mbx) }];
+    },
+  },  // --- Organization customization [DOC X10] ------------------------------------------------------------------
+  'Get-OrganizationConfig': {
+    params: ['Identity'],
+    write: false,
+    run: (r) => {
+      const st = r.ctx.store.state;
+      return [
+        {
+          Identity: r.ctx.store.onMicrosoftDomain,
+          Name: r.ctx.store.onMicrosoftDomain,
+          DisplayName: st.shortName,
+          Guid: newGuidFrom(st.tenantId, 'organization'),
+          IsDehydrated: isDehydrated(r),
+          // Neither is modelled; shown as a healthy tenant reports them.
+          IsUpgradingOrganization: false,
+          IsUpdatingServicePlan: false,
+        },
+      ];
+    },
+  },
+  'Enable-OrganizationCustomization': {
+    params: [],
+    write: true,
+    policy: true,
+    run: (r) => {
+      const org = organization(r);
+      if (!isDehydrated(r)) {
+        // Observed text when the tenant is hydrated already [OBS many scripts that match "already enabled for customization"].
+        throw new CmdletError(400, 'Microsoft.Exchange.Management.Tasks.InvalidOperationException', 'This operation is not required. Organization is already enabled for customization.');
+      }
+      // Hydration "may take a few minutes"; until then IsDehydrated stays True and RBAC writes are refused [OBS].
+      org.hydratedAtMs ??= Date.now() + r.ctx.faults.get().replicationDelayMs;
+      r.ctx.store.commit();
+      return [];
+    },
+  },
+
+  // --- RBAC for Applications [api-facts §9; DOC X6–X9] -----------------------------------------------------------
+  'Get-ServicePrincipal': {
+    params: ['Identity', 'Organization'],
+    write: false,
+    run: (r, p) => {
+      const id = p.string('Identity');
+      const visible = exoServicePrincipals(r.ctx.store).filter((s) => isVisible(s));
+      if (id === undefined) return visible.map((s) => exoSpRow(r, s));
+      return [exoSpRow(r, resolveExoSp(r, id))];
+    },
+  },
+  'New-ServicePrincipal': {
+    params: ['AppId', 'ObjectId', 'ServiceId', 'DisplayName', 'Organization'],
+    write: true,
+    policy: true,
+    run: (r, p) => {
+      p.required('AppId');
+      // ServiceId is the deprecated name of ObjectId [DOC X6].
+      const objectId = (p.string('ObjectId') ?? p.string('ServiceId'))?.toLowerCase();
+      if (objectId === undefined) throw missingMandatory(['ObjectId']);
+      const appId = p.string('AppId')!.toLowerCase();
+      if (!isGuid(appId)) throw invalidArgument('AppId', `Cannot convert value "${appId}" to type "System.Guid".`);
+      if (!isGuid(objectId)) throw invalidArgument('ObjectId', `Cannot convert value "${objectId}" to type "System.Guid".`);
+      // The pointer must name an existing Entra service principal of that app; a brand-new one may not have
+      // reached Exchange yet, which looks like any other not-found [api-facts §12; wording UNCONF].
+      const entra = r.ctx.store.sp((s) => s.id === objectId);
+      if (!entra || entra.appId.toLowerCase() !== appId) throw notFoundOn(objectId);
+      const list = exoServicePrincipals(r.ctx.store);
+      const dup = list.find((s) => s.objectId === objectId || s.appId.toLowerCase() === appId);
+      // A duplicate create errors with "already exist…" [OBS C3].
+      if (dup) throw alreadyExists(r, dup.objectId);
+      const now = Date.now();
+      const rec: ExoServicePrincipalRecord = {
+        objectId,
+        appId,
+        displayName: p.string('DisplayName') ?? entra.appDisplayName,
+        createdAt: isoNow(now),
+        visibleAtMs: now + r.ctx.faults.get().replicationDelayMs,
+      };
+      list.push(rec);
+      r.ctx.store.commit();
+      return [exoSpRow(r, rec)];
+    },
+  },
+  'Get-ManagementScope': {
+    params: ['Identity'],
+    write: false,
+    run: (r, p) => {
+      const id = p.string('Identity');
+      const scopes = (r.ctx.store.state.managementScopes ?? []).filter((s) => isVisible(s));
+      if (id === undefined) return scopes.map(scopeRow);
+      const hit = scopes.find((s) => s.name.toLowerCase() === id.toLowerCase());
+      if (!hit) throw notFoundOn(id);
+      return [scopeRow(hit)];
+    },
+  },
+  'New-ManagementScope': {
+    params: ['Name', 'RecipientRestrictionFilter', 'RecipientRoot'],
+    write: true,
+    policy: true,
+    run: (r, p) => {
+      p.required('Name', 'RecipientRestrictionFilter');
+      if (isDehydrated(r)) throw dehydrated();
+      const name = p.string('Name')!.trim();
+      const filter = p.string('RecipientRestrictionFilter')!;
+      opathFilter(filter); // refuse what cannot be evaluated, with the cmdlet's error
+      const st = r.ctx.store.state;
+      st.managementScopes ??= [];
+      if (st.managementScopes.some((s) => s.name.toLowerCase() === name.toLowerCase())) throw alreadyExists(r, name);
+      const now = Date.now();
+      const rec: ManagementScopeRecord = { name, recipientRestrictionFilter: filter, createdAt: isoNow(now), visibleAtMs: now + r.ctx.faults.get().replicationDelayMs };
+      st.managementScopes.push(rec);
+      r.ctx.store.commit();
+      return [scopeRow(rec)];
+    },
+  },
+  'Get-ManagementRoleAssignment': {
+    params: ['Identity', 'Role', 'RoleAssignee', 'RoleAssigneeType', 'Enabled'],
+    write: false,
+    run: (r, p) => {
+      let list = roleAssignments(r.ctx.store).filter((a) => isVisible(a));
+      const id = p.string('Identity');
+      if (id !== undefined) {
+        list = list.filter((a) => a.name.toLowerCase() === id.toLowerCase());
+        if (!list.length) throw notFoundOn(id);
+      }
+      const role = p.string('Role');
+      if (role !== undefined) list = list.filter((a) => a.role.toLowerCase() === role.toLowerCase());
+      const assignee = p.string('RoleAssignee');
+      if (assignee !== undefined) {
+        const sp = resolveExoSp(r, assignee);
+        list = list.filter((a) => a.spObjectId === sp.objectId);
+      }
+      const type = p.string('RoleAssigneeType');
+      if (type !== undefined && type.toLowerCase() !== 'serviceprincipal') list = [];
+      return list.map((a) => assignmentRow(r, a));
+    },
+  },
+  'New-ManagementRoleAssignment': {
+    params: ['Name', 'App', 'Role', 'RecipientGroupScope', 'CustomResourceScope', 'RecipientAdministrativeUnitScope'],
+    write: true,
+    policy: true,
+    run: (r, p) => {
+      p.required('Role', 'App');
+      if (isDehydrated(r)) throw dehydrated();
+      const roleText = p.string('Role')!;
+      const role = applicationRoleName(roleText);
+      // Only application roles may be assigned with -App [DOC X8]; the wording is [UNCONF].
+      if (!role) {
+        throw new CmdletError(400, 'Microsoft.Exchange.Management.RbacTasks.InvalidRoleAssignmentException', `The role "${roleText}" can't be assigned to a service principal. Only application roles (for example "Application Mail.Send") can be used with the App parameter.`);
+      }
+      const sp = resolveExoSp(r, p.string('App')!);
+      if (p.has('RecipientAdministrativeUnitScope')) {
+        throw new CmdletError(400, 'System.NotSupportedException', 'RecipientAdministrativeUnitScope is not modelled by the simulator.');
+      }
+      if (p.has('RecipientGroupScope') && p.has('CustomResourceScope')) {
+        throw new CmdletError(400, 'System.Management.Automation.ParameterBindingException', 'Parameter set cannot be resolved using the specified named parameters.');
+      }
+      let scope: RoleAssignmentScope = { type: 'organization' };
+      const groupId = p.string('RecipientGroupScope');
+      if (groupId !== undefined) scope = { type: 'group', groupGuid: resolveGroup(r, groupId).guid };
+      const scopeName = p.string('CustomResourceScope');
+      if (scopeName !== undefined) {
+        const found = (r.ctx.store.state.managementScopes ?? []).find((s) => isVisible(s) && s.name.toLowerCase() === scopeName.toLowerCase());
+        if (!found) throw notFoundOn(scopeName);
+        scope = { type: 'custom', scopeName: found.name };
+      }
+      const name = (p.string('Name') ?? `${role}-${sp.displayName}`).trim();
+      if (!name || name.length > 64) {
+        throw new CmdletError(400, 'Microsoft.Exchange.Data.DataValidationException', `The length of the property is too long. The maximum length is 64 and the length of the value provided is ${name.length}.`);
+      }
+      const list = roleAssignments(r.ctx.store);
+      // Names are unique; replicating objects count [same rule as recipients, api-facts §7.6].
+      if (list.some((a) => a.name.toLowerCase() === name.toLowerCase())) throw alreadyExists(r, name);
+      const now = Date.now();
+      const f = r.ctx.faults.get();
+      const visibleAtMs = now + f.replicationDelayMs;
+      const rec: RoleAssignmentRecord = { name, role, spObjectId: sp.objectId, scope, createdAt: isoNow(now), visibleAtMs, effectiveAtMs: visibleAtMs + (f.rbacPropagationDelayMs ?? 0) };
+      list.push(rec);
+      r.ctx.store.commit();
+      return [assignmentRow(r, rec)];
+    },
+  },
+  'Remove-ManagementRoleAssignment': {
+    params: ['Identity'],
+    write: true,
+    policy: true,
+    run: (r, p) => {
+      p.required('Identity');
+      const id = p.string('Identity')!;
+      const st = r.ctx.store.state;
+      const hit = roleAssignments(r.ctx.store).find((a) => isVisible(a) && a.name.toLowerCase() === id.toLowerCase());
+      if (!hit) throw notFoundOn(id);
+      st.roleAssignments = roleAssignments(r.ctx.store).filter((a) => a !== hit);
+      r.ctx.store.commit();
+      return [];
+    },
+  },
+  'Test-ServicePrincipalAuthorization': {
+    params: ['Identity', 'Resource', 'Role'],
+    write: false,
+    run: (r, p) => {
+      p.required('Identity');
+      const sp = resolveExoSp(r, p.string('Identity')!);
+      const resourceId = p.string('Resource');
+      const mailbox =
+        resourceId === undefined
+          ? undefined
+          : one(r.ctx.store.resolveRecipient(resourceId, { filter: isMailbox }), resourceId, () =>
+              new CmdletError(404, 'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException', `The specified mailbox Identity:"${resourceId}" doesn't exist.`, 'ex', 'Ex41BAF5'),
+            );
+      const role = p.string('Role');
+      // Reads the configuration directly, bypassing the permission cache Graph uses [R2 as quoted, api-facts §9.4].
+      return roleAssignments(r.ctx.store)
+        .filter((a) => isVisible(a) && a.spObjectId === sp.objectId && (role === undefined || a.role.toLowerCase() === role.toLowerCase()))
+        .map((a) => {
+          const s = describeScope(r.ctx.store, a);
+          return {
+            RoleName: a.role,
+            GrantedPermissions: (APPLICATION_ROLES[a.role] ?? []).join(', '),
+            AllowedResourceScope: s.allowedResourceScope,
+            ScopeType: s.scopeType,
+            // True/False with -Resource, "Not Run" without [api-facts §9.4]; the JSON type is [UNCONF].
+            InScope: mailbox ? scopeCovers(r.ctx.store, a, mailbox) : 'Not Run',
+          };
+        });
     },
   },
 };

@@ -21,6 +21,12 @@ export interface SimFaults {
    * reflects it at once). Microsoft: "can take longer than 1 hour" [DOC G11]. Default 0.
    */
   policyPropagationDelayMs?: number;
+  /**
+   * How long a new RBAC-for-Applications role assignment takes to be enforced by Graph sendMail: Exchange caches
+   * app permissions for 30 minutes to 2 hours [R2 as quoted, api-facts §9.5]. Test-ServicePrincipalAuthorization
+   * reads the configuration and shows it at once. Default 0. (Removals take effect at once: the conservative side.)
+   */
+  rbacPropagationDelayMs?: number;
 }
 
 export const NO_FAULTS: SimFaults = {
@@ -33,6 +39,7 @@ export const NO_FAULTS: SimFaults = {
   revokedPermissions: [],
   maxPasswordLifetime: null,
   policyPropagationDelayMs: 0,
+  rbacPropagationDelayMs: 0,
 };
 
 export type FaultDecision = { kind: 'drop' } | { kind: 'unavailable' } | { kind: 'throttle'; retryAfterSeconds: number } | null;
@@ -45,7 +52,7 @@ export function validateFaults(p: unknown): Partial<SimFaults> {
   if (!p || typeof p !== 'object' || Array.isArray(p)) throw new Error('faults must be a JSON object');
   for (const k of Object.keys(p)) if (!FAULT_KEYS.includes(k as keyof SimFaults)) throw new Error(`unknown fault "${k}"`);
   const f = p as Partial<SimFaults>;
-  for (const k of ['latencyMs', 'replicationDelayMs', 'secretActivationDelayMs', 'policyPropagationDelayMs'] as const) {
+  for (const k of ['latencyMs', 'replicationDelayMs', 'secretActivationDelayMs', 'policyPropagationDelayMs', 'rbacPropagationDelayMs'] as const) {
     if (f[k] !== undefined && (typeof f[k] !== 'number' || !(f[k]! >= 0))) throw new Error(`${k} must be a number >= 0`);
   }
   if (f.revokedPermissions !== undefined && (!Array.isArray(f.revokedPermissions) || f.revokedPermissions.some((x) => typeof x !== 'string'))) {

@@ -9,6 +9,7 @@ import { parseIsoDurationMs } from './faults';
 import { header, isoNow, isPlainObject, parseJsonBody, type SimContext, type SimReply, type SimRequest } from './http';
 import { hashSecret, isGuid, newAssignmentId, newGuid, newSalt, newSecretText } from './ids';
 import { applySelect, parseEqFilter, parseKeySegment, splitPath } from './odata';
+import { appHasRoleAssignments, rbacPermits } from './rbac';
 import { isVisible, type KeyCredentialRecord, type AppRecord, type AssignmentRecord, type DirectoryRoleAssignmentRecord, type SpRecord, type UserRecord } from './tenant';
 
 const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
@@ -1020,19 +1021,33 @@ function getUser(call: Call, idOrUpn: string): SimReply {
 }
 
 /**
- * `POST /users/{id|upn}/sendMail` → 202 with no body [DOC G10]. Without Mail.Send → 403 "Access is denied";
- * unknown user → 404 ErrorInvalidUser; user without mailbox → 404 MailboxNotEnabledForRESTAPI [OBS §10];
- * Application Access Policy blocks → 403 ErrorAccessDenied "Access to OData is disabled." [DOC G11].
+ * `POST /users/{id|upn}/sendMail` → 202 with no body [DOC G10]. Unknown user → 404 ErrorInvalidUser; user without
+ * mailbox → 404 MailboxNotEnabledForRESTAPI [OBS §10].
+ *
+ * Permission is the union of two paths [api-facts §9, §10; src/sim/rbac.ts]: the Entra Mail.Send role in the token
+ * narrowed by Application Access Policies, OR an Exchange RBAC assignment (Application Mail.Send) whose scope
+ * covers the mailbox. Refusals: no path at all → 403 "Access is denied"; the Entra grant blocked by an access
+ * policy → 403 "Access to OData is disabled." [DOC G11]; RBAC out of scope or not yet past Exchange's permission
+ * cache → 403 "Access is denied…" [OBS, api-facts §10].
  */
 function sendMail(call: Call, idOrUpn: string): SimReply {
-  if (!call.caller.roles.has('Mail.Send')) throw new GraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+  const store = call.ctx.store;
+  const entraMailSend = call.caller.roles.has('Mail.Send');
+  if (!entraMailSend && !appHasRoleAssignments(store, call.caller.appId)) {
+    throw new GraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+  }
   const user = findUser(call, idOrUpn);
   if (!user) throw new GraphError(404, 'ErrorInvalidUser', `The requested user '${idOrUpn}' is invalid.`);
-  const mailbox = call.ctx.store.mailboxOfUser(user.id);
+  const mailbox = store.mailboxOfUser(user.id);
   if (!mailbox) throw new GraphError(404, 'MailboxNotEnabledForRESTAPI', 'REST API is not yet supported for this mailbox.');
-  // Graph enforces a new policy only after it propagated; Test-ApplicationAccessPolicy shows it at once [DOC G11].
-  if (call.ctx.store.accessCheck(call.caller.appId, mailbox, { asEnforcedAt: Date.now() }) === 'Denied') {
-    throw new GraphError(403, 'ErrorAccessDenied', 'Access to OData is disabled.');
+  const now = Date.now();
+  // Graph enforces a new policy (and a new RBAC assignment) only after it propagated; the Test-… cmdlets show the
+  // configuration at once [DOC G11; R2 as quoted].
+  const viaEntra = entraMailSend && store.accessCheck(call.caller.appId, mailbox, { asEnforcedAt: now }) === 'Granted';
+  const viaRbac = rbacPermits(store, call.caller.appId, mailbox, 'Mail.Send', { asEnforcedAt: now });
+  if (!viaEntra && !viaRbac) {
+    if (entraMailSend) throw new GraphError(403, 'ErrorAccessDenied', 'Access to OData is disabled.');
+    throw new GraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
   }
   const b = body(call);
   const message = b.message;

@@ -86,6 +86,11 @@ export interface TenantSnapshot {
   groups: SnapshotGroup[];
   accessPolicies: Array<{ identity: string; appId: string; scope: string; scopeGuid: string; accessRight: string; description: string }>;
   sentMail: TenantState['sentMail'];
+  /** RBAC for Applications: Exchange service principal pointers, management scopes and app role assignments. */
+  exchangeServicePrincipals: Array<{ objectId: string; appId: string; displayName: string; replicated: boolean }>;
+  managementScopes: Array<{ name: string; recipientRestrictionFilter: string }>;
+  roleAssignments: Array<{ name: string; role: string; spObjectId: string; appId: string | null; scope: string; replicated: boolean; enforced: boolean }>;
+  organization: { isDehydrated: boolean };
 }
 
 export interface Simulator {
@@ -101,6 +106,8 @@ export interface Simulator {
   mailboxes: { info: string; faktura: string; outside: string; shared: string; [k: string]: string };
   setFaults(p: Partial<SimFaults>): void;
   faults(): SimFaults;
+  /** Dehydrate (or hydrate) the Exchange organization, as new small tenants are until Enable-OrganizationCustomization. */
+  setOrganization(p: { isDehydrated: boolean }): void;
   snapshot(): TenantSnapshot;
   requests(): RequestLogEntry[];
   clearRequests(): void;
@@ -153,6 +160,18 @@ function snapshotOf(ctx: SimContext): TenantSnapshot {
       };
     }),
     sentMail: st.sentMail,
+    exchangeServicePrincipals: (st.exoServicePrincipals ?? []).map((s) => ({ objectId: s.objectId, appId: s.appId, displayName: s.displayName, replicated: isVisible(s) })),
+    managementScopes: (st.managementScopes ?? []).map((s) => ({ name: s.name, recipientRestrictionFilter: s.recipientRestrictionFilter })),
+    roleAssignments: (st.roleAssignments ?? []).map((a) => ({
+      name: a.name,
+      role: a.role,
+      spObjectId: a.spObjectId,
+      appId: (st.exoServicePrincipals ?? []).find((s) => s.objectId === a.spObjectId)?.appId ?? null,
+      scope: a.scope.type === 'group' ? (ctx.store.recipientByGuid(a.scope.groupGuid)?.primarySmtpAddress ?? a.scope.groupGuid) : a.scope.type === 'custom' ? a.scope.scopeName : 'Organization',
+      replicated: isVisible(a),
+      enforced: a.effectiveAtMs <= Date.now(),
+    })),
+    organization: { isDehydrated: !!st.organization?.isDehydrated && !(st.organization.hydratedAtMs !== undefined && Date.now() >= st.organization.hydratedAtMs) },
   });
 }
 
@@ -347,6 +366,12 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
         sim.setFaults(validateFaults(parsed));
         return { status: 200, body: sim.faults() };
       }
+      if (path === '/_sim/organization' && m === 'POST') {
+        const parsed = JSON.parse(req.body.toString('utf8') || '{}') as { isDehydrated?: unknown };
+        if (typeof parsed.isDehydrated !== 'boolean') throw new Error('isDehydrated must be true or false');
+        sim.setOrganization({ isDehydrated: parsed.isDehydrated });
+        return { status: 200, body: sim.snapshot().organization };
+      }
       if (path === '/_sim/reset' && m === 'POST') {
         sim.reset();
         return { status: 204 };
@@ -471,6 +496,10 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     },
     setFaults: (p) => faults.set(p),
     faults: () => faults.get(),
+    setOrganization: (p) => {
+      store.state.organization = { isDehydrated: p.isDehydrated };
+      store.commit();
+    },
     snapshot: () => snapshotOf(ctx),
     requests: () => log.map((e) => ({ ...e })),
     clearRequests: () => {

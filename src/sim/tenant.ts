@@ -137,6 +137,50 @@ export interface PolicyRecord {
   enforcedAtMs?: number;
 }
 
+/** `New-ServicePrincipal`: Exchange's pointer to an Entra service principal [DOC X6]. */
+export interface ExoServicePrincipalRecord {
+  /** The Entra service principal's object id (Exchange's ObjectId; also its Identity and Name here). */
+  objectId: string;
+  appId: string;
+  displayName: string;
+  createdAt: string;
+  visibleAtMs: number;
+}
+
+/** `New-ManagementScope -RecipientRestrictionFilter` [DOC X7]. */
+export interface ManagementScopeRecord {
+  name: string;
+  recipientRestrictionFilter: string;
+  createdAt: string;
+  visibleAtMs: number;
+}
+
+export type RoleAssignmentScope =
+  | { type: 'organization' }
+  | { type: 'group'; groupGuid: string }
+  | { type: 'custom'; scopeName: string };
+
+/** `New-ManagementRoleAssignment -App` [DOC X8]. */
+export interface RoleAssignmentRecord {
+  name: string;
+  role: string;
+  /** The Exchange service principal pointer's object id. */
+  spObjectId: string;
+  scope: RoleAssignmentScope;
+  createdAt: string;
+  /** When other cmdlets (and Test-ServicePrincipalAuthorization) see it. */
+  visibleAtMs: number;
+  /** When Graph enforces it: Exchange caches app permissions for 30 min – 2 h [R2 as quoted, api-facts §9.5]. */
+  effectiveAtMs: number;
+}
+
+/** `Get-OrganizationConfig` state. A dehydrated tenant refuses RBAC writes until customization is enabled [DOC X10]. */
+export interface OrganizationRecord {
+  isDehydrated: boolean;
+  /** Set by Enable-OrganizationCustomization: hydration completes at this moment (it "may take a few minutes"). */
+  hydratedAtMs?: number;
+}
+
 export interface SentMailRecord {
   at: string;
   appId: string;
@@ -162,6 +206,11 @@ export interface TenantState {
   recipients: RecipientRecord[];
   accessPolicies: PolicyRecord[];
   sentMail: SentMailRecord[];
+  /** RBAC for Applications. Optional so that state files written before it was modelled still load. */
+  exoServicePrincipals?: ExoServicePrincipalRecord[];
+  managementScopes?: ManagementScopeRecord[];
+  roleAssignments?: RoleAssignmentRecord[];
+  organization?: OrganizationRecord;
 }
 
 /** Microsoft's own tenant, owner of the first-party service principals. */
@@ -389,6 +438,11 @@ export function seedTenant(seed: SeedIdentity): TenantState {
     recipients,
     accessPolicies: [],
     sentMail: [],
+    exoServicePrincipals: [],
+    managementScopes: [],
+    roleAssignments: [],
+    // Hydrated by default so the script's own path is unaffected; tests dehydrate it with sim.setOrganization().
+    organization: { isDehydrated: false },
   };
 }
 
