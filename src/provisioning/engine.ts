@@ -8,14 +8,19 @@
  * The Graph chain (app → service principal → Mail.Send grant) and the Exchange chain (validate → group + members)
  * are independent and run concurrently; they meet at the access policy. The secret is created last so a failed run
  * never leaves a secret behind; verification runs after it.
+ *
+ * With `scoping: 'rbac'` the access policy and the Graph grant are replaced by RBAC for Applications (rbac.ts).
+ * The lifecycle jobs (migrate, rotate/retire secrets, remove sender, test email, repair, adopt) run on the same
+ * journal and step runner through a JobRuntime; each lives in its own module.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { OpterError, toOpterError, type ErrorCode } from '../core/errors';
 import type {
   AppSignInPort,
   Clock,
   DirectoryPort,
   DistributionGroup,
+  ExchangeLifecyclePort,
   ExchangePort,
   JobRecord,
   JournalPort,
@@ -24,13 +29,41 @@ import type {
   SecretSink,
   StepRecord,
 } from '../core/ports';
+import { assertOurGroup, findOrphanSecrets, newObjectRead } from './activities';
+import { GRAPH_APP_ID, SIGN_IN_AUDIENCE, uniqueNameFor } from './identity';
 import { secretLifetime } from './lifetime';
 import { deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides, DEFAULT_SECRET_VALID_YEARS } from './names';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from './senders';
+import { expectSend, verdict } from './checks';
+import { locatedFrom } from './locate';
+import { runMigrate, validateMigrateInput, type MigrateInput, type MigrateResult } from './migrate';
+import {
+  RBAC_PROPAGATION_NOTE,
+  stepExchangeServicePrincipal,
+  stepOrganization,
+  stepRemoveGraphGrant,
+  stepRoleAssignment,
+  stepVerifyRbac,
+  type RbacTarget,
+} from './rbac';
+import { readRegistration } from './registration';
+import { baselineFor, indexJournal, runAdopt, validateAdoptInput, type AdoptInput, type AdoptResult } from './registry';
+import { runRemoveSenders, validateRemoveSendersInput, type RemoveSendersInput, type RemoveSendersResult } from './remove-sender';
+import {
+  pendingRotation,
+  runRetireSecrets,
+  runRotateSecret,
+  validateRotateInput,
+  type RetireSecretsInput,
+  type RetireSecretsResult,
+  type RotateSecretInput,
+  type RotateSecretResult,
+} from './rotate';
+import { SCOPING_MODELS, type JobRuntime, type ScopingModel } from './runtime';
+import { runTestEmail, validateTestEmailInput, type TestEmailInput, type TestEmailResult } from './test-email';
 
-export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
-export const SIGN_IN_AUDIENCE = 'AzureADMyOrg';
+export { GRAPH_APP_ID, SIGN_IN_AUDIENCE, uniqueNameFor } from './identity';
 
 export interface ProvisionInput {
   appDisplayName: string;
@@ -39,6 +72,14 @@ export interface ProvisionInput {
   overrides?: NameOverrides;
   /** Create a secret even when the app already has a live one (the script always made one; re-runs don't). */
   newSecret?: boolean;
+  /** How the app is limited to the sender group: `access-policy` (the script's, default) or `rbac`. */
+  scoping?: ScopingModel;
+}
+
+/** Repair re-runs the ensure steps for an existing registration (senders and scoping come from the journal). */
+export interface RepairInput {
+  appDisplayName: string;
+  overrides?: NameOverrides;
 }
 
 export interface AddSendersInput {
@@ -47,13 +88,22 @@ export interface AddSendersInput {
   overrides?: NameOverrides;
 }
 
-export type JobKind = 'provision' | 'add-sender';
+export type JobKind =
+  | 'provision'
+  | 'add-sender'
+  | 'repair'
+  | 'remove-sender'
+  | 'migrate-rbac'
+  | 'rotate-secret'
+  | 'retire-secrets'
+  | 'test-email'
+  | 'adopt';
 
-export interface VerificationCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
+/** What a lifecycle job returns (JobOutcome.lifecycle), discriminated by `kind`. */
+export type LifecycleResult = MigrateResult | RotateSecretResult | RetireSecretsResult | RemoveSendersResult | TestEmailResult | AdoptResult;
+
+import type { VerificationCheck } from './runtime';
+export type { VerificationCheck } from './runtime';
 
 export interface ProvisionResult {
   jobId: string;
@@ -70,17 +120,27 @@ export interface ProvisionResult {
   secret: { keyId: string; endDateTime: string; clamped: boolean; maxLifetime: string | null; displayName: string } | null;
   checks: VerificationCheck[];
   notes: string[];
+  /** The scoping model set up (absent on results of jobs from before RBAC existed: access-policy). */
+  scoping?: ScopingModel;
+  /** RBAC for Applications objects (scoping 'rbac' only). */
+  rbac?: { exchangeServicePrincipalCreated: boolean; roleAssignmentName: string; roleAssignmentCreated: boolean; graphGrantRemoved: boolean; organizationCustomized: boolean };
 }
 
 export interface JobOutcome {
   job: JobRecord;
+  /** provision, add-sender and repair. */
   result?: ProvisionResult;
+  /** The lifecycle kinds (migrate-rbac, rotate-secret, retire-secrets, remove-sender, test-email, adopt). */
+  lifecycle?: LifecycleResult;
   error?: OpterError;
+  /** E_JOB_UNFINISHED on purpose (a wait for Microsoft or an overlap): run the job again after this time. */
+  resumeAfter?: string;
 }
 
 export interface EngineDeps {
   directory: DirectoryPort;
-  exchange: ExchangePort;
+  /** Exchange Online: the script's cmdlets plus the RBAC/inventory ones (the InvokeCommand adapter has both). */
+  exchange: ExchangePort & ExchangeLifecyclePort;
   journal: JournalPort;
   clock: Clock;
   secretSink: SecretSink;
@@ -92,6 +152,8 @@ export interface EngineDeps {
   random?: () => number;
   /** A mailbox outside every sender group that must test as Denied (e.g. a normal user mailbox). */
   controlMailbox?: string | null;
+  /** Longest wait a job sleeps in-process (e.g. for the RBAC permission cache); longer waits end it as unfinished. Default 10 min. */
+  maxInlineWaitMs?: number;
 }
 
 export const STEP_TITLES: Record<string, string> = {
@@ -104,11 +166,38 @@ export const STEP_TITLES: Record<string, string> = {
   secret: 'Client secret',
   verify: 'Verification',
   locate: 'Find the registration and its group',
-  members: 'Add senders to the group',
+  members: 'Change the group members',
+  organization: 'Exchange organization customization',
+  exchangeServicePrincipal: 'Exchange service principal pointer',
+  roleAssignment: 'RBAC role assignment (Application Mail.Send, group scope)',
+  removeGraphGrant: 'Remove the tenant-wide Graph Mail.Send grant',
+  verifyRbac: 'Verify the RBAC scope',
+  settle: 'Wait for Exchange’s permission cache',
+  removePolicy: 'Remove the Application Access Policy',
+  retire: 'Retire the old secrets',
+  testSend: 'Test email (temporary secret, token, scope, send)',
+  baseline: 'Record the baseline',
 };
 
 export const PROVISION_STEPS = ['validate', 'app', 'servicePrincipal', 'grant', 'group', 'policy', 'secret', 'verify'] as const;
+export const PROVISION_RBAC_STEPS = ['validate', 'app', 'servicePrincipal', 'group', 'organization', 'exchangeServicePrincipal', 'roleAssignment', 'removeGraphGrant', 'secret', 'verify'] as const;
 export const ADD_SENDER_STEPS = ['validate', 'locate', 'members', 'verify'] as const;
+export const REPAIR_STEPS = ['locate', 'validate', 'app', 'servicePrincipal', 'grant', 'group', 'policy', 'verify'] as const;
+export { MIGRATE_STEPS } from './migrate';
+export { ROTATE_STEPS, RETIRE_STEPS } from './rotate';
+export { REMOVE_SENDER_STEPS } from './remove-sender';
+export { TEST_EMAIL_STEPS } from './test-email';
+export { ADOPT_STEPS } from './registry';
+
+type LifecycleKind = Exclude<JobKind, 'provision' | 'add-sender' | 'repair'>;
+const LIFECYCLE_RUNNERS: Record<LifecycleKind, (rt: JobRuntime) => Promise<LifecycleResult>> = {
+  'migrate-rbac': runMigrate,
+  'rotate-secret': runRotateSecret,
+  'retire-secrets': runRetireSecrets,
+  'remove-sender': runRemoveSenders,
+  'test-email': runTestEmail,
+  adopt: runAdopt,
+};
 
 const ENFORCEMENT_NOTE =
   'Microsoft notes that access-policy changes can take longer than 1 hour to take effect for Graph calls, even when Test-ApplicationAccessPolicy already shows the expected result.';
@@ -129,6 +218,9 @@ export function validateProvisionInput(input: ProvisionInput): Required<Pick<Pro
   if (!Number.isInteger(years) || years < 1 || years > 100) {
     throw new OpterError('E_INPUT_INVALID', { detail: `Secret validity must be a whole number of years from 1 (got ${years}).`, field: 'secretValidYears' });
   }
+  if (input.scoping !== undefined && !SCOPING_MODELS.includes(input.scoping)) {
+    throw new OpterError('E_INPUT_INVALID', { detail: `Scoping must be one of ${SCOPING_MODELS.join(', ')} (got ${String(input.scoping)}).`, field: 'scoping' });
+  }
   const names = deriveNames(appDisplayName, input.overrides); // throws E_ALIAS_EMPTY
   // Exchange limits Name and Alias to 64 characters (New-DistributionGroup); the script would fail there mid-way.
   if (names.groupName.length > 64) {
@@ -147,11 +239,6 @@ export function validateProvisionInput(input: ProvisionInput): Required<Pick<Pro
   return { ...input, appDisplayName, senders, secretValidYears: years };
 }
 
-/** Stable alternate key for the upsert: same display name → same uniqueName, so a re-run can never make a twin. */
-export function uniqueNameFor(names: DerivedNames): string {
-  const h = createHash('sha256').update(names.appDisplayName, 'utf8').digest('hex').slice(0, 10);
-  return `opter-${names.aliasBase.slice(0, 40)}-${h}`;
-}
 
 interface JobContext {
   job: JobRecord;
@@ -193,6 +280,77 @@ export class ProvisioningEngine {
     return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'add-sender', input: job, idempotencyKey: opts.idempotencyKey ?? null });
   }
 
+  /** Repair: re-run the ensure steps of an existing registration (never creates a secret). */
+  createRepairJob(input: RepairInput, opts: { idempotencyKey?: string; jobId?: string } = {}): JobRecord {
+    const appDisplayName = (input.appDisplayName ?? '').trim();
+    if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });
+    deriveNames(appDisplayName, input.overrides);
+    const job: RepairInput = { appDisplayName, ...(input.overrides ? { overrides: input.overrides } : {}) };
+    return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'repair', input: job, idempotencyKey: opts.idempotencyKey ?? null });
+  }
+
+  /** Remove sender(s) from the group, then prove each is refused. */
+  createRemoveSenderJob(input: RemoveSendersInput, opts: { idempotencyKey?: string; jobId?: string } = {}): JobRecord {
+    return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'remove-sender', input: validateRemoveSendersInput(input), idempotencyKey: opts.idempotencyKey ?? null });
+  }
+
+  /** Migrate an access-policy registration to RBAC for Applications (see planMigration for the order). */
+  createMigrateJob(input: MigrateInput, opts: { idempotencyKey?: string; jobId?: string } = {}): JobRecord {
+    return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'migrate-rbac', input: validateMigrateInput(input), idempotencyKey: opts.idempotencyKey ?? null });
+  }
+
+  /** New secret through the SecretSink; the old ones keep working until retired. */
+  createRotateSecretJob(input: RotateSecretInput, opts: { idempotencyKey?: string; jobId?: string } = {}): JobRecord {
+    return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'rotate-secret', input: validateRotateInput(input), idempotencyKey: opts.idempotencyKey ?? null });
+  }
+
+  /**
+   * Retire the old secrets of a rotation: `confirmed` when the admin says Opter uses the new secret, otherwise it
+   * completes only once the overlap has passed (E_JOB_UNFINISHED with resumeAfter before that). Without
+   * `rotateJobId`, the latest unfinished rotation of the app is used (E_INPUT_INVALID when there is none).
+   */
+  createRetireSecretsJob(
+    input: { appDisplayName: string; overrides?: NameOverrides; rotateJobId?: string; confirmed: boolean },
+    opts: { idempotencyKey?: string; jobId?: string } = {},
+  ): JobRecord {
+    const appDisplayName = (input.appDisplayName ?? '').trim();
+    if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });
+    const rotateJobId = input.rotateJobId ?? pendingRotation(this.deps.journal, appDisplayName)?.job.id;
+    if (!rotateJobId) throw new OpterError('E_INPUT_INVALID', { detail: `no secret rotation of "${appDisplayName}" is waiting for its old secrets to be retired.`, field: 'appName' });
+    const job: RetireSecretsInput = { appDisplayName, rotateJobId, confirmed: !!input.confirmed, ...(input.overrides ? { overrides: input.overrides } : {}) };
+    // One retire job per rotation and trigger: a repeated click or timer tick finds the same job.
+    const key = opts.idempotencyKey ?? `retire-secrets:${rotateJobId}:${job.confirmed ? 'confirmed' : 'overlap'}`;
+    return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'retire-secrets', input: job, idempotencyKey: key });
+  }
+
+  /** Send a test message as the app with a temporary secret that is always removed again. */
+  createTestEmailJob(input: TestEmailInput, opts: { idempotencyKey?: string; jobId?: string } = {}): JobRecord {
+    return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'test-email', input: validateTestEmailInput(input), idempotencyKey: opts.idempotencyKey ?? null });
+  }
+
+  /** Take over a registration made by the script: record its baseline and verify it. */
+  createAdoptJob(input: AdoptInput, opts: { idempotencyKey?: string; jobId?: string } = {}): JobRecord {
+    return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind: 'adopt', input: validateAdoptInput(input), idempotencyKey: opts.idempotencyKey ?? null });
+  }
+
+  /**
+   * Jobs that stopped on purpose to wait (E_JOB_UNFINISHED: the RBAC permission cache during a migration, a
+   * secret overlap), with the time after which running them again can finish them.
+   */
+  waitingJobs(): { job: JobRecord; resumeAfter: string | null }[] {
+    return this.deps.journal
+      .listJobs({ status: 'failed' })
+      .filter((j) => j.lastError?.code === 'E_JOB_UNFINISHED')
+      .map((job) => ({ job, resumeAfter: this.resumeAfterOf(job.id) }));
+  }
+
+  private resumeAfterOf(jobId: string): string | null {
+    for (const s of this.deps.journal.getSteps(jobId)) {
+      if (s.status === 'failed' && typeof s.outputs.resumeAfter === 'string') return s.outputs.resumeAfter;
+    }
+    return null;
+  }
+
   /** Runs (or resumes) a job to its end. Concurrent calls for the same job share one run. */
   run(jobId: string, opts: { listener?: ProgressListener } = {}): Promise<JobOutcome> {
     const existing = this.running.get(jobId);
@@ -228,15 +386,25 @@ export class ProvisioningEngine {
     };
     ctx.emit({ type: 'job-started', jobId, at: clock.now().toISOString() });
     try {
-      const result = job.kind === 'add-sender' ? await this.runAddSender(ctx) : await this.runProvision(ctx);
+      let result: ProvisionResult | undefined;
+      let lifecycle: LifecycleResult | undefined;
+      if (job.kind === 'add-sender') result = await this.runAddSender(ctx);
+      else if (job.kind === 'repair') result = await this.runRepair(ctx);
+      else if (job.kind === 'provision') result = await this.runProvision(ctx);
+      else {
+        const runner = LIFECYCLE_RUNNERS[job.kind as LifecycleKind];
+        if (!runner) throw new OpterError('E_INTERNAL', { detail: `unknown job kind "${job.kind}"` });
+        lifecycle = await runner(this.runtimeFor(ctx));
+      }
       journal.setJobStatus(jobId, 'succeeded', null);
       ctx.emit({ type: 'job-finished', jobId, status: 'succeeded', at: clock.now().toISOString() });
-      return { job: journal.getJob(jobId)!, result };
+      return { job: journal.getJob(jobId)!, ...(result ? { result } : {}), ...(lifecycle ? { lifecycle } : {}) };
     } catch (e) {
       const err = toOpterError(e);
       journal.setJobStatus(jobId, 'failed', { code: err.code, message: err.message });
       ctx.emit({ type: 'job-finished', jobId, status: 'failed', at: clock.now().toISOString() });
-      return { job: journal.getJob(jobId)!, error: err };
+      const resumeAfter = err.code === 'E_JOB_UNFINISHED' ? this.resumeAfterOf(jobId) : null;
+      return { job: journal.getJob(jobId)!, error: err, ...(resumeAfter ? { resumeAfter } : {}) };
     }
   }
 
@@ -286,15 +454,42 @@ export class ProvisioningEngine {
     }
   }
 
+  /** The step runner, ports and helpers as the lifecycle modules see them. */
+  private runtimeFor(ctx: JobContext): JobRuntime {
+    const { clock } = this.deps;
+    return {
+      job: ctx.job,
+      ports: this.deps,
+      notes: ctx.notes,
+      maxInlineWaitMs: this.deps.maxInlineWaitMs ?? 10 * 60_000,
+      verifyPolicy: this.verifyPolicy,
+      step: (name, fn) => this.step(ctx, name, fn),
+      check: (c) => {
+        ctx.emit({ type: 'check', jobId: ctx.job.id, name: c.name, ok: c.ok, detail: c.detail, at: clock.now().toISOString() });
+        return c;
+      },
+      note: (message) => {
+        if (!ctx.notes.includes(message)) ctx.notes.push(message);
+      },
+      converge: (fn) => withRetry(fn, this.verifyPolicy, { clock, random: this.deps.random }),
+    };
+  }
+
   // ------------------------------------------------------------------------------------------------------------
   // Provision (the script, step for step)
   // ------------------------------------------------------------------------------------------------------------
 
-  private async runProvision(ctx: JobContext): Promise<ProvisionResult> {
+  /**
+   * `mode` is used by repair: senders and scoping come from the registration's journal instead of the input, and
+   * no secret is created.
+   */
+  private async runProvision(ctx: JobContext, mode: { senders?: string[]; scoping?: ScopingModel; createSecret?: boolean } = {}): Promise<ProvisionResult> {
     const input = ctx.job.input as ProvisionInput & { secretValidYears: number };
     const names = deriveNames(input.appDisplayName, input.overrides);
-    const validated = await this.stepValidate(ctx, input.senders);
+    const validated = await this.stepValidate(ctx, mode.senders ?? input.senders);
     const senders = validated.senders as string[];
+    const createSecret = mode.createSecret !== false;
+    if ((mode.scoping ?? input.scoping) === 'rbac') return this.runProvisionRbac(ctx, names, senders, input, createSecret);
 
     // The two chains only meet at the access policy; settle both so the journal is complete whichever fails.
     const [graph, group] = await settleBoth(
@@ -307,7 +502,7 @@ export class ProvisioningEngine {
       this.stepGroup(ctx, names, senders),
     );
     const policy = await this.stepPolicy(ctx, graph.app.appId, group);
-    const secret = await this.stepSecret(ctx, names, graph.app, input);
+    const secret = createSecret ? await this.stepSecret(ctx, names, graph.app, input) : {};
     const verify = await this.stepVerify(ctx, graph.app.appId, senders, secret.keyId ? ctx.secretText : undefined);
     ctx.notes.push(ENFORCEMENT_NOTE);
 
@@ -340,7 +535,121 @@ export class ProvisioningEngine {
         : null,
       checks: verify.checks,
       notes: [...new Set([...collectNotes(this.deps.journal.getSteps(ctx.job.id)), ...ctx.notes])],
+      scoping: 'access-policy',
     };
+  }
+
+  /**
+   * The script with RBAC for Applications instead of the Graph grant + access policy: app and service principal,
+   * group (+ organization customization), Exchange pointer, scoped role assignment, THEN removal of any Graph
+   * Mail.Send grant (after the assignment, so an existing registration keeps a path), secret, verification.
+   */
+  private async runProvisionRbac(ctx: JobContext, names: DerivedNames, senders: string[], input: ProvisionInput & { secretValidYears: number }, createSecret: boolean): Promise<ProvisionResult> {
+    const rt = this.runtimeFor(ctx);
+    const [graph, exo] = await settleBoth(
+      (async () => {
+        const app = await this.stepApp(ctx, names);
+        const sp = await this.stepServicePrincipal(ctx, app.appId);
+        return { app, sp };
+      })(),
+      (async () => {
+        const group = await this.stepGroup(ctx, names, senders);
+        const org = await stepOrganization(rt);
+        return { group, org };
+      })(),
+    );
+    const group = exo.group;
+    const target: RbacTarget = {
+      names,
+      appId: graph.app.appId,
+      appDisplayName: names.appDisplayName,
+      spObjectId: graph.sp.spObjectId,
+      spIsNew: !!graph.sp.created,
+      group: {
+        identity: group.groupIdentity,
+        smtp: group.groupSmtp,
+        name: group.groupName,
+        alias: names.groupAlias,
+        guid: typeof group.groupGuid === 'string' ? group.groupGuid : '',
+        externalDirectoryObjectId: group.groupObjectId,
+        recipientTypeDetails: 'MailUniversalSecurityGroup',
+      },
+      groupIsNew: !!group.created,
+    };
+    const exoSp = await stepExchangeServicePrincipal(rt, target);
+    const assignment = await stepRoleAssignment(rt, target, exoSp.exoSpObjectId, exoSp.created);
+    const removed = await stepRemoveGraphGrant(rt, graph.sp.spObjectId);
+    if (removed.removedAssignmentIds.length && !graph.app.created) {
+      rt.note('This registration had the Graph grant until now: its senders may get 403 for up to 2 hours while Exchange’s permission cache catches up. "migrate" switches a live registration without that gap.');
+    }
+    const policies = (await this.deps.exchange.getApplicationAccessPolicies()).filter((p) => p.appId.toLowerCase() === graph.app.appId.toLowerCase());
+    if (policies.length) {
+      rt.note(`The app still has ${policies.length} Application Access Polic${policies.length === 1 ? 'y' : 'ies'}; they only narrow the Graph grant, which RBAC scoping removed, so they no longer matter ("migrate" removes them).`);
+    }
+    const secret = createSecret ? await this.stepSecret(ctx, names, graph.app, input) : {};
+    const verify = await stepVerifyRbac(rt, {
+      exoSpIdentity: exoSp.exoSpObjectId,
+      spObjectId: graph.sp.spObjectId,
+      appId: graph.app.appId,
+      senders,
+      secretText: secret.keyId ? ctx.secretText : undefined,
+    });
+    rt.note(RBAC_PROPAGATION_NOTE);
+    return {
+      jobId: ctx.job.id,
+      tenantId: this.deps.directory.tenantId,
+      names,
+      appObjectId: graph.app.appObjectId,
+      clientId: graph.app.appId,
+      spObjectId: graph.sp.spObjectId,
+      groupSmtp: group.groupSmtp,
+      groupObjectId: group.groupObjectId,
+      senders,
+      created: { app: !!graph.app.created, servicePrincipal: !!graph.sp.created, grant: false, group: !!group.created, policy: false },
+      membersAdded: group.membersAdded,
+      secret: secret.keyId
+        ? { keyId: secret.keyId, endDateTime: secret.endDateTime!, clamped: !!secret.clamped, maxLifetime: secret.maxLifetime ?? null, displayName: names.secretDisplayName }
+        : null,
+      checks: verify.checks,
+      notes: [...new Set([...collectNotes(this.deps.journal.getSteps(ctx.job.id)), ...ctx.notes])],
+      scoping: 'rbac',
+      rbac: {
+        exchangeServicePrincipalCreated: !!exoSp.created,
+        roleAssignmentName: assignment.name,
+        roleAssignmentCreated: !!assignment.created,
+        graphGrantRemoved: removed.removedAssignmentIds.length > 0,
+        organizationCustomized: !!exo.org.enabled,
+      },
+    };
+  }
+
+  /**
+   * Repair: find the registration, take its senders from the last member list the journal recorded (else the
+   * group's current members) and its scoping model, then re-run the ensure steps. Members added outside the bot
+   * are left alone (they stay reported as drift); mailboxes that no longer exist are skipped with a note.
+   */
+  private async runRepair(ctx: JobContext): Promise<ProvisionResult> {
+    const input = ctx.job.input as RepairInput;
+    const names = deriveNames(input.appDisplayName, input.overrides);
+    const plan = await this.step<{ senders: string[]; intendedScoping: ScopingModel; unexpectedMembers: string[]; appId: string }>(ctx, 'locate', async () => {
+      const facts = await readRegistration(this.deps, names);
+      if (!facts) throw new OpterError('E_NOT_FOUND', { detail: `no app registration named "${names.appDisplayName}" — set it up first.` });
+      const baseline = baselineFor(indexJournal(this.deps.journal), facts.app.appId);
+      // Half-way through a migration the access-policy objects must stay; the migration finishes the switch.
+      const intendedScoping: ScopingModel = baseline.migrationJobId ? 'access-policy' : (baseline.scoping ?? (facts.scoping === 'rbac' ? 'rbac' : 'access-policy'));
+      const wanted = baseline.members ?? facts.members.filter((m) => !facts.nestedGroups.includes(m));
+      const unexpectedMembers = baseline.members ? facts.members.filter((m) => !baseline.members!.some((b) => b.toLowerCase() === m.toLowerCase())) : [];
+      const check = await checkSendersInTenant(this.deps.exchange, wanted);
+      const gone = new Set(check.problems.map((p) => p.address.toLowerCase()));
+      for (const p of check.problems) ctx.notes.push(`${p.address} is not re-added: ${p.message}`);
+      const senders = wanted.filter((w) => !gone.has(w.toLowerCase()));
+      if (unexpectedMembers.length) ctx.notes.push(`Left in the group (added outside the bot): ${unexpectedMembers.join(', ')}. Approve them with "add sender" or remove them with "remove sender".`);
+      return {
+        out: { ...locatedFrom(facts), senders, intendedScoping, unexpectedMembers },
+        summary: `Found ${facts.app.displayName} (client id ${facts.app.appId}); repairing as ${intendedScoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'} with ${senders.length} sender${senders.length === 1 ? '' : 's'}`,
+      };
+    });
+    return this.runProvision(ctx, { senders: plan.senders, scoping: plan.intendedScoping, createSecret: false });
   }
 
   private stepValidate(ctx: JobContext, senders: string[]) {
@@ -437,7 +746,7 @@ export class ProvisioningEngine {
 
   private stepGroup(ctx: JobContext, names: DerivedNames, senders: string[]) {
     const { exchange, journal } = this.deps;
-    return this.step<{ groupIdentity: string; groupSmtp: string; groupObjectId: string | null; groupName: string; created: boolean; membersAdded: string[] }>(
+    return this.step<{ groupIdentity: string; groupSmtp: string; groupObjectId: string | null; groupName: string; groupGuid?: string; created: boolean; membersAdded: string[]; members?: string[] }>(
       ctx,
       'group',
       async (attempt, record) => {
@@ -464,15 +773,18 @@ export class ProvisioningEngine {
           }
         }
         assertOurGroup(group, names);
-        const membersAdded = await this.ensureMembers(group, senders, created);
+        const { added: membersAdded, members } = await this.ensureMembers(group, senders, created);
         return {
           out: {
             groupIdentity: group.identity,
             groupSmtp: group.primarySmtpAddress,
             groupObjectId: group.externalDirectoryObjectId,
             groupName: group.name,
+            groupGuid: group.guid,
             created,
             membersAdded,
+            // The member list after this job: the baseline that drift detection compares against.
+            members,
           },
           summary: `${created ? 'Created' : 'Reusing'} group ${group.primarySmtpAddress}${membersAdded.length ? `; added ${membersAdded.join(', ')}` : '; all senders are members'}`,
         };
@@ -480,18 +792,22 @@ export class ProvisioningEngine {
     );
   }
 
-  /** Adds the senders that are not yet direct members; returns the ones added. */
-  private async ensureMembers(group: DistributionGroup, senders: string[], groupIsNew: boolean): Promise<string[]> {
+  /** Adds the senders that are not yet direct members; returns the ones added and the member list after. */
+  private async ensureMembers(group: DistributionGroup, senders: string[], groupIsNew: boolean): Promise<{ added: string[]; members: string[] }> {
     const { exchange } = this.deps;
     const members = await newObjectRead(() => exchange.getDistributionGroupMembers(group.identity), groupIsNew, 'waiting for Exchange to replicate the new group');
     const have = new Set(members.map((m) => m.primarySmtpAddress.toLowerCase()));
+    const after = members.map((m) => m.primarySmtpAddress);
     const added: string[] = [];
     for (const s of senders) {
       if (have.has(s.toLowerCase())) continue;
       const r = await newObjectRead(() => exchange.addDistributionGroupMember(group.identity, s), groupIsNew, 'waiting for Exchange to replicate the new group');
       if (r.created) added.push(s);
+      // Already a member (a lost earlier response) or just added: either way it is in the group now.
+      have.add(s.toLowerCase());
+      after.push(s);
     }
-    return added;
+    return { added, members: after };
   }
 
   private stepPolicy(ctx: JobContext, appId: string, group: { groupIdentity: string; groupSmtp: string; groupObjectId: string | null; groupName: string; created: boolean }) {
@@ -535,8 +851,11 @@ export class ProvisioningEngine {
 
         // Crash recovery: a secret created by an earlier attempt whose plaintext never reached the sink is useless
         // (nobody can read it again) — remove it before making the one we will deliver.
+        // Secrets that existed before this step's first addPassword are never orphans, however close their start
+        // time is to ours (a re-run with newSecret right after an earlier setup).
+        const existedBefore = new Set(Array.isArray(record.outputs.existingKeyIds) ? (record.outputs.existingKeyIds as string[]) : []);
         const orphans = findOrphanSecrets(record.outputs, current.passwordCredentials, names.secretDisplayName).filter(
-          (keyId) => !secretSink.holds(jobId, keyId),
+          (keyId) => !secretSink.holds(jobId, keyId) && !existedBefore.has(keyId),
         );
         const deliveredEarlier = typeof record.outputs.keyId === 'string' && !orphans.includes(record.outputs.keyId) && secretSink.holds(jobId, record.outputs.keyId);
         if (deliveredEarlier) {
@@ -573,6 +892,9 @@ export class ProvisioningEngine {
         });
         const life = secretLifetime(now, input.secretValidYears, maxLifetime);
         const endDateTime = formatRoundTripUtc(life.endDateTime);
+        if (!Array.isArray(record.outputs.existingKeyIds)) {
+          journal.recordStepOutputs(jobId, 'secret', { existingKeyIds: current.passwordCredentials.map((c) => c.keyId).filter((k) => !orphans.includes(k)) });
+        }
         journal.recordStepOutputs(jobId, 'secret', { pendingSince: now.toISOString(), keyId: null, delivered: false });
         const created = await newObjectRead(
           () => directory.addPassword(app.appObjectId, { displayName: names.secretDisplayName, endDateTime }),
@@ -658,7 +980,17 @@ export class ProvisioningEngine {
     const names = deriveNames(input.appDisplayName, input.overrides);
     const validated = await this.stepValidate(ctx, input.senders);
     const senders = validated.senders as string[];
-    const where = await this.step<{ appObjectId: string; appId: string; spObjectId: string; groupIdentity: string; groupSmtp: string; groupObjectId: string | null }>(
+    const where = await this.step<{
+      appObjectId: string;
+      appId: string;
+      spObjectId: string;
+      groupIdentity: string;
+      groupSmtp: string;
+      groupObjectId: string | null;
+      scoping?: string;
+      hasGraphMailSend?: boolean;
+      exoSpObjectId?: string | null;
+    }>(
       ctx,
       'locate',
       async () => {
@@ -670,20 +1002,50 @@ export class ProvisioningEngine {
         const group = await this.deps.exchange.getDistributionGroup(names.groupAlias);
         if (!group) throw new OpterError('E_NOT_FOUND', { detail: `the group ${names.groupAlias} does not exist — run set up again to repair it.` });
         assertOurGroup(group, names);
+        // The scoping model decides how the new senders are verified (access policy vs RBAC for Applications).
+        const facts = await readRegistration(this.deps, names, { appId: app.appId });
         return {
-          out: { appObjectId: app.id, appId: app.appId, spObjectId: sp?.id ?? '', groupIdentity: group.identity, groupSmtp: group.primarySmtpAddress, groupObjectId: group.externalDirectoryObjectId },
+          out: {
+            appObjectId: app.id,
+            appId: app.appId,
+            spObjectId: sp?.id ?? '',
+            groupIdentity: group.identity,
+            groupSmtp: group.primarySmtpAddress,
+            groupObjectId: group.externalDirectoryObjectId,
+            scoping: facts?.scoping ?? 'access-policy',
+            hasGraphMailSend: !!facts?.graphMailSend,
+            exoSpObjectId: facts?.exchangeServicePrincipal?.objectId ?? null,
+          },
           summary: `Found ${app.displayName} (client id ${app.appId}) and group ${group.primarySmtpAddress}`,
         };
       },
     );
-    const members = await this.step<{ membersAdded: string[] }>(ctx, 'members', async () => {
+    const members = await this.step<{ membersAdded: string[]; members?: string[] }>(ctx, 'members', async () => {
       const group = await this.deps.exchange.getDistributionGroup(where.groupIdentity);
       if (!group) throw new OpterError('E_NOT_FOUND', { detail: `the group ${where.groupSmtp} disappeared` });
-      const added = await this.ensureMembers(group, senders, false);
-      return { out: { membersAdded: added }, summary: added.length ? `Added ${added.join(', ')}` : 'All senders were already members' };
+      const { added, members: after } = await this.ensureMembers(group, senders, false);
+      return { out: { membersAdded: added, members: after }, summary: added.length ? `Added ${added.join(', ')}` : 'All senders were already members' };
     });
-    const verify = await this.stepVerify(ctx, where.appId, senders, undefined);
-    ctx.notes.push(ENFORCEMENT_NOTE);
+    let verify: { checks: VerificationCheck[] };
+    if (where.scoping === 'rbac' && where.exoSpObjectId) {
+      verify = await stepVerifyRbac(this.runtimeFor(ctx), { exoSpIdentity: where.exoSpObjectId, spObjectId: where.spObjectId, appId: where.appId, senders });
+      ctx.notes.push(RBAC_PROPAGATION_NOTE);
+    } else if (where.scoping === 'mixed') {
+      // Half-way through a migration either path may carry the mail: check the union.
+      const rt = this.runtimeFor(ctx);
+      const loc = { appId: where.appId, hasGraphMailSend: !!where.hasGraphMailSend, scoping: 'mixed' as const, exoSpObjectId: where.exoSpObjectId ?? null };
+      verify = await this.step<{ checks: VerificationCheck[] }>(ctx, 'verify', async () => {
+        const checks: VerificationCheck[] = [];
+        for (const s of senders) checks.push(await expectSend(rt, loc, s, true));
+        const control = this.deps.controlMailbox;
+        if (control && !senders.some((s) => s.toLowerCase() === control.toLowerCase())) checks.push(await expectSend(rt, loc, control, false));
+        return { out: { checks }, summary: verdict(checks) };
+      });
+      ctx.notes.push(ENFORCEMENT_NOTE, RBAC_PROPAGATION_NOTE);
+    } else {
+      verify = await this.stepVerify(ctx, where.appId, senders, undefined);
+      ctx.notes.push(ENFORCEMENT_NOTE);
+    }
     return {
       jobId: ctx.job.id,
       tenantId: this.deps.directory.tenantId,
@@ -699,6 +1061,7 @@ export class ProvisioningEngine {
       secret: null,
       checks: verify.checks.filter((c) => !c.name.startsWith('Token')),
       notes: [...new Set(ctx.notes)],
+      scoping: where.scoping === 'rbac' ? 'rbac' : 'access-policy',
     };
   }
 }
@@ -712,58 +1075,6 @@ async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   if (ra.status === 'rejected') throw ra.reason;
   if (rb.status === 'rejected') throw rb.reason;
   return [ra.value, rb.value];
-}
-
-/** A group found by our alias must be our mail-enabled security group, not someone else's recipient. */
-function assertOurGroup(group: DistributionGroup, names: DerivedNames): void {
-  if (group.recipientTypeDetails !== 'MailUniversalSecurityGroup') {
-    throw new OpterError('E_GROUP_CONFLICT', {
-      detail: `${group.primarySmtpAddress} exists but is a ${group.recipientTypeDetails}, not a mail-enabled security group`,
-      field: 'groupAlias',
-    });
-  }
-  if (group.name !== names.groupName && group.displayName !== names.groupName) {
-    throw new OpterError('E_GROUP_CONFLICT', {
-      detail: `the alias ${names.groupAlias} belongs to the group "${group.name}", not "${names.groupName}"`,
-      field: 'groupAlias',
-    });
-  }
-}
-
-/**
- * Reads and dependent writes on an object created moments ago may hit a replica that has not seen it
- * (api-facts §1.5, §8.2). While the object is new, a "not found" is a reason to wait, not a failure.
- */
-async function newObjectRead<T>(fn: () => Promise<T>, objectIsNew: boolean, reason: string): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const err = toOpterError(e);
-    if (objectIsNew && err.code === 'E_NOT_FOUND' && !err.transient) {
-      throw new OpterError('E_NOT_FOUND', { transient: true, detail: err.detail, retryReason: reason, cause: err });
-    }
-    throw err;
-  }
-}
-
-/** Secrets this job created (or may have created) that never reached the sink. */
-function findOrphanSecrets(
-  outputs: Record<string, unknown>,
-  credentials: { keyId: string; displayName: string | null; startDateTime: string }[],
-  secretDisplayName: string,
-): string[] {
-  const orphans = new Set<string>();
-  if (typeof outputs.keyId === 'string') orphans.add(outputs.keyId);
-  if (typeof outputs.pendingSince === 'string') {
-    // addPassword may have succeeded without us recording the keyId (killed mid-call): match by name and time.
-    // One minute of tolerance for clock skew between us and Microsoft.
-    const since = new Date(outputs.pendingSince).getTime() - 60_000;
-    for (const c of credentials) {
-      if (c.displayName === secretDisplayName && new Date(c.startDateTime).getTime() >= since) orphans.add(c.keyId);
-    }
-  }
-  const present = new Set(credentials.map((c) => c.keyId));
-  return [...orphans].filter((k) => present.has(k));
 }
 
 function collectNotes(steps: StepRecord[]): string[] {
