@@ -83,7 +83,8 @@ describe('the secret card', () => {
     expect(secretMsg.conversationId).toBe(personalId(t, requester));
     // Nothing about the secret in the channel.
     expect(t.connector.allMessages().filter((m) => m.conversationId.startsWith(channel.channelId) && hasVerb(cardOf(m), 'reveal'))).toHaveLength(0);
-    expect(t.bot.store.cards.getUserConversation(requester.aadObjectId)?.conversationId).toBe(personalId(t, requester));
+    // The opened chat is remembered for later posts (recorded right after Teams answered the post).
+    await t.connector.waitFor(() => t.bot.store.cards.getUserConversation(requester.aadObjectId)?.conversationId === personalId(t, requester));
   });
 
   it('reveals only to the requester, never on a refresh, and exactly once among 20 concurrent clicks', async () => {
