@@ -10,6 +10,7 @@ import { startBot, type BotHandle, type StartBotOptions } from '../../src/bot';
 import { checkCard, executeActions, renderedTexts } from '../../src/cards/card-check';
 import type { Clock } from '../../src/core/ports';
 import { DEFAULT_TEST_TLS_DIR, startSimulator, type SimOptions, type Simulator } from '../../src/sim';
+import { LocalTokenCredentialsFactory, type FakeBotIdentity } from '../harness/fake-bot-identity';
 import { adaptiveCardsOf, startFakeConnector, type FakeConnector, type FakeMessage } from '../harness/fake-connector';
 import {
   DEFAULT_TENANT_ID,
@@ -58,6 +59,8 @@ export interface TestBotOptions {
   connector?: FakeConnector;
   settings?: StartBotOptions['settings'];
   retry?: StartBotOptions['retry'];
+  /** Authenticated mode: BOT_ID set, inbound tokens checked, outbound calls must carry a bot token. */
+  identity?: FakeBotIdentity;
 }
 
 export interface TestBot {
@@ -76,6 +79,9 @@ export interface TestBot {
   close(): Promise<void>;
 }
 
+/** Harness-only bot password (the fake identity server issues tokens for it); not a secret. */
+export const TEST_BOT_PASSWORD = 'bot-tests-password-not-a-secret';
+
 export const FAST_RETRY = { baseDelayMs: 100, maxDelayMs: 400, maxTotalWaitMs: 20_000 };
 
 export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
@@ -87,7 +93,14 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
   const clock = options.clock ?? offsetClock();
   const logLines: string[] = [];
   const invokeBodies: unknown[] = [];
-  const env = { ...personaEnv(personas), PORT: '0', HOST: '127.0.0.1', ...options.env };
+  const identity = options.identity;
+  const env = {
+    ...personaEnv(personas),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...(identity ? { BOT_ID: identity.appId, BOT_PASSWORD: TEST_BOT_PASSWORD } : {}),
+    ...options.env,
+  };
 
   const launch = () =>
     startBot({
@@ -96,6 +109,10 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       clock,
       simulator: options.sim,
       workerIntervalMs: 200,
+      authOverrides: identity?.authOverrides,
+      credentialsFactory: identity
+        ? new LocalTokenCredentialsFactory({ MicrosoftAppId: identity.appId, MicrosoftAppPassword: TEST_BOT_PASSWORD, MicrosoftAppType: 'MultiTenant' })
+        : undefined,
       retry: options.retry ?? FAST_RETRY,
       verifyRetry: FAST_RETRY,
       settings: { progressMinIntervalMs: 200, outboxRetryBaseMs: 50, outboxRetryMaxMs: 500, auditUnroutedRetryMs: 200, ...options.settings },
@@ -128,7 +145,12 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     },
   };
   const client = (bot: BotHandle) => {
-    const teams = new TeamsClient({ botUrl: bot.url, connector, bot: botIdentityFor() });
+    const teams = new TeamsClient({
+      botUrl: bot.url,
+      connector,
+      bot: botIdentityFor(identity?.appId),
+      authorization: identity ? (activity) => identity.channelAuthorization(String(activity.serviceUrl)) : undefined,
+    });
     const invoke = teams.invoke.bind(teams);
     teams.invoke = async (...args: Parameters<TeamsClient['invoke']>): Promise<PostResult> => {
       const res = await invoke(...args);
