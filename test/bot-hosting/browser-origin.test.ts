@@ -13,7 +13,8 @@ afterAll(async () => {
 it('local mode refuses requests a web page in the admin’s browser could send, and still serves Teams-shaped posts', async () => {
   const activity = (await h.teams.message(h.personas.requester, 'first')).activity;
   const before = turns;
-  for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }]) {
+  const browserHeaders: Record<string, string>[] = [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }];
+  for (const headers of browserHeaders) {
     const res = await fetch(`${h.bot.url}/api/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
