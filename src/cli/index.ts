@@ -2,9 +2,18 @@
  * opter-mail: the provisioning engine from a terminal — regmsgraph.ps1 without PowerShell, re-runnable and resumable.
  *
  *   opter-mail provision --app-name <name> --sender <addr> [--sender …] [--secret-years N] [--group-name …]
- *                        [--group-alias …] [--secret-name …] [--new-secret] [--json]
+ *                        [--group-alias …] [--secret-name …] [--new-secret] [--scoping access-policy|rbac] [--json]
  *   opter-mail add-sender --app-name <name> --sender <addr> [--sender …] [--json]
+ *   opter-mail remove-sender --app-name <name> --sender <addr> [--sender …] [--json]
  *   opter-mail status --app-name <name> [--json]
+ *   opter-mail list [--json]
+ *   opter-mail repair --app-name <name> [--json]
+ *   opter-mail adopt --app-name <name> [--json]
+ *   opter-mail migrate --app-name <name> [--plan-only] [--settle-minutes N] [--json]
+ *   opter-mail rotate --app-name <name> [--secret-years N] [--overlap-days N] [--json]
+ *   opter-mail retire-old-secrets (--app-name <name> | --due) [--json]
+ *   opter-mail expiring [--days N] [--json]
+ *   opter-mail test-email --app-name <name> --from <sender> --to <recipient> [--json]
  *   opter-mail resume [--json]
  *   opter-mail sim-reset
  *   opter-mail audit verify
@@ -18,19 +27,35 @@ import { ERROR_CATALOGUE, OpterError, exitCodeFor, toOpterError, type ErrorCode 
 import { systemClock, type ProgressEvent, type SecretSink } from '../core/ports';
 import { readDataDir } from '../adapters/config';
 import { ProvisioningEngine, validateProvisionInput, type JobOutcome, type ProvisionInput } from '../provisioning/engine';
+import { secretsExpiringWithin } from '../provisioning/expiry';
 import { inspectRegistration } from '../provisioning/inspect';
+import { inspectMigration } from '../provisioning/migrate';
+import { listRegistrations } from '../provisioning/registry';
+import { findDueRetirements } from '../provisioning/rotate';
+import { SCOPING_MODELS, type ScopingModel } from '../provisioning/runtime';
 import { formatDerivedNames, deriveNames } from '../provisioning/names';
 import { formatOutputBlock, outputFields } from '../provisioning/output';
 import { parseSenderList } from '../provisioning/senders';
 import { openStore, type Store } from '../store';
 import { openTenant, prepareProcessTrust, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
+import { formatExpiring, formatLifecycle, formatPlan, formatRegistrations } from './lifecycle';
 import { renderProgressLine } from './render';
 
 export const USAGE = `usage:
   opter-mail provision --app-name <name> --sender <addr> [--sender <addr> …] [--secret-years N]
-                       [--group-name <name>] [--group-alias <alias>] [--secret-name <name>] [--new-secret] [--json]
+                       [--group-name <name>] [--group-alias <alias>] [--secret-name <name>] [--new-secret]
+                       [--scoping access-policy|rbac] [--json]
   opter-mail add-sender --app-name <name> --sender <addr> [--sender <addr> …] [--json]
+  opter-mail remove-sender --app-name <name> --sender <addr> [--sender <addr> …] [--json]
   opter-mail status --app-name <name> [--json]
+  opter-mail list [--json]
+  opter-mail repair --app-name <name> [--json]
+  opter-mail adopt --app-name <name> [--json]
+  opter-mail migrate --app-name <name> [--plan-only] [--settle-minutes N] [--json]
+  opter-mail rotate --app-name <name> [--secret-years N] [--overlap-days N] [--json]
+  opter-mail retire-old-secrets (--app-name <name> | --due) [--json]
+  opter-mail expiring [--days N] [--json]
+  opter-mail test-email --app-name <name> --from <sender> --to <recipient> [--json]
   opter-mail resume [--json]
   opter-mail sim-reset
   opter-mail audit verify`;
@@ -43,6 +68,14 @@ const OPTIONS = {
   'group-alias': { type: 'string' },
   'secret-name': { type: 'string' },
   'new-secret': { type: 'boolean' },
+  scoping: { type: 'string' },
+  'plan-only': { type: 'boolean' },
+  'settle-minutes': { type: 'string' },
+  'overlap-days': { type: 'string' },
+  due: { type: 'boolean' },
+  days: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -100,6 +133,92 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
           if (!json && command === 'provision') io.err(['', ...formatDerivedNames(deriveNames(input.appDisplayName, input.overrides)), ''].join('\n'));
           const outcome = await rt.engine.run(job.id, { listener: rt.listener });
           return report(outcome, rt, io, json);
+        });
+      }
+      case 'remove-sender': {
+        const appDisplayName = required(v['app-name'], '--app-name');
+        const senders = parseSenderList(v.sender ?? []);
+        return await runJob(dataDir, env, io, json, (rt) =>
+          rt.engine.createRemoveSenderJob({ appDisplayName, senders, overrides: overridesFrom(v) }),
+        );
+      }
+      case 'repair': {
+        const appDisplayName = required(v['app-name'], '--app-name');
+        return await runJob(dataDir, env, io, json, (rt) => rt.engine.createRepairJob({ appDisplayName, overrides: overridesFrom(v) }));
+      }
+      case 'adopt': {
+        const appDisplayName = required(v['app-name'], '--app-name');
+        return await runJob(dataDir, env, io, json, (rt) => rt.engine.createAdoptJob({ appDisplayName, overrides: overridesFrom(v) }));
+      }
+      case 'rotate': {
+        const appDisplayName = required(v['app-name'], '--app-name');
+        const secretValidYears = numberArg(v['secret-years'], '--secret-years');
+        const overlapDays = numberArg(v['overlap-days'], '--overlap-days');
+        return await runJob(dataDir, env, io, json, (rt) =>
+          rt.engine.createRotateSecretJob({ appDisplayName, overrides: overridesFrom(v), secretValidYears, overlapDays }),
+        );
+      }
+      case 'retire-old-secrets': {
+        if (v.due) {
+          // For a daily cron: every rotation whose overlap has ended (no confirmation needed then).
+          return await withRuntime(dataDir, env, io, json, async (rt) => {
+            const due = findDueRetirements(rt.store.journal, systemClock.now());
+            const docs: unknown[] = [];
+            let code = 0;
+            for (const d of due) {
+              const job = rt.engine.createRetireSecretsJob({ appDisplayName: d.appDisplayName, rotateJobId: d.rotateJobId, confirmed: false });
+              code = code || report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json, docs);
+            }
+            if (json) io.out(JSON.stringify({ ok: code === 0, retired: docs }, null, 2));
+            else if (!due.length) io.err('No rotation has reached the end of its overlap.');
+            else for (const d of docs) io.out(formatLifecycle(d as never).join('\n'));
+            return code;
+          });
+        }
+        const appDisplayName = required(v['app-name'], '--app-name');
+        return await runJob(dataDir, env, io, json, (rt) =>
+          // Running this command is the admin's confirmation that Opter uses the new secret.
+          rt.engine.createRetireSecretsJob({ appDisplayName, overrides: overridesFrom(v), confirmed: true }),
+        );
+      }
+      case 'test-email': {
+        const appDisplayName = required(v['app-name'], '--app-name');
+        const from = required(v.from, '--from');
+        const to = required(v.to, '--to');
+        return await runJob(dataDir, env, io, json, (rt) => rt.engine.createTestEmailJob({ appDisplayName, overrides: overridesFrom(v), from, to }));
+      }
+      case 'migrate': {
+        const appDisplayName = required(v['app-name'], '--app-name');
+        const settleMinutes = numberArg(v['settle-minutes'], '--settle-minutes');
+        return await withRuntime(dataDir, env, io, json, async (rt) => {
+          const { plan } = await inspectMigration({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange }, { appDisplayName, overrides: overridesFrom(v), settleMinutes });
+          if (v['plan-only']) {
+            if (json) io.out(JSON.stringify({ ok: plan.blockers.length === 0, plan }, null, 2));
+            else io.out(formatPlan(plan).join('\n'));
+            return plan.blockers.length ? 5 : 0;
+          }
+          if (!json) io.err(formatPlan(plan).join('\n'));
+          if (plan.blockers.length) throw new OpterError('E_NOT_FOUND', { detail: plan.blockers.join(' ') });
+          const job = rt.engine.createMigrateJob({ appDisplayName, overrides: overridesFrom(v), settleMinutes });
+          return report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json);
+        });
+      }
+      case 'list':
+        return await withRuntime(dataDir, env, io, json, async (rt) => {
+          const regs = await listRegistrations({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange, journal: rt.store.journal }, systemClock.now());
+          if (json) io.out(JSON.stringify({ ok: true, registrations: regs }, null, 2));
+          else io.out(formatRegistrations(regs, systemClock.now()).join('\n'));
+          return 0;
+        });
+      case 'expiring': {
+        const days = numberArg(v.days, '--days') ?? 30;
+        return await withRuntime(dataDir, env, io, json, async (rt) => {
+          const now = systemClock.now();
+          const regs = await listRegistrations({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange, journal: rt.store.journal }, now);
+          const expiring = secretsExpiringWithin(regs, now, days);
+          if (json) io.out(JSON.stringify({ ok: true, days, expiring }, null, 2));
+          else io.out(formatExpiring(expiring, days).join('\n'));
+          return 0;
         });
       }
       case 'resume':
@@ -179,6 +298,26 @@ function required(value: string | undefined, flag: string): string {
   return value;
 }
 
+function numberArg(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!value.trim() || !Number.isFinite(n)) throw new OpterError('E_INPUT_INVALID', { detail: `${flag} must be a number (got "${value}").` });
+  return n;
+}
+
+function overridesFrom(v: Record<string, unknown>) {
+  const o = { groupName: v['group-name'] as string | undefined, groupAlias: v['group-alias'] as string | undefined, secretDisplayName: v['secret-name'] as string | undefined };
+  return o.groupName || o.groupAlias || o.secretDisplayName ? o : undefined;
+}
+
+function scopingArg(value: unknown): ScopingModel | undefined {
+  if (value === undefined) return undefined;
+  if (!SCOPING_MODELS.includes(value as ScopingModel)) {
+    throw new OpterError('E_INPUT_INVALID', { detail: `--scoping must be one of ${SCOPING_MODELS.join(', ')} (got "${String(value)}").`, field: 'scoping' });
+  }
+  return value as ScopingModel;
+}
+
 function readProvisionArgs(v: Record<string, unknown>, addSender: boolean): ProvisionInput {
   const years = v['secret-years'] === undefined ? undefined : Number(v['secret-years']);
   const input: ProvisionInput = {
@@ -186,6 +325,7 @@ function readProvisionArgs(v: Record<string, unknown>, addSender: boolean): Prov
     senders: parseSenderList((v.sender as string[] | undefined) ?? []),
     secretValidYears: years,
     newSecret: !!v['new-secret'],
+    ...(addSender ? {} : { scoping: scopingArg(v.scoping) }),
     overrides: {
       groupName: v['group-name'] as string | undefined,
       groupAlias: v['group-alias'] as string | undefined,
@@ -235,6 +375,14 @@ async function withRuntime(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json
   }
 }
 
+/** Creates one job (input validated before any call), runs it and reports it. */
+function runJob(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, create: (rt: CliRuntime) => { id: string }): Promise<number> {
+  return withRuntime(dataDir, env, io, json, async (rt) => {
+    const job = create(rt);
+    return report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json);
+  });
+}
+
 function retryFromEnv(env: NodeJS.ProcessEnv) {
   const max = Number(env.OPTER_STEP_MAX_WAIT_MS);
   const base = Number(env.OPTER_RETRY_BASE_MS);
@@ -254,16 +402,30 @@ function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, coll
     const doc = {
       ok: false,
       jobId: outcome.job.id,
+      kind: outcome.job.kind,
       error: { code: err.code, message: err.summary, action: err.action, field: err.field ?? null },
       resumable,
+      ...(outcome.resumeAfter ? { resumeAfter: outcome.resumeAfter } : {}),
     };
     if (collect) collect.push(doc);
     else if (json) io.out(JSON.stringify(doc, null, 2));
     else {
       io.err(`\n✗ Job ${outcome.job.id} stopped: ${err.code} — ${err.summary}\n  What to do: ${err.action}`);
-      if (resumable) io.err('  Finished steps are kept; run "opter-mail resume" to continue.');
+      if (outcome.resumeAfter) io.err(`  Run "opter-mail resume" after ${outcome.resumeAfter} to continue.`);
+      else if (resumable) io.err('  Finished steps are kept; run "opter-mail resume" to continue.');
     }
     return code;
+  }
+  if (outcome.lifecycle) {
+    const l = outcome.lifecycle;
+    const doc = { ok: l.kind !== 'test-email' || l.ok, jobId: outcome.job.id, kind: l.kind, result: l, ...(secretText ? { clientSecret: secretText } : {}), tenantId: rt.tenant.conn.tenantId };
+    if (collect) collect.push(doc);
+    else if (json) io.out(JSON.stringify(doc, null, 2));
+    else {
+      for (const n of l.notes) io.err(`note: ${n}`);
+      io.out(formatLifecycle(doc).join('\n'));
+    }
+    return doc.ok ? 0 : 5;
   }
   const r = outcome.result!;
   const fields = outputFields(r, secretText, rt.tenant.controlMailbox);
@@ -273,6 +435,7 @@ function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, coll
   else {
     for (const n of r.notes) io.err(`note: ${n}`);
     if (outcome.job.kind === 'provision') io.out(['', ...formatOutputBlock(fields)].join('\n'));
+    else if (outcome.job.kind === 'repair') io.out(`Repaired ${r.names.appDisplayName} (${r.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'}): senders ${r.senders.join(', ') || '(none)'} in ${r.groupSmtp}; all checks passed.`);
     else io.out(`Senders now allowed for ${r.names.appDisplayName}: ${r.senders.join(', ')} (group ${r.groupSmtp}).`);
   }
   return 0;

@@ -216,12 +216,13 @@ export async function inspectMigration(
   ports: { directory: DirectoryPort; exchange: ExchangePort & ExchangeLifecyclePort },
   input: MigrateInput,
 ): Promise<{ state: MigrationState; plan: MigrationPlan }> {
-  const names = namesOf(input);
+  const valid = validateMigrateInput(input);
+  const names = namesOf(valid);
   const facts = await readRegistration(ports, names);
   if (!facts) throw new OpterError('E_NOT_FOUND', { detail: `no app registration named "${names.appDisplayName}".` });
   const org = await ports.exchange.getOrganizationConfig().catch(() => null);
   const state = migrationStateFrom(facts, org ? org.isDehydrated : null);
-  return { state, plan: planMigration(state, { settleMinutes: input.settleMinutes }) };
+  return { state, plan: planMigration(state, { settleMinutes: valid.settleMinutes }) };
 }
 
 export function validateMigrateInput(input: MigrateInput): MigrateInput {

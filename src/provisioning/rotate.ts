@@ -198,15 +198,25 @@ function retiredRotationIds(journal: JournalPort): Set<string> {
   );
 }
 
-/** The latest finished rotation of this app whose old secrets were not retired yet, or null. */
+/**
+ * The latest finished rotation of each app. An earlier rotation is superseded by a later one: the later one recorded
+ * every secret that existed then (the earlier rotation's old AND new secrets) as its own "old" ones.
+ */
+function latestRotations(journal: JournalPort): RotationRecord[] {
+  const latest = new Map<string, RotationRecord>();
+  for (const j of journal.listJobs({ kind: 'rotate-secret', status: 'succeeded' })) {
+    const r = rotationOf(journal, j);
+    if (r) latest.set(r.appId.toLowerCase(), r); // listJobs is in creation order: the last one wins
+  }
+  return [...latest.values()];
+}
+
+/** The latest finished rotation of this app if its old secrets were not retired yet, or null. */
 export function pendingRotation(journal: JournalPort, appDisplayName: string): RotationRecord | null {
   const retired = retiredRotationIds(journal);
-  const rotations = journal
-    .listJobs({ kind: 'rotate-secret', status: 'succeeded' })
-    .filter((j) => (j.input as RotateSecretInput).appDisplayName === appDisplayName && !retired.has(j.id))
-    .map((j) => rotationOf(journal, j))
-    .filter((r): r is RotationRecord => !!r);
-  return rotations.at(-1) ?? null;
+  const mine = latestRotations(journal).filter((r) => r.appDisplayName === appDisplayName);
+  const r = mine.at(-1);
+  return r && !retired.has(r.job.id) ? r : null;
 }
 
 export interface DueRetirement {
@@ -223,11 +233,8 @@ export interface DueRetirement {
  */
 export function findDueRetirements(journal: JournalPort, now: Date): DueRetirement[] {
   const retired = retiredRotationIds(journal);
-  return journal
-    .listJobs({ kind: 'rotate-secret', status: 'succeeded' })
-    .filter((j) => !retired.has(j.id))
-    .map((j) => rotationOf(journal, j))
-    .filter((r): r is RotationRecord => !!r && r.previous.length > 0 && new Date(r.overlapEndsAt).getTime() <= now.getTime())
+  return latestRotations(journal)
+    .filter((r) => !retired.has(r.job.id) && r.previous.length > 0 && new Date(r.overlapEndsAt).getTime() <= now.getTime())
     .map((r) => ({ rotateJobId: r.job.id, appDisplayName: r.appDisplayName, appId: r.appId, overlapEndsAt: r.overlapEndsAt, keyIds: r.previous.map((p) => p.keyId) }));
 }
 

@@ -171,3 +171,20 @@ describe('provision --new-secret with a lost response right after an earlier sec
     expect(secretsOf(sim, reg.appId).map((s) => s.keyId).sort()).toEqual([reg.oldKeyId, out.result!.secret!.keyId].sort());
   });
 });
+
+describe('two rotations before retiring', () => {
+  it('the later rotation supersedes the earlier one: retiring it removes both older secrets, and nothing is left pending', async () => {
+    const reg = await provisioned('Twice Rotated');
+    const { engine, clock } = reg;
+    const one = await mustSucceed(engine.run(engine.createRotateSecretJob({ appDisplayName: 'Twice Rotated' }).id));
+    const two = await mustSucceed(engine.run(engine.createRotateSecretJob({ appDisplayName: 'Twice Rotated' }).id));
+    const k1 = (one.lifecycle as { keyId: string }).keyId;
+    const k2 = (two.lifecycle as { keyId: string }).keyId;
+    clock.advance(8 * DAY);
+    expect(findDueRetirements(store.journal, clock.now()).map((d) => [d.rotateJobId, d.keyIds.sort()])).toEqual([[two.job.id, [reg.oldKeyId, k1].sort()]]);
+    await mustSucceed(engine.run(engine.createRetireSecretsJob({ appDisplayName: 'Twice Rotated', confirmed: true }).id));
+    expect(secretsOf(sim, reg.appId).map((s) => s.keyId)).toEqual([k2]);
+    expect(findDueRetirements(store.journal, clock.now())).toEqual([]);
+    expect(() => engine.createRetireSecretsJob({ appDisplayName: 'Twice Rotated', confirmed: true })).toThrow(/no secret rotation/);
+  });
+});
