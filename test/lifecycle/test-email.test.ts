@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpterError } from '../../src/core/errors';
-import type { AppSignInPort, DirectoryPort } from '../../src/core/ports';
+import type { AppSignInPort, DirectoryPort, ProgressEvent } from '../../src/core/ports';
 import { testSecretEnd } from '../../src/provisioning/test-email';
 import type { Simulator } from '../../src/sim';
 import { openStore, type Store } from '../../src/store';
@@ -37,10 +37,23 @@ async function provisioned(name: string, scoping: 'access-policy' | 'rbac' = 'ac
 const testSecrets = (appId: string) => secretsOf(sim, appId).filter((s) => s.displayName.endsWith('-test'));
 
 describe('test email', () => {
-  it('sends as the app and reports token, scope and send; the temporary secret is gone afterwards', async () => {
+  it('sends as the app and reports token, scope and send; the temporary secret is gone afterwards and was never journaled', async () => {
     const reg = await provisioned('Mail Test');
+    const seen: string[] = [];
+    const directory: DirectoryPort = Object.create(reg.adapters.directory);
+    directory.addPassword = async (id, cred) => {
+      const created = await reg.adapters.directory.addPassword(id, cred);
+      seen.push(created.secretText);
+      return created;
+    };
+    const { engine } = engineFor(sim, store, { directory });
+    const events: ProgressEvent[] = [];
     sim.clearRequests();
-    const out = await mustSucceed(reg.engine.run(reg.engine.createTestEmailJob({ appDisplayName: 'Mail Test', from: sim.mailboxes.info, to: 'admin@kund.example' }).id));
+    const out = await mustSucceed(engine.run(engine.createTestEmailJob({ appDisplayName: 'Mail Test', from: sim.mailboxes.info, to: 'admin@kund.example' }).id, { listener: (e) => events.push(e) }));
+    expect(seen).toHaveLength(1);
+    expect(JSON.stringify(store.journal.getSteps(out.job.id))).not.toContain(seen[0]);
+    expect(JSON.stringify(events)).not.toContain(seen[0]);
+    expect(JSON.stringify(out.lifecycle)).not.toContain(seen[0]);
     const r = out.lifecycle!;
     if (r.kind !== 'test-email') throw new Error('unexpected result');
     expect(r.ok).toBe(true);
