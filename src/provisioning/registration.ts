@@ -151,8 +151,14 @@ export async function readRegistration(ports: Ports, names: DerivedNames, opts: 
 
   let mailSendRoleAssignments: ManagementRoleAssignment[] = [];
   if (exoSp) {
-    const mine = await exchange.getManagementRoleAssignments({ roleAssignee: exoSp.objectId });
-    mailSendRoleAssignments = mine.filter((a) => RBAC_ROLES_WITH_MAIL_SEND.some((r) => r.toLowerCase() === a.role.toLowerCase()));
+    // By assignee, plus our own assignment by name: whether -RoleAssignee accepts a service principal pointer is
+    // [UNCONF] (api-facts §9.3 only documents look-ups by name), so the assignment we create is found either way.
+    const [byAssignee, byName] = await Promise.all([
+      exchange.getManagementRoleAssignments({ roleAssignee: exoSp.objectId }),
+      exchange.getManagementRoleAssignments({ identity: roleAssignmentNameFor(names) }),
+    ]);
+    const mine = new Map([...byAssignee, ...byName].filter((a) => a.roleAssigneeName.toLowerCase() === exoSp.objectId.toLowerCase()).map((a) => [a.name.toLowerCase(), a]));
+    mailSendRoleAssignments = [...mine.values()].filter((a) => RBAC_ROLES_WITH_MAIL_SEND.some((r) => r.toLowerCase() === a.role.toLowerCase()));
   }
   const preferredName = roleAssignmentNameFor(names).toLowerCase();
   const scopedCandidates = group

@@ -227,3 +227,14 @@ describe('sendMail: Entra grant (after access policies) ∪ RBAC scope', () => {
     }
   });
 });
+
+describe('simulator admin surface', () => {
+  it('POST /_sim/organization dehydrates the tenant (loopback admin route) and the snapshot shows it', async () => {
+    const res = await fetch(`${sim.graphEndpoint}/_sim/organization`, { method: 'POST', body: JSON.stringify({ isDehydrated: true }) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ isDehydrated: true });
+    expect((await exchange.getOrganizationConfig()).isDehydrated).toBe(true);
+    const bad = await fetch(`${sim.graphEndpoint}/_sim/organization`, { method: 'POST', body: JSON.stringify({ isDehydrated: 'yes' }) });
+    expect(bad.status).toBe(400);
+  });
+});

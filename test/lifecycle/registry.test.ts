@@ -156,6 +156,22 @@ describe('list, drift and repair', () => {
     expect(kinds(await find('Rbac Drift'))).toEqual([]);
   });
 
+  it('finds its own RBAC assignment by name even where a -RoleAssignee look-up returns nothing', async () => {
+    await provision('Rbac By Name', [sim.mailboxes.info], 'rbac');
+    const exchange = new Proxy(h.adapters.exchange, {
+      get(target, prop, receiver) {
+        if (prop === 'getManagementRoleAssignments') {
+          return (f: { roleAssignee?: string } = {}) => (f.roleAssignee ? Promise.resolve([]) : target.getManagementRoleAssignments(f));
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const regs = await listRegistrations({ directory: h.adapters.directory, exchange, journal: store.journal }, new Date());
+    const r = regs.find((x) => x.appDisplayName === 'Rbac By Name')!;
+    expect(r.scoping).toBe('rbac');
+    expect(r.drift).toEqual([]);
+  });
+
   it('flags a missing RBAC assignment and repair recreates it', async () => {
     const reg = await provision('Rbac Lost', [sim.mailboxes.info], 'rbac');
     const [a] = sim.snapshot().roleAssignments.filter((x) => x.appId === reg.appId);
