@@ -83,6 +83,18 @@ function submitted(services: BotServices, actor: Actor, payload: AddSenderPayloa
   });
 }
 
+/** Why these addresses cannot be added anywhere (syntax first, then the tenant's domains and mailboxes), or null. */
+async function refuseSenders(services: BotServices, addresses: string[]): Promise<OpterError | null> {
+  const syntax = checkSenderSyntax(addresses);
+  if (syntax.length) return problemsToError(syntax);
+  try {
+    const check = await checkSendersInTenant(services.tenant.adapters.exchange, addresses);
+    return check.problems.length ? problemsToError(check.problems) : null;
+  } catch (e) {
+    return toOpterError(e);
+  }
+}
+
 /** The typed command (the caller checked that the actor is an admin). Replies in the same conversation. */
 export async function handleAddSenderCommand(services: BotServices, context: TurnContext, actor: Actor, addresses: string[]): Promise<void> {
   if (addresses.length === 0) {
@@ -98,6 +110,13 @@ export async function handleAddSenderCommand(services: BotServices, context: Tur
   }
   const origin = originOf(context, actor.tenantId);
   if (registrations.length > 1) {
+    // The addresses are checked before the chooser (a stored draft) exists: a refused address is answered now,
+    // and never kept. Which registration they go to does not change whether they are valid mailboxes.
+    const refused = await refuseSenders(services, addresses);
+    if (refused) {
+      await context.sendActivity(cardMessage(errorCard({ code: refused.code, detail: refused.detail })));
+      return;
+    }
     const draft = createDraft(services, { kind: 'add-sender', requester: requesterInfo(actor), tenantId: actor.tenantId, origin, senders: addresses });
     const response = await context.sendActivity(cardMessage(chooseRegistrationCard({ requestId: draft.id, senders: addresses, registrations })));
     if (response?.id) recordReply(services, context, draft.id, response.id);

@@ -44,9 +44,14 @@ export function statusCodeFor(code: ErrorCode): number {
   }
 }
 
-/** The human message of a refusal: title, then what to do. Never contains a secret (catalogue text + detail). */
+/**
+ * The human message of a refusal: title, what went wrong when the catalogue action does not already say it (e.g.
+ * which card or request was refused), then what to do. Never contains a secret (catalogue text + detail).
+ */
 export function refusalMessage(error: OpterError): string {
-  return `${ERROR_CATALOGUE[error.code].title}. ${error.action}`.replace(/\.\s*\./g, '.').trim();
+  const entry = ERROR_CATALOGUE[error.code];
+  const detail = error.detail && !entry.action.includes('{detail}') ? `: ${error.detail}` : '';
+  return `${entry.title}${detail}. ${error.action}`.replace(/\.\s*\./g, '.').trim();
 }
 
 export function invokeBody(result: InvokeResult): InvokeBody {

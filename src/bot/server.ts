@@ -187,6 +187,34 @@ export function createProactiveSender(adapter: TeamsAdapter, botAppId: string, o
   };
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const nonEmpty = (v: unknown): boolean => typeof v === 'string' && v.trim() !== '';
+
+/**
+ * Why a request body cannot be a Teams activity, or null. Checked before botbuilder sees it, because botbuilder
+ * answers these with misleading results: a body that is not an object gets "make sure you are using middleware",
+ * one without a type a 500, one without a conversation id fails deep inside teams-ai (logged as a bot error, answered
+ * 200), one without a serviceUrl gets its reply sent to the public cloud's default endpoint, and entities that are
+ * not objects make botbuilder's mention handling throw mid-turn. Teams always sends these well-formed, so only a
+ * broken or hand-made request fails here.
+ */
+export function activityEnvelopeProblem(body: unknown): string | null {
+  if (!isRecord(body)) return 'The body must be one JSON activity object (Content-Type: application/json).';
+  if (!nonEmpty(body.type)) return 'The activity has no type.';
+  if (!isRecord(body.conversation) || !nonEmpty(body.conversation.id)) return 'The activity has no conversation id.';
+  if (!nonEmpty(body.serviceUrl)) return 'The activity has no serviceUrl.';
+  if (body.type === 'message' || body.type === 'invoke') {
+    if (!(isRecord(body.from) && nonEmpty(body.from.id))) return 'The activity has no sender (from.id).';
+    if (!(isRecord(body.recipient) && nonEmpty(body.recipient.id))) return 'The activity has no recipient (recipient.id).';
+  }
+  // botbuilder walks these lists before our code runs (mention removal) and throws on anything but objects.
+  for (const list of ['entities', 'attachments'] as const) {
+    const value = body[list];
+    if (value !== undefined && value !== null && !(Array.isArray(value) && value.every(isRecord))) return `The activity's ${list} must be a list of objects.`;
+  }
+  return null;
+}
+
 function errorInvokeResponse(code: string, message: string, statusCode: number): Partial<Activity> {
   return {
     type: ActivityTypes.InvokeResponse,
@@ -242,10 +270,9 @@ export async function startBotServer(options: StartBotServerOptions): Promise<Bo
       res.send(403, { code: 'Forbidden', message: 'Browser-originated requests are refused in local mode.' });
       return;
     }
-    // botbuilder answers a body without an activity type with a 500 ("Internal"); it is the caller's mistake.
-    const body = req.body;
-    if (body && typeof body === 'object' && !Array.isArray(body) && !(typeof (body as { type?: unknown }).type === 'string' && (body as { type: string }).type)) {
-      res.send(400, { code: 'BadRequest', message: 'The activity has no type.' });
+    const problem = activityEnvelopeProblem(req.body);
+    if (problem) {
+      res.send(400, { code: 'BadRequest', message: problem });
       return;
     }
     await adapter.process(req as unknown as BotRequest, res as unknown as BotResponse, gatedTurn);
