@@ -4,6 +4,7 @@
  * view. Decided/expired copies have no buttons and no refresh.
  */
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, refreshUserIds, sectionTitle, textBlock, bulletList } from './elements';
+import { describeScopingState, migrationPlanElements } from './lifecycle';
 import type { AdaptiveCardJson, ApprovalCardModel, ApprovalPlan, CardAction, CardElement, RequestKind } from './types';
 
 /** Input id of the reject reason (merged into action.data as `reason`). */
@@ -15,7 +16,13 @@ const KIND_TITLES: Record<RequestKind, string> = {
   'remove-sender': 'Remove sender from Opter email',
   'new-secret': 'New client secret for Opter email',
   repair: 'Repair Opter email setup',
+  'migrate-rbac': 'Migrate Opter email to RBAC for Applications',
+  'test-email': 'Test email through Opter’s registration',
+  adopt: 'Adopt an Opter registration made by the script',
 };
+
+/** Kinds whose approval changes who may send as which mailbox (the members section shows before → after). */
+const MEMBERSHIP_KINDS: ReadonlySet<RequestKind> = new Set(['setup', 'add-sender', 'remove-sender']);
 
 export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
   const { plan, state } = model;
@@ -28,7 +35,7 @@ export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
       body.push(banner('Waiting for approval', 'warning', `Expires ${formatUtc(model.expiresAt)} if nobody decides.`));
       break;
     case 'approved':
-      body.push(banner(`Approved by ${state.by.name}`, 'good', `${formatUtc(state.at)}. Setup runs now; the requester sees the progress.`));
+      body.push(banner(`Approved by ${state.by.name}`, 'good', `${formatUtc(state.at)}. ${model.kind === 'setup' ? 'Setup' : 'It'} runs now; the requester sees the progress.`));
       break;
     case 'rejected':
       body.push(banner(`Rejected by ${state.by.name}`, 'attention', formatUtc(state.at)));
@@ -51,9 +58,10 @@ export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
     ]),
   );
 
-  body.push(sectionTitle(model.kind === 'setup' ? 'What will be created' : 'What will change'));
-  body.push(factSet(planFacts(plan)));
-  body.push(...membersSection(plan));
+  body.push(sectionTitle(model.kind === 'setup' ? 'What will be created' : model.kind === 'adopt' || model.kind === 'test-email' ? 'What it is about' : 'What will change'));
+  body.push(factSet(planFacts(plan, model.kind)));
+  body.push(...(MEMBERSHIP_KINDS.has(model.kind) ? membersSection(plan) : unchangedSenders(plan)));
+  body.push(...kindSection(model.kind, plan));
 
   body.push(sectionTitle('Permissions this grants'));
   body.push(textBlock(bulletList(permissionLines(model.kind, plan))));
@@ -102,7 +110,7 @@ function decisionActions(model: ApprovalCardModel): CardAction[] {
   ];
 }
 
-function planFacts(plan: ApprovalPlan): Array<[string, string | undefined]> {
+function planFacts(plan: ApprovalPlan, kind: RequestKind): Array<[string, string | undefined]> {
   const groupLine = `${plan.group.name} (alias ${plan.group.alias})${plan.group.exists ? ', existing' : ', new'}`;
   return [
     ['App registration', plan.createsApp ? `${plan.appDisplayName} (new, single tenant)` : `${plan.appDisplayName} (existing)`],
@@ -111,7 +119,14 @@ function planFacts(plan: ApprovalPlan): Array<[string, string | undefined]> {
     ['Client secret', plan.secret ? secretLine(plan.secret) : undefined],
     ['Sender group', `Mail-enabled security group ${groupLine}`],
     ['Group SMTP', plan.group.smtp],
-    ['Scoping', plan.scoping === 'rbac' ? 'RBAC for Applications (Exchange role, scoped to the group)' : 'Application Access Policy (RestrictAccess, scoped to the group)'],
+    [
+      'Scoping',
+      kind === 'migrate-rbac'
+        ? 'Application Access Policy → RBAC for Applications (Exchange role, scoped to the group)'
+        : plan.scoping === 'rbac'
+          ? 'RBAC for Applications (Exchange role, scoped to the group)'
+          : 'Application Access Policy (RestrictAccess, scoped to the group)',
+    ],
   ];
 }
 
@@ -119,6 +134,54 @@ function secretLine(s: NonNullable<ApprovalPlan['secret']>): string {
   const years = `${s.validYears} year${s.validYears === 1 ? '' : 's'}`;
   if (!s.expiresAt) return `${s.displayName}, valid ${years}`;
   return `${s.displayName}, valid until ${formatUtc(s.expiresAt)}${s.clampedByPolicy ? ` (shortened from ${years} by the tenant policy)` : ''}`;
+}
+
+function unchangedSenders(plan: ApprovalPlan): CardElement[] {
+  const senders = plan.members.after;
+  return [sectionTitle('Senders (unchanged)'), textBlock(senders.length > 0 ? bulletList(senders) : 'None.')];
+}
+
+function kindSection(kind: RequestKind, plan: ApprovalPlan): CardElement[] {
+  const out: CardElement[] = [];
+  if (kind === 'new-secret' && plan.rotation) {
+    const r = plan.rotation;
+    out.push(sectionTitle('The old secrets keep working for now'));
+    out.push(
+      textBlock(
+        r.oldSecrets.length > 0
+          ? bulletList(r.oldSecrets.map((o) => `${o.keyId} (expires ${formatUtc(o.expiresAt)})`))
+          : 'The app has no other secret, so there is nothing to remove afterwards.',
+      ),
+    );
+    if (r.oldSecrets.length > 0) {
+      out.push(
+        textBlock(
+          `They are removed when the requester confirms that Opter uses the new secret, or ${r.overlapDays} day${r.overlapDays === 1 ? '' : 's'} after it was created, whichever comes first.`,
+          { size: 'Small', spacing: 'None' },
+        ),
+      );
+    }
+  }
+  if (kind === 'migrate-rbac' && plan.migration) out.push(...migrationPlanElements(plan.migration));
+  if (kind === 'test-email' && plan.testEmail) {
+    out.push(sectionTitle('The test'));
+    out.push(
+      factSet([
+        ['From', plan.testEmail.from],
+        ['To', plan.testEmail.to],
+        ['Secret', `Temporary (${plan.testEmail.temporarySecretMinutes} minutes), created for the test and removed right after it`],
+      ]),
+    );
+  }
+  if (kind === 'repair') {
+    out.push(sectionTitle('Drift found'));
+    out.push(textBlock(plan.drift && plan.drift.length > 0 ? bulletList(plan.drift) : 'None when the request was made; the repair re-checks everything.', { color: 'Attention' }));
+  }
+  if (kind === 'adopt' && plan.adoption) {
+    out.push(sectionTitle('Baseline the bot will record'));
+    out.push(factSet([['Scoping', describeScopingState(plan.adoption.scoping)], ['Senders', plan.adoption.senders.join(', ') || '(none)']]));
+  }
+  return out;
 }
 
 function membersSection(plan: ApprovalPlan): CardElement[] {
@@ -145,6 +208,30 @@ function membersSection(plan: ApprovalPlan): CardElement[] {
 
 function permissionLines(kind: RequestKind, plan: ApprovalPlan): string[] {
   const group = plan.group.smtp ?? plan.group.name;
+  switch (kind) {
+    case 'new-secret':
+      return [
+        `Who may send does not change (${plan.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'} on ${group}).`,
+        'A new client secret: whoever holds it can send mail as the senders above until it expires or is removed. It is shown once, to the requester only.',
+      ];
+    case 'test-email':
+      return [
+        'No permission changes.',
+        'A temporary client secret exists for the duration of the test; nobody sees it, and it is removed even when the test fails.',
+        plan.testEmail ? `One message is sent as ${plan.testEmail.from} to ${plan.testEmail.to}.` : 'One test message is sent.',
+      ];
+    case 'adopt':
+      return [
+        'Nothing in the tenant changes: the bot records the current senders and scoping as its baseline, verifies them, and from now on reports drift, reminds about expiring secrets and can repair.',
+      ];
+    case 'migrate-rbac':
+      return [
+        `Exchange RBAC for Applications: the role “Application Mail.Send” for the app, scoped to the direct members of ${group}.`,
+        'At the end the tenant-wide Microsoft Graph Mail.Send permission and the Application Access Policy are removed (after Exchange’s permission cache caught up), so only the group scope is left.',
+      ];
+    default:
+      break;
+  }
   const lines: string[] =
     plan.scoping === 'rbac'
       ? [
@@ -158,6 +245,7 @@ function permissionLines(kind: RequestKind, plan: ApprovalPlan): string[] {
   if (kind === 'add-sender' || kind === 'remove-sender') {
     lines.push('Changing the group membership changes who the app may send as; nothing else changes.');
   }
+  if (kind === 'repair') lines.unshift('Restores what was approved before (no new secret, no new senders):');
   if (plan.secret) lines.push('Whoever holds the client secret can send mail as these senders until it expires or is removed.');
   return lines;
 }

@@ -5,6 +5,7 @@
  */
 import { PROVISION_STEPS, STEP_TITLES } from '../provisioning/engine';
 import { approvalCard } from './approval';
+import { expiryReminderCard, lifecycleResultCard, rotationCard, submittedRequestCard } from './lifecycle';
 import { auditEntryCard } from './audit';
 import { chooseRegistrationCard } from './choose-registration';
 import { helpCard } from './help';
@@ -13,7 +14,7 @@ import { applyProgressEvent, newProgress, progressCard } from './progress';
 import { requestFormCard } from './request-form';
 import { revealedSecretCard, secretExpiredCard, secretHiddenCard, secretReadyCard } from './secret';
 import { statusCard } from './status';
-import type { AdaptiveCardJson, ApprovalCardModel, ProgressCardModel, SecretFacts } from './types';
+import type { AdaptiveCardJson, ApprovalCardModel, MigrationPlanView, ProgressCardModel, RotationCardModel, SecretFacts } from './types';
 
 export const SAMPLE_SECRET = 'Xq8~sample_SECRET.not-real~0123456789abcdEF';
 export const SAMPLE_TENANT_ID = '6f1c2a44-0d7e-4b8e-9a51-3c2f1d0e9b77';
@@ -58,7 +59,43 @@ export const sampleApproval: ApprovalCardModel = {
   refreshUserIds: SAMPLE_APPROVER_MRIS,
 };
 
-export function sampleProgress(): { running: ProgressCardModel; failed: ProgressCardModel; succeeded: ProgressCardModel } {
+export const sampleMigrationPlan: MigrationPlanView = {
+  steps: [
+    { action: 'add', title: 'Exchange organization customization', detail: 'Check Get-OrganizationConfig IsDehydrated; nothing to enable.', alreadyDone: true },
+    { action: 'add', title: 'Exchange service principal pointer', detail: `New-ServicePrincipal -AppId ${SAMPLE_CLIENT_ID} -ObjectId <Entra service principal id>`, alreadyDone: false },
+    { action: 'add', title: 'Application Mail.Send scoped to the sender group', detail: 'New-ManagementRoleAssignment -Role "Application Mail.Send" -RecipientGroupScope optermessageproxy-mailsend-allowed@contoso.com', alreadyDone: false },
+    { action: 'check', title: 'Verify the RBAC scope', detail: 'Test-ServicePrincipalAuthorization: InScope for info@contoso.com, faktura@contoso.com.', alreadyDone: false },
+    { action: 'wait', title: 'Wait for Exchange’s permission cache', detail: 'Wait 120 minutes after the role assignment before removing anything.', alreadyDone: false },
+    { action: 'remove', title: 'Remove the Graph Mail.Send grant', detail: 'Delete the tenant-wide Microsoft Graph Mail.Send application permission.', alreadyDone: false },
+    { action: 'remove', title: 'Remove the Application Access Policy', detail: 'Remove-ApplicationAccessPolicy', alreadyDone: false },
+    { action: 'check', title: 'Verify again', detail: 'Every sender InScope, the control mailbox not, no Graph Mail.Send grant left.', alreadyDone: false },
+  ],
+  whyThisOrder: ['The RBAC path is added and verified while the Graph grant and the access policy still carry the mail.', 'The access policy is removed after the grant.'],
+  warnings: ['RBAC group scope covers the group’s direct members only.'],
+  keeps: ['The app registration, its client secrets and the sender group stay as they are.'],
+};
+
+const sampleRotation: RotationCardModel = {
+  requestId: SAMPLE_REQUEST_ID,
+  appDisplayName: 'OpterMessageProxy',
+  clientId: SAMPLE_CLIENT_ID,
+  newKeyId: '5d1c0b2a-0000-4000-8000-00000000a002',
+  newSecretExpiresAt: '2028-03-02T14:05:00Z',
+  oldSecrets: [{ keyId: '5d1c0b2a-0000-4000-8000-00000000a001', expiresAt: '2026-04-01T14:05:00Z' }],
+  overlapEndsAt: '2026-03-09T14:05:00Z',
+  state: { status: 'waiting' },
+};
+
+const lifecyclePlan: ApprovalCardModel['plan'] = {
+  appDisplayName: 'OpterMessageProxy',
+  appId: SAMPLE_CLIENT_ID,
+  createsApp: false,
+  group: { name: 'OpterMessageProxy - MailSend Allowed', alias: 'optermessageproxy-mailsend-allowed', smtp: 'optermessageproxy-mailsend-allowed@contoso.com', exists: true },
+  members: { before: ['info@contoso.com', 'faktura@contoso.com'], after: ['info@contoso.com', 'faktura@contoso.com'] },
+  scoping: 'access-policy',
+};
+
+export function sampleProgress(): { running: ProgressCardModel; failed: ProgressCardModel; succeeded: ProgressCardModel; waiting: ProgressCardModel } {
   const at = (m: number) => new Date(Date.UTC(2026, 2, 2, 14, m)).toISOString();
   let p = newProgress({
     requestId: SAMPLE_REQUEST_ID,
@@ -103,7 +140,22 @@ export function sampleProgress(): { running: ProgressCardModel; failed: Progress
   s = applyProgressEvent(s, { type: 'check', jobId, name: 'Token as the new app', ok: true, detail: 'Mail.Send in roles', at: at(12) });
   s = applyProgressEvent(s, { type: 'note', jobId, message: 'Microsoft notes that access-policy changes can take longer than 1 hour to take effect.', at: at(12) });
   const succeeded = applyProgressEvent(s, { type: 'job-finished', jobId, status: 'succeeded', at: at(12) });
-  return { running, failed, succeeded };
+  let w = newProgress({ requestId: SAMPLE_REQUEST_ID, title: 'Migrating OpterMessageProxy to RBAC for Applications', steps: [{ id: 'verifyRbac', title: 'Verify the RBAC scope' }, { id: 'settle', title: 'Wait for Exchange’s permission cache' }], at: at(0) });
+  w = applyProgressEvent(w, { type: 'job-started', jobId, at: at(0) });
+  w = applyProgressEvent(w, { type: 'step-succeeded', jobId, step: 'verifyRbac', title: 'Verify the RBAC scope', summary: '3 checks passed', at: at(1) });
+  w = applyProgressEvent(w, {
+    type: 'step-failed',
+    jobId,
+    step: 'settle',
+    title: 'Wait for Exchange’s permission cache',
+    code: 'E_JOB_UNFINISHED',
+    message: 'The job is not finished yet: RBAC is in place and verified; the Graph grant is removed only after 2026-03-02T16:01:00Z. Mail keeps flowing meanwhile.',
+    action: 'Run resume (or press Retry) to finish it.',
+    at: at(1),
+  });
+  w = applyProgressEvent(w, { type: 'job-finished', jobId, status: 'failed', at: at(1) });
+  const waiting: ProgressCardModel = { ...w, waiting: { ...w.waiting!, until: at(121) } };
+  return { running, failed, succeeded, waiting };
 }
 
 export function cardGallery(): GalleryEntry[] {
@@ -154,6 +206,63 @@ export function cardGallery(): GalleryEntry[] {
         },
       }),
     },
+    { name: 'approval (new secret)', card: approvalCard({ ...sampleApproval, kind: 'new-secret', plan: { ...lifecyclePlan, secret: { displayName: 'optermessageproxy-secret', validYears: 2, expiresAt: '2028-03-02T14:05:00Z' }, rotation: { overlapDays: 7, oldSecrets: sampleRotation.oldSecrets } } }) },
+    {
+      name: 'approval (remove sender)',
+      card: approvalCard({ ...sampleApproval, kind: 'remove-sender', plan: { ...lifecyclePlan, members: { before: ['info@contoso.com', 'old@contoso.com'], after: ['info@contoso.com'] } } }),
+    },
+    { name: 'approval (migrate to RBAC)', card: approvalCard({ ...sampleApproval, kind: 'migrate-rbac', plan: { ...lifecyclePlan, migration: sampleMigrationPlan } }) },
+    { name: 'approval (test email)', card: approvalCard({ ...sampleApproval, kind: 'test-email', plan: { ...lifecyclePlan, testEmail: { from: 'faktura@contoso.com', to: 'alice@contoso.com', temporarySecretMinutes: 60 } } }) },
+    { name: 'approval (repair)', card: approvalCard({ ...sampleApproval, kind: 'repair', plan: { ...lifecyclePlan, drift: ['No Application Access Policy limits the app to its group: it can send as ANY mailbox.'] } }) },
+    { name: 'approval (adopt)', card: approvalCard({ ...sampleApproval, kind: 'adopt', plan: { ...lifecyclePlan, adoption: { scoping: 'access-policy', senders: ['info@contoso.com'] } } }) },
+    {
+      name: 'submitted (migration plan)',
+      card: submittedRequestCard({
+        requestId: SAMPLE_REQUEST_ID,
+        title: 'Sent for approval',
+        text: 'Nothing changes until someone other than you approves it.',
+        facts: [{ title: 'App', value: 'OpterMessageProxy' }],
+        migration: sampleMigrationPlan,
+        approvalNeededBy: '2026-03-03T13:50:00Z',
+      }),
+    },
+    { name: 'rotation (waiting for Opter)', card: rotationCard(sampleRotation) },
+    { name: 'rotation (retiring)', card: rotationCard({ ...sampleRotation, state: { status: 'retiring', trigger: 'confirmed' } }) },
+    { name: 'rotation (retired)', card: rotationCard({ ...sampleRotation, state: { status: 'retired', at: '2026-03-03T09:00:00Z', trigger: 'overlap', removedKeyIds: [sampleRotation.oldSecrets[0]!.keyId] } }) },
+    { name: 'rotation (failed)', card: rotationCard({ ...sampleRotation, state: { status: 'failed', at: '2026-03-03T09:00:00Z', code: 'E_NOT_FOUND', message: 'the new secret is gone, so the old ones were kept' } }) },
+    {
+      name: 'expiry reminder',
+      card: expiryReminderCard({
+        registrationId: SAMPLE_CLIENT_ID,
+        appDisplayName: 'OpterMessageProxy',
+        clientId: SAMPLE_CLIENT_ID,
+        keyId: sampleRotation.oldSecrets[0]!.keyId,
+        secretName: 'optermessageproxy-secret',
+        expiresAt: '2026-03-09T14:05:00Z',
+        thresholdDays: 7,
+        daysLeft: 6,
+        expired: false,
+        newerSecretExists: false,
+        generatedAt: '2026-03-02T14:30:00Z',
+      }),
+    },
+    {
+      name: 'lifecycle result (test email)',
+      card: lifecycleResultCard({
+        requestId: SAMPLE_REQUEST_ID,
+        title: 'Test email refused',
+        ok: false,
+        summary: 'The temporary secret was removed.',
+        checksTitle: 'Layers',
+        checks: [
+          { name: 'Token', ok: true, detail: 'signed in as the app; Graph roles in the token: Mail.Send' },
+          { name: 'Scope', ok: false, detail: 'outside@contoso.com is NOT allowed (Graph Mail.Send + access policy: Denied; no RBAC assignment)' },
+          { name: 'Send accepted', ok: false, detail: 'refused: E_GRAPH_PERMISSION Access to OData is disabled.' },
+        ],
+        notes: ['Microsoft applies permission changes to Graph with a delay.'],
+      }),
+    },
+    { name: 'progress (waiting)', card: progressCard(progress.waiting) },
     { name: 'progress (running, retrying)', card: progressCard(progress.running) },
     { name: 'progress (failed)', card: progressCard(progress.failed) },
     { name: 'progress (succeeded)', card: progressCard(progress.succeeded) },

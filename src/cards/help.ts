@@ -6,8 +6,10 @@ export const HELP_COMMANDS: ReadonlyArray<{ command: string; example?: string; w
   { command: 'set up Opter email', what: 'Register Opter in Microsoft 365 so it can send email (app, permission, sender group, secret). Another admin approves first.', who: 'admin' },
   { command: 'add sender', example: 'add sender faktura@contoso.com', what: 'Allow more mailboxes to send through an existing registration.', who: 'admin' },
   { command: 'status', example: 'status (or list)', what: 'Registrations, senders, secret expiry, last verification and drift.', who: 'anyone' },
-  { command: 'new secret', example: 'new secret for OpterMessageProxy', what: 'Create a new client secret (also when the old one was lost).', who: 'admin' },
+  { command: 'new secret', example: 'new secret for OpterMessageProxy', what: 'Create a new client secret (also when it was lost: “I lost the secret”). The old one keeps working until Opter uses the new one.', who: 'admin' },
   { command: 'remove sender', example: 'remove sender old@contoso.com', what: 'Stop a mailbox from sending through Opter.', who: 'admin' },
+  { command: 'migrate to RBAC', example: 'migrate OpterMessageProxy to RBAC', what: 'Move a registration from the Application Access Policy to RBAC for Applications, with a plan that keeps mail flowing.', who: 'admin' },
+  { command: 'test email', example: 'test email to me from faktura@contoso.com', what: 'Send yourself a test message as a sender; no secret is asked for. Shows sign-in, scope and send separately.', who: 'admin' },
   { command: 'help', what: 'Show this card.', who: 'anyone' },
 ];
 

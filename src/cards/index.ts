@@ -11,3 +11,4 @@ export { auditEntryCard, HASH_PREFIX_LENGTH } from './audit';
 export { chooseRegistrationCard, CHOOSE_REGISTRATION_INPUTS } from './choose-registration';
 export { errorCard, noticeCard } from './notice';
 export { statusCard, expiryLevel, needsAttentionNow, EXPIRY_WARNING_DAYS, MAX_STATUS_REGISTRATIONS, MAX_SENDERS_SHOWN, type ExpiryLevel } from './status';
+export { describeScopingState, migrationPlanElements, submittedRequestCard, rotationCard, expiryReminderCard, lifecycleResultCard } from './lifecycle';

@@ -14,7 +14,11 @@ const STATE_LABEL: Record<StepState, { icon: string; word: string; color?: 'Good
   skipped: { icon: '⏭️', word: 'Skipped' },
   retrying: { icon: '🔁', word: 'Retrying', color: 'Warning' },
   failed: { icon: '❌', word: 'Failed', color: 'Attention' },
+  waiting: { icon: '⏸️', word: 'Waiting', color: 'Accent' },
 };
+
+/** The engine's code for "stopped on purpose until later" (a wait for Microsoft, a secret overlap): not a failure. */
+const UNFINISHED = 'E_JOB_UNFINISHED' satisfies ErrorCode;
 
 /** Keep the card well under Teams' message size even for chatty jobs. */
 const MAX_NOTES = 5;
@@ -26,6 +30,9 @@ export function progressCard(model: ProgressCardModel): AdaptiveCardJson {
     body.push(banner('In progress', 'accent', 'This card updates as each step finishes. You can close Teams; the work continues.'));
   } else if (model.status === 'succeeded') {
     body.push(banner('Finished and verified', 'good', model.finishedAt ? formatUtc(model.finishedAt) : undefined));
+  } else if (model.status === 'waiting') {
+    const until = model.waiting?.until ? ` It continues by itself after ${formatUtc(model.waiting.until)}.` : ' It continues by itself.';
+    body.push(banner('Waiting', 'accent', `${model.waiting?.reason ?? 'Waiting for Microsoft.'}${until}`));
   } else {
     body.push(banner('Stopped: a step failed', 'attention', 'Everything done so far is kept. Fix the cause below, then press Retry to continue where it stopped.'));
   }
@@ -64,6 +71,8 @@ function stepRow(step: ProgressStepView): CardElement {
     if (step.nextAttemptAt) detailLines.push(`Next try ${formatUtc(step.nextAttemptAt)}`);
   } else if (step.state === 'failed' && step.error) {
     detailLines.push(`${step.error.code}: ${step.error.message}`);
+  } else if (step.state === 'waiting' && step.reason) {
+    detailLines.push(step.reason);
   } else if (step.summary) {
     detailLines.push(step.summary);
   }
@@ -136,6 +145,7 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
       next.startedAt ??= event.at;
       delete next.finishedAt;
       delete next.failure;
+      delete next.waiting;
       break;
     case 'step-started':
       reset(step(event.step, event.title), 'running');
@@ -162,6 +172,15 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
     }
     case 'step-failed': {
       const s = step(event.step, event.title);
+      if (event.code === UNFINISHED) {
+        // The message is "<catalogue title>: <detail>"; the detail alone says what it waits for.
+        const prefix = `${ERROR_CATALOGUE[UNFINISHED].title}: `;
+        const reason = event.message.startsWith(prefix) ? event.message.slice(prefix.length) : event.message;
+        reset(s, 'waiting');
+        s.reason = reason;
+        next.waiting = { reason };
+        break;
+      }
       reset(s, 'failed');
       s.error = { code: event.code, message: event.message, action: event.action };
       next.failure = s.error;
@@ -179,6 +198,10 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
       if (next.notes.length > MAX_NOTES) next.notes.splice(0, next.notes.length - MAX_NOTES);
       break;
     case 'job-finished':
+      if (event.status === 'failed' && next.waiting && !next.failure) {
+        next.status = 'waiting';
+        break;
+      }
       next.status = event.status;
       next.finishedAt = event.at;
       if (event.status === 'succeeded') delete next.failure;

@@ -12,8 +12,18 @@ const facts = (card: unknown) => findNodes(card, (n) => n.type === 'FactSet').fl
 describe('helpCard', () => {
   it('lists every command the bot understands', () => {
     const t = renderedTexts(helpCard({ canRequest: true, canApprove: false })).join('\n');
-    for (const c of ['set up Opter email', 'add sender faktura@contoso.com', 'status (or list)', 'new secret for OpterMessageProxy', 'remove sender old@contoso.com', 'help']) expect(t).toContain(c);
-    expect(HELP_COMMANDS).toHaveLength(6);
+    for (const c of [
+      'set up Opter email',
+      'add sender faktura@contoso.com',
+      'status (or list)',
+      'new secret for OpterMessageProxy',
+      'remove sender old@contoso.com',
+      'migrate OpterMessageProxy to RBAC',
+      'test email to me from faktura@contoso.com',
+      'help',
+    ])
+      expect(t).toContain(c);
+    expect(HELP_COMMANDS).toHaveLength(8);
   });
 
   it('offers "Set up" only to admins and says why not otherwise', () => {

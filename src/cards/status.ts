@@ -3,6 +3,7 @@
  * drift. Actions carry only the registration id; the server re-detects drift before repairing anything.
  */
 import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, relativeTo, sectionTitle, textBlock, bulletList, type ContainerStyle } from './elements';
+import { describeScopingState } from './lifecycle';
 import type { AdaptiveCardJson, CardAction, CardElement, RegistrationStatus, StatusCardModel } from './types';
 
 const DAY_MS = 86_400_000;
@@ -66,7 +67,7 @@ function registrationBlock(r: RegistrationStatus, now: string): CardElement {
     textBlock(`${r.appDisplayName}${r.managed ? '' : ' (not managed by the bot yet)'}`, { weight: 'Bolder', size: 'Medium' }),
     factSet([
       ['Client ID', r.appId],
-      ['Scoping', r.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'],
+      ['Scoping', describeScopingState(r.scoping)],
       ['Group SMTP', r.groupSmtp],
       ['Senders', senderList(r.senders)],
       ['Secret', expiry],

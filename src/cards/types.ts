@@ -15,7 +15,10 @@ export interface Person {
 export type ScopingModel = 'access-policy' | 'rbac';
 
 /** The kinds of request that go through approval. */
-export type RequestKind = 'setup' | 'add-sender' | 'remove-sender' | 'new-secret' | 'repair';
+export type RequestKind = 'setup' | 'add-sender' | 'remove-sender' | 'new-secret' | 'repair' | 'migrate-rbac' | 'test-email' | 'adopt';
+
+/** What the tenant shows: one of the two models, both at once (a migration half-way), or neither. */
+export type ScopingState = ScopingModel | 'mixed' | 'unscoped';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Generic JSON shape of what the builders return
@@ -134,6 +137,24 @@ export interface ApprovalPlan {
   /** Sender mailboxes in the group before and after the change (before is empty for a new group). */
   members: { before: string[]; after: string[] };
   scoping: ScopingModel;
+  /** new-secret: the secrets that keep working during the overlap, and how long it lasts at most. */
+  rotation?: { overlapDays: number; oldSecrets: Array<{ keyId: string; expiresAt: IsoTime }> };
+  /** migrate-rbac: the ordered plan (what is added, checked, waited for and removed). */
+  migration?: MigrationPlanView;
+  /** test-email: one message from a sender to the requester, with a temporary secret. */
+  testEmail?: { from: string; to: string; temporarySecretMinutes: number };
+  /** repair: the drift found when the request was made (re-detected by the job). */
+  drift?: string[];
+  /** adopt: what the bot records as the registration's baseline. */
+  adoption?: { scoping: ScopingState; senders: string[] };
+}
+
+/** A migration plan as the approval and submitted cards show it (from the engine's planMigration). */
+export interface MigrationPlanView {
+  steps: Array<{ action: 'add' | 'check' | 'wait' | 'remove'; title: string; detail: string; alreadyDone: boolean }>;
+  whyThisOrder: string[];
+  warnings: string[];
+  keeps: string[];
 }
 
 export type ApprovalState =
@@ -172,7 +193,8 @@ export interface ApprovalCardModel {
 // 4. Progress
 // ---------------------------------------------------------------------------------------------------------------
 
-export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'retrying' | 'failed';
+/** `waiting`: the job stopped on purpose until a time (e.g. Exchange's permission cache) and continues by itself. */
+export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'retrying' | 'failed' | 'waiting';
 
 export interface StepFailure {
   /** Catalogue code (src/core/errors.ts). */
@@ -202,7 +224,7 @@ export interface VerificationCheckView {
   detail: string;
 }
 
-export type ProgressStatus = 'running' | 'succeeded' | 'failed';
+export type ProgressStatus = 'running' | 'succeeded' | 'failed' | 'waiting';
 
 export interface ProgressCardModel {
   requestId: string;
@@ -216,6 +238,8 @@ export interface ProgressCardModel {
   finishedAt?: IsoTime;
   /** The failure that stopped the job (the failed step's, or a job-level one). */
   failure?: StepFailure;
+  /** Why and until when the job waits (status `waiting`). */
+  waiting?: { reason: string; until?: IsoTime };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -338,7 +362,7 @@ export interface RegistrationStatus {
   appId: string;
   /** False for registrations that look like the script made them and the bot does not manage yet. */
   managed: boolean;
-  scoping: ScopingModel;
+  scoping: ScopingState;
   groupSmtp?: string;
   senders: string[];
   /** The latest expiry among the app's live secrets; null when it has none. */
@@ -351,4 +375,70 @@ export interface StatusCardModel {
   /** "Now" for expiry colouring; passed in so the builder stays pure. */
   generatedAt: IsoTime;
   registrations: RegistrationStatus[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 10. Lifecycle: secret rotation, expiry reminders, results, submitted requests
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * After "new secret": the old secrets keep working until the requester confirms that Opter uses the new one
+ * (button, `opter-updated`) or the overlap ends; then they are removed.
+ */
+export interface RotationCardModel {
+  requestId: string;
+  appDisplayName: string;
+  clientId: string;
+  /** The new secret's key id and expiry (never the secret). */
+  newKeyId: string;
+  newSecretExpiresAt: IsoTime;
+  oldSecrets: Array<{ keyId: string; expiresAt: IsoTime }>;
+  overlapEndsAt: IsoTime;
+  state:
+    | { status: 'waiting' }
+    | { status: 'retiring'; trigger: 'confirmed' | 'overlap' }
+    | { status: 'retired'; at: IsoTime; trigger: 'confirmed' | 'overlap'; removedKeyIds: string[] }
+    | { status: 'failed'; at: IsoTime; code: string; message: string };
+}
+
+/** A secret crosses 30/7/1 days before its expiry (or has expired). */
+export interface ExpiryReminderModel {
+  registrationId: string;
+  appDisplayName: string;
+  clientId: string;
+  keyId: string;
+  secretName: string | null;
+  expiresAt: IsoTime;
+  /** 30, 7 or 1; 0 once expired. */
+  thresholdDays: number;
+  daysLeft: number;
+  expired: boolean;
+  /** Another secret of the app lives longer (a rotation may already have happened). */
+  newerSecretExists: boolean;
+  /** "Now" for the relative wording; passed in so the builder stays pure. */
+  generatedAt: IsoTime;
+}
+
+/** The outcome of a lifecycle job (migration, remove sender, test email, repair, adopt) for the requester. */
+export interface LifecycleResultModel {
+  requestId: string;
+  title: string;
+  ok: boolean;
+  summary: string;
+  facts?: Array<{ title: string; value: string }>;
+  /** Verification checks, or the test email's layers. */
+  checks: VerificationCheckView[];
+  checksTitle?: string;
+  notes?: string[];
+}
+
+/** What the requester sees right after asking for a lifecycle change: what was sent to whom, and the plan. */
+export interface SubmittedRequestModel {
+  requestId: string;
+  title: string;
+  text: string;
+  facts?: Array<{ title: string; value: string }>;
+  migration?: MigrationPlanView;
+  /** Shown when the bot could not reach the approvers' chats and posted the card here. */
+  approvalNeededBy: IsoTime;
 }

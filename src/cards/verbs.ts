@@ -37,6 +37,8 @@ export const VERBS = {
   repair: 'repair',
   /** Status card: take over a registration that looks like the script made it. */
   adopt: 'adopt',
+  /** Rotation card: the requester says Opter uses the new secret, so the old ones can be removed now. */
+  opterUpdated: 'opter-updated',
 } as const;
 
 export type Verb = (typeof VERBS)[keyof typeof VERBS];
@@ -60,6 +62,7 @@ export const VERB_DATA_KEYS = {
   'rotate-secret': ['registrationId'],
   repair: ['registrationId'],
   adopt: ['registrationId'],
+  'opter-updated': ['requestId'],
 } as const satisfies Record<Verb, readonly ActionDataKey[]>;
 
 export type ActionData<V extends Verb> = { [K in (typeof VERB_DATA_KEYS)[V][number]]: string };
