@@ -122,15 +122,22 @@ function renderP2(o: BenchOutcome<P2Result>): string[] {
   const lines = ['### P2 — the bot under concurrent clients (`/api/messages`, local mode)', ''];
   if (!o.ok) return [...lines, ...failed('P2', o)];
   const r = o.result;
+  const firstErrors = r.runs.flat().flatMap((l) => [l.message, l.approve, l.reveal]).map((x) => x.firstError).filter(Boolean);
   lines.push(
-    '| Clients | Message p50 / p95 / p99 | Approve p50 / p95 / p99 | Reveal p50 / p95 / p99 | Samples (msg / approve / reveal) | Errors |',
-    '|---|---|---|---|---|---|',
+    '| Clients | Message p50 / p95 / p99 | Approve p50 / p95 / p99 | Reveal p50 / p95 / p99 | Answers per second (msg / approve / reveal) | Samples | Errors | Event loop busy |',
+    '|---|---|---|---|---|---|---|---|',
     ...r.median.map(
-      (l) => `| ${l.concurrency} | ${pct(l.message)} | ${pct(l.approve)} | ${pct(l.reveal)} | ${l.message.count} / ${l.approve.count} / ${l.reveal.count} | ${l.errors} |`,
+      (l) =>
+        `| ${l.concurrency} | ${pct(l.message)} | ${pct(l.approve)} | ${pct(l.reveal)} | ${l.perSecond.message} / ${l.perSecond.approve} / ${l.perSecond.reveal} | ` +
+        `${l.message.count} / ${l.approve.count} / ${l.reveal.count} | ${l.errors} | ` +
+        `${Math.round(l.eventLoop.message * 100)} % / ${Math.round(l.eventLoop.approve * 100)} % / ${Math.round(l.eventLoop.reveal * 100)} % |`,
     ),
     '',
     `Medians over ${plural(r.runs.length, 'run')} of each run's percentiles. With ${r.median[0]?.approve.count ?? 0} samples a p99 is the slowest sample or close to it. ` +
-      `Bot log during the runs: ${r.botLog.error} errors, ${r.botLog.warn} warnings${r.botLog.lastWarn ? ` (e.g. "${r.botLog.lastWarn}")` : ''}.`,
+      'The bot, the fake connector and the clients share one process: "event loop busy" is how much of each timed phase that process was working, ' +
+      'and approvals start provisioning jobs that keep it busy while later clicks and the reveals are served. ' +
+      `Bot log during the runs: ${r.botLog.error} errors, ${r.botLog.warn} warnings${r.botLog.lastWarn ? ` (e.g. "${r.botLog.lastWarn}")` : ''}.` +
+      (firstErrors.length ? ` First failed answer: \`${firstErrors[0]}\`.` : ''),
     '',
     loadLine(o),
     '',

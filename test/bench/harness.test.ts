@@ -106,6 +106,7 @@ describe('benchmarks in a tiny configuration', () => {
       for (const op of [level.message, level.approve, level.reveal]) {
         expect(op.errors, op.firstError).toBe(0);
         ordered(op);
+        expect(op.perSecond).toBeGreaterThan(0);
       }
     }
     expect(r.botLog.error, r.botLog.lastError ?? '').toBe(0);
