@@ -1,7 +1,8 @@
 /**
  * P2: latency of the real bot (startBot: restify + TeamsAdapter + teams-ai, local mode, SQLite store in a temporary
  * DATA_DIR, the tenant opened from AZURE_* settings pointing at the simulator process) as Teams would see it:
- * POST /api/messages → HTTP answer, at 1, 10 and 50 concurrent clients.
+ * POST /api/messages → HTTP answer, at 1, 10 and 50 concurrent clients. The bot runs in its own process
+ * (scripts/bench/bot-process.ts); the clients and the fake Bot Connector run here, as Teams runs elsewhere.
  *
  *  - message: a "help" message in the sender's 1:1 chat; the answer comes after the bot has posted its reply card to
  *    the (fake) Bot Connector, as botbuilder does for every non-invoke activity.
@@ -18,10 +19,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBot, type BotHandle } from '../../src/bot';
 import { executeActions, renderedTexts } from '../../src/cards/card-check';
 import { adaptiveCardsOf, personalConversationIdFor, startFakeConnector, type FakeConnector, type FakeMessage } from '../../test/harness/fake-connector';
 import { botIdentityFor, DEFAULT_TENANT_ID, makePersonas, TeamsClient, type Persona, type PostResult } from '../../test/harness/teams-client';
+import { startBotProcess, usageBetween, type BotChild, type BotUsage } from './bot-child';
 import { startBenchSimulator } from './fixture';
 import type { BenchSimulator } from './remote-sim';
 import { median, round, summarize, type LatencySummary } from './stats';
@@ -41,8 +42,10 @@ export interface P2Options {
 
 export interface OperationStats extends LatencySummary {
   errors: number;
-  /** Share of the timed phase the benchmark process's event loop was busy (bot, fake connector and clients share it). */
+  /** Share of the timed phase the bot process's event loop was busy. */
   eventLoopUtilization: number;
+  /** CPU the bot process used during the timed phase, ms. */
+  botCpuMs: number;
   /** Answered requests per second over the timed phase. */
   perSecond: number;
   /** The first unexpected answer, for diagnosis (never contains a secret). */
@@ -67,7 +70,7 @@ export interface P2Result {
     approve: LatencySummary;
     reveal: LatencySummary;
     errors: number;
-    /** Median event-loop utilisation of the benchmark process during each timed phase. */
+    /** Median event-loop utilisation of the bot process during each timed phase. */
     eventLoop: { message: number; approve: number; reveal: number };
     /** Median answered requests per second of each timed phase. */
     perSecond: { message: number; approve: number; reveal: number };
@@ -140,22 +143,21 @@ function cardsByRequest(connector: FakeConnector, conversationId: string, verb: 
 interface BotWorld {
   sim: BenchSimulator;
   connector: FakeConnector;
-  bot: BotHandle;
+  bot: BotChild;
   teams: TeamsClient;
   requester: Persona;
   approver: Persona;
   loaders: Persona[];
   dataDir: string;
-  logCounts: P2Result['botLog'];
 }
 
-async function startWorld(sim: BenchSimulator, maxConcurrency: number, logCounts: P2Result['botLog']): Promise<BotWorld> {
+async function startWorld(sim: BenchSimulator, maxConcurrency: number): Promise<BotWorld> {
   const { requester, approver } = makePersonas();
   const loaders = loadPersonas(maxConcurrency);
   const connector = await startFakeConnector();
   const dataDir = mkdtempSync(join(tmpdir(), 'opter-bench-bot-'));
   try {
-    const bot = await startBot({
+    const bot = await startBotProcess({
       dataDir,
       env: {
         // The bot opens the provisioning tenant from the configuration contract, as in production.
@@ -171,20 +173,9 @@ async function startWorld(sim: BenchSimulator, maxConcurrency: number, logCounts
         PORT: '0',
         HOST: '127.0.0.1',
       },
-      logger: {
-        info: () => undefined,
-        warn: (m) => {
-          logCounts.warn += 1;
-          logCounts.lastWarn = m.slice(0, 300);
-        },
-        error: (m) => {
-          logCounts.error += 1;
-          logCounts.lastError = m.slice(0, 300);
-        },
-      },
     });
     const teams = new TeamsClient({ botUrl: bot.url, connector, bot: botIdentityFor() });
-    return { sim, connector, bot, teams, requester, approver, loaders, dataDir, logCounts };
+    return { sim, connector, bot, teams, requester, approver, loaders, dataDir };
   } catch (e) {
     await connector.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -206,13 +197,21 @@ class Samples {
   readonly ms: number[] = [];
   errors = 0;
   firstError: string | undefined;
-  private readonly elu = performance.eventLoopUtilization();
   private readonly started = performance.now();
+  private constructor(private readonly bot: BotChild, private readonly before: BotUsage) {}
+
+  /** Starts a timed phase: the bot's event-loop and CPU counters are read now and again in stats(). */
+  static async start(bot: BotChild): Promise<Samples> {
+    return new Samples(bot, await bot.usage());
+  }
+
   fail(why: string): void {
     this.errors += 1;
     this.firstError ??= why.slice(0, 300);
   }
-  stats(): OperationStats {
+  async stats(): Promise<OperationStats> {
+    const elapsed = performance.now() - this.started;
+    const usage = usageBetween(this.before, await this.bot.usage());
     const s = summarize(this.ms);
     return {
       ...s,
@@ -221,8 +220,9 @@ class Samples {
       p99: round(s.p99, 1),
       max: round(s.max, 1),
       errors: this.errors,
-      eventLoopUtilization: round(performance.eventLoopUtilization(this.elu).utilization, 2),
-      perSecond: round((this.ms.length * 1000) / (performance.now() - this.started), 1),
+      eventLoopUtilization: round(usage.eventLoopUtilization, 2),
+      botCpuMs: round(usage.cpuMs, 0),
+      perSecond: round((this.ms.length * 1000) / elapsed, 1),
       ...(this.firstError ? { firstError: this.firstError } : {}),
     };
   }
@@ -249,7 +249,7 @@ async function measureMessages(w: BotWorld, concurrency: number, samples: number
   const clients = w.loaders.slice(0, concurrency);
   // Each client's first message registers its 1:1 chat (a store write); steady state is what is timed.
   await pool(clients, concurrency, async (p) => void (await w.teams.message(p, 'help')));
-  const s = new Samples();
+  const s = await Samples.start(w.bot);
   const items = Array.from({ length: Math.max(samples, concurrency) }, (_, i) => i);
   await pool(items, concurrency, async (_i, worker) => {
     const t = await timed(s, () => w.teams.message(clients[worker]!, 'help'));
@@ -257,7 +257,7 @@ async function measureMessages(w: BotWorld, concurrency: number, samples: number
     if (t.res.status >= 200 && t.res.status < 300) s.ms.push(t.ms);
     else s.fail(describeAnswer(t.res));
   });
-  return s.stats();
+  return await s.stats();
 }
 
 /** Setup requests (not timed) get one more try after a client timeout on a machine busy with other work. */
@@ -306,7 +306,7 @@ async function measureApprovals(w: BotWorld, ids: string[], concurrency: number)
     SETUP_TIMEOUT_MS,
     `${ids.length} approval cards in the approver's chat`,
   );
-  const s = new Samples();
+  const s = await Samples.start(w.bot);
   await pool(ids, concurrency, async (id) => {
     const copy = copies.get(id)!;
     const t = await timed(s, () =>
@@ -317,7 +317,7 @@ async function measureApprovals(w: BotWorld, ids: string[], concurrency: number)
     if (t.res.status === 200 && body?.type === 'application/vnd.microsoft.card.adaptive' && textOf(body.value).includes('Approved by')) s.ms.push(t.ms);
     else s.fail(describeAnswer(t.res));
   });
-  return s.stats();
+  return await s.stats();
 }
 
 async function measureReveals(w: BotWorld, ids: string[], concurrency: number): Promise<OperationStats> {
@@ -331,7 +331,7 @@ async function measureReveals(w: BotWorld, ids: string[], concurrency: number): 
     PROVISIONING_TIMEOUT_MS,
     `${ids.length} secret cards in the requester's chat (provisioning of the approved requests)`,
   );
-  const s = new Samples();
+  const s = await Samples.start(w.bot);
   await pool(ids, concurrency, async (id) => {
     const card = cards.get(id)!;
     const t = await timed(s, () =>
@@ -343,21 +343,12 @@ async function measureReveals(w: BotWorld, ids: string[], concurrency: number): 
     if (t.res.status === 200 && body?.type === 'application/vnd.microsoft.card.adaptive' && /Ms Graph Client Secret/.test(textOf(body.value))) s.ms.push(t.ms);
     else s.fail(describeAnswer(t.res));
   });
-  return s.stats();
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`P2: ${what} took longer than ${ms / 1000} s`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await s.stats();
 }
 
 async function oneRun(sim: BenchSimulator, levels: number[], opts: { messageSamples: number; invokeSamples: number }, runIndex: number, logCounts: P2Result['botLog'], log: (s: string) => void) {
   await sim.reset();
-  const w = await startWorld(sim, Math.max(...levels), logCounts);
+  const w = await startWorld(sim, Math.max(...levels));
   try {
     // Both admins' 1:1 chats become known to the bot (approval copies and secret cards go there).
     await w.teams.message(w.approver, 'help');
@@ -370,10 +361,15 @@ async function oneRun(sim: BenchSimulator, levels: number[], opts: { messageSamp
       const approve = await phase('approvals', measureApprovals(w, ids, c));
       const reveal = await phase('reveals', measureReveals(w, ids, c));
       // Let the background work of this level (provisioning, card edits, outbox) end before the next level.
-      await phase('background work', withTimeout(w.bot.idle(), PROVISIONING_TIMEOUT_MS, 'background provisioning'));
+      await phase('background work', w.bot.idle());
       log(`P2 run ${runIndex} c=${c}: message p50 ${message.p50} ms, approve p50 ${approve.p50} ms, reveal p50 ${reveal.p50} ms`);
       out.push({ concurrency: c, message, approve, reveal });
     }
+    const botLog = (await w.bot.usage()).log;
+    logCounts.warn += botLog.warn;
+    logCounts.error += botLog.error;
+    logCounts.lastWarn = botLog.lastWarn ?? logCounts.lastWarn;
+    logCounts.lastError = botLog.lastError ?? logCounts.lastError;
     return out;
   } finally {
     await stopWorld(w);

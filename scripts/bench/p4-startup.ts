@@ -39,7 +39,7 @@ export interface StartMeasurement {
   productRssMiB: number;
   processes: number;
   /** Each process of the tree: its command line (shortened) and RSS. */
-  tree: Array<{ command: string; rssMiB: number }>;
+  tree: Array<{ command: string; rssMiB: number; serving: boolean }>;
   /** Every process of the group ended after SIGTERM, without needing SIGKILL. */
   stoppedCleanly: boolean;
 }
@@ -243,7 +243,7 @@ async function startOnce(root: string, dataDir: string, timeoutMs: number, settl
       treeRssMiB: round(rss.reduce((a, b) => a + b, 0) / 1024, 1),
       productRssMiB: round(rss[productIndex]! / 1024, 1),
       processes: pids.length,
-      tree: pids.map((pid, i) => ({ command: commandOf(pid), rssMiB: round(rss[i]! / 1024, 1) })),
+      tree: pids.map((pid, i) => ({ command: commandOf(pid), rssMiB: round(rss[i]! / 1024, 1), serving: i === productIndex })),
     };
   } finally {
     stoppedCleanly = await stopTree(child);

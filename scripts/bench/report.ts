@@ -104,7 +104,9 @@ function renderP1(o: BenchOutcome<P1Result>, latencyMs: number): string[] {
       `reads before each write so that a re-run creates nothing twice (app, service principal, grant, group, policy, secret), ` +
       `reads the tenant's secret-lifetime policy, and verifies the result as the script never did (${v('verify')} round trips: ` +
       'Test-ApplicationAccessPolicy per sender and for a mailbox that must be denied, then a token as the new app). ' +
-      `Running the Exchange chain (${v('group')} round trips) alongside the Graph chain (${graphChain}) hides it completely; ` +
+      (v('group') <= graphChain
+        ? `Running the Exchange chain (${v('group')} round trips) alongside the Graph chain (${graphChain}) hides it completely; `
+        : `Running the Graph chain (${graphChain} round trips) alongside the Exchange chain (${v('group')}) hides it completely; `) +
       `the script pays for its Exchange calls after its Graph calls. ${unclassifiedNote(r)}`,
     '',
     loadLine(o),
@@ -134,8 +136,8 @@ function renderP2(o: BenchOutcome<P2Result>): string[] {
     ),
     '',
     `Medians over ${plural(r.runs.length, 'run')} of each run's percentiles. With ${r.median[0]?.approve.count ?? 0} samples a p99 is the slowest sample or close to it. ` +
-      'The bot, the fake connector and the clients share one process: "event loop busy" is how much of each timed phase that process was working, ' +
-      'and approvals start provisioning jobs that keep it busy while later clicks and the reveals are served. ' +
+      '"Event loop busy" is the share of each timed phase the bot process\'s event loop was working (the bot runs alone in its process; the clients and the fake connector run in the benchmark process); ' +
+      'approvals start provisioning jobs that keep the bot busy while later clicks of the level are served. ' +
       `Bot log during the runs: ${r.botLog.error} errors, ${r.botLog.warn} warnings${r.botLog.lastWarn ? ` (e.g. "${r.botLog.lastWarn}")` : ''}.` +
       (firstErrors.length ? ` First failed answer: \`${firstErrors[0]}\`.` : ''),
     '',
@@ -176,6 +178,14 @@ function startRow(label: string, s: StartMeasurement): string {
   return `| ${label} | **${ms(s.listeningMs)}** | ${ms(s.playgroundMs)} | **${s.productRssMiB} MiB** | ${s.treeRssMiB} MiB (${s.processes} processes) |`;
 }
 
+/** The trust re-launch leaves main.ts waiting for its copy; say what that waiting process costs. */
+function waitingParentNote(s: StartMeasurement): string {
+  const waiting = s.tree.filter((p) => !p.serving && /(^| )main\.ts$/.test(p.command) && !p.command.startsWith('node tsx'));
+  if (waiting.length === 0) return '';
+  const mib = Math.round(waiting.reduce((n, p) => n + p.rssMiB, 0));
+  return ` The main.ts that waits for its re-launched copy (src/runtime/trust.ts) stays resident at ${mib} MiB next to the serving process's ${Math.round(s.productRssMiB)} MiB.`;
+}
+
 function renderP4(o: BenchOutcome<P4Result>): string[] {
   const lines = ['### P4 — `npm start`: time to listening and idle memory', ''];
   if (!o.ok) return [...lines, ...failed('P4', o)];
@@ -187,7 +197,8 @@ function renderP4(o: BenchOutcome<P4Result>): string[] {
     startRow('warm (same DATA_DIR)', r.median.warm),
     '',
     `RSS read ${ms(r.settleMs)} after both ports answered. The tree of the median warm start: ${r.median.warm.tree.map((p) => `\`${p.command}\` ${p.rssMiB} MiB`).join('; ')}. ` +
-      `On SIGTERM to its process group every start ${r.median.cold.stoppedCleanly && r.median.warm.stoppedCleanly ? 'stopped cleanly' : '**did not stop within 15 s and was killed**'}.`,
+      `On SIGTERM to its process group every start ${r.median.cold.stoppedCleanly && r.median.warm.stoppedCleanly ? 'stopped cleanly' : '**did not stop within 15 s and was killed**'}.` +
+      waitingParentNote(r.median.warm),
     '',
     loadLine(o),
     '',
@@ -273,10 +284,12 @@ const METHOD = [
   '',
   '### P2: how the bot is driven',
   '',
-  'The real bot (`startBot`, local mode: no `BOT_ID`, 127.0.0.1) with its store in a temporary directory opens the',
-  'simulator as a configured tenant (`AZURE_*` settings). The Teams side is the test harness\'s Teams client and fake',
-  'Bot Connector (`test/harness`), which speak the Bot Framework wire protocol. For each level of concurrency, N',
-  'closed-loop clients (each sends, waits for the HTTP answer, sends the next):',
+  'The real bot (`startBot`, local mode: no `BOT_ID`, 127.0.0.1) runs alone in its own process',
+  '(`scripts/bench/bot-process.ts`) with its store in a temporary directory and opens the simulator as a configured',
+  'tenant (`AZURE_*` settings). The Teams side — the test harness\'s Teams client and fake Bot Connector',
+  '(`test/harness`), which speak the Bot Framework wire protocol — runs in the benchmark process, as Teams runs',
+  'elsewhere. For each level of concurrency, N closed-loop clients (each sends, waits for the HTTP answer, sends the',
+  'next):',
   '',
   '- **message**: "help" in the client\'s own 1:1 chat (each client is a different admin); the HTTP answer comes after the',
   '  bot has posted its reply card to the connector. One unmeasured message per client first registers its chat.',

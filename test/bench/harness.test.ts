@@ -12,7 +12,7 @@ import { machineInfo, loadNow } from '../../scripts/bench/machine';
 import { runP1, type P1Result } from '../../scripts/bench/p1-provisioning';
 import { runP2, type P2Result } from '../../scripts/bench/p2-bot';
 import { runP3, type P3Result } from '../../scripts/bench/p3-concurrent';
-import { groupMembers, runP4, type P4Result } from '../../scripts/bench/p4-startup';
+import { commandOf, groupMembers, processTree, runP4, type P4Result } from '../../scripts/bench/p4-startup';
 import { startSimulatorProcess } from '../../scripts/bench/remote-sim';
 
 const LATENCY = 20;
@@ -21,6 +21,14 @@ const outcomes: Partial<Pick<BenchResults, 'p1' | 'p2' | 'p3' | 'p4'>> = {};
 function outcome<T>(result: T): BenchOutcome<T> {
   const sample = loadNow();
   return { ok: true, result, durationMs: 1, load: { before: sample, after: sample } };
+}
+
+/** Bot or simulator processes this test process started and that still run. */
+function benchChildren(): string[] {
+  return processTree(process.pid)
+    .slice(1)
+    .map(commandOf)
+    .filter((c) => /bot-process\.ts|sim-process\.ts/.test(c));
 }
 
 function ordered(s: { p50: number; p95: number; p99: number; max: number }): void {
@@ -90,6 +98,7 @@ describe('benchmarks in a tiny configuration', () => {
     expect(run.totalMs).toBeGreaterThanOrEqual(run.throttleMinimumMs);
     expect(run.process.eventLoopUtilization).toBeGreaterThan(0);
     expect(run.process.eventLoopUtilization).toBeLessThanOrEqual(1);
+    expect(benchChildren()).toEqual([]);
     outcomes.p3 = outcome(r);
   }, 180_000);
 
@@ -110,6 +119,8 @@ describe('benchmarks in a tiny configuration', () => {
       }
     }
     expect(r.botLog.error, r.botLog.lastError ?? '').toBe(0);
+    // The bot and simulator processes it started are gone.
+    expect(benchChildren()).toEqual([]);
     outcomes.p2 = outcome(r);
   }, 300_000);
 
