@@ -5,7 +5,7 @@
  * The process re-launches itself once with NODE_EXTRA_CA_CERTS set to the simulator's certificate (Node reads it
  * only at start), exactly as `npm start` does for its embedded simulator.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { ensureTrustedCa } from '../src/runtime/trust';
 import { DEFAULT_TEST_TLS_DIR, ensureSimCertificate } from '../src/sim/tls';
@@ -40,6 +40,15 @@ async function main(): Promise<number> {
   }
   if (parsed.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (parsed.from) {
+    const earlier = JSON.parse(readFileSync(resolve(parsed.from), 'utf8')) as BenchResults;
+    if (earlier.version !== 1) throw new Error(`${parsed.from} is not a results file of this benchmark (version ${String(earlier.version)})`);
+    if (parsed.note) earlier.note = parsed.note;
+    const docPath = resolve(defaultRoot(), parsed.docs ?? 'docs/performance.md');
+    writeFileSync(docPath, renderMarkdown(earlier));
+    console.log(`report: ${relative(defaultRoot(), docPath)} (from ${parsed.from})`);
     return 0;
   }
   const { certPath } = ensureSimCertificate(DEFAULT_TEST_TLS_DIR);

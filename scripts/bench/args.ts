@@ -17,6 +17,7 @@ export const USAGE = `npm run bench -- [options]
   --out <dir>            where the JSON goes (default artifacts/bench)
   --docs <file>          the Markdown page to rewrite (default docs/performance.md)
   --no-docs              do not rewrite the Markdown page
+  --from <results.json>  run nothing: rewrite the Markdown page from an earlier results file (with --note, its note)
   --help`;
 
 export const ALL_BENCHMARKS: BenchName[] = ['p1', 'p2', 'p3', 'p4'];
@@ -35,7 +36,14 @@ function numberArg(name: string, raw: string | undefined, fallback: number, min:
   return n;
 }
 
-export function parseBenchArgs(argv: string[]): { settings: BenchSettings; note: string | null; outDir: string; docs: string | null; help: boolean } {
+export function parseBenchArgs(argv: string[]): {
+  settings: BenchSettings;
+  note: string | null;
+  outDir: string;
+  docs: string | null;
+  from: string | null;
+  help: boolean;
+} {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -53,6 +61,7 @@ export function parseBenchArgs(argv: string[]): { settings: BenchSettings; note:
       out: { type: 'string' },
       docs: { type: 'string' },
       'no-docs': { type: 'boolean' },
+      from: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -78,6 +87,7 @@ export function parseBenchArgs(argv: string[]): { settings: BenchSettings; note:
     note: values.note?.trim() || null,
     outDir: values.out ?? 'artifacts/bench',
     docs: values['no-docs'] ? null : (values.docs ?? 'docs/performance.md'),
+    from: values.from ?? null,
     help: !!values.help,
   };
 }

@@ -174,6 +174,8 @@ describe('options', () => {
   it('bounds every loop and refuses what it does not know', () => {
     expect(parseBenchArgs(['--only', 'p3,p1', '--runs', '3', '--no-docs']).settings.only).toEqual(['p1', 'p3']);
     expect(parseBenchArgs(['--no-docs']).docs).toBeNull();
+    expect(parseBenchArgs([]).from).toBeNull();
+    expect(parseBenchArgs(['--from', 'artifacts/bench/results-x.json']).from).toBe('artifacts/bench/results-x.json');
     expect(() => parseBenchArgs(['--runs', '21'])).toThrow(/--runs/);
     expect(() => parseBenchArgs(['--runs', '2.5'])).toThrow(/--runs/);
     expect(() => parseBenchArgs(['--latency', '5'])).toThrow(/--latency/);
