@@ -1,6 +1,7 @@
 /**
- * The teams-ai Application: message routing ("set up Opter email", "add sender …", "help", "use this channel for
- * audit|approvals", "status", anything else) and one handler per card verb. Every card action writes its own invoke
+ * The teams-ai Application: message routing ("set up Opter email", "add sender …", the lifecycle commands — "new
+ * secret", "remove sender …", "migrate … to RBAC", "test email …" —, "help", "use this channel for audit|approvals",
+ * "status", anything else) and one handler per card verb. Every card action writes its own invoke
  * response (see invoke.ts) and is wrapped so that an unexpected error becomes an E_INTERNAL error body with a log
  * reference — never an HTTP 500, never a 501.
  */
@@ -20,7 +21,9 @@ import { refusal, sendInvokeResponse, type InvokeResult } from './invoke';
 import { describeError } from './log';
 import type { ProvisioningRunner } from './runner';
 import { handleHide, handleReveal } from './secrets';
+import { handleLifecycleCommand, handleRegistrationAction } from './lifecycle-requests';
 import { handleResume } from './resume';
+import { handleOpterUpdated } from './rotation';
 import { statusCardFor } from './status';
 import { cardMessage, channelReference } from './teams-io';
 import { conversationRefOf, isPersonal, stripMentions } from './teams-context';
@@ -134,6 +137,14 @@ async function onMessage(services: BotServices, context: TurnContext): Promise<v
       if (denied) return replyError(context, denied);
       return handleAddSenderCommand(services, context, actor, command.addresses);
     }
+    case 'new-secret':
+    case 'remove-sender':
+    case 'migrate':
+    case 'test-email': {
+      const denied = checkMayRequest(actor, services.roles);
+      if (denied) return replyError(context, denied);
+      return handleLifecycleCommand(services, context, actor, command);
+    }
     case 'use-channel':
       return useChannel(services, context, actor, command.purpose);
     case 'status':
@@ -143,7 +154,7 @@ async function onMessage(services: BotServices, context: TurnContext): Promise<v
       const shown = command.text.length > 60 ? `${command.text.slice(0, 57)}…` : command.text;
       await context.sendActivity(
         shown
-          ? `Sorry, I did not understand “${shown}”. I can **set up Opter email**, **add sender** addresses to it, and show its **status**. Type **help** for details.`
+          ? `Sorry, I did not understand “${shown}”. I can **set up Opter email**, **add sender** / **remove sender**, make a **new secret**, **migrate** to RBAC, send a **test email** and show the **status**. Type **help** for details.`
           : 'Hello! Type **help** to see what I can do.',
       );
       return;
@@ -192,9 +203,10 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
   onAction(VERBS.resume, (ctx, data) => handleResume(services, ctx, data, deps.runner));
   onAction(VERBS.reveal, (ctx, data) => handleReveal(services, ctx, data));
   onAction(VERBS.hideSecret, (ctx, data) => handleHide(services, ctx, data));
-  for (const verb of [VERBS.rotateSecret, VERBS.repair, VERBS.adopt]) {
-    onAction(verb, () => refusal('E_INPUT_INVALID', `“${verb}” is not available in this version of the bot`));
+  for (const verb of [VERBS.rotateSecret, VERBS.repair, VERBS.adopt] as const) {
+    onAction(verb, (ctx, data) => handleRegistrationAction(services, ctx, verb, data));
   }
+  onAction(VERBS.opterUpdated, (ctx, data) => handleOpterUpdated(services, ctx, data, deps.runner));
 
   // Any other adaptiveCard/action (unknown verb, Action.Submit shapes): an error body instead of botbuilder's 501.
   app.addRoute(

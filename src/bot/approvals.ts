@@ -15,11 +15,12 @@ import { checkMayDecide, type Actor } from '../requests/rules';
 import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type RequestRecord } from '../store';
 import { appendAudit, userActor } from './audit';
 import { cardResult, refusal, type InvokeResult } from './invoke';
+import { cardKindOf, isLifecycle, kindOf, lifecycleApprovalPlan } from './lifecycle-plan';
 import { cardMessage, channelReference, type ConversationRef } from './teams-io';
 import { checkCardBinding, ruleActorOf } from './turn';
-import type { AddSenderPayload, ApprovalTarget, BotServices, OutboxPayload, ProvisionPayload } from './types';
+import type { AddSenderPayload, ApprovalTarget, BotServices, LifecyclePayload, OutboxPayload, ProvisionPayload } from './types';
 
-export type AnyPayload = ProvisionPayload | AddSenderPayload;
+export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload;
 
 export function isAddSender(request: RequestRecord): request is RequestRecord<AddSenderPayload> {
   return request.kind === 'add-sender';
@@ -42,6 +43,7 @@ function union(a: string[], b: string[]): string[] {
 }
 
 export function approvalPlan(request: RequestRecord): ApprovalPlan {
+  if (isLifecycle(request)) return lifecycleApprovalPlan(request);
   if (isAddSender(request)) {
     const p = request.payload;
     return {
@@ -72,14 +74,14 @@ export function approvalPlan(request: RequestRecord): ApprovalPlan {
       : {}),
     group: { name: p.names.groupName, alias: p.names.groupAlias, smtp: p.groupSmtp ?? undefined, exists: p.reuse?.groupExists ?? false },
     members: { before, after: union(before, p.senders) },
-    scoping: 'access-policy',
+    scoping: p.scoping ?? 'access-policy',
   };
 }
 
 export function approvalModel(request: RequestRecord, viewer: ApprovalViewer = 'shared', refreshUserIds?: string[]): ApprovalCardModel {
   return {
     requestId: request.id,
-    kind: isAddSender(request) ? 'add-sender' : 'setup',
+    kind: cardKindOf(kindOf(request)),
     requestedBy: { name: request.requester.name ?? request.requester.aadObjectId },
     requestedAt: request.createdAt,
     expiresAt: request.expiresAt,

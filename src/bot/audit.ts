@@ -48,7 +48,7 @@ export function auditCardFor(entry: AuditEntry): AdaptiveCardJson {
 }
 
 /** Journal step outputs worth auditing (ids only; the engine never records a secret in the journal). */
-const STEP_OBJECT_KEYS = ['appId', 'appObjectId', 'spObjectId', 'groupSmtp', 'groupObjectId', 'policyIdentity', 'keyId', 'assignmentId'];
+const STEP_OBJECT_KEYS = ['appId', 'appObjectId', 'spObjectId', 'groupSmtp', 'groupObjectId', 'policyIdentity', 'keyId', 'assignmentId', 'exoSpObjectId'];
 
 /**
  * The audit entry for an engine progress event, or null for events that are not worth a line of their own: a step
@@ -57,7 +57,7 @@ const STEP_OBJECT_KEYS = ['appId', 'appObjectId', 'spObjectId', 'groupSmtp', 'gr
  */
 export function auditInputForProgress(
   event: ProgressEvent,
-  context: { requestId: string; stepOutputs?: Record<string, unknown> },
+  context: { requestId: string | null; stepOutputs?: Record<string, unknown>; waiting?: boolean },
 ): AuditInput | null {
   const objects: Record<string, string> = { jobId: event.jobId };
   for (const key of STEP_OBJECT_KEYS) {
@@ -71,10 +71,13 @@ export function auditInputForProgress(
     case 'step-succeeded':
       return { ...base, action: `step.${event.step}.succeeded`, result: 'success', detail: event.summary };
     case 'step-failed':
+      // A job that stops on purpose to wait (E_JOB_UNFINISHED) has not failed.
+      if (context.waiting) return { ...base, action: `step.${event.step}.waiting`, result: 'info', detail: event.message };
       return { ...base, action: `step.${event.step}.failed`, result: 'failure', detail: `${event.code}: ${event.message}` };
     case 'check':
       return { ...base, action: 'verify.check', result: event.ok ? 'success' : 'failure', detail: `${event.name}: ${event.detail}` };
     case 'job-finished':
+      if (context.waiting && event.status === 'failed') return { ...base, action: 'job.waiting', result: 'info', detail: null };
       return { ...base, action: `job.${event.status}`, result: event.status === 'succeeded' ? 'success' : 'failure', detail: null };
     default:
       return null;

@@ -61,3 +61,32 @@ describe('editDistance', () => {
     expect(editDistance('aaaaaaaa', 'bbbbbbbb', 2)).toBe(3);
   });
 });
+
+describe('parseCommand: lifecycle', () => {
+  it('new secret, with or without the app, and "I lost the secret"', () => {
+    expect(parseCommand('new secret for Opter Nordics')).toEqual({ kind: 'new-secret', app: 'Opter Nordics', lost: false });
+    expect(parseCommand('please create a new client secret for “OpterMessageProxy”.')).toEqual({ kind: 'new-secret', app: 'OpterMessageProxy', lost: false });
+    expect(parseCommand('rotate secret')).toEqual({ kind: 'new-secret', app: null, lost: false });
+    expect(parseCommand('I lost the secret')).toEqual({ kind: 'new-secret', app: null, lost: true });
+    expect(parseCommand('lost secret for Opter')).toEqual({ kind: 'new-secret', app: 'Opter', lost: true });
+  });
+
+  it('remove sender with addresses, optionally naming the registration', () => {
+    expect(parseCommand('remove sender Old@Exempel.se')).toEqual({ kind: 'remove-sender', addresses: ['Old@Exempel.se'], app: null });
+    expect(parseCommand('remove senders a@b.se, c@d.se from Opter Nordics')).toEqual({ kind: 'remove-sender', addresses: ['a@b.se', 'c@d.se'], app: 'Opter Nordics' });
+    expect(parseCommand('remove sender')).toEqual({ kind: 'remove-sender', addresses: [], app: null });
+  });
+
+  it('migrate to RBAC', () => {
+    expect(parseCommand('migrate Opter Flow to RBAC')).toEqual({ kind: 'migrate', app: 'Opter Flow' });
+    expect(parseCommand('Migrate to rbac for applications')).toEqual({ kind: 'migrate', app: null });
+    expect(parseCommand('migrate Opter')).toEqual({ kind: 'unknown', text: 'migrate Opter' });
+  });
+
+  it('test email: to me by default, from a sender, optionally through a named registration', () => {
+    expect(parseCommand('test email to me from faktura@exempel.se')).toEqual({ kind: 'test-email', to: 'me', from: 'faktura@exempel.se', app: null });
+    expect(parseCommand('send a test e-mail from info@exempel.se via Opter Flow')).toEqual({ kind: 'test-email', to: 'me', from: 'info@exempel.se', app: 'Opter Flow' });
+    expect(parseCommand('test email')).toEqual({ kind: 'test-email', to: 'me', from: null, app: null });
+    expect(parseCommand('test email to boss@exempel.se from info@exempel.se')).toEqual({ kind: 'test-email', to: 'boss@exempel.se', from: 'info@exempel.se', app: null });
+  });
+});

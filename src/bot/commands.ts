@@ -11,6 +11,12 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'status' }
   | { kind: 'use-channel'; purpose: 'audit' | 'approvals' }
+  /** "new secret for <app>", "I lost the secret": `app` is the name as typed, or null when none was given. */
+  | { kind: 'new-secret'; app: string | null; lost: boolean }
+  | { kind: 'remove-sender'; addresses: string[]; app: string | null }
+  | { kind: 'migrate'; app: string | null }
+  /** "test email to me from faktura@…": `to` is 'me' or the address typed; `from` null when none was given. */
+  | { kind: 'test-email'; from: string | null; to: string; app: string | null }
   | { kind: 'unknown'; text: string };
 
 /** Lower-case, hyphens/underscores as spaces, punctuation (except what addresses need) dropped, spaces collapsed. */
@@ -72,5 +78,30 @@ export function parseCommand(text: string): Command {
   const use = /^(?:use|set) (?:this|the current) channel (?:for|as)(?: the)? (audit|approvals?)(?: channel)?$/.exec(body);
   if (use) return { kind: 'use-channel', purpose: use[1] === 'audit' ? 'audit' : 'approvals' };
 
+  // The lifecycle commands take app names and addresses from the raw text (case and punctuation kept).
+  const clean = raw.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().replace(/[.!?]+$/, '');
+  const polite = /^(?:(?:please|pls|can you|could you|would you|hi|hello|hey),?\s+)*/i;
+  const phrase = clean.replace(polite, '');
+
+  const remove = /^remove\s+(?:senders?|mailbox(?:es)?|sender\s+addresses?)\b[:\s]*(.*?)(?:\s+from\s+(?!\S+@)(.+))?$/i.exec(phrase);
+  if (remove) return { kind: 'remove-sender', addresses: parseSenderList(remove[1]!), app: appName(remove[2]) };
+
+  const secret = /^(?:(?:create|make|get|give me|i need)\s+)?(?:a\s+)?(?:new|rotate|renew|another)\s+(?:the\s+)?(?:client\s+)?secret(?:\s+(?:for|of|on)\s+(.+))?$/i.exec(phrase);
+  if (secret) return { kind: 'new-secret', app: appName(secret[1]), lost: false };
+  const lost = /^(?:i\s+)?(?:have\s+)?lost\s+(?:the\s+|my\s+|our\s+)?(?:client\s+)?secret(?:\s+(?:for|of)\s+(.+))?$/i.exec(phrase);
+  if (lost) return { kind: 'new-secret', app: appName(lost[1]), lost: true };
+
+  const migrate = /^migrate(?:\s+(.+?))?\s+to\s+rbac(?:\s+for\s+applications)?$/i.exec(phrase);
+  if (migrate) return { kind: 'migrate', app: appName(migrate[1]) };
+
+  const test = /^(?:send\s+)?(?:me\s+)?(?:a\s+)?test\s*(?:e-?\s?mail|mail|message)(?:\s+to\s+(me|\S+@\S+))?(?:\s+from\s+(\S+@\S+))?(?:\s+(?:via|using|through|with)\s+(.+))?$/i.exec(phrase);
+  if (test) return { kind: 'test-email', to: (test[1] ?? 'me').toLowerCase() === 'me' ? 'me' : test[1]!, from: test[2] ?? null, app: appName(test[3]) };
+
   return { kind: 'unknown', text: raw };
+}
+
+/** An app name as typed after "for"/"from"/"via", without quotes; null when empty. */
+function appName(text: string | undefined): string | null {
+  const v = (text ?? '').trim().replace(/^["“”'‘’]+|["“”'‘’]+$/g, '').trim();
+  return v ? v : null;
 }

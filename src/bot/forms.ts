@@ -33,7 +33,7 @@ import { cardResult, refusal, refusalMessage, type InvokeResult } from './invoke
 import { inFlightFor, listRegistrations } from './registrations';
 import { cardMessage } from './teams-io';
 import { checkCardBinding, originOf, recordInvokedCard, requesterInfo, ruleActorOf } from './turn';
-import type { BotServices, Draft, Origin, ProvisionDetails, ProvisionPayload } from './types';
+import { requestKindForStore, type BotRequestKind, type BotServices, type Draft, type Origin, type ProvisionDetails, type ProvisionPayload } from './types';
 
 const DRAFT_PREFIX = 'draft:';
 
@@ -116,9 +116,6 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
     if (field) errors[field] ??= message;
     else model.generalError ??= message;
   };
-  if (values.scoping === 'rbac') {
-    setError('scoping', 'RBAC for Applications is not available in this version of the bot yet; choose Application Access Policy.');
-  }
 
   const appDisplayName = values.appDisplayName ?? '';
   const senders = values.senders ?? [];
@@ -226,6 +223,7 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
       credentialExpiresAt: formatRoundTripUtc(life.endDateTime),
       credentialClamped: life.clamped,
       reuse,
+      scoping: values.scoping ?? 'access-policy',
     },
   };
 }
@@ -243,6 +241,7 @@ function submittedCard(request: RequestRecord, where: string): AdaptiveCardJson 
     facts: [
       { title: 'App', value: p.appName ?? request.appName ?? '' },
       { title: 'Senders', value: (p.senders ?? []).join(', ') },
+      { title: 'Scoping', value: p.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy' },
       { title: 'Approval needed by', value: formatUtc(request.expiresAt) },
     ],
   });
@@ -293,7 +292,7 @@ async function submitProvision(
     appName: payload.appName,
     payload: { ...payload, origin: draft.origin },
     dedupeKey: `form:${draft.id}`,
-    summary: `Set up “${payload.appName}” for ${payload.senders.join(', ')}${payload.reuse ? ' (reusing the existing registration)' : ''}.`,
+    summary: `Set up “${payload.appName}” for ${payload.senders.join(', ')} with ${payload.scoping === 'rbac' ? 'RBAC for Applications' : 'an Application Access Policy'}${payload.reuse ? ' (reusing the existing registration)' : ''}.`,
   });
   const card = submittedCard(request, describeTargets(targets));
   await replaceForEveryone(services, context, card);
@@ -305,7 +304,7 @@ export function createRequestWithApprovals(
   services: BotServices,
   input: {
     id?: string;
-    kind: 'provision' | 'add-sender';
+    kind: BotRequestKind;
     actor: Actor;
     appName: string;
     payload: Record<string, unknown> & { origin: Origin };
@@ -318,7 +317,7 @@ export function createRequestWithApprovals(
   const result = store.transaction(() => {
     const made = store.requests.create({
       ...(input.id ? { id: input.id } : {}),
-      kind: input.kind,
+      kind: requestKindForStore(input.kind),
       tenantId: input.actor.tenantId,
       requester: { aadObjectId: input.actor.aadObjectId, name: input.actor.name, mri: input.actor.mri },
       appName: input.appName,

@@ -20,6 +20,8 @@ import { loadOrCreateEncryptionKey, openStore, type Store } from '../store';
 import { createApplication } from './app';
 import type { BotAuthOverrides } from './auth';
 import { readBotConfig, type BotConfig, type BotEnv } from './config';
+import { lifecycleSweep } from './lifecycle';
+import { sweepRetirements } from './rotation';
 import { createRedactingLogger, describeError, type RedactingLogger } from './log';
 import { ProvisioningRunner } from './runner';
 import { createSecretSink } from './secrets';
@@ -65,7 +67,10 @@ export interface BotHandle {
   tenant: TenantRuntime;
   server: BotServer;
   logger: RedactingLogger;
-  /** Runs the expiry sweeps and delivers every due outbox item now; resolves when done. */
+  /**
+   * Runs the sweeps (approval and secret expiry; the lifecycle's due waits, secret retirements and daily expiry
+   * reminders) and delivers every due outbox item now; resolves when done. Jobs it starts run on: see idle().
+   */
   tick(): Promise<void>;
   /** Resolves when no provisioning run is in flight. */
   idle(): Promise<void>;
@@ -78,6 +83,9 @@ export const DEFAULT_SETTINGS: BotSettings = {
   outboxRetryBaseMs: 2_000,
   outboxRetryMaxMs: 5 * 60_000,
   auditUnroutedRetryMs: 60_000,
+  expiryCheckIntervalMs: 24 * 3_600_000,
+  migrationSettleMinutes: 120,
+  rotationOverlapDays: 7,
 };
 
 const DEFAULT_WORKER_INTERVAL_MS = 15_000;
@@ -193,7 +201,7 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
     verifyRetry: options.verifyRetry,
   });
   const runner = new ProvisioningRunner(services);
-  const worker = new BackgroundWorker(services, options.workerIntervalMs ?? DEFAULT_WORKER_INTERVAL_MS);
+  const worker = new BackgroundWorker(services, options.workerIntervalMs ?? DEFAULT_WORKER_INTERVAL_MS, () => lifecycleSweep(services, runner));
   services.poke = () => worker.poke();
 
   // The server needs the turn handler before the Application (which needs the server's adapter) exists.
@@ -224,6 +232,8 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
   log.info(`tenant: ${tenant.description}`);
   log.info(`store: ${store.path}`);
   runner.resumeAll();
+  // Retire jobs are not a request's own job, so resumeAll does not see them; the sweep resumes them (journal only).
+  sweepRetirements(services, runner);
   worker.start();
 
   let closing: Promise<void> | null = null;

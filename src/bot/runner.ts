@@ -10,24 +10,36 @@
 import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel } from '../cards';
 import { toOpterError } from '../core/errors';
 import type { JobRecord, ProgressEvent } from '../core/ports';
-import { ADD_SENDER_STEPS, PROVISION_STEPS, STEP_TITLES, type JobOutcome } from '../provisioning/engine';
+import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, STEP_TITLES, type JobOutcome } from '../provisioning/engine';
 import type { RequestRecord } from '../store';
-import { isAddSender } from './approvals';
+import { isAddSender, type AnyPayload } from './approvals';
 import { appendAudit, auditInputForProgress } from './audit';
 import { Coalescer } from './coalesce';
+import { createLifecycleJob, lifecycleResultFromJournal, lifecycleSteps, lifecycleTitle, settleLifecycle } from './lifecycle-jobs';
+import { isLifecycle } from './lifecycle-plan';
 import { describeError } from './log';
 import { cardMessage, type ConversationRef } from './teams-io';
-import type { AddSenderPayload, BotServices, OutboxPayload, ProvisionPayload, RequestResult } from './types';
+import type { BotServices, LifecycleRequestResult, OutboxPayload, ProvisionPayload, RequestResult } from './types';
 import { SYSTEM_ACTOR } from './types';
 
 function titleOf(request: RequestRecord): string {
+  if (isLifecycle(request)) return lifecycleTitle(request);
   return isAddSender(request) ? `Adding senders to ${request.payload.appName}` : `Setting up Opter email: ${(request.payload as ProvisionPayload).appName}`;
 }
 
 function stepsOf(request: RequestRecord): Array<{ id: string; title: string }> {
-  const ids: readonly string[] = isAddSender(request) ? ADD_SENDER_STEPS : PROVISION_STEPS;
+  const ids: readonly string[] = isLifecycle(request)
+    ? lifecycleSteps(request)
+    : isAddSender(request)
+      ? ADD_SENDER_STEPS
+      : (request.payload as ProvisionPayload).scoping === 'rbac'
+        ? PROVISION_RBAC_STEPS
+        : PROVISION_STEPS;
   return ids.map((id) => ({ id, title: STEP_TITLES[id] ?? id }));
 }
+
+/** The engine's "stopped on purpose until later" (a wait for Exchange's permission cache): not a failure. */
+const UNFINISHED = 'E_JOB_UNFINISHED';
 
 /** Posts the progress card on first publish and edits it afterwards; the message id is recorded on the request. */
 export async function publishProgress(services: BotServices, request: RequestRecord, card: ReturnType<typeof progressCard>): Promise<void> {
@@ -37,7 +49,7 @@ export async function publishProgress(services: BotServices, request: RequestRec
     services.store.cards.touchCard(existing.id);
     return;
   }
-  const origin = (request.payload as ProvisionPayload | AddSenderPayload).origin;
+  const origin = (request.payload as AnyPayload).origin;
   const posted = await services.io.post(origin.reference, cardMessage(card));
   services.store.cards.recordCard({ requestId: request.id, role: 'progress', ...posted });
 }
@@ -78,6 +90,32 @@ export class ProvisioningRunner {
     return run;
   }
 
+  /** Whether a request (or tracked work) is running in this process. */
+  isRunning(key: string): boolean {
+    return this.runs.has(key);
+  }
+
+  /**
+   * Background work that is not a request's own job (retiring old secrets): one run per key at a time, awaited by
+   * settle() and stop() like the request runs.
+   */
+  track(key: string, work: () => Promise<void>): Promise<void> {
+    const existing = this.runs.get(key);
+    if (existing) return existing;
+    if (this.stopping) return Promise.resolve();
+    const run = work()
+      .catch((err: unknown) => {
+        if (!this.stopping) this.services.log.error(`${key} stopped unexpectedly: ${describeError(err)}`);
+      })
+      .finally(() => this.runs.delete(key));
+    this.runs.set(key, run);
+    return run;
+  }
+
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
   /**
    * After a restart: resume every job the journal still has running, start approved requests that never got a job,
    * and finish requests whose job ended while nobody was listening.
@@ -104,17 +142,20 @@ export class ProvisioningRunner {
       const job = store.journal.getJob(request.jobId);
       if (job) return job;
     }
-    const job = isAddSender(request)
-      ? engine.createAddSenderJob({ appDisplayName: request.payload.appName, senders: request.payload.senders }, { idempotencyKey: request.id })
-      : engine.createProvisionJob(
-          {
-            appDisplayName: (request.payload as ProvisionPayload).appName,
-            senders: (request.payload as ProvisionPayload).senders,
-            secretValidYears: (request.payload as ProvisionPayload).validYears,
-            overrides: (request.payload as ProvisionPayload).overrides,
-          },
-          { idempotencyKey: request.id },
-        );
+    const job = isLifecycle(request)
+      ? createLifecycleJob(engine, request, this.services.settings)
+      : isAddSender(request)
+        ? engine.createAddSenderJob({ appDisplayName: request.payload.appName, senders: request.payload.senders }, { idempotencyKey: request.id })
+        : engine.createProvisionJob(
+            {
+              appDisplayName: (request.payload as ProvisionPayload).appName,
+              senders: (request.payload as ProvisionPayload).senders,
+              secretValidYears: (request.payload as ProvisionPayload).validYears,
+              overrides: (request.payload as ProvisionPayload).overrides,
+              scoping: (request.payload as ProvisionPayload).scoping ?? 'access-policy',
+            },
+            { idempotencyKey: request.id },
+          );
     if (!store.requests.attachJob(request.id, job.id)) throw new Error(`request ${request.id} is linked to another job`);
     return job;
   }
@@ -153,12 +194,15 @@ export class ProvisioningRunner {
       publish: (m) => publishProgress(this.services, request!, progressCard(m)),
       onError: (err) => this.services.log.warn(`progress card of request ${requestId}: ${describeError(err)}`),
     });
+    let waiting = false;
     const listener = (event: ProgressEvent) => {
       if (this.stopping) return;
       model = applyProgressEvent(model, event);
       if (event.type !== 'job-finished') card.set(model);
+      if (event.type === 'job-started') waiting = false;
+      if (event.type === 'step-failed' && event.code === UNFINISHED) waiting = true;
       const stepOutputs = 'step' in event ? store.journal.getStep(event.jobId, event.step)?.outputs : undefined;
-      const input = auditInputForProgress(event, { requestId, stepOutputs });
+      const input = auditInputForProgress(event, { requestId, stepOutputs, waiting });
       if (input) {
         appendAudit(store, input);
         this.services.poke();
@@ -188,12 +232,17 @@ export class ProvisioningRunner {
     const { store } = this.services;
     const requestId = request.id;
     const succeeded = outcome.job.status === 'succeeded';
-    const result = succeeded ? this.resultOf(request, outcome) : null;
+    if (!succeeded && (outcome.error?.code ?? outcome.job.lastError?.code) === UNFINISHED) return this.wait(request, outcome, progress);
+    const result = succeeded
+      ? isLifecycle(request)
+        ? lifecycleResultFromJournal(store, this.services.engine.tenantId, request, outcome.job, outcome.lifecycle?.notes ?? [])
+        : this.resultOf(request, outcome)
+      : null;
 
     if (progress) {
       let model = progress.model();
       if (succeeded && !isAddSender(request) && result?.keyId) {
-        const where = (request.payload as ProvisionPayload).origin.isChannel ? ` in ${request.requester.name ?? 'the requester'}’s 1:1 chat with me` : ' in this chat';
+        const where = (request.payload as AnyPayload).origin.isChannel ? ` in ${request.requester.name ?? 'the requester'}’s 1:1 chat with me` : ' in this chat';
         model = applyProgressEvent(model, { type: 'note', jobId: outcome.job.id, message: `The one-time client secret card is waiting${where}.`, at: this.services.clock.now().toISOString() });
       }
       model = applyProgressEvent(model, { type: 'job-finished', jobId: outcome.job.id, status: succeeded ? 'succeeded' : 'failed', at: this.services.clock.now().toISOString() });
@@ -219,7 +268,9 @@ export class ProvisioningRunner {
           },
           detail: result.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`).join('; ') || null,
         });
-        if (isAddSender(request)) {
+        if (isLifecycle(request)) {
+          settleLifecycle(store, request, result as LifecycleRequestResult);
+        } else if (isAddSender(request)) {
           for (const member of result.membersAdded) {
             appendAudit(store, {
               actor: SYSTEM_ACTOR,
@@ -230,10 +281,11 @@ export class ProvisioningRunner {
               detail: `${member} may now send through ${request.payload.appName}.`,
             });
           }
-          const checks = result.checks.filter((c) => c.name.startsWith('Test-ApplicationAccessPolicy'));
+          // Access-policy registrations report Test-ApplicationAccessPolicy checks, RBAC ones "May send as …".
+          const checks = result.checks.filter((c) => !c.name.startsWith('Token'));
           this.notify(requestId, {
             title: 'Senders added',
-            text: `${request.payload.senders.join(', ')} can now send through ${request.payload.appName} (group ${result.groupSmtp}). Verified: ${checks.map((c) => `${c.name.replace('Test-ApplicationAccessPolicy ', '')} → ${c.detail}`).join('; ')}.`,
+            text: `${request.payload.senders.join(', ')} can now send through ${request.payload.appName} (group ${result.groupSmtp}). Verified: ${checks.map((c) => `${c.name.replace(/^(Test-ApplicationAccessPolicy|May send as) /, '')} → ${c.detail}`).join('; ')}.`,
             tone: 'good',
           });
         } else if (result.keyId) {
@@ -274,6 +326,46 @@ export class ProvisioningRunner {
     }
   }
 
+  /**
+   * The job stopped on purpose until a time (a migration waiting for Exchange's permission cache): the request stays
+   * in provisioning, the card says until when, and the worker runs the job again once that time has come.
+   */
+  private async wait(
+    request: RequestRecord,
+    outcome: JobOutcome,
+    progress: { card: Coalescer<ProgressCardModel>; model: () => ProgressCardModel; setModel: (m: ProgressCardModel) => void } | null,
+  ): Promise<void> {
+    const { store, engine, clock } = this.services;
+    const resumeAfter = outcome.resumeAfter ?? engine.waitingJobs().find((w) => w.job.id === outcome.job.id)?.resumeAfter ?? null;
+    const reason = outcome.error?.detail ?? outcome.job.lastError?.message ?? 'waiting';
+    store.transaction(() => {
+      if (store.kv.markOnce(`request-waiting:${outcome.job.id}:${resumeAfter ?? ''}`)) {
+        appendAudit(store, {
+          actor: SYSTEM_ACTOR,
+          action: 'request.waiting',
+          requestId: request.id,
+          result: 'info',
+          objects: { jobId: outcome.job.id },
+          detail: `${reason}${resumeAfter ? ` Continues after ${resumeAfter}.` : ''}`,
+        });
+      }
+    });
+    this.services.poke();
+    if (!progress) return;
+    let model = applyProgressEvent(progress.model(), { type: 'job-finished', jobId: outcome.job.id, status: 'failed', at: clock.now().toISOString() });
+    if (model.waiting && resumeAfter) model = { ...model, waiting: { ...model.waiting, until: resumeAfter } };
+    progress.setModel(model);
+    progress.card.set(model);
+    try {
+      await progress.card.flush();
+    } catch (e) {
+      this.services.log.warn(`waiting progress of request ${request.id} queued for retry: ${describeError(e)}`);
+      const payload: OutboxPayload = { kind: 'progress-final', requestId: request.id, card: progressCard(model) as unknown as Record<string, unknown> };
+      store.outbox.enqueue({ kind: 'progress-final', target: { requestId: request.id }, payload, dedupeKey: `progress-waiting:${request.id}:${resumeAfter ?? ''}` });
+      this.services.poke();
+    }
+  }
+
   private modelFromJournal(request: RequestRecord, outcome: JobOutcome): ProgressCardModel {
     const at = outcome.job.updatedAt;
     let model = newProgress({ requestId: request.id, title: titleOf(request), steps: stepsOf(request), at: outcome.job.createdAt });
@@ -310,6 +402,7 @@ export class ProvisioningRunner {
         keyId: r.secret?.keyId ?? null,
         credentialEndDateTime: r.secret?.endDateTime ?? null,
         checks: r.checks,
+        scoping: r.scoping ?? 'access-policy',
       };
     }
     // The job finished in an earlier process: rebuild the facts from the journal's step outputs.
@@ -329,6 +422,7 @@ export class ProvisioningRunner {
       keyId: typeof secretOut?.keyId === 'string' && secretOut.delivered === true ? secretOut.keyId : null,
       credentialEndDateTime: typeof secretOut?.endDateTime === 'string' ? secretOut.endDateTime : null,
       checks,
+      scoping: (outcome.job.input as { scoping?: string } | null)?.scoping === 'rbac' || str('locate', 'scoping') === 'rbac' ? 'rbac' : 'access-policy',
     };
   }
 }

@@ -120,7 +120,7 @@ function factsOf(request: RequestRecord, meta: SecretMetadata | null): SecretFac
     clientId: result.clientId ?? meta?.appId ?? '',
     secretExpiresAt: meta?.credentialEndDateTime ?? result.credentialEndDateTime ?? '',
     groupSmtp: result.groupSmtp ?? '',
-    scoping: 'access-policy',
+    scoping: result.scoping ?? 'access-policy',
   };
 }
 
@@ -128,19 +128,21 @@ function factsOf(request: RequestRecord, meta: SecretMetadata | null): SecretFac
 export function secretBaseCard(services: BotServices, request: RequestRecord): AdaptiveCardJson {
   const meta = services.store.secrets.get(request.id);
   const facts = factsOf(request, meta);
+  // "New secret" on the later states: the registration is the app (client id), as on the status card.
+  const registrationId = facts.clientId || undefined;
   if (meta?.state === 'revealed' && meta.revealedAt) {
-    return secretHiddenCard({ ...facts, revealedAt: meta.revealedAt, revealedBy: { name: meta.revealedBy?.name ?? request.requester.name ?? 'the requester' } });
+    return secretHiddenCard({ ...facts, revealedAt: meta.revealedAt, revealedBy: { name: meta.revealedBy?.name ?? request.requester.name ?? 'the requester' }, registrationId });
   }
-  if (meta?.state === 'expired' && meta.expiredAt) return secretExpiredCard({ ...facts, expiredAt: meta.expiredAt });
+  if (meta?.state === 'expired' && meta.expiredAt) return secretExpiredCard({ ...facts, expiredAt: meta.expiredAt, registrationId });
   return secretReadyCard({ ...facts, requester: { name: request.requester.name ?? 'the requester' }, revealDeadline: meta?.expiresAt ?? request.updatedAt });
 }
 
-/** The requester's 1:1 chat: the stored one, or opened now from the request's origin (and stored). */
-async function postToRequesterChat(services: BotServices, request: RequestRecord, card: AdaptiveCardJson) {
+/** The requester's 1:1 chat: the stored one, or opened now from the request's origin (and stored). Returns where the card landed. */
+export async function postToRequesterChat(services: BotServices, request: RequestRecord, card: AdaptiveCardJson) {
   const { store, io } = services;
   const known = store.cards.getUserConversation<ConversationRef>(request.requester.aadObjectId);
   if (known) return io.post(known.reference, cardMessage(card));
-  const origin = (request.payload as ProvisionPayload).origin;
+  const origin = (request.payload as Pick<ProvisionPayload, 'origin'>).origin;
   if (!request.requester.mri) throw new Error(`request ${request.id} has no Teams id for the requester; cannot open a 1:1 chat`);
   const posted = await io.postToNewPersonalChat(
     { serviceUrl: origin.serviceUrl, tenantId: request.tenantId, user: { id: request.requester.mri, name: request.requester.name ?? undefined }, bot: origin.bot },

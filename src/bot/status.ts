@@ -1,55 +1,46 @@
 /**
- * "status": the registrations the bot set up, each inspected live in the tenant (read-only): senders, latest
- * secret expiry, the bot's last verification and anything that no longer matches (problems become drift lines).
+ * "status" / "list": every Opter registration in the tenant (read-only, the engine's registry) — the ones the bot
+ * manages and the ones that look made by Opter's script, which can be adopted — with senders, scoping model, secret
+ * expiry, the last verification and drift (members added outside the bot, grant or policy missing, …). The card's
+ * Repair / Adopt / New secret buttons carry the registration id (the app's client id) only.
  */
-import { MAX_STATUS_REGISTRATIONS, statusCard, type AdaptiveCardJson, type RegistrationStatus } from '../cards';
-import { inspectRegistration } from '../provisioning/inspect';
+import { statusCard, type AdaptiveCardJson, type RegistrationStatus } from '../cards';
+import { describeError } from './log';
 import { listRegistrations } from './registrations';
-import type { BotServices, RequestResult } from './types';
+import { tenantRegistrations, verificationView } from './tenant-registrations';
+import type { BotServices } from './types';
 
 export async function statusCardFor(services: BotServices): Promise<AdaptiveCardJson> {
-  const { directory, exchange } = services.tenant.adapters;
   const now = services.clock.now();
-  const registrations = listRegistrations(services.store).slice(0, MAX_STATUS_REGISTRATIONS);
-  const rows = await Promise.all(
-    registrations.map(async (r): Promise<RegistrationStatus> => {
-      const lastRun = services.store.requests
-        .list({ appName: r.appDisplayName, status: 'succeeded' })
-        .find((x) => x.result && Array.isArray((x.result as RequestResult).checks));
-      const checks = (lastRun?.result as RequestResult | undefined)?.checks ?? [];
-      const lastVerification = lastRun
-        ? { at: lastRun.updatedAt, ok: checks.every((c) => c.ok), summary: `${checks.filter((c) => c.ok).length} of ${checks.length} checks passed` }
-        : null;
-      try {
-        const s = await inspectRegistration({ directory, exchange, now }, r.appDisplayName, r.overrides);
-        const live = s.secrets.map((c) => c.endDateTime).filter((end) => new Date(end) > now).sort();
-        return {
-          id: r.id,
-          appDisplayName: r.appDisplayName,
-          appId: s.app?.appId ?? r.appId,
-          managed: true,
-          scoping: 'access-policy',
-          groupSmtp: s.group?.smtp ?? r.groupSmtp,
-          senders: s.members,
-          secretExpiresAt: live.at(-1) ?? null,
-          lastVerification,
-          drift: s.problems.map((description) => ({ kind: 'problem', description })),
-        };
-      } catch (e) {
-        return {
-          id: r.id,
-          appDisplayName: r.appDisplayName,
-          appId: r.appId,
-          managed: true,
-          scoping: 'access-policy',
-          groupSmtp: r.groupSmtp,
-          senders: r.senders,
-          secretExpiresAt: null,
-          lastVerification,
-          drift: [{ kind: 'unreachable', description: `Could not read the tenant: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}` }],
-        };
-      }
-    }),
-  );
+  let rows: RegistrationStatus[];
+  try {
+    rows = (await tenantRegistrations(services)).map((r) => ({
+      id: r.appId,
+      appDisplayName: r.appDisplayName,
+      appId: r.appId,
+      managed: r.managed,
+      scoping: r.scoping,
+      groupSmtp: r.groupSmtp ?? undefined,
+      senders: r.senders,
+      secretExpiresAt: r.secretExpiresAt,
+      lastVerification: verificationView(services, r.lastVerification),
+      drift: r.drift,
+    }));
+  } catch (e) {
+    // The tenant cannot be read: show what the bot set up, each with why nothing could be checked.
+    const why = `Could not read the tenant: ${describeError(e).slice(0, 200)}`;
+    rows = listRegistrations(services.store).map((r) => ({
+      id: r.appId,
+      appDisplayName: r.appDisplayName,
+      appId: r.appId,
+      managed: true,
+      scoping: 'access-policy',
+      groupSmtp: r.groupSmtp,
+      senders: r.senders,
+      secretExpiresAt: null,
+      lastVerification: null,
+      drift: [{ kind: 'unreachable', description: why }],
+    }));
+  }
   return statusCard({ generatedAt: now.toISOString(), registrations: rows });
 }

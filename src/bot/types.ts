@@ -4,11 +4,15 @@
  * `password`, … suffixes): nothing here ever holds one.
  */
 import type { Clock } from '../core/ports';
+import type { ExpiryReminder } from '../provisioning/expiry';
+import type { MigrationPlan } from '../provisioning/migrate';
 import type { ProvisioningEngine } from '../provisioning/engine';
 import type { NameOverrides } from '../provisioning/names';
+import type { ScopingState } from '../provisioning/registration';
+import type { ScopingModel } from '../provisioning/runtime';
 import type { RoleConfig } from '../requests/rules';
 import type { TenantRuntime } from '../runtime/tenant';
-import type { Store } from '../store';
+import type { RequestKind, Store } from '../store';
 import type { BotConfig } from './config';
 import type { RedactingLogger } from './log';
 import type { BotIdentityRef, ConversationRef, TeamsIO } from './teams-io';
@@ -52,6 +56,8 @@ export interface ProvisionDetails {
   credentialClamped: boolean;
   /** Set when the admin chose to reuse an existing registration of the same name. */
   reuse: { appId: string; membersBefore: string[]; groupExists: boolean; createsCredential: boolean } | null;
+  /** How the app is limited to the sender group (absent on requests from before the choice existed: access-policy). */
+  scoping?: ScopingModel;
 }
 
 /** Payload of a `provision` request. */
@@ -72,6 +78,57 @@ export interface AddSenderPayload {
   origin: Origin;
 }
 
+/**
+ * Every request kind the bot makes. The store's RequestKind predates repair and adopt; its column is free text, so
+ * the bot keeps the full list here and converts at the store boundary (see requestKindForStore).
+ */
+export type BotRequestKind = RequestKind | 'repair' | 'adopt';
+export type LifecycleKind = Exclude<BotRequestKind, 'provision' | 'add-sender'>;
+export const LIFECYCLE_KINDS: readonly LifecycleKind[] = ['rotate-secret', 'remove-sender', 'migrate-rbac', 'test-email', 'repair', 'adopt'];
+
+export function requestKindForStore(kind: BotRequestKind): RequestKind {
+  return kind as RequestKind;
+}
+
+/** The registration a lifecycle request is about, as the tenant showed it when the request was made. */
+export interface LifecycleTarget {
+  appName: string;
+  appId: string;
+  overrides: NameOverrides;
+  groupName: string;
+  groupAlias: string;
+  groupSmtp: string | null;
+  /** The group's members when the request was made. */
+  senders: string[];
+  scoping: ScopingState;
+}
+
+/** Payload of a lifecycle request (new secret, remove sender, migrate, test email, repair, adopt). */
+export interface LifecyclePayload extends LifecycleTarget {
+  [key: string]: unknown;
+  origin: Origin;
+  /** rotate-secret */
+  validYears?: number;
+  overlapDays?: number;
+  oldSecrets?: Array<{ keyId: string; expiresAt: string }>;
+  credentialName?: string;
+  credentialExpiresAt?: string | null;
+  credentialClamped?: boolean;
+  /** remove-sender: the addresses to remove and the members after. */
+  remove?: string[];
+  membersAfter?: string[];
+  /** migrate-rbac */
+  plan?: MigrationPlan;
+  settleMinutes?: number;
+  /** test-email */
+  from?: string;
+  to?: string;
+  /** repair: the drift seen when asked. */
+  drift?: string[];
+  /** remove-sender made by "Repair" for members added outside the bot. */
+  repairOf?: 'member-outside-bot';
+}
+
 /** What a finished job leaves on its request (`request.result`). */
 export interface RequestResult {
   tenantId: string;
@@ -85,6 +142,27 @@ export interface RequestResult {
   keyId: string | null;
   credentialEndDateTime: string | null;
   checks: Array<{ name: string; ok: boolean; detail: string }>;
+  /** The scoping model of the registration after the job (absent on results from before: access-policy). */
+  scoping?: ScopingModel;
+}
+
+/** `request.result` of a lifecycle request: the common facts plus what that kind of job produced. */
+export interface LifecycleRequestResult extends RequestResult {
+  kind: LifecycleKind;
+  /** rotate-secret: the secrets that keep working until retired, and when the overlap ends. */
+  previous?: Array<{ keyId: string; endDateTime: string }>;
+  overlapEndsAt?: string;
+  /** remove-sender */
+  removed?: string[];
+  notMembers?: string[];
+  /** test-email */
+  layers?: Array<{ layer: string; ok: boolean; detail: string }>;
+  testOk?: boolean;
+  temporaryKeyRemoved?: boolean;
+  /** migrate-rbac */
+  removedGraphGrant?: boolean;
+  removedPolicies?: string[];
+  notes: string[];
 }
 
 export type ApprovalTarget = { kind: 'named'; name: string } | { kind: 'channel-id'; channelId: string } | { kind: 'origin' };
@@ -97,7 +175,14 @@ export type OutboxPayload =
   | { kind: 'secret-sync'; requestId: string }
   /** A notice for the requester: in the conversation the request came from, or (personal) their 1:1 chat. */
   | { kind: 'notify'; requestId: string; title: string; text: string; tone: 'info' | 'good' | 'warning' | 'attention'; personal?: boolean }
-  | { kind: 'progress-final'; requestId: string; card: Record<string, unknown> };
+  | { kind: 'progress-final'; requestId: string; card: Record<string, unknown> }
+  /** The rotation card (old secrets, "Opter updated") in the requester's 1:1 chat, and its later states. */
+  | { kind: 'rotation-post'; requestId: string }
+  | { kind: 'rotation-sync'; requestId: string }
+  /** The result card of a lifecycle job, in the conversation the request came from. */
+  | { kind: 'result-post'; requestId: string }
+  /** An expiry reminder to one owner's 1:1 chat (opened through their request) or to the audit channel. */
+  | { kind: 'reminder'; reminder: ExpiryReminder; to: { owner: string; requestId: string } | 'audit' };
 
 export interface BotSettings {
   /** Least time between two edits of the same progress card. */
@@ -108,6 +193,12 @@ export interface BotSettings {
   outboxRetryMaxMs: number;
   /** Retry of an audit post while no audit channel is configured yet. */
   auditUnroutedRetryMs: number;
+  /** How often the worker reads every registration's secrets for expiry reminders (default: daily). */
+  expiryCheckIntervalMs: number;
+  /** Minutes a migration waits after the RBAC role assignment before removing the Graph grant (Microsoft: up to 2 h). */
+  migrationSettleMinutes: number;
+  /** How long the old secrets keep working after a rotation when nobody confirms "Opter updated". */
+  rotationOverlapDays: number;
 }
 
 export interface BotServices {

@@ -1,6 +1,7 @@
 /**
  * Background work: delivering the outbox to Teams (audit posts, approval copies and their updates, secret cards,
- * notices, final progress states) and the expiry sweeps (approvals, unrevealed secrets and their credentials).
+ * notices, final progress states, rotation and result cards, expiry reminders) and the sweeps (approvals, unrevealed
+ * secrets and their credentials, plus the lifecycle's: see lifecycle.ts).
  *
  * Delivery is at-least-once: an item is leased, delivered, then marked sent; a failure is retried with exponential
  * backoff (Teams 429/5xx after botbuilder's own retries), a permanent refusal (400/403/404) gives up on the item,
@@ -12,7 +13,11 @@ import { noticeCard } from '../cards';
 import { AUDIT_CHANNEL, type OutboxItem } from '../store';
 import { expireDueApprovals, postApprovalCopy, syncApprovalCopies, type AnyPayload } from './approvals';
 import { auditCardFor } from './audit';
+import { lifecycleResultCardFor } from './lifecycle-jobs';
+import { isLifecycle } from './lifecycle-plan';
 import { describeError } from './log';
+import { reminderCard } from './reminders';
+import { postRotationCard, syncRotationCards } from './rotation';
 import { publishProgress } from './runner';
 import { notifyRequesterPersonally, postSecretCard, sweepSecrets, syncSecretCards } from './secrets';
 import { cardMessage, channelReference, isPermanentTeamsError, type BotIdentityRef, type ConversationRef } from './teams-io';
@@ -42,7 +47,7 @@ export function rememberLastSeen(services: BotServices, context: TurnContext, te
   services.store.kv.set(LAST_SEEN_KEY, { serviceUrl: a.serviceUrl, bot: { id: a.recipient.id, name: a.recipient.name ?? '' }, tenantId });
 }
 
-function auditChannel(services: BotServices): ConversationRef {
+export function auditChannel(services: BotServices): ConversationRef {
   const named = services.store.cards.getConversation<ConversationRef>(AUDIT_CHANNEL);
   if (named) return named.reference;
   const channelId = services.config.auditChannelId;
@@ -86,6 +91,27 @@ export async function deliver(services: BotServices, payload: OutboxPayload): Pr
       await publishProgress(services, request, payload.card as never);
       return;
     }
+    case 'rotation-post':
+      return postRotationCard(services, payload.requestId);
+    case 'rotation-sync':
+      return syncRotationCards(services, payload.requestId);
+    case 'result-post': {
+      const request = store.requests.get(payload.requestId);
+      if (!request || !isLifecycle(request)) return;
+      await io.post(request.payload.origin.reference, cardMessage(lifecycleResultCardFor(request)));
+      return;
+    }
+    case 'reminder': {
+      const card = reminderCard(services, payload.reminder);
+      if (payload.to === 'audit') {
+        await io.post(auditChannel(services), cardMessage(card));
+        return;
+      }
+      const request = store.requests.get(payload.to.requestId);
+      if (!request) return;
+      await notifyRequesterPersonally(services, request, card);
+      return;
+    }
   }
 }
 
@@ -99,6 +125,8 @@ export class BackgroundWorker {
   constructor(
     private readonly services: BotServices,
     private readonly intervalMs: number,
+    /** Further periodic work (the lifecycle: due waits, secret retirements, expiry reminders). */
+    private readonly extraSweep?: () => Promise<void>,
   ) {}
 
   start(): void {
@@ -149,6 +177,7 @@ export class BackgroundWorker {
     const expired = expireDueApprovals(this.services);
     if (expired.length) this.services.log.info(`${expired.length} approval request(s) expired`);
     await sweepSecrets(this.services);
+    if (this.extraSweep) await this.extraSweep();
   }
 
   /** Leases and delivers due items until none is due (bounded per call), then sleeps until the next one is due. */

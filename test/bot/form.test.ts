@@ -57,8 +57,10 @@ describe('form validation', () => {
     const years = await check({ ...formInputs({ appName: 'Opter Fields', senders: [sim.mailboxes.info] }), secretValidYears: '99' });
     expect(years.text).toMatch(/whole number of years from 1 to 10/);
 
-    const rbac = await check({ ...formInputs({ appName: 'Opter Fields', senders: [sim.mailboxes.info] }), scoping: 'rbac' }, 'submit-request');
-    expect(rbac.text).toMatch(/RBAC for Applications is not available/);
+    // RBAC for Applications is a valid choice (issue 6): checked like the default, no field message.
+    const rbac = await check({ ...formInputs({ appName: 'Opter Fields', senders: [sim.mailboxes.info] }), scoping: 'rbac' });
+    expect(rbac.text).toContain('Names that will be used');
+    expect(rbac.text).not.toContain('Please correct the fields marked below.');
 
     // A group alias that belongs to another recipient would stop the setup half-way: refused up front.
     const dl = sim.snapshot().groups.find((g) => g.recipientTypeDetails !== 'MailUniversalSecurityGroup')!;
