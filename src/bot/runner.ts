@@ -245,6 +245,12 @@ export class ProvisioningRunner {
         const where = (request.payload as AnyPayload).origin.isChannel ? ` in ${request.requester.name ?? 'the requester'}’s 1:1 chat with me` : ' in this chat';
         model = applyProgressEvent(model, { type: 'note', jobId: outcome.job.id, message: `The one-time client secret card is waiting${where}.`, at: this.services.clock.now().toISOString() });
       }
+      const test = result as Partial<LifecycleRequestResult> | null;
+      if (test?.kind === 'test-email') {
+        // The job finished (and its secret is gone) even when the message was refused: say how the test went.
+        const message = `The test ${test.testOk ? 'went through' : 'did NOT go through'}: the result card shows token, scope and send one by one.`;
+        model = applyProgressEvent(model, { type: 'note', jobId: outcome.job.id, message, at: this.services.clock.now().toISOString() });
+      }
       model = applyProgressEvent(model, { type: 'job-finished', jobId: outcome.job.id, status: succeeded ? 'succeeded' : 'failed', at: this.services.clock.now().toISOString() });
       progress.setModel(model);
       progress.card.set(model);

@@ -111,11 +111,14 @@ describe('migrate <app> to RBAC', () => {
     expect(await trySend(adapters, reg.appId, reg.secret, sim.mailboxes.info)).toBe('sent');
     expect(await trySend(adapters, reg.appId, reg.secret, sim.mailboxes.outside)).toBe(403);
 
-    // An hour later nothing moves; after the wait the worker continues the job.
+    // An hour later (and across a restart) nothing moves; after the wait the worker continues the job.
     t.clock.advance(HOUR);
+    await t.restart();
     await t.bot.tick();
     await t.bot.idle();
     expect(hasGraphMailSend(sim, reg.appId)).toBe(true);
+    expect(t.bot.store.requests.get(request.id)!.status).toBe('provisioning');
+    await progressCardIn(t, personalId(t, requester), request.id, /Waiting/);
     t.clock.advance(HOUR + 5 * 60_000);
     await t.bot.tick();
     await t.bot.idle();

@@ -9,6 +9,7 @@ import type { Simulator } from '../../src/sim';
 import {
   DAY,
   adaptersFor,
+  approvalCopy,
   approve,
   bodyOf,
   canSignIn,
@@ -65,6 +66,10 @@ describe('new secret → overlap → "Opter updated" → old secret removed', ()
     const request = latestRequest(t, 'rotate-secret');
     expect(keyIds()).toEqual([oldKey]); // nothing before approval
 
+    // Four eyes: the requester cannot approve their own new secret, even on the approver's copy.
+    const copy = await approvalCopy(t, request.id, personalId(t, approver));
+    expect(errorCodeOf(await click(t, requester, copy, 'approve'))).toBe('E_SELF_APPROVAL');
+    expect(t.bot.store.requests.get(request.id)!.status).toBe('pending');
     const approvalText = await approve(t, request.id);
     expect(approvalText).toContain('Approval needed: New client secret for Opter email');
     expect(approvalText).toContain('The old secrets keep working for now');
