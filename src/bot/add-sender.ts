@@ -8,6 +8,7 @@ import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCa
 import { OpterError, toOpterError } from '../core/errors';
 import { inspectRegistration } from '../provisioning/inspect';
 import { deriveNames } from '../provisioning/names';
+import { readRegistration } from '../provisioning/registration';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../provisioning/senders';
 import { checkIsRequester, checkMayRequest, type Actor } from '../requests/rules';
 import { describeTargets } from './approvals';
@@ -29,9 +30,12 @@ export async function planAddSender(
   if (syntax.length) return { error: problemsToError(syntax) };
   const { directory, exchange } = services.tenant.adapters;
   try {
-    const [check, status] = await Promise.all([
+    const names = deriveNames(registration.appDisplayName, registration.overrides);
+    const [check, status, facts] = await Promise.all([
       checkSendersInTenant(exchange, senders),
       inspectRegistration({ directory, exchange, now: services.clock.now() }, registration.appDisplayName, registration.overrides),
+      // The scoping model decides what the approval card says the new senders get.
+      readRegistration({ directory, exchange }, names, { appId: registration.appId }).catch(() => null),
     ]);
     if (check.problems.length) return { error: problemsToError(check.problems) };
     if (!status.app) return { error: new OpterError('E_NOT_FOUND', { detail: `the app registration “${registration.appDisplayName}” no longer exists` }) };
@@ -42,7 +46,6 @@ export async function planAddSender(
     if (toAdd.length === 0) {
       return { error: new OpterError('E_INPUT_INVALID', { detail: `${resolved.join(', ')} may already send through ${registration.appDisplayName}.`, field: 'senders' }) };
     }
-    const names = deriveNames(registration.appDisplayName, registration.overrides);
     return {
       payload: {
         appName: registration.appDisplayName,
@@ -54,6 +57,7 @@ export async function planAddSender(
         groupName: names.groupName,
         groupAlias: names.groupAlias,
         groupSmtp: status.group.smtp,
+        scoping: facts?.scoping === 'rbac' ? 'rbac' : 'access-policy',
         origin,
       },
     };

@@ -52,7 +52,7 @@ export function approvalPlan(request: RequestRecord): ApprovalPlan {
       createsApp: false,
       group: { name: p.groupName, alias: p.groupAlias, smtp: p.groupSmtp ?? undefined, exists: true },
       members: { before: p.membersBefore, after: p.membersAfter },
-      scoping: 'access-policy',
+      scoping: p.scoping ?? 'access-policy',
     };
   }
   const p = request.payload as ProvisionPayload;

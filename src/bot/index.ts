@@ -231,6 +231,10 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
 
   log.info(`tenant: ${tenant.description}`);
   log.info(`store: ${store.path}`);
+  // This is the only bot on DATA_DIR (resumeAll below makes the same assumption), so deliveries an earlier process
+  // had leased are from a process that is gone: deliver them now instead of when their leases run out.
+  const released = store.outbox.releaseOtherLeases(clock.now());
+  if (released) log.info(`${released} Teams deliveries interrupted by the previous process are due again`);
   runner.resumeAll();
   // Retire jobs are not a request's own job, so resumeAll does not see them; the sweep resumes them (journal only).
   sweepRetirements(services, runner);

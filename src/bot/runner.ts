@@ -291,7 +291,7 @@ export class ProvisioningRunner {
           const checks = result.checks.filter((c) => !c.name.startsWith('Token'));
           this.notify(requestId, {
             title: 'Senders added',
-            text: `${request.payload.senders.join(', ')} can now send through ${request.payload.appName} (group ${result.groupSmtp}). Verified: ${checks.map((c) => `${c.name.replace(/^(Test-ApplicationAccessPolicy|May send as) /, '')} → ${c.detail}`).join('; ')}.`,
+            text: `${request.payload.senders.join(', ')} can now send through ${request.payload.appName} (group ${result.groupSmtp}). Verified: ${checks.map((c) => `${c.name.replace(/^(Test-ApplicationAccessPolicy|Test-ServicePrincipalAuthorization|May send as) /, '')} → ${c.detail}`).join('; ')}.`,
             tone: 'good',
           });
         } else if (result.keyId) {

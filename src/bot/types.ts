@@ -75,6 +75,8 @@ export interface AddSenderPayload {
   groupName: string;
   groupAlias: string;
   groupSmtp: string | null;
+  /** The registration's scoping model when asked (absent on requests from before: access-policy). */
+  scoping?: ScopingModel;
   origin: Origin;
 }
 

@@ -63,6 +63,16 @@ describe('scoping model chosen on the form', () => {
     const done = await progressCardIn(t, personalId(t, t.personas.requester), reg.requestId, /Finished and verified/);
     expect(textOf(cardOf(done))).toMatch(/RBAC role assignment \(Application Mail.Send, group scope\)/);
     expect(t.bot.store.journal.getJob(t.bot.store.requests.get(reg.requestId)!.jobId!)!.input).toMatchObject({ scoping: 'rbac' });
+
+    // "add sender" on it: the approval card describes the RBAC grant, and the new sender is verified in scope.
+    await say(t, `add sender ${sim.mailboxes.faktura}`, (c) => textOf(c).includes('Sent for approval'));
+    const add = latestRequest(t, 'add-sender');
+    const addApproval = await approve(t, add.id);
+    expect(addApproval).toMatch(/Scoping\nRBAC for Applications/);
+    expect(addApproval).not.toMatch(/Graph \*\*Mail\.Send\*\* as an application permission/);
+    await waitForCard(t, personalId(t, t.personas.requester), (c) => textOf(c).includes('Senders added') && textOf(c).includes(`${sim.mailboxes.faktura} → InScope True`));
+    expect(await trySend(adapters, reg.appId, reg.secret, sim.mailboxes.faktura)).toBe('sent');
+    expect(hasGraphMailSend(sim, reg.appId)).toBe(false);
     expectNoSecretLeaked(t, [reg.secret]);
   });
 
