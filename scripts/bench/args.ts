@@ -7,10 +7,11 @@ export const USAGE = `npm run bench -- [options]
   --only <list>          benchmarks to run, comma-separated: p1,p2,p3,p4 (default: all)
   --runs <n>             runs per benchmark, the median is reported (default 5, 1..20)
   --latency <ms>         fixed latency per simulated call (default 100, 10..5000)
-  --p2-levels <list>     concurrent clients for P2 (default 1,10,50)
+  --p2-levels <list>     concurrent clients for P2 (default 1,10,50; at most 75)
   --p2-messages <n>      timed messages per P2 level (default 200)
-  --p2-invokes <n>       timed approvals and reveals per P2 level, at least 2 per client (default 30)
-  --p3-jobs <n>          concurrent provisioning jobs for P3 (default 100, 1..500)
+  --p2-invokes <n>       timed approvals and reveals per P2 level, at least 2 per client (default 30, at most 150)
+  --p3-jobs <n>          concurrent provisioning jobs for P3 (default 100, 1..150)
+                         (Exchange holds about 150 access policies of this size: each registration makes one)
   --p3-throttle <share>  share of Graph/Exchange calls answered 429 (default 0.1)
   --p3-retry-after <s>   Retry-After of each 429 in seconds (default 1)
   --note <text>          a sentence for the report (e.g. "the machine was busy with other test runs")
@@ -67,7 +68,7 @@ export function parseBenchArgs(argv: string[]): {
   });
   const only = values.only ? values.only.split(',').map((s) => s.trim().toLowerCase()) : ALL_BENCHMARKS;
   for (const b of only) if (!ALL_BENCHMARKS.includes(b as BenchName)) throw new Error(`--only: unknown benchmark "${b}" (use ${ALL_BENCHMARKS.join(', ')})`);
-  const levels = (values['p2-levels'] ?? '1,10,50').split(',').map((s) => intArg('p2-levels', s.trim(), 1, 1, 200));
+  const levels = (values['p2-levels'] ?? '1,10,50').split(',').map((s) => intArg('p2-levels', s.trim(), 1, 1, 75));
   return {
     settings: {
       latencyMs: intArg('latency', values.latency, 100, 10, 5_000),
@@ -76,10 +77,10 @@ export function parseBenchArgs(argv: string[]): {
       p2: {
         levels,
         messageSamples: intArg('p2-messages', values['p2-messages'], 200, 1, 5_000),
-        invokeSamples: intArg('p2-invokes', values['p2-invokes'], 30, 1, 500),
+        invokeSamples: intArg('p2-invokes', values['p2-invokes'], 30, 1, 150),
       },
       p3: {
-        jobs: intArg('p3-jobs', values['p3-jobs'], 100, 1, 500),
+        jobs: intArg('p3-jobs', values['p3-jobs'], 100, 1, 150),
         throttleShare: numberArg('p3-throttle', values['p3-throttle'], 0.1, 0, 0.9),
         retryAfterSeconds: intArg('p3-retry-after', values['p3-retry-after'], 1, 0, 60),
       },

@@ -176,7 +176,8 @@ export async function runP3(opts: P3Options): Promise<P3Result> {
   const log = opts.log ?? (() => {});
   const settings = {
     latencyMs: opts.latencyMs,
-    jobs: Math.max(1, Math.min(500, Math.floor(opts.jobs ?? 100))),
+    // Exchange holds about 150 access policies of this size (each job makes one; the simulator models the limit).
+    jobs: Math.max(1, Math.min(150, Math.floor(opts.jobs ?? 100))),
     throttleShare: opts.throttleShare ?? 0.1,
     retryAfterSeconds: opts.retryAfterSeconds ?? 1,
   };

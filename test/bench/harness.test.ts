@@ -10,7 +10,8 @@ import { renderMarkdown, type BenchOutcome, type BenchResults } from '../../scri
 import { parseBenchArgs } from '../../scripts/bench/args';
 import { machineInfo, loadNow } from '../../scripts/bench/machine';
 import { runP1, type P1Result } from '../../scripts/bench/p1-provisioning';
-import { runP2, type P2Result } from '../../scripts/bench/p2-bot';
+import { runP2, stoppedJob, type P2Result } from '../../scripts/bench/p2-bot';
+import { startFakeConnector } from '../harness/fake-connector';
 import { runP3, type P3Result } from '../../scripts/bench/p3-concurrent';
 import { commandOf, groupMembers, processTree, runP4, type P4Result } from '../../scripts/bench/p4-startup';
 import { startSimulatorProcess } from '../../scripts/bench/remote-sim';
@@ -155,6 +156,32 @@ describe('benchmarks in a tiny configuration', () => {
     if (outcomes.p1) expect(md).toMatch(/Engine ÷ critical-path bound: \d+\.\d\d×\. Engine ÷ script replay: \d+\.\d\d×/);
     if (outcomes.p3) expect(md).toContain('attributed');
     expect(md).not.toMatch(/NaN|undefined/);
+  });
+});
+
+describe('P2 waits only for what can still come', () => {
+  it('spots a progress card that says a job of the level stopped, so it fails at once instead of waiting for a secret card', async () => {
+    const connector = await startFakeConnector();
+    try {
+      connector.ensureConversation({ id: 'a:1bench', kind: 'personal', tenantId: null });
+      const post = (text: string) =>
+        fetch(`${connector.url}v3/conversations/a%3A1bench/activities`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            type: 'message',
+            attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text }] } }],
+          }),
+        });
+      await post('Request r-1 — Steps … Finished and verified');
+      expect(stoppedJob(connector, 'a:1bench', new Set(['r-1', 'r-2']))).toBeNull();
+      await post('Request r-9 — Stopped: a step failed');
+      expect(stoppedJob(connector, 'a:1bench', new Set(['r-1', 'r-2']))).toBeNull();
+      await post('Request r-2 — Stopped: a step failed. The total size of App Access Policies exceeded the limit.');
+      expect(stoppedJob(connector, 'a:1bench', new Set(['r-1', 'r-2']))).toMatch(/r-2 .*exceeded the limit/);
+    } finally {
+      await connector.close();
+    }
   });
 });
 
