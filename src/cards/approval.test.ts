@@ -125,6 +125,7 @@ describe('approvalCard (add sender)', () => {
     expect(t).toContain('− old@contoso.com');
     expect(t).toContain('OpterMessageProxy (existing)');
     expect(t).not.toContain('New service principal');
-    expect(t).toMatch(/Changing the group membership changes who the app may send as/);
+    expect(t).toMatch(/adds the listed mailboxes to that group; no permission changes/);
+    expect(t).not.toMatch(/gives the admin consent/);
   });
 });

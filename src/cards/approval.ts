@@ -243,7 +243,15 @@ function permissionLines(kind: RequestKind, plan: ApprovalPlan): string[] {
           `an Exchange Application Access Policy (RestrictAccess) limits it to the members of ${group}.`,
         ];
   if (kind === 'add-sender' || kind === 'remove-sender') {
-    lines.push('Changing the group membership changes who the app may send as; nothing else changes.');
+    // No permission is granted by a membership change; say what the existing setup is and what changes.
+    return [
+      plan.scoping === 'rbac'
+        ? `The app may send as the direct members of ${group} (Exchange RBAC for Applications).`
+        : `The app may send as the members of ${group} (Microsoft Graph Mail.Send, restricted by an Application Access Policy).`,
+      kind === 'add-sender'
+        ? 'This approval adds the listed mailboxes to that group; no permission changes.'
+        : 'This approval removes the listed mailboxes from that group, so the app can no longer send as them; no permission changes.',
+    ];
   }
   if (kind === 'repair') lines.unshift('Restores what was approved before (no new secret, no new senders):');
   if (plan.secret) lines.push('Whoever holds the client secret can send mail as these senders until it expires or is removed.');

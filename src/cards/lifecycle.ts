@@ -34,7 +34,7 @@ const PLAN_ICON: Record<MigrationPlanView['steps'][number]['action'], string> = 
 export function migrationPlanElements(plan: MigrationPlanView): CardElement[] {
   const out: CardElement[] = [sectionTitle('Migration plan, in this order')];
   plan.steps.forEach((step, i) => {
-    out.push(textBlock(`${i + 1}. ${PLAN_ICON[step.action]} ${step.title}${step.alreadyDone ? ' (already in place)' : ''}`, { weight: 'Bolder', spacing: 'Small' }));
+    out.push(textBlock(`Step ${i + 1} · ${PLAN_ICON[step.action]} ${step.title}${step.alreadyDone ? ' (already in place)' : ''}`, { weight: 'Bolder', spacing: 'Small' }));
     out.push(plainText(step.detail, { size: 'Small', spacing: 'None' }));
   });
   out.push(sectionTitle('Why this order keeps mail flowing'));

@@ -91,6 +91,7 @@ export function requestFormCard(model: RequestFormModel): AdaptiveCardJson {
       id: REQUEST_FORM_INPUTS.nameChoice,
       label: 'What do you want to do?',
       style: 'expanded',
+      wrap: true,
       isRequired: true,
       errorMessage: 'Choose whether to reuse the registration or use a new name.',
       ...(values.nameChoice ? { value: values.nameChoice } : {}),
@@ -137,6 +138,7 @@ export function requestFormCard(model: RequestFormModel): AdaptiveCardJson {
     id: REQUEST_FORM_INPUTS.scoping,
     label: 'How the app is limited to the sender mailboxes',
     style: 'expanded',
+    wrap: true, // long choice titles are cut off in Teams without it
     isRequired: true,
     errorMessage: 'Choose a scoping model.',
     value: values.scoping ?? 'access-policy',
