@@ -135,6 +135,8 @@ function renderP2(o: BenchOutcome<P2Result>): string[] {
         `${Math.round(l.eventLoop.message * 100)} % / ${Math.round(l.eventLoop.approve * 100)} % / ${Math.round(l.eventLoop.reveal * 100)} % |`,
     ),
     '',
+    invokeBudgetLine(r),
+    '',
     `Medians over ${plural(r.runs.length, 'run')} of each run's percentiles. With ${r.median[0]?.approve.count ?? 0} samples a p99 is the slowest sample or close to it. ` +
       '"Event loop busy" is the share of each timed phase the bot process\'s event loop was working (the bot runs alone in its process; the clients and the fake connector run in the benchmark process); ' +
       'approvals start provisioning jobs that keep the bot busy while later clicks of the level are served. ' +
@@ -145,6 +147,25 @@ function renderP2(o: BenchOutcome<P2Result>): string[] {
     '',
   );
   return lines;
+}
+
+/**
+ * Teams wants an invoke answered within about 5 s (teams-ai's comment in Application.run; no official page states
+ * it — /work/shared/reference/teams-facts.md §2.4) and a message turn within 10–15 s.
+ */
+export const INVOKE_BUDGET_MS = 5_000;
+export const MESSAGE_BUDGET_MS = 10_000;
+
+function invokeBudgetLine(r: P2Result): string {
+  const worst = r.median.flatMap((l) => [
+    { what: 'Approve', c: l.concurrency, p99: l.approve.p99, budget: INVOKE_BUDGET_MS },
+    { what: 'Reveal', c: l.concurrency, p99: l.reveal.p99, budget: INVOKE_BUDGET_MS },
+    { what: 'Message', c: l.concurrency, p99: l.message.p99, budget: MESSAGE_BUDGET_MS },
+  ]);
+  const over = worst.filter((w) => w.p99 > w.budget);
+  const budgets = 'Teams expects an invoke answer within about 5 s and a message turn within 10–15 s (teams-ai; not an official figure)';
+  if (over.length === 0) return `${budgets}: every p99 above is within that.`;
+  return `${budgets}: **${over.map((w) => `${w.what} p99 at ${w.c} clients (${ms(w.p99)})`).join(', ')} ${over.length === 1 ? 'is' : 'are'} over it** — a click may then be shown as failed in Teams although the bot acted on it.`;
 }
 
 function renderP3(o: BenchOutcome<P3Result>, latencyMs: number): string[] {

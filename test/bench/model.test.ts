@@ -189,7 +189,42 @@ describe('options', () => {
   });
 });
 
+function p2Level(concurrency: number, approveP99: number) {
+  const op = (p99: number) => ({ count: 30, p50: 10, p95: 20, p99, max: p99 });
+  return {
+    concurrency,
+    message: op(30),
+    approve: op(approveP99),
+    reveal: op(40),
+    errors: 0,
+    eventLoop: { message: 0.5, approve: 0.9, reveal: 0.6 },
+    perSecond: { message: 100, approve: 50, reveal: 80 },
+  };
+}
+
 describe('the report', () => {
+  it('holds the invoke latencies against the ~5 s Teams gives an invoke', () => {
+    const load = { before: { at: at(0), loadavg: [1, 1, 1] as [number, number, number] }, after: { at: at(1), loadavg: [1, 1, 1] as [number, number, number] } };
+    const base: BenchResults = {
+      version: 1,
+      startedAt: '2026-01-01T10:00:00.000Z',
+      finishedAt: '2026-01-01T10:05:00.000Z',
+      command: 'npm run bench -- --only p2',
+      machine: { cores: 2, cpuModel: 'Test CPU', node: 'v20.20.2', os: 'Linux', memoryGiB: 8 },
+      settings: parseBenchArgs(['--only', 'p2']).settings,
+      note: null,
+    };
+    const p2 = (levels: ReturnType<typeof p2Level>[]) => ({
+      ok: true as const,
+      durationMs: 1,
+      load,
+      result: { latencyMs: 100, levels: levels.map((l) => l.concurrency), runs: [], median: levels, botLog: { warn: 0, error: 0, lastWarn: null, lastError: null } },
+    });
+    expect(renderMarkdown({ ...base, p2: p2([p2Level(1, 80), p2Level(50, 4_900)]) })).toContain('every p99 above is within that');
+    const over = renderMarkdown({ ...base, p2: p2([p2Level(1, 80), p2Level(50, 5_180)]) });
+    expect(over).toContain('**Approve p99 at 50 clients (5.18 s) is over it**');
+  });
+
   it('states the machine, the command and the date, and says plainly when a benchmark did not complete', () => {
     const load = { before: { at: at(0), loadavg: [0.5, 0.4, 0.3] as [number, number, number] }, after: { at: at(1), loadavg: [0.6, 0.5, 0.4] as [number, number, number] } };
     const results: BenchResults = {
