@@ -4,9 +4,8 @@
  * (BOT_ID, AZURE_CLIENT_ID, …): the real bot, playground off unless PLAYGROUND=1. Ctrl-C stops everything.
  * The work is in src/playground/product.ts (startProduct), which the browser tests call the same way.
  */
-import { BotConfigError } from './bot/config';
-import { prepareProcessTrust } from './runtime/tenant';
-import { ProductStartError, startProduct, type Product } from './playground/product';
+import { prepareProcessTrust } from './runtime/process-trust';
+import type { Product } from './playground/product';
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -39,6 +38,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
+  // Imported only now: in simulator mode the first process merely waits for its re-launched child, and should not
+  // hold the whole product in memory while it does.
+  const { startProduct } = await import('./playground/product');
   product = await startProduct({ dataDir });
   if (stopping) {
     await product.close();
@@ -47,7 +49,8 @@ async function main(): Promise<void> {
   console.log(product.banner.join('\n'));
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
+  const [{ BotConfigError }, { ProductStartError }] = await Promise.all([import('./bot/config'), import('./playground/product')]);
   if (err instanceof BotConfigError || err instanceof ProductStartError) {
     console.error(err.message);
     process.exit(2);

@@ -4,10 +4,11 @@
  * tenant whose state lives in DATA_DIR, so consecutive runs see the same tenant.
  */
 import { join, resolve } from 'node:path';
-import { createTenantAdapters, describeCredential, hasTenantConfiguration, readTenantConnection, type TenantAdapters, type TenantConnection } from '../adapters';
-import { ensureSimCertificate } from '../sim/tls';
+import { createTenantAdapters, describeCredential, readTenantConnection, type TenantAdapters, type TenantConnection } from '../adapters';
 import { startSimulator, type Simulator } from '../sim';
-import { ensureTrustedCa } from './trust';
+import { simulatorPaths, usesEmbeddedSimulator } from './process-trust';
+
+export { prepareProcessTrust, simulatorPaths, usesEmbeddedSimulator } from './process-trust';
 
 type Env = Record<string, string | undefined>;
 
@@ -21,27 +22,6 @@ export interface TenantRuntime {
   /** One line for start-up logs (never a secret). */
   description: string;
   close(): Promise<void>;
-}
-
-export function simulatorPaths(dataDir: string) {
-  const root = resolve(dataDir);
-  return { stateFile: join(root, 'sim-tenant.json'), tlsDir: join(root, 'sim-tls') };
-}
-
-/** True when the product should run on the embedded simulator (no tenant configured). */
-export function usesEmbeddedSimulator(env: Env = process.env): boolean {
-  // A system-assigned managed identity has no client id, so it is asked for explicitly.
-  return !hasTenantConfiguration(env) && !/^(1|true|yes)$/i.test(env.AZURE_USE_MANAGED_IDENTITY ?? '');
-}
-
-/**
- * In simulator mode the process must trust the simulator's self-signed certificate from the start (Node reads
- * NODE_EXTRA_CA_CERTS only then): call this first; it re-launches the process once when needed.
- */
-export async function prepareProcessTrust(dataDir: string, env: Env = process.env): Promise<void> {
-  if (!usesEmbeddedSimulator(env)) return;
-  const { certPath } = ensureSimCertificate(simulatorPaths(dataDir).tlsDir);
-  await ensureTrustedCa(certPath);
 }
 
 export async function openTenant(opts: { dataDir: string; env?: Env; simulator?: Simulator }): Promise<TenantRuntime> {
