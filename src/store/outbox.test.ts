@@ -27,6 +27,21 @@ describe('Outbox', () => {
     expect(store.outbox.list({ kind: 'message' })).toHaveLength(2);
   });
 
+  it('releaseOtherLeases makes a gone worker\'s leased items due at once, leaving its own and other states alone', () => {
+    for (let i = 1; i <= 3; i++) store.outbox.enqueue({ kind: 'audit', target: AUDIT_TARGET, payload: { i }, dedupeKey: `r${i}` });
+    const [gone] = store.outbox.claimDue(clock.now(), 1, { owner: 'worker-of-a-killed-process' });
+    const [mine] = store.outbox.claimDue(clock.now(), 1);
+    const [sent] = store.outbox.claimDue(clock.now(), 1);
+    store.outbox.markSent(sent!.id);
+    expect(store.outbox.claimDue(clock.now())).toEqual([]);
+
+    expect(store.outbox.releaseOtherLeases()).toBe(1);
+    expect(store.outbox.get(gone!.id)).toMatchObject({ status: 'pending', leaseOwner: null, attempts: 1, nextAttemptAt: clock.now().toISOString() });
+    expect(store.outbox.get(mine!.id)).toMatchObject({ status: 'leased', leaseOwner: store.outbox.workerId });
+    expect(store.outbox.get(sent!.id)!.status).toBe('sent');
+    expect(store.outbox.claimDue(clock.now()).map((i) => i.id)).toEqual([gone!.id]);
+  });
+
   it('dedupe holds after the item was sent (a replayed audit event is not posted twice)', () => {
     const { item } = store.outbox.enqueue({ kind: 'audit', target: AUDIT_TARGET, payload: {}, dedupeKey: 'audit:7' });
     store.outbox.claimDue();

@@ -138,6 +138,10 @@ export class Outbox {
       revive: db.prepare(
         `UPDATE outbox SET status = 'pending', next_attempt_at = @now, updated_at = @now WHERE id = @id AND status = 'dead'`,
       ),
+      release: db.prepare(
+        `UPDATE outbox SET status = 'pending', next_attempt_at = @now, updated_at = @now, lease_owner = NULL, lease_expires_at = NULL
+         WHERE status = 'leased' AND lease_owner IS NOT @owner`,
+      ),
     };
   }
 
@@ -200,6 +204,15 @@ export class Outbox {
         dead: dead ? 1 : 0,
       }).changes > 0
     );
+  }
+
+  /**
+   * Makes every item leased by another worker due now. Only for a process that knows those workers are gone — the
+   * bot at start-up, which is the only bot on its DATA_DIR: a killed process's leases would otherwise hold its
+   * deliveries (an audit post, a card update) back until they expire. The attempt each of them counted stays counted.
+   */
+  releaseOtherLeases(now: Date = this.clock.now()): number {
+    return this.q.release.run({ now: toIso(now), owner: this.workerId }).changes;
   }
 
   /** Puts a dead item back in the queue (an operator's "retry now"). */
