@@ -40,6 +40,8 @@ function stepsOf(request: RequestRecord): Array<{ id: string; title: string }> {
 
 /** The engine's "stopped on purpose until later" (a wait for Exchange's permission cache): not a failure. */
 const UNFINISHED = 'E_JOB_UNFINISHED';
+/** How long the queued copy of a final progress card waits for the direct edit before it is delivered itself. */
+const FINAL_EDIT_GRACE_MS = 10_000;
 
 /** Posts the progress card on first publish and edits it afterwards; the message id is recorded on the request. */
 export async function publishProgress(services: BotServices, request: RequestRecord, card: ReturnType<typeof progressCard>): Promise<void> {
@@ -256,7 +258,21 @@ export class ProvisioningRunner {
       progress.card.set(model);
     }
 
+    // The card's final state belongs to the outcome: it is queued in the same transaction that records the outcome, so
+    // it reaches Teams even if this process dies before the direct edit below lands. With a live progress card the
+    // queued copy waits FINAL_EDIT_GRACE_MS, so the direct edit normally comes first and marks it sent.
+    const finalCard = progressCard(progress ? progress.model() : this.modelFromJournal(request, outcome)) as unknown as Record<string, unknown>;
+    // Settling from the journal must not collide with the key a live run used for the same job.
+    const finalKey = `progress-final:${requestId}:${outcome.job.updatedAt}${progress ? '' : ':from-journal'}`;
+    let finalItemId = 0;
     store.transaction(() => {
+      finalItemId = store.outbox.enqueue({
+        kind: 'progress-final',
+        target: { requestId },
+        payload: { kind: 'progress-final', requestId, card: finalCard } satisfies OutboxPayload,
+        dedupeKey: finalKey,
+        notBefore: progress ? new Date(this.services.clock.now().getTime() + FINAL_EDIT_GRACE_MS) : undefined,
+      }).item.id;
       if (succeeded && result) {
         store.requests.setStatus(requestId, 'succeeded', { from: 'provisioning', result, lastError: null });
         appendAudit(store, {
@@ -312,21 +328,15 @@ export class ProvisioningRunner {
     });
     this.services.poke();
 
-    if (!progress) {
-      // Settled from the journal (the job ended while nobody listened): bring the card to its final state too.
-      const payload: OutboxPayload = { kind: 'progress-final', requestId, card: progressCard(this.modelFromJournal(request, outcome)) as unknown as Record<string, unknown> };
-      store.outbox.enqueue({ kind: 'progress-final', target: { requestId }, payload, dedupeKey: `progress-final:${requestId}:${outcome.job.updatedAt}` });
-      this.services.poke();
-    }
-
     if (progress) {
       try {
         await progress.card.flush();
+        store.outbox.markSent(finalItemId);
       } catch (e) {
-        // Teams refused the final edit right now: hand the final state to the outbox, which retries until it lands.
+        // Teams refused the final edit right now: the outbox retries it until it lands, starting now.
         this.services.log.warn(`final progress of request ${requestId} queued for retry: ${describeError(e)}`);
-        const payload: OutboxPayload = { kind: 'progress-final', requestId, card: progressCard(progress.model()) as unknown as Record<string, unknown> };
-        store.outbox.enqueue({ kind: 'progress-final', target: { requestId }, payload, dedupeKey: `progress-final:${requestId}:${outcome.job.updatedAt}` });
+        const payload: OutboxPayload = { kind: 'progress-final', requestId, card: finalCard };
+        store.outbox.enqueue({ kind: 'progress-final', target: { requestId }, payload, dedupeKey: `${finalKey}:retry` });
         this.services.poke();
       }
     }
