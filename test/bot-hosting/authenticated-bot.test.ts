@@ -17,11 +17,12 @@ import { approvalCopy, cardOf, conversationOf, dataOf, formInputs, offsetClock, 
 import { classifyChanges, describeChanges, dumpStore, storeChanges } from '../security/support';
 import { LocalTokenCredentialsFactory, startFakeBotIdentity, type ChannelTokenOptions, type FakeBotIdentity } from '../harness/fake-bot-identity';
 import { startFakeConnector, type FakeConnector, type FakeMessage } from '../harness/fake-connector';
-import { botIdentityFor, makePersonas, personaEnv, TeamsClient, type Activity } from '../harness/teams-client';
+import { botIdentityFor, channelFor, makePersonas, personaEnv, TeamsClient, type Activity } from '../harness/teams-client';
 
 const APP_ID = '7e8f9a0b-1c2d-4e3f-8a9b-0c1d2e3f4a5b';
 const APP_PASSWORD = 'authenticated-bot-test-password';
 const personas = makePersonas();
+const auditChannel = channelFor(personas.requester.tenantId, 'auth-audit');
 
 let sim: Simulator;
 let identity: FakeBotIdentity;
@@ -40,7 +41,17 @@ beforeAll(async () => {
   connector = await startFakeConnector({ authorize: (header) => identity.isIssuedBotToken(header) });
   dataDir = mkdtempSync(join(tmpdir(), 'opter-auth-bot-'));
   bot = await startBot({
-    env: { ...personaEnv(personas), BOT_ID: APP_ID, BOT_PASSWORD: APP_PASSWORD, HOST: '127.0.0.1', PORT: '0', SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
+    // With an audit channel the audit posts settle (without one they are retried every 200 ms, which would show up
+    // as store changes between the before/after snapshots).
+    env: {
+      ...personaEnv(personas),
+      BOT_ID: APP_ID,
+      BOT_PASSWORD: APP_PASSWORD,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      AUDIT_CHANNEL_ID: auditChannel.channelId,
+    },
     dataDir,
     simulator: sim,
     clock: offsetClock(),
@@ -52,6 +63,7 @@ beforeAll(async () => {
   });
   tokenFor = goodToken;
   teams = new TeamsClient({ botUrl: bot.url, connector, bot: botIdentityFor(APP_ID), authorization: (a) => tokenFor(a) });
+  teams.addChannel(auditChannel, [personas.requester, personas.approver]);
 });
 
 afterAll(async () => {
