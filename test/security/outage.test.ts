@@ -1,0 +1,149 @@
+/**
+ * Outages, through the real bot: Microsoft Graph and Exchange Online answer 503 for two full minutes right after a
+ * setup is approved (the one slow test of the suite: it really waits), and, separately, the Teams Bot Connector
+ * answers 429 (with Retry-After) and then 503 for a while in the middle of a setup. In both the job waits and
+ * finishes; the progress card, the approval copies, the secret card and every audit entry arrive once Teams or
+ * Microsoft are back; nothing is lost, nothing is made twice.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/sim';
+import { DEFAULT_TENANT_ID } from '../harness/teams-client';
+import {
+  approvalCopy,
+  bodyOf,
+  cardOf,
+  channelFor,
+  click,
+  errorCodeOf,
+  greet,
+  hasVerb,
+  messagesWithCard,
+  personalId,
+  progressCardIn,
+  secretCardIn,
+  startTestBot,
+  startTestSimulator,
+  submitSetup,
+  textOf,
+  waitForCard,
+  type TestBot,
+} from '../bot/helpers';
+
+const PLAINTEXT = /^Ms Graph Client Secret\s+: (\S+)$/m;
+const ONCE = ['request.created', 'request.approved', 'secret.stored', 'request.succeeded', 'job.succeeded', 'secret.revealed'];
+const toClose: Array<() => Promise<void>> = [];
+
+afterAll(async () => {
+  for (const close of toClose.reverse()) await close();
+});
+
+async function setUp(name: string): Promise<{ sim: Simulator; t: TestBot; auditChannel: ReturnType<typeof channelFor> }> {
+  const sim = await startTestSimulator();
+  const auditChannel = channelFor(DEFAULT_TENANT_ID, `${name}-audit`);
+  // The engine's retry budget: the default 10 minutes per step, with waits capped at 5 s so it notices the end of an
+  // outage promptly.
+  const retry = { baseDelayMs: 1_000, maxDelayMs: 5_000, maxTotalWaitMs: 10 * 60_000 };
+  const t = await startTestBot({ sim, retry, env: { AUDIT_CHANNEL_ID: auditChannel.channelId } });
+  toClose.push(() => sim.close(), () => t.close());
+  t.teams.addChannel(auditChannel, [t.personas.requester, t.personas.approver]);
+  await greet(t, t.personas.approver);
+  return { sim, t, auditChannel };
+}
+
+/** Everything that must hold once the outage is over and the flow finished. */
+async function expectCaughtUp(t: TestBot, sim: Simulator, auditChannel: ReturnType<typeof channelFor>, requestId: string, appName: string): Promise<void> {
+  const { requester, approver } = t.personas;
+  const snap = sim.snapshot();
+  const apps = snap.applications.filter((a) => a.displayName === appName);
+  expect(apps).toHaveLength(1);
+  expect(apps[0]!.passwordCredentials as unknown[]).toHaveLength(1);
+  expect(snap.servicePrincipals.filter((s) => s.appId === apps[0]!.appId)).toHaveLength(1);
+  expect(snap.accessPolicies.filter((p) => p.appId === apps[0]!.appId)).toHaveLength(1);
+  expect(snap.groups.filter((g) => g.name === `${appName} - MailSend Allowed`)).toHaveLength(1);
+  expect(t.bot.store.journal.listJobs().filter((j) => j.idempotencyKey === requestId)).toHaveLength(1);
+
+  // Cards: one progress card, final; every approval copy decided; one secret card, revealed once.
+  const progress = messagesWithCard(t.connector, personalId(t, requester), (c) => textOf(c).includes(`Request ${requestId}`) && /Steps/.test(textOf(c)));
+  expect(progress).toHaveLength(1);
+  await waitForCard(t, personalId(t, requester), (c, m) => m.id === progress[0]!.id && /Finished and verified/.test(textOf(c)), 30_000);
+  await waitForCard(t, personalId(t, approver), (c) => textOf(c).includes(requestId) && /Approved by/.test(textOf(c)) && !hasVerb(c, 'approve'), 30_000);
+  const secretMsg = await secretCardIn(t, personalId(t, requester), requestId, 30_000);
+  expect(messagesWithCard(t.connector, personalId(t, requester), (c) => textOf(c).includes(`Request ${requestId}`) && hasVerb(c, 'reveal'))).toHaveLength(1);
+  const revealed = PLAINTEXT.exec(textOf(bodyOf(await click(t, requester, secretMsg, 'reveal')).value))?.[1];
+  expect(revealed?.slice(0, 3)).toBe((apps[0]!.passwordCredentials as Array<{ hint: string }>)[0]!.hint);
+  expect(errorCodeOf(await click(t, requester, secretMsg, 'reveal'))).toBe('E_SECRET_ALREADY_REVEALED');
+
+  // Audit: the chain is whole, each decisive event is there once, and every entry reached the audit channel.
+  await t.bot.tick();
+  expect(t.bot.store.audit.verify().ok).toBe(true);
+  const actions = t.bot.store.audit.listForRequest(requestId).map((e) => e.action);
+  for (const action of ONCE) expect(actions.filter((a) => a === action), `${action} in ${actions.join(', ')}`).toHaveLength(1);
+  expect(actions.filter((a) => a.endsWith('.failed'))).toEqual([]);
+  await t.connector.waitFor(() => {
+    const posted = t.connector.messages(auditChannel.channelId).map((m) => textOf(cardOf(m)));
+    return t.bot.store.audit.list().every((e) => posted.some((p) => p.includes(`#${e.seq} ·`)));
+  }, 30_000);
+  expect(t.bot.store.outbox.counts().dead).toBe(0);
+}
+
+describe('outages', () => {
+  it('Graph and Exchange down for two minutes after the approval: the job waits, then finishes', async () => {
+    const { sim, t, auditChannel } = await setUp('graph-down');
+    const { requester, approver } = t.personas;
+    const appName = 'Outage Two Minutes';
+    const { requestId } = await submitSetup(t, { appName, senders: [sim.mailboxes.info] });
+    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+
+    const outageMs = 120_000;
+    const startedAt = Date.now();
+    sim.setFaults({ unavailable: { untilEpochMs: startedAt + outageMs, families: ['graph', 'exchange'] } });
+    sim.clearRequests();
+    await click(t, approver, copy, 'approve');
+
+    // While Microsoft is down the card says it is waiting, and the request is still on its way (not failed).
+    await waitForCard(t, personalId(t, requester), (c) => textOf(c).includes(`Request ${requestId}`) && /Retrying/.test(textOf(c)), 30_000);
+    await new Promise((r) => setTimeout(r, 60_000));
+    expect(t.bot.store.requests.get(requestId)!.status).toBe('provisioning');
+    expect(sim.snapshot().applications.some((a) => a.displayName === appName)).toBe(false);
+
+    await progressCardIn(t, personalId(t, requester), requestId, /Finished and verified/, 150_000);
+    const finishedAt = Date.now();
+    expect(finishedAt - startedAt).toBeGreaterThanOrEqual(outageMs);
+    const refused = sim.requests().filter((r) => (r.family === 'graph' || r.family === 'exchange') && r.status === 503);
+    expect(refused.length).toBeGreaterThan(10);
+    expect(Date.parse(refused.at(-1)!.at) - Date.parse(refused[0]!.at)).toBeGreaterThan(outageMs - 15_000);
+    expect(t.bot.store.requests.get(requestId)!.status).toBe('succeeded');
+    await expectCaughtUp(t, sim, auditChannel, requestId, appName);
+  }, 300_000);
+
+  it('Teams answers 429 and then 503 for a while: the job finishes anyway and every card and audit post catches up', async () => {
+    const { sim, t, auditChannel } = await setUp('teams-down');
+    const { approver, requester } = t.personas;
+    const appName = 'Outage Teams';
+    sim.setFaults({ latencyMs: 40, replicationDelayMs: 500 });
+    const { requestId } = await submitSetup(t, { appName, senders: [sim.mailboxes.info, sim.mailboxes.faktura] });
+    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+
+    // From the approval on, every call to Teams is throttled (Retry-After 1 s; botbuilder waits and retries 3 times)…
+    t.connector.failShare(1, { status: 429, retryAfterSeconds: 1 });
+    const approved = await click(t, approver, copy, 'approve');
+    expect(textOf(bodyOf(approved).value)).toContain('Approved by');
+    // …the job does not need Teams and finishes meanwhile …
+    await t.connector.waitFor(() => t.bot.store.requests.get(requestId)!.status === 'succeeded', 60_000);
+    const throttled = t.connector.requests.filter((r) => r.fault && r.status === 429).length;
+    expect(throttled).toBeGreaterThan(5);
+    // … then Teams is half down (every other call 503) for a few seconds more …
+    t.connector.failShare(0.5, { status: 503, retryAfterSeconds: 0 });
+    await new Promise((r) => setTimeout(r, 4_000));
+    // … and finally back. Nothing the bot wanted to show was lost.
+    t.connector.clearFaults();
+    expect(t.connector.requests.filter((r) => r.fault && r.status === 503).length).toBeGreaterThan(0);
+    expect(t.bot.store.outbox.counts().dead).toBe(0);
+    await t.bot.tick();
+    await progressCardIn(t, personalId(t, requester), requestId, /Finished and verified/, 30_000);
+    await expectCaughtUp(t, sim, auditChannel, requestId, appName);
+    // The warnings name the retries, and the bot never gave up on a delivery.
+    expect(t.logLines.some((l) => /outbox .* failed .*(429|503).*retrying/.test(l))).toBe(true);
+    expect(t.logLines.some((l) => /refused by Teams for good/.test(l))).toBe(false);
+  }, 120_000);
+});
