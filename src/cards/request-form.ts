@@ -204,20 +204,6 @@ function pushFieldError(target: CardElement[], message: string | undefined): voi
 }
 
 /**
- * Characters that change how a name reads without being seen: C1 controls, the soft hyphen, zero-width characters,
- * direction marks, embeddings, overrides and isolates, the BOM. A name holding one could make the approver read a
- * different name than the one that gets created ("Trojan Source"), so typed names must not contain them.
- */
-const HIDDEN_CHARACTERS = /[\u0080-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
-
-function hiddenCharactersProblem(label: string, value: string): string | null {
-  const found = [...new Set(value.match(HIDDEN_CHARACTERS) ?? [])];
-  if (found.length === 0) return null;
-  const shown = found.map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(', ');
-  return `The ${label} contains invisible, control or text-direction characters (${shown}); type it again without them.`;
-}
-
-/**
  * Reads the form's inputs (as Teams sends them: all strings) into typed values. Only shape problems are reported
  * here; names, domains and mailboxes are validated by the server against the tenant.
  */
@@ -228,11 +214,7 @@ export function readRequestForm(inputs: Record<string, string>): { values: Parti
 
   const name = get('appDisplayName');
   if (name === '') errors.appDisplayName = 'Enter an app display name.';
-  else {
-    values.appDisplayName = name;
-    const hidden = hiddenCharactersProblem('app display name', name);
-    if (hidden) errors.appDisplayName = hidden;
-  }
+  else values.appDisplayName = name;
 
   const senders = parseSenderList(inputs[REQUEST_FORM_INPUTS.senders] ?? '');
   if (senders.length === 0) errors.senders = 'Enter at least one sender address.';
@@ -251,8 +233,6 @@ export function readRequestForm(inputs: Record<string, string>): { values: Parti
   for (const field of OVERRIDE_FIELDS) {
     const v = get(field);
     if (v !== '') values[field] = v;
-    const hidden = hiddenCharactersProblem(field === 'groupName' ? 'group name' : field === 'groupAlias' ? 'group alias' : 'secret name', v);
-    if (hidden) errors[field] = hidden;
   }
 
   const choice = get('nameChoice');

@@ -52,7 +52,8 @@ function corpus<C>(file: string): C[] {
 interface AppNameCase {
   id: string;
   appName: unknown;
-  expect: { form: string; groupAlias?: string; engine: string; engineDetail?: string; frontDoors?: string[] };
+  overrides?: { groupName?: string; secretDisplayName?: string };
+  expect: { form: string; groupAlias?: string; engine: string; engineDetail?: string };
 }
 interface SenderCase {
   id: string;
@@ -215,6 +216,7 @@ beforeAll(async () => {
   const done = await provision('Hostile Fixture Done');
   ids.done = done.requestId;
   ids.doneRegistration = done.requestId;
+  ids.doneAppId = String(sim.snapshot().applications.find((a) => a.displayName === 'Hostile Fixture Done')!.appId);
   Object.assign(cards, { 'form:done': done.form, 'approval:done': done.approval, 'progress:done': done.progress, 'secret:done': done.secret });
   expect(textOf(bodyOf(await click(t, requester, done.secret, 'reveal')).value)).toMatch(/Client Secret\s+:/);
   // Let the "revealed" base-card update (due after the grace period) happen now, not in the middle of a case.
@@ -273,7 +275,7 @@ async function submitForm(verb: 'check-request' | 'submit-request', inputs: Reco
   return textOf(body.value);
 }
 
-function engineRefusal(input: { appDisplayName: string; senders: string[] }): OpterError | null {
+function engineRefusal(input: { appDisplayName: string; senders: string[]; overrides?: { groupName?: string; secretDisplayName?: string } }): OpterError | null {
   try {
     validateProvisionInput({ ...input, secretValidYears: 2 });
     return null;
@@ -308,8 +310,9 @@ async function cliRefusal(args: string[]): Promise<{ code: number; doc: { ok: bo
 describe('app names', () => {
   it.each(appNames)('$id', async (c) => {
     const name = resolveValue<string>(c.appName);
+    const overrides = c.overrides ?? {};
     const accepted = c.expect.form === 'accepted';
-    const inputs = formInputs({ appName: name, senders: [sim.mailboxes.info] });
+    const inputs = { ...formInputs({ appName: name, senders: [sim.mailboxes.info] }), ...overrides };
     // A name that should be refused is submitted for real; an acceptable one only checked (a submit would rightly
     // create a request).
     const p = await probe(() => submitForm(accepted ? 'check-request' : 'submit-request', inputs));
@@ -329,16 +332,18 @@ describe('app names', () => {
       expect(p.result).not.toContain('Sent for approval');
     }
 
-    const frontDoors = c.expect.frontDoors ?? ['form', 'engine', 'cli'];
-    if (!frontDoors.includes('engine')) return;
-    const refused = engineRefusal({ appDisplayName: name, senders: [sim.mailboxes.info] });
+    const refused = engineRefusal({ appDisplayName: name, senders: [sim.mailboxes.info], overrides });
     if (c.expect.engine === 'accepted') {
       expect(refused).toBeNull();
       return;
     }
     expect(refused?.code).toBe(c.expect.engine);
     expect(`${refused!.detail ?? ''} ${refused!.action}`).toMatch(pattern(c.expect.engineDetail ?? c.expect.form));
-    const run = await cliRefusal([`--app-name=${name}`, `--sender=${sim.mailboxes.info}`]);
+    const overrideArgs = [
+      ...(overrides.groupName ? [`--group-name=${overrides.groupName}`] : []),
+      ...(overrides.secretDisplayName ? [`--secret-name=${overrides.secretDisplayName}`] : []),
+    ];
+    const run = await cliRefusal([`--app-name=${name}`, `--sender=${sim.mailboxes.info}`, ...overrideArgs]);
     expect(run.code).toBe(2);
     expect(run.doc.error.code).toBe(c.expect.engine);
   });
