@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
 import { systemClock, type Clock, type JournalPort } from '../core/ports';
 import { ProvisioningEngine } from '../provisioning/engine';
-import type { RetryPolicy } from '../provisioning/retry';
+import { retryPolicyFromEnv, type RetryPolicy } from '../provisioning/retry';
 import { roleConfig } from '../requests/rules';
 import { openTenant, type TenantRuntime } from '../runtime/tenant';
 import type { Simulator } from '../sim';
@@ -197,7 +197,8 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
     clock: fence.clock,
     secretSink: createSecretSink(services),
     controlMailbox: tenant.controlMailbox,
-    retry: options.retry,
+    // The documented OPTER_* tuning variables, unless the caller passes its own values.
+    retry: { ...retryPolicyFromEnv(env), ...options.retry },
     verifyRetry: options.verifyRetry,
   });
   const runner = new ProvisioningRunner(services);

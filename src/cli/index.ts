@@ -32,6 +32,7 @@ import { inspectRegistration } from '../provisioning/inspect';
 import { inspectMigration } from '../provisioning/migrate';
 import { listRegistrations } from '../provisioning/registry';
 import { findDueRetirements } from '../provisioning/rotate';
+import { retryPolicyFromEnv } from '../provisioning/retry';
 import { SCOPING_MODELS, type ScopingModel } from '../provisioning/runtime';
 import { formatDerivedNames, deriveNames } from '../provisioning/names';
 import { formatOutputBlock, outputFields } from '../provisioning/output';
@@ -360,7 +361,7 @@ async function withRuntime(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json
     clock: systemClock,
     secretSink: sink,
     controlMailbox: tenant.controlMailbox,
-    retry: retryFromEnv(env),
+    retry: retryPolicyFromEnv(env),
   });
   const listener = (e: ProgressEvent) => {
     if (json) return;
@@ -381,15 +382,6 @@ function runJob(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, 
     const job = create(rt);
     return report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json);
   });
-}
-
-function retryFromEnv(env: NodeJS.ProcessEnv) {
-  const max = Number(env.OPTER_STEP_MAX_WAIT_MS);
-  const base = Number(env.OPTER_RETRY_BASE_MS);
-  return {
-    ...(Number.isFinite(max) && max > 0 ? { maxTotalWaitMs: max } : {}),
-    ...(Number.isFinite(base) && base > 0 ? { baseDelayMs: base } : {}),
-  };
 }
 
 function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, collect?: unknown[]): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OpterError } from '../core/errors';
-import { backoffDelay, withRetry, type RetryPolicy } from './retry';
+import { backoffDelay, retryPolicyFromEnv, withRetry, type RetryPolicy } from './retry';
 
 function fakeClock() {
   let t = 0;
@@ -59,5 +59,14 @@ describe('withRetry', () => {
       expect(backoffDelay(a, policy, () => 0)).toBe(Math.round(cap * 0.1));
       expect(backoffDelay(a, policy, () => 1)).toBe(cap);
     }
+  });
+});
+
+describe('retryPolicyFromEnv', () => {
+  it('reads the documented tuning variables and ignores anything that is not a positive number', () => {
+    expect(retryPolicyFromEnv({ OPTER_STEP_MAX_WAIT_MS: '1500', OPTER_RETRY_BASE_MS: '50' })).toEqual({ maxTotalWaitMs: 1500, baseDelayMs: 50 });
+    expect(retryPolicyFromEnv({})).toEqual({});
+    expect(retryPolicyFromEnv({ OPTER_STEP_MAX_WAIT_MS: 'ten minutes', OPTER_RETRY_BASE_MS: '-1' })).toEqual({});
+    expect(retryPolicyFromEnv({ OPTER_STEP_MAX_WAIT_MS: '0' })).toEqual({});
   });
 });

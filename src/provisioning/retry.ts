@@ -21,6 +21,19 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxTotalWaitMs: 10 * 60_000,
 };
 
+/**
+ * The documented tuning variables (docs/configuration.md): OPTER_STEP_MAX_WAIT_MS (how long one step may wait) and
+ * OPTER_RETRY_BASE_MS (first backoff). Unset or not a positive number → the default stays.
+ */
+export function retryPolicyFromEnv(env: Readonly<Record<string, string | undefined>>): Partial<RetryPolicy> {
+  const max = Number(env.OPTER_STEP_MAX_WAIT_MS);
+  const base = Number(env.OPTER_RETRY_BASE_MS);
+  return {
+    ...(Number.isFinite(max) && max > 0 ? { maxTotalWaitMs: max } : {}),
+    ...(Number.isFinite(base) && base > 0 ? { baseDelayMs: base } : {}),
+  };
+}
+
 export interface RetryHooks {
   clock: Clock;
   random?: () => number;

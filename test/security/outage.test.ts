@@ -37,13 +37,16 @@ afterAll(async () => {
   for (const close of toClose.reverse()) await close();
 });
 
-async function setUp(name: string): Promise<{ sim: Simulator; t: TestBot; auditChannel: ReturnType<typeof channelFor> }> {
+async function setUp(
+  name: string,
+  options: { env?: Record<string, string>; retry?: { baseDelayMs?: number; maxDelayMs?: number; maxTotalWaitMs?: number } } = {},
+): Promise<{ sim: Simulator; t: TestBot; auditChannel: ReturnType<typeof channelFor> }> {
   const sim = await startTestSimulator();
   const auditChannel = channelFor(DEFAULT_TENANT_ID, `${name}-audit`);
   // The engine's retry budget: the default 10 minutes per step, with waits capped at 5 s so it notices the end of an
   // outage promptly.
-  const retry = { baseDelayMs: 1_000, maxDelayMs: 5_000, maxTotalWaitMs: 10 * 60_000 };
-  const t = await startTestBot({ sim, retry, env: { AUDIT_CHANNEL_ID: auditChannel.channelId } });
+  const retry = options.retry ?? { baseDelayMs: 1_000, maxDelayMs: 5_000, maxTotalWaitMs: 10 * 60_000 };
+  const t = await startTestBot({ sim, retry, env: { AUDIT_CHANNEL_ID: auditChannel.channelId, ...options.env } });
   toClose.push(() => sim.close(), () => t.close());
   t.teams.addChannel(auditChannel, [t.personas.requester, t.personas.approver]);
   await greet(t, t.personas.approver);
@@ -51,7 +54,14 @@ async function setUp(name: string): Promise<{ sim: Simulator; t: TestBot; auditC
 }
 
 /** Everything that must hold once the outage is over and the flow finished. */
-async function expectCaughtUp(t: TestBot, sim: Simulator, auditChannel: ReturnType<typeof channelFor>, requestId: string, appName: string): Promise<void> {
+async function expectCaughtUp(
+  t: TestBot,
+  sim: Simulator,
+  auditChannel: ReturnType<typeof channelFor>,
+  requestId: string,
+  appName: string,
+  options: { failedOnceThenRetried?: boolean } = {},
+): Promise<void> {
   const { requester, approver } = t.personas;
   const snap = sim.snapshot();
   const apps = snap.applications.filter((a) => a.displayName === appName);
@@ -78,7 +88,8 @@ async function expectCaughtUp(t: TestBot, sim: Simulator, auditChannel: ReturnTy
   expect(t.bot.store.audit.verify().ok).toBe(true);
   const actions = t.bot.store.audit.listForRequest(requestId).map((e) => e.action);
   for (const action of ONCE) expect(actions.filter((a) => a === action), `${action} in ${actions.join(', ')}`).toHaveLength(1);
-  expect(actions.filter((a) => a.endsWith('.failed'))).toEqual([]);
+  if (options.failedOnceThenRetried) expect(actions.filter((a) => a === 'request.failed' || a === 'request.retried')).toEqual(['request.failed', 'request.retried']);
+  else expect(actions.filter((a) => a.endsWith('.failed'))).toEqual([]);
   await t.connector.waitFor(() => {
     const posted = t.connector.messages(auditChannel.channelId).map((m) => textOf(cardOf(m)));
     return t.bot.store.audit.list().every((e) => posted.some((p) => p.includes(`#${e.seq} ·`)));
@@ -115,6 +126,34 @@ describe('outages', () => {
     expect(t.bot.store.requests.get(requestId)!.status).toBe('succeeded');
     await expectCaughtUp(t, sim, auditChannel, requestId, appName);
   }, 300_000);
+
+  it('an outage longer than the budget set by OPTER_STEP_MAX_WAIT_MS stops the job with Retry; Retry afterwards finishes the same job', async () => {
+    // The budget comes from the documented environment variable (the test passes only the backoff shape).
+    const { sim, t, auditChannel } = await setUp('budget', { env: { OPTER_STEP_MAX_WAIT_MS: '1500' }, retry: { baseDelayMs: 100, maxDelayMs: 400 } });
+    const { requester, approver } = t.personas;
+    const appName = 'Outage Over Budget';
+    const { requestId } = await submitSetup(t, { appName, senders: [sim.mailboxes.info] });
+    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+    const until = Date.now() + 6_000;
+    sim.setFaults({ unavailable: { untilEpochMs: until, families: ['graph', 'exchange'] } });
+    await click(t, approver, copy, 'approve');
+
+    const stopped = await progressCardIn(t, personalId(t, requester), requestId, /Stopped: a step failed/, 30_000);
+    expect(Date.now()).toBeLessThan(until);
+    expect(textOf(cardOf(stopped))).toContain('E_SERVICE_UNAVAILABLE');
+    expect(hasVerb(cardOf(stopped), 'resume')).toBe(true);
+    const request = t.bot.store.requests.get(requestId)!;
+    expect(request.status).toBe('failed');
+    expect(request.lastError?.code).toBe('E_SERVICE_UNAVAILABLE');
+    const jobId = request.jobId;
+
+    await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 200));
+    expect(bodyOf(await click(t, requester, stopped, 'resume')).value).toMatch(/Retrying from where it stopped/);
+    await waitForCard(t, stopped.conversationId, (c, m) => m.id === stopped.id && !/Stopped: a step failed/.test(textOf(c)));
+    await progressCardIn(t, personalId(t, requester), requestId, /Finished and verified/, 30_000);
+    expect(t.bot.store.requests.get(requestId)!.jobId).toBe(jobId);
+    await expectCaughtUp(t, sim, auditChannel, requestId, appName, { failedOnceThenRetried: true });
+  }, 60_000);
 
   it('Teams answers 429 and then 503 for a while: the job finishes anyway and every card and audit post catches up', async () => {
     const { sim, t, auditChannel } = await setUp('teams-down');
