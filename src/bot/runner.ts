@@ -83,7 +83,10 @@ export class ProvisioningRunner {
     const existing = this.runs.get(requestId);
     if (existing) return existing;
     if (this.stopping) return Promise.resolve();
-    const run = this.runRequest(requestId)
+    // Deferred to the next turn of the event loop: the caller is usually an Approve invoke, whose answer must leave
+    // within Teams' ~5 s before the job's synchronous start (journal writes) competes with it (P2 benchmark).
+    const run = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.runRequest(requestId))
       .catch((err: unknown) => {
         if (!this.stopping) this.services.log.error(`provisioning of request ${requestId} stopped unexpectedly: ${describeError(err)}`);
       })
