@@ -4,12 +4,10 @@
  */
 import type { TurnContext } from 'botbuilder';
 import { readActionData } from '../cards';
-import { OpterError } from '../core/errors';
-import { checkIsRequester } from '../requests/rules';
 import { appendAudit, userActor } from './audit';
 import { refusal, type InvokeResult } from './invoke';
 import type { ProvisioningRunner } from './runner';
-import { checkCardBinding, ruleActorOf } from './turn';
+import { requesterCardAction } from './turn';
 import type { BotServices } from './types';
 
 export function handleResume(services: BotServices, context: TurnContext, raw: unknown, runner: ProvisioningRunner): InvokeResult {
@@ -17,13 +15,9 @@ export function handleResume(services: BotServices, context: TurnContext, raw: u
   const read = readActionData('resume', raw);
   if (!read) return refusal('E_REQUEST_NOT_FOUND');
   const requestId = read.data.requestId;
-  const binding = checkCardBinding(store, context.activity, requestId, ['progress']);
-  if (binding) return { error: binding };
-  const request = store.requests.get(requestId);
-  if (!request) return refusal('E_REQUEST_NOT_FOUND');
-  const actor = ruleActorOf(context.activity);
-  const denied = actor ? checkIsRequester(actor, request, roles) : new OpterError('E_NOT_REQUESTER');
-  if (denied) return { error: denied };
+  const allowed = requesterCardAction(store, roles, context.activity, requestId, ['progress']);
+  if (allowed.error) return { error: allowed.error };
+  const { request, actor } = allowed;
 
   if (request.status === 'provisioning' || request.status === 'approved') return { message: 'It is already running; this card updates as it goes.' };
   if (request.status !== 'failed') return refusal('E_REQUEST_NOT_PENDING', `It is ${request.status}.`);

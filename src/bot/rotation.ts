@@ -13,7 +13,7 @@ import { OpterError, toOpterError } from '../core/errors';
 import type { JobRecord, ProgressEvent } from '../core/ports';
 import type { RetireSecretsInput, RotateSecretInput } from '../provisioning/rotate';
 import { findDueRetirements } from '../provisioning/rotate';
-import { checkIsRequester, type Actor } from '../requests/rules';
+import type { Actor } from '../requests/rules';
 import type { RequestRecord } from '../store';
 import { appendAudit, auditInputForProgress, userActor } from './audit';
 import { replaceForEveryone } from './forms';
@@ -22,7 +22,7 @@ import { describeError } from './log';
 import type { ProvisioningRunner } from './runner';
 import { postToRequesterChat } from './secrets';
 import { cardMessage, type ConversationRef } from './teams-io';
-import { checkCardBinding, ruleActorOf } from './turn';
+import { requesterCardAction } from './turn';
 import type { BotServices, LifecyclePayload, LifecycleRequestResult, OutboxPayload } from './types';
 import { SYSTEM_ACTOR } from './types';
 
@@ -103,13 +103,10 @@ export async function handleOpterUpdated(services: BotServices, context: TurnCon
   const read = readActionData('opter-updated', raw);
   if (!read) return refusal('E_REQUEST_NOT_FOUND');
   const requestId = read.data.requestId;
-  const binding = checkCardBinding(store, context.activity, requestId, ['rotation']);
-  if (binding) return { error: binding };
-  const request = store.requests.get(requestId);
-  if (!request || request.kind !== 'rotate-secret' || !request.jobId) return refusal('E_REQUEST_NOT_FOUND');
-  const actor = ruleActorOf(context.activity);
-  const denied = actor ? checkIsRequester(actor, request, roles) : new OpterError('E_NOT_REQUESTER');
-  if (denied) return { error: denied };
+  const allowed = requesterCardAction(store, roles, context.activity, requestId, ['rotation']);
+  if (allowed.error) return { error: allowed.error };
+  const { request, actor } = allowed;
+  if (request.kind !== 'rotate-secret' || !request.jobId) return refusal('E_REQUEST_NOT_FOUND');
   if (request.status !== 'succeeded') return refusal('E_REQUEST_NOT_PENDING', `It is ${request.status}.`);
   // A second click, or one after the overlap already retired them: show where it stands.
   if (readState(services, requestId).status !== 'waiting') return cardResult(rotationCardFor(services, request));

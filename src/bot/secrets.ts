@@ -34,7 +34,7 @@ import { replaceForEveryone } from './forms';
 import { cardResult, refusal, type InvokeResult } from './invoke';
 import { describeError } from './log';
 import { cardMessage, type ConversationRef } from './teams-io';
-import { checkCardBinding, ruleActorOf } from './turn';
+import { checkCardBinding, requesterCardAction, ruleActorOf } from './turn';
 import type { BotServices, OutboxPayload, ProvisionPayload, RequestResult } from './types';
 import { SYSTEM_ACTOR } from './types';
 
@@ -265,13 +265,9 @@ export async function handleHide(services: BotServices, context: TurnContext, ra
   const read = readActionData('hide-secret', raw);
   if (!read) return refusal('E_REQUEST_NOT_FOUND');
   const requestId = read.data.requestId;
-  const binding = checkCardBinding(store, context.activity, requestId, ['secret']);
-  if (binding) return { error: binding };
-  const request = store.requests.get(requestId);
-  if (!request) return refusal('E_REQUEST_NOT_FOUND');
-  const actor = ruleActorOf(context.activity);
-  const denied = actor ? checkIsRequester(actor, request, roles) : new OpterError('E_NOT_REQUESTER');
-  if (denied) return { error: denied };
+  const allowed = requesterCardAction(store, roles, context.activity, requestId, ['secret']);
+  if (allowed.error) return { error: allowed.error };
+  const { request } = allowed;
   const card = secretBaseCard(services, request);
   // The requester is done copying: now the message may change for every device.
   await replaceForEveryone(services, context, card);

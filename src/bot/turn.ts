@@ -5,8 +5,8 @@
  */
 import type { TurnContext } from 'botbuilder';
 import { OpterError } from '../core/errors';
-import type { Actor } from '../requests/rules';
-import type { CardRole, Store } from '../store';
+import { checkIsRequester, type Actor, type RoleConfig } from '../requests/rules';
+import type { CardRole, RequestRecord, Store } from '../store';
 import { actorOf, conversationRefOf, isChannel, type ActivityLike } from './teams-context';
 import type { Origin, RequesterInfo } from './types';
 
@@ -73,4 +73,25 @@ export function recordInvokedCard(store: Store, context: TurnContext, requestId:
     serviceUrl: activity.serviceUrl,
     reference,
   });
+}
+
+/**
+ * A click only the requester may make (retry, hide the secret, "Opter updated"): the clicked message must be the
+ * bot's card of that role for that request, the request must exist, and the clicker must be its requester.
+ */
+export function requesterCardAction(
+  store: Store,
+  roles: RoleConfig,
+  activity: TurnContext['activity'],
+  requestId: string,
+  cardRoles: CardRole[],
+): { request: RequestRecord; actor: Actor; error?: undefined } | { error: OpterError } {
+  const binding = checkCardBinding(store, activity, requestId, cardRoles);
+  if (binding) return { error: binding };
+  const request = store.requests.get(requestId);
+  if (!request) return { error: new OpterError('E_REQUEST_NOT_FOUND') };
+  const actor = ruleActorOf(activity);
+  const denied = actor ? checkIsRequester(actor, request, roles) : new OpterError('E_NOT_REQUESTER');
+  if (denied || !actor) return { error: denied ?? new OpterError('E_NOT_REQUESTER') };
+  return { request, actor };
 }
