@@ -87,13 +87,18 @@ function all<T>(sql: string, ...params: unknown[]): T[] {
   return store().prepare(sql).all(...params) as T[];
 }
 
-/** Polls `condition` every 3 ms (bounded) and SIGKILLs the child the moment it holds. */
-async function killWhen(stage: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+/** Polls `condition` every 3 ms until it holds (bounded). */
+async function until(condition: () => boolean, what = 'condition', timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`stage "${stage}" never came (within ${timeoutMs} ms):\n${child.lines.slice(-15).join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`${what} never came (within ${timeoutMs} ms):\n${child.lines.slice(-15).join('\n')}`);
     await new Promise((r) => setTimeout(r, 3));
   }
+}
+
+/** SIGKILLs the child the moment `condition` holds. */
+async function killWhen(stage: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  await until(condition, `stage "${stage}"`, timeoutMs);
   await child.kill();
   kills.push(stage);
 }
@@ -267,12 +272,21 @@ describe('SIGKILL at every stage of a setup, then a new process on the same DATA
     const flow = await submit('Crash In addPassword');
     sim.clearRequests();
     await approve(flow);
-    // The engine writes its intent (pendingSince) just before it calls addPassword; the call takes 80 ms.
-    await killWhen('addPassword in flight', () => {
+    // The engine writes its intent (pendingSince) just before it calls addPassword. Once the secret step runs, every
+    // call takes 1 s; the kill comes 250 ms after the intent — after the request left, long before its answer — even
+    // on a busy machine.
+    await until(() => stepStatus(flow.requestId, 'secret') === 'running');
+    sim.setFaults({ latencyMs: 1_000 });
+    await until(() => {
       const job = jobOf(flow.requestId);
       const outputs = job ? one<{ outputs: string }>("SELECT outputs FROM steps WHERE job_id = ? AND step = 'secret'", job)?.outputs : undefined;
       return !!outputs && typeof (JSON.parse(outputs) as { pendingSince?: unknown }).pendingSince === 'string';
-    });
+    }, 'the intent to call addPassword');
+    const intentAt = Date.now();
+    await killWhen('addPassword in flight', () => Date.now() - intentAt >= 250);
+    // The sim finishes the call it received (the credential is made) although nobody hears the answer.
+    await new Promise((r) => setTimeout(r, 1_000));
+    sim.setFaults({ latencyMs: 80 });
     await restart();
     await expectFinished(flow);
     // The orphan (made after the recorded intent, never handed over) was removed, a new one made and kept.

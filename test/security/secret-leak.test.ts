@@ -69,8 +69,8 @@ beforeAll(async () => {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void printed.push(args.map((a) => (a instanceof Error ? `${a.message}\n${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
   }
 
-  // The new secret only works 1.5 s after it was made: the engine's sign-in as the new app fails and retries.
-  sim = await startTestSimulator({ faults: { secretActivationDelayMs: 1_500 } });
+  // The new secret only works 3 s after it was made: the engine's sign-in as the new app fails and retries.
+  sim = await startTestSimulator({ faults: { secretActivationDelayMs: 3_000 } });
   t = await startTestBot({ sim, env: { AUDIT_CHANNEL_ID: auditChannel.channelId } });
   t.teams.addChannel(auditChannel, [t.personas.requester, t.personas.approver]);
   await greet(t, t.personas.approver);
