@@ -212,6 +212,9 @@ type StepOut = Record<string, unknown>;
  */
 const HIDDEN_CHARACTERS = /[\u0080-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 
+/** Markdown link syntax or a URL scheme: never part of a legitimate name. */
+const LINK_IN_NAME = /\]\(|:\/\//;
+
 /** Why `value` (a typed name) is refused for hidden characters — naming them escaped — or null. */
 export function hiddenCharactersProblem(label: string, value: string): string | null {
   const found = [...new Set(value.match(HIDDEN_CHARACTERS) ?? [])];
@@ -237,6 +240,10 @@ export function validateProvisionInput(input: ProvisionInput): Required<Pick<Pro
   for (const [label, field, value] of typedNames) {
     const hidden = hiddenCharactersProblem(label, value ?? '');
     if (hidden) throw new OpterError('E_INPUT_INVALID', { detail: hidden, field });
+    // Cards render names as Teams markdown: a link in a name would be a clickable link on the approver's card.
+    if (LINK_IN_NAME.test(value ?? '')) {
+      throw new OpterError('E_INPUT_INVALID', { detail: `The ${label} contains a link ("](" or "://"); names cannot hold links.`, field });
+    }
   }
   const years = input.secretValidYears ?? DEFAULT_SECRET_VALID_YEARS;
   if (!Number.isInteger(years) || years < 1 || years > 100) {
