@@ -27,7 +27,14 @@ export class RenewableCredential implements TokenCredential {
 
 const PERMISSION_CODES = new Set(['E_GRAPH_PERMISSION', 'E_EXCHANGE_PERMISSION']);
 
-/** Wraps an adapter so that any permission failure renews the credential before the error goes up. */
+const isPermissionError = (e: unknown) => e instanceof OpterError && PERMISSION_CODES.has(e.code);
+
+/**
+ * Wraps an adapter so that a permission failure renews the credential and tries the call once more with a fresh
+ * token before the error goes up. Renewing alone is not enough: any call made between the renewal and the admin's
+ * fix mints a new token without the permission, and the admin's first Retry would then fail on that cached token.
+ * A call refused with a permission error changed nothing, so repeating it is safe.
+ */
 export function renewOnPermissionError<T extends object>(adapter: T, credential: RenewableCredential): T {
   return new Proxy(adapter, {
     get(target, prop, receiver) {
@@ -37,8 +44,12 @@ export function renewOnPermissionError<T extends object>(adapter: T, credential:
         const result = value.apply(target, args);
         if (!(result instanceof Promise)) return result;
         return result.catch((e: unknown) => {
-          if (e instanceof OpterError && PERMISSION_CODES.has(e.code)) credential.renew();
-          throw e;
+          if (!isPermissionError(e)) throw e;
+          credential.renew();
+          return (value.apply(target, args) as Promise<unknown>).catch((again: unknown) => {
+            if (isPermissionError(again)) credential.renew();
+            throw again;
+          });
         });
       };
     },

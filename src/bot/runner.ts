@@ -272,7 +272,7 @@ export class ProvisioningRunner {
       finalItemId = store.outbox.enqueue({
         kind: 'progress-final',
         target: { requestId },
-        payload: { kind: 'progress-final', requestId, card: finalCard } satisfies OutboxPayload,
+        payload: { kind: 'progress-final', requestId, card: finalCard, forStatus: succeeded && result ? 'succeeded' : 'failed' } satisfies OutboxPayload,
         dedupeKey: finalKey,
         notBefore: progress ? new Date(this.services.clock.now().getTime() + FINAL_EDIT_GRACE_MS) : undefined,
       }).item.id;
@@ -338,7 +338,7 @@ export class ProvisioningRunner {
       } catch (e) {
         // Teams refused the final edit right now: the outbox retries it until it lands, starting now.
         this.services.log.warn(`final progress of request ${requestId} queued for retry: ${describeError(e)}`);
-        const payload: OutboxPayload = { kind: 'progress-final', requestId, card: finalCard };
+        const payload: OutboxPayload = { kind: 'progress-final', requestId, card: finalCard, forStatus: succeeded && result ? 'succeeded' : 'failed' };
         store.outbox.enqueue({ kind: 'progress-final', target: { requestId }, payload, dedupeKey: `${finalKey}:retry` });
         this.services.poke();
       }

@@ -177,7 +177,8 @@ export type OutboxPayload =
   | { kind: 'secret-sync'; requestId: string }
   /** A notice for the requester: in the conversation the request came from, or (personal) their 1:1 chat. */
   | { kind: 'notify'; requestId: string; title: string; text: string; tone: 'info' | 'good' | 'warning' | 'attention'; personal?: boolean }
-  | { kind: 'progress-final'; requestId: string; card: Record<string, unknown> }
+  /** `forStatus`: the request status this card shows; a card delivered after the request moved on is dropped. */
+  | { kind: 'progress-final'; requestId: string; card: Record<string, unknown>; forStatus?: string }
   /** The rotation card (old secrets, "Opter updated") in the requester's 1:1 chat, and its later states. */
   | { kind: 'rotation-post'; requestId: string }
   | { kind: 'rotation-sync'; requestId: string }

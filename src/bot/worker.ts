@@ -88,6 +88,8 @@ export async function deliver(services: BotServices, payload: OutboxPayload): Pr
     case 'progress-final': {
       const request = store.requests.get(payload.requestId);
       if (!request) return;
+      // A late copy (after a Retry started the job again, say) must not put an old state back on the card.
+      if (payload.forStatus && request.status !== payload.forStatus) return;
       await publishProgress(services, request, payload.card as never);
       return;
     }

@@ -3,7 +3,9 @@
  * setup is approved (the one slow test of the suite: it really waits), and, separately, the Teams Bot Connector
  * answers 429 (with Retry-After) and then 503 for a while in the middle of a setup. In both the job waits and
  * finishes; the progress card, the approval copies, the secret card and every audit entry arrive once Teams or
- * Microsoft are back; nothing is lost, nothing is made twice.
+ * Microsoft are back; nothing is lost, nothing is made twice. Outages longer than the step budget, and a permission
+ * taken away, stop the job with Retry, and the first Retry after recovery finishes the same job; a failed state
+ * Teams could not show in time never overwrites the card after that Retry.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim';
@@ -51,6 +53,16 @@ async function setUp(
   t.teams.addChannel(auditChannel, [t.personas.requester, t.personas.approver]);
   await greet(t, t.personas.approver);
   return { sim, t, auditChannel };
+}
+
+/** Waits (bounded) for the request to reach `status`; on timeout says where it is and what the bot logged. */
+async function requestReaches(t: TestBot, requestId: string, status: string, timeoutMs: number): Promise<void> {
+  try {
+    await t.connector.waitFor(() => t.bot.store.requests.get(requestId)!.status === status, timeoutMs);
+  } catch (e) {
+    const r = t.bot.store.requests.get(requestId)!;
+    throw new Error(`request ${requestId} is ${r.status} (${r.lastError?.code ?? 'no error'}), not ${status}: ${(e as Error).message}\n${t.logLines.slice(-12).join('\n')}`);
+  }
 }
 
 /** Everything that must hold once the outage is over and the flow finished. */
@@ -155,6 +167,69 @@ describe('outages', () => {
     await expectCaughtUp(t, sim, auditChannel, requestId, appName, { failedOnceThenRetried: true });
   }, 60_000);
 
+  it('a Graph permission taken away stops the job; once it is given back, the first Retry finishes the same job', async () => {
+    const { sim, t, auditChannel } = await setUp('permission');
+    const { requester, approver } = t.personas;
+    const appName = 'Outage Permission';
+    const { requestId } = await submitSetup(t, { appName, senders: [sim.mailboxes.info] });
+    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+    sim.setFaults({ revokedPermissions: ['AppRoleAssignment.ReadWrite.All'] });
+    await click(t, approver, copy, 'approve');
+    const stopped = await progressCardIn(t, personalId(t, requester), requestId, /Stopped: a step failed/, 30_000);
+    expect(textOf(cardOf(stopped))).toContain('E_GRAPH_PERMISSION');
+    // Anything signing in while the permission is missing gets a token without it (as in Entra).
+    await t.bot.tick();
+    await new Promise((r) => setTimeout(r, 300));
+
+    sim.setFaults({ revokedPermissions: [] });
+    expect(bodyOf(await click(t, requester, stopped, 'resume')).value).toMatch(/Retrying from where it stopped/);
+    await waitForCard(t, stopped.conversationId, (c, m) => m.id === stopped.id && !/Stopped: a step failed/.test(textOf(c)));
+    await progressCardIn(t, personalId(t, requester), requestId, /Finished and verified/, 30_000);
+    await expectCaughtUp(t, sim, auditChannel, requestId, appName, { failedOnceThenRetried: true });
+  }, 60_000);
+
+  it('Teams refuses the failed state of a job; after the requester’s Retry that late state never overwrites the card', async () => {
+    // A step budget of 1.5 s: a 4 s Microsoft outage right after the approval stops the job (E_SERVICE_UNAVAILABLE).
+    const { sim, t, auditChannel } = await setUp('stale-final', { retry: { baseDelayMs: 100, maxDelayMs: 400, maxTotalWaitMs: 1_500 } });
+    const { requester, approver } = t.personas;
+    const appName = 'Outage Stale Final';
+    const { requestId } = await submitSetup(t, { appName, senders: [sim.mailboxes.info] });
+    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+    const outageEnds = Date.now() + 4_000;
+    sim.setFaults({ unavailable: { untilEpochMs: outageEnds, families: ['graph', 'exchange'] } });
+    const chat = personalId(t, requester);
+    // Every edit in the requester's chat fails: the card stays as first posted; the failed state waits in the outbox.
+    t.connector.failShare(1, { status: 503, retryAfterSeconds: 0, match: (r) => r.method === 'PUT' && r.path.startsWith(`/v3/conversations/${chat}/activities/`) });
+    await click(t, approver, copy, 'approve');
+    const card = await waitForCard(t, chat, (c) => textOf(c).includes(`Request ${requestId}`) && /Steps/.test(textOf(c)));
+    await requestReaches(t, requestId, 'failed', 30_000);
+    await t.connector.waitFor(() => t.bot.store.outbox.list({ kind: 'progress-final' }).some((i) => (i.payload as { requestId: string }).requestId === requestId && i.attempts > 0), 15_000);
+
+    expect(t.bot.store.requests.get(requestId)!.lastError?.code).toBe('E_SERVICE_UNAVAILABLE');
+    await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now()) + 200));
+    expect(bodyOf(await click(t, requester, card, 'resume', {}, { data: { requestId } })).value).toMatch(/Retrying/);
+    // The retried job finishes while Teams still refuses edits; then Teams is back and the outbox holds two final
+    // states of this card: the failed one from before the Retry and the finished one.
+    await requestReaches(t, requestId, 'succeeded', 30_000);
+    t.connector.clearFaults();
+    await t.bot.tick();
+    await progressCardIn(t, chat, requestId, /Finished and verified/, 30_000);
+    // Every queued final state of this card has been dealt with (delivered, or dropped as out of date).
+    const finalsSettled = () =>
+      t.bot.store.outbox.list({ kind: 'progress-final' }).filter((i) => (i.payload as { requestId: string }).requestId === requestId).every((i) => i.status === 'sent');
+    for (let round = 0; round < 100 && !finalsSettled(); round++) {
+      await t.bot.tick();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(finalsSettled()).toBe(true);
+    // The failed state never reached the card: not before the Retry (Teams refused), and not after it — it no longer
+    // matches the request, so the outbox drops it instead of putting an old state back.
+    const versions = t.connector.message(card.conversationId, card.id)!.versions.map((v) => textOf(cardOf({ activity: v } as never)));
+    expect(versions.filter((v) => /Stopped: a step failed/.test(v))).toEqual([]);
+    expect(versions.at(-1)).toMatch(/Finished and verified/);
+    await expectCaughtUp(t, sim, auditChannel, requestId, appName, { failedOnceThenRetried: true });
+  }, 60_000);
+
   it('Teams answers 429 and then 503 for a while: the job finishes anyway and every card and audit post catches up', async () => {
     const { sim, t, auditChannel } = await setUp('teams-down');
     const { approver, requester } = t.personas;
@@ -168,7 +243,7 @@ describe('outages', () => {
     const approved = await click(t, approver, copy, 'approve');
     expect(textOf(bodyOf(approved).value)).toContain('Approved by');
     // …the job does not need Teams and finishes meanwhile …
-    await t.connector.waitFor(() => t.bot.store.requests.get(requestId)!.status === 'succeeded', 60_000);
+    await requestReaches(t, requestId, 'succeeded', 60_000);
     const throttled = t.connector.requests.filter((r) => r.fault && r.status === 429).length;
     expect(throttled).toBeGreaterThan(5);
     // … then Teams is half down (every other call 503) for a few seconds more …
