@@ -32,7 +32,7 @@ import { appendAudit, userActor } from './audit';
 import { cardResult, refusal, refusalMessage, type InvokeResult } from './invoke';
 import { inFlightFor, listRegistrations } from './registrations';
 import { cardMessage } from './teams-io';
-import { checkCardBinding, originOf, recordInvokedCard, requesterInfo, ruleActorOf } from './turn';
+import { checkCardBinding, checkInvokedCardRole, originOf, recordInvokedCard, requesterInfo, ruleActorOf } from './turn';
 import { requestKindForStore, type BotRequestKind, type BotServices, type Draft, type Origin, type ProvisionDetails, type ProvisionPayload } from './types';
 
 const DRAFT_PREFIX = 'draft:';
@@ -86,6 +86,8 @@ export function handleStartSetup(services: BotServices, context: TurnContext): I
   if (!actor) return refusal('E_NOT_ADMIN');
   const denied = checkMayRequest(actor, services.roles);
   if (denied) return { error: denied };
+  const taken = checkInvokedCardRole(services.store, context.activity, 'form');
+  if (taken) return { error: taken };
   const draft = createDraft(services, { kind: 'setup', requester: requesterInfo(actor), tenantId: actor.tenantId, origin: originOf(context, actor.tenantId) });
   recordInvokedCard(services.store, context, draft.id, 'form');
   return cardResult(blankForm(services, draft));

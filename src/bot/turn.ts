@@ -60,6 +60,22 @@ export function checkCardBinding(store: Store, activity: TurnContext['activity']
   return new OpterError('E_REQUEST_NOT_FOUND', { detail: 'the action did not come from a card the bot sent' });
 }
 
+/**
+ * Refuses to bind the clicked message as a card of `role` when the bot already recorded it as a card of another role:
+ * a crafted invoke naming, say, an approval card's message must not take that card over (its buttons would then
+ * refuse every click). The store refuses it too (CardRoleConflict); this check answers before anything is created.
+ */
+export function checkInvokedCardRole(store: Store, activity: TurnContext['activity'], role: CardRole): OpterError | null {
+  const replyToId = activity.replyToId;
+  const conversationId = activity.conversation?.id;
+  if (!replyToId || !conversationId) return null;
+  for (const candidate of conversationCandidates(conversationId)) {
+    const card = store.cards.findCard(candidate, replyToId);
+    if (card && card.role !== role) return new OpterError('E_REQUEST_NOT_FOUND', { detail: 'the card belongs to a different request' });
+  }
+  return null;
+}
+
 /** Records the message that carried the invoke as a card of `requestId` (e.g. a help card that became a form). */
 export function recordInvokedCard(store: Store, context: TurnContext, requestId: string, role: CardRole): void {
   const activity = context.activity;

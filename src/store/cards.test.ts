@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AUDIT_CHANNEL, openStore, userConversationName, type Store } from './index';
+import { AUDIT_CHANNEL, CardRoleConflict, openStore, userConversationName, type Store } from './index';
 import { manualClock, type ManualClock } from './testing/helpers';
 
 const ref = (conversationId: string, activityId?: string) => ({
@@ -44,6 +44,15 @@ describe('CardRepository', () => {
     expect(store.cards.findCard('c', 'a')?.updatedAt).toBe('2025-03-01T08:00:06.000Z');
     expect(store.cards.removeCard('c', 'a')).toBe(true);
     expect(store.cards.findCard('c', 'a')).toBeNull();
+  });
+
+  it('never re-binds a recorded card message to another role (a crafted invoke cannot take an approval card over)', () => {
+    store.cards.recordCard({ requestId: 'req-1', role: 'approval', conversationId: 'c', activityId: 'a', serviceUrl: 'https://s/', reference: { v: 1 } });
+    expect(() => store.cards.recordCard({ requestId: 'draft-9', role: 'form', conversationId: 'c', activityId: 'a', serviceUrl: 'https://s/', reference: { v: 2 } })).toThrow(CardRoleConflict);
+    expect(store.cards.findCard('c', 'a')).toMatchObject({ requestId: 'req-1', role: 'approval', reference: { v: 1 } });
+    // The same role may be recorded again (e.g. the help card's Set up button pressed twice).
+    store.cards.recordCard({ requestId: 'draft-1', role: 'form', conversationId: 'c', activityId: 'f', serviceUrl: 'https://s/', reference: {} });
+    expect(store.cards.recordCard({ requestId: 'draft-2', role: 'form', conversationId: 'c', activityId: 'f', serviceUrl: 'https://s/', reference: {} }).requestId).toBe('draft-2');
   });
 
   it('keeps named conversation references: audit channel, user chats (case-insensitive object id)', () => {

@@ -107,6 +107,19 @@ function refFromRow<R>(r: RefRow): NamedConversation<R> {
   };
 }
 
+/** A message already recorded as a card of one role was about to be recorded as another (see recordCard). */
+export class CardRoleConflict extends Error {
+  override readonly name = 'CardRoleConflict';
+  constructor(
+    readonly conversationId: string,
+    readonly activityId: string,
+    readonly existingRole: CardRole,
+    readonly requestedRole: CardRole,
+  ) {
+    super(`message ${activityId} in ${conversationId} is recorded as a ${existingRole} card; it cannot become a ${requestedRole} card`);
+  }
+}
+
 export class CardRepository {
   private readonly q;
 
@@ -119,8 +132,9 @@ export class CardRepository {
         `INSERT INTO card_activities (request_id, role, conversation_id, activity_id, service_url, reference, created_at, updated_at)
          VALUES (@requestId, @role, @conversationId, @activityId, @serviceUrl, @reference, @now, @now)
          ON CONFLICT (conversation_id, activity_id) DO UPDATE SET
-           request_id = excluded.request_id, role = excluded.role, service_url = excluded.service_url,
+           request_id = excluded.request_id, service_url = excluded.service_url,
            reference = excluded.reference, updated_at = excluded.updated_at
+         WHERE card_activities.role = excluded.role
          RETURNING *`,
       ),
       forRequest: db.prepare<{ requestId: string; role: string | null }, CardRow>(
@@ -143,19 +157,23 @@ export class CardRepository {
     };
   }
 
-  /** Records a posted card. The same (conversationId, activityId) again updates the row instead of duplicating it. */
+  /**
+   * Records a posted card. The same (conversationId, activityId) again updates the row instead of duplicating it — but
+   * only in the same role: a message recorded as, say, an approval card can never be re-bound as another kind (a
+   * crafted invoke naming its message would otherwise make its buttons refuse every click). Throws CardRoleConflict.
+   */
   recordCard<R = unknown>(card: NewCardActivity): CardActivity<R> {
-    return cardFromRow<R>(
-      this.q.upsertCard.get({
-        requestId: card.requestId,
-        role: card.role,
-        conversationId: card.conversationId,
-        activityId: card.activityId,
-        serviceUrl: card.serviceUrl,
-        reference: toJson(card.reference),
-        now: toIso(card.now ?? this.clock.now()),
-      })!,
-    );
+    const row = this.q.upsertCard.get({
+      requestId: card.requestId,
+      role: card.role,
+      conversationId: card.conversationId,
+      activityId: card.activityId,
+      serviceUrl: card.serviceUrl,
+      reference: toJson(card.reference),
+      now: toIso(card.now ?? this.clock.now()),
+    });
+    if (!row) throw new CardRoleConflict(card.conversationId, card.activityId, this.findCard(card.conversationId, card.activityId)?.role ?? '?', card.role);
+    return cardFromRow<R>(row);
   }
 
   /** Every copy of a request's cards (optionally one role), oldest first — e.g. all approval cards to update. */

@@ -18,6 +18,7 @@ export {
 } from './requests';
 export {
   CardRepository,
+  CardRoleConflict,
   AUDIT_CHANNEL,
   APPROVALS_CHANNEL,
   userConversationName,
