@@ -11,13 +11,13 @@
 import type { TurnContext } from 'botbuilder';
 import { approvalCard, readActionData, type AdaptiveCardJson, type ApprovalCardModel, type ApprovalPlan, type ApprovalState, type ApprovalViewer } from '../cards';
 import { OpterError } from '../core/errors';
-import { checkMayDecide, type Actor } from '../requests/rules';
+import { checkMayDecide, selfDecisionCode, type Actor } from '../requests/rules';
 import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type RequestRecord } from '../store';
 import { appendAudit, userActor } from './audit';
 import { cardResult, refusal, type InvokeResult } from './invoke';
 import { cardKindOf, isLifecycle, kindOf, lifecycleApprovalPlan } from './lifecycle-plan';
 import { cardMessage, channelReference, type ConversationRef } from './teams-io';
-import { checkCardBinding, ruleActorOf } from './turn';
+import { checkCardBinding, isAutomaticRefresh, ruleActorOf } from './turn';
 import type { AddSenderPayload, ApprovalTarget, BotServices, LifecyclePayload, OutboxPayload, ProvisionPayload } from './types';
 
 export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload;
@@ -251,6 +251,8 @@ export async function handleDecision(
   const read = readActionData(verb, raw);
   if (!read) return refusal('E_REQUEST_NOT_FOUND', 'the card did not say which request');
   const requestId = read.data.requestId;
+  // A refresh decides nothing (the approval card refreshes with its own verb, so this is a client quirk or forged).
+  if (isAutomaticRefresh(context.activity)) return refusal('E_ACTION_NOT_CLICKED');
   const actor = ruleActorOf(context.activity);
   if (!actor) return refusal('E_NOT_APPROVER');
 
@@ -284,7 +286,7 @@ export async function handleDecision(
     request = store.requests.get(requestId)!;
   }
 
-  const ruleError = checkMayDecide(actor, request, roles, clock.now());
+  const ruleError = checkMayDecide(actor, request, roles, clock.now(), verb);
   if (ruleError) {
     if (ruleError.category === 'permission') return refuseAndAudit(ruleError);
     if (request.status === 'expired') return refusal('E_REQUEST_EXPIRED');
@@ -310,7 +312,7 @@ export async function handleDecision(
       case 'not-found':
         return refusal('E_REQUEST_NOT_FOUND');
       case 'self-decision':
-        return refuseAndAudit(new OpterError('E_SELF_APPROVAL'));
+        return refuseAndAudit(new OpterError(selfDecisionCode(verb)));
       case 'expired':
         expireDueApprovals(services);
         services.poke();

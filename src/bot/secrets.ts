@@ -5,9 +5,10 @@
  *   registers the value with the logger's redaction, so it can never be printed.
  * - The card is always posted in the requester's 1:1 chat (opened proactively when the request came from a
  *   channel). It has no `refresh`: Teams fires refreshes without anyone clicking.
- * - Reveal: only an `Action.Execute` with `trigger: "manual"` by the requester; the store's claim is atomic (one
- *   winner among any number of concurrent clicks) and destroys the ciphertext; the plaintext exists only in that
- *   invoke response. Refreshes, other people and later clicks never get it.
+ * - Reveal: only an `Action.Execute` click by the requester (`trigger: "manual"`, or no trigger as Microsoft 365
+ *   Agents Playground sends it); the store's claim is atomic (one winner among any number of concurrent clicks) and
+ *   destroys the ciphertext; the plaintext exists only in that invoke response. Refreshes (`trigger: "automatic"`),
+ *   other people and later clicks never get it, and are told why.
  * - Base card vs. the revealed view: editing the message for everyone also replaces the requester's revealed view on
  *   their screen. So the base card is switched to "revealed" only when the requester presses "Done, hide it", or —
  *   if they never do — after `revealGraceMs` (an outbox item with `notBefore`), long enough to copy the value.
@@ -34,7 +35,7 @@ import { replaceForEveryone } from './forms';
 import { cardResult, refusal, type InvokeResult } from './invoke';
 import { describeError } from './log';
 import { cardMessage, type ConversationRef } from './teams-io';
-import { checkCardBinding, requesterCardAction, ruleActorOf } from './turn';
+import { checkCardBinding, isAutomaticRefresh, requesterCardAction, ruleActorOf } from './turn';
 import type { BotServices, OutboxPayload, ProvisionPayload, RequestResult } from './types';
 import { SYSTEM_ACTOR } from './types';
 
@@ -199,10 +200,9 @@ export async function handleReveal(services: BotServices, context: TurnContext, 
   if (!request) return refusal('E_REQUEST_NOT_FOUND');
   const actor = ruleActorOf(context.activity);
 
-  // Only a human click reveals. A refresh (trigger "automatic") — or anything that is not explicitly manual — gets
-  // the card as everyone sees it, and nothing is claimed.
-  const trigger = (context.activity.value as { trigger?: unknown } | undefined)?.trigger;
-  if (trigger !== 'manual') return cardResult(secretBaseCard(services, request));
+  // A refresh (trigger "automatic") never reveals, and says why instead of silently answering the same card. A
+  // click with no trigger at all (Microsoft 365 Agents Playground) is a click: the requester check below decides.
+  if (isAutomaticRefresh(context.activity)) return refusal('E_ACTION_NOT_CLICKED');
 
   const denied = actor ? checkIsRequester(actor, request, roles) : new OpterError('E_NOT_REQUESTER');
   if (denied) {

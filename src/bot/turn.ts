@@ -34,6 +34,15 @@ export function originOf(context: TurnContext, tenantId: string): Origin {
   };
 }
 
+/**
+ * True when Teams sent this card action on its own, as a `refresh` (`trigger: "automatic"`). Only that value means a
+ * refresh: `trigger` is optional in the Bot Framework schema and Microsoft 365 Agents Playground sends none on a
+ * click, so a missing trigger is a click (docs/playground.md). Who may act is checked separately, as for any click.
+ */
+export function isAutomaticRefresh(activity: TurnContext['activity']): boolean {
+  return (activity.value as { trigger?: unknown } | undefined)?.trigger === 'automatic';
+}
+
 /** The conversation ids a stored card record may carry for this activity's conversation (thread → its channel). */
 function conversationCandidates(conversationId: string): string[] {
   const base = conversationId.split(';')[0]!;

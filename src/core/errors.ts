@@ -108,6 +108,16 @@ export const ERROR_CATALOGUE = {
     action: 'It was removed from the app. Ask for a new secret.',
   },
   E_NOT_REQUESTER: { category: 'permission', title: 'Only the requester can do this', action: 'Ask the person who made the request.' },
+  E_SELF_REJECTION: {
+    category: 'permission',
+    title: 'You cannot reject your own request',
+    action: 'Another approver must decide (four-eyes rule); a request nobody approves expires by itself.',
+  },
+  E_ACTION_NOT_CLICKED: {
+    category: 'input',
+    title: 'Nothing was done: this was a card refresh, not a click',
+    action: 'A refresh never reveals a secret or decides a request. Press the button to do it.',
+  },
   // --- internal ----------------------------------------------------------------------------------------------
   E_INTERNAL: { category: 'internal', title: 'Unexpected error', action: 'Press Retry; if it persists, check the bot log for {detail}.' },
   // --- lifecycle (issue 6) -----------------------------------------------------------------------------------

@@ -21,6 +21,15 @@ describe('request rules (from our config and store, never card data)', () => {
     expect(checkMayDecide(actor('someone'), request, roles, now)?.code).toBe('E_NOT_APPROVER');
   });
 
+  it('words the four-eyes refusal for what was pressed: approve or reject', () => {
+    const approve = checkMayDecide(actor('admin-a'), request, roles, now, 'approve')!;
+    const reject = checkMayDecide(actor('admin-a'), request, roles, now, 'reject')!;
+    expect(approve.summary).toBe('You cannot approve your own request');
+    expect(reject.code).toBe('E_SELF_REJECTION');
+    expect(reject.summary).toBe('You cannot reject your own request');
+    expect(reject.category).toBe('permission');
+  });
+
   it('explicit approvers replace the default', () => {
     const r = roleConfig(['admin-a', 'admin-b'], ['approver-c'], [T]);
     expect(checkMayDecide(actor('admin-b'), request, r, now)?.code).toBe('E_NOT_APPROVER');

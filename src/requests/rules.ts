@@ -48,13 +48,18 @@ export function checkMayRequest(actor: Actor, roles: RoleConfig): OpterError | n
   return checkTenantAllowed(actor, roles) ?? (roles.admins.has(norm(actor.aadObjectId)) ? null : new OpterError('E_NOT_ADMIN'));
 }
 
+/** The refusal for deciding one's own request, worded for what was pressed. */
+export function selfDecisionCode(decision: 'approve' | 'reject'): 'E_SELF_APPROVAL' | 'E_SELF_REJECTION' {
+  return decision === 'reject' ? 'E_SELF_REJECTION' : 'E_SELF_APPROVAL';
+}
+
 /** Approve/reject: approver, not the requester, same tenant, request still pending and not expired. */
-export function checkMayDecide(actor: Actor, request: DecidableRequest, roles: RoleConfig, now: Date): OpterError | null {
+export function checkMayDecide(actor: Actor, request: DecidableRequest, roles: RoleConfig, now: Date, decision: 'approve' | 'reject' = 'approve'): OpterError | null {
   const tenant = checkTenantAllowed(actor, roles);
   if (tenant) return tenant;
   if (norm(request.tenantId) !== norm(actor.tenantId)) return new OpterError('E_TENANT_NOT_ALLOWED', { detail: actor.tenantId });
   if (!roles.approvers.has(norm(actor.aadObjectId))) return new OpterError('E_NOT_APPROVER');
-  if (norm(request.requester.aadObjectId) === norm(actor.aadObjectId)) return new OpterError('E_SELF_APPROVAL');
+  if (norm(request.requester.aadObjectId) === norm(actor.aadObjectId)) return new OpterError(selfDecisionCode(decision));
   if (request.status !== 'pending') return new OpterError('E_REQUEST_NOT_PENDING', { detail: `It is ${request.status}.` });
   if (new Date(request.expiresAt) <= now) return new OpterError('E_REQUEST_EXPIRED');
   return null;

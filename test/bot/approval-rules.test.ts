@@ -12,6 +12,7 @@ import {
   cardOf,
   channelFor,
   click,
+  conversationOf,
   dataOf,
   errorCodeOf,
   expectAllCardsValid,
@@ -60,6 +61,18 @@ describe('who may decide', () => {
     expect(errorCodeOf(res)).toBe('E_SELF_APPROVAL');
     expect(t.bot.store.requests.get(requestId)!.status).toBe('pending');
     expect(t.bot.store.audit.listForRequest(requestId).map((e) => e.action)).toContain('request.approve-refused');
+  });
+
+  it('tells a requester who presses Reject on their own request that they cannot reject it (not "approve")', async () => {
+    const { requester } = t.personas;
+    const { requestId } = await submitSetup(t, { appName: 'Opter Self Reject', senders: [sim.mailboxes.info] });
+    const copy = await approvalCopy(t, requestId, personalId(t, requester));
+    const res = bodyOf(await click(t, requester, copy, 'reject', { reason: 'changed my mind' }));
+    expect(res.statusCode).toBe(403);
+    expect(res.value).toMatchObject({ code: 'E_SELF_REJECTION', message: expect.stringMatching(/^You cannot reject your own request\. Another approver must decide/) });
+    expect(JSON.stringify(res.value)).not.toContain('approve your own');
+    expect(t.bot.store.requests.get(requestId)!.status).toBe('pending');
+    expect(t.bot.store.audit.listForRequest(requestId).map((e) => e.action)).toContain('request.reject-refused');
   });
 
   it('refuses people who are not approvers, even with a well-formed invoke on the real card', async () => {
@@ -112,6 +125,36 @@ describe('deciding', () => {
     await progressCardIn(t, personalId(t, requester), requestId, /Finished and verified/);
     expect(t.bot.store.journal.listJobs({ kind: 'provision' }).filter((j) => j.idempotencyKey === requestId)).toHaveLength(1);
     expect(sim.snapshot().applications.filter((a) => a.displayName === 'Opter Twice')).toHaveLength(1);
+  });
+
+  it('a refresh (trigger "automatic") decides nothing and says so; the click still works afterwards', async () => {
+    const { approver } = t.personas;
+    await greet(t, approver);
+    const { requestId } = await submitSetup(t, { appName: 'Opter Refreshed', senders: [sim.mailboxes.info] });
+    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+    const auditBefore = t.bot.store.audit.listForRequest(requestId).length;
+    for (const [verb, inputs] of [['approve', {}], ['reject', { reason: 'auto' }]] as const) {
+      const res = bodyOf(await click(t, approver, copy, verb, inputs, { trigger: 'automatic' }));
+      expect(res.type).toBe('application/vnd.microsoft.error');
+      expect(res.value).toMatchObject({ code: 'E_ACTION_NOT_CLICKED', message: expect.stringContaining('never reveals a secret or decides a request') });
+    }
+    expect(t.bot.store.requests.get(requestId)!.status).toBe('pending');
+    expect(t.bot.store.audit.listForRequest(requestId)).toHaveLength(auditBefore);
+    expect(textOf(bodyOf(await click(t, approver, copy, 'reject', { reason: 'test over' })).value)).toContain(`Rejected by ${approver.name}`);
+  });
+
+  it('a crafted start-setup naming the approval card\'s message cannot take the card over', async () => {
+    const { approver } = t.personas;
+    await greet(t, approver);
+    const { requestId } = await submitSetup(t, { appName: 'Opter Hijack', senders: [sim.mailboxes.info] });
+    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+    const kvBefore = t.bot.store.kv.list('').length;
+    const hijack = await t.teams.invoke(approver, { conversation: conversationOf(t, copy), replyToId: copy.id, verb: 'start-setup', data: {} });
+    expect(bodyOf(hijack).value).toMatchObject({ code: 'E_REQUEST_NOT_FOUND', message: expect.stringContaining('different request') });
+    expect(t.bot.store.cards.findCard(copy.conversationId, copy.id)).toMatchObject({ requestId, role: 'approval' });
+    expect(t.bot.store.kv.list('')).toHaveLength(kvBefore);
+    // The approval card still works.
+    expect(textOf(bodyOf(await click(t, approver, copy, 'reject', { reason: 'test over' })).value)).toContain(`Rejected by ${approver.name}`);
   });
 
   it('needs a reason to reject, then tells the requester and updates every copy', async () => {

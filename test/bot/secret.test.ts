@@ -87,7 +87,7 @@ describe('the secret card', () => {
     await t.connector.waitFor(() => t.bot.store.cards.getUserConversation(requester.aadObjectId)?.conversationId === personalId(t, requester));
   });
 
-  it('reveals only to the requester, never on a refresh, and exactly once among 20 concurrent clicks', async () => {
+  it('reveals only to the requester, never on a refresh (and says so), and exactly once among 20 concurrent clicks', async () => {
     const { requester, approver, nonAdmin } = t.personas;
     const { requestId, secretMsg } = await provisionToSecret({ appName: 'Opter Reveal Race', senders: [sim.mailboxes.faktura] });
 
@@ -96,19 +96,20 @@ describe('the secret card', () => {
       expect(errorCodeOf(res)).toBe('E_NOT_REQUESTER');
       expect(JSON.stringify(res.body)).not.toMatch(/Client Secret\s+:/);
     }
-    // A refresh (automatic) from the requester, and an invoke without any trigger, show the card but claim nothing.
+    // A refresh (automatic) from the requester claims nothing and says why instead of answering the same card.
     const refreshed = bodyOf(await click(t, requester, secretMsg, 'reveal', {}, { trigger: 'automatic' }));
-    expect(refreshed.type).toBe('application/vnd.microsoft.card.adaptive');
-    expect(textOf(refreshed.value)).not.toMatch(PLAINTEXT);
-    expect(hasVerb(refreshed.value, 'reveal')).toBe(true);
+    expect(refreshed.type).toBe('application/vnd.microsoft.error');
+    expect(refreshed.value).toMatchObject({ code: 'E_ACTION_NOT_CLICKED', message: expect.stringContaining('card refresh, not a click') });
+    expect(JSON.stringify(refreshed)).not.toMatch(/Client Secret\s+:/);
+    // An invoke without any trigger is a click (Agents Playground sends none): from anyone else it is refused as such.
     const noTrigger = await t.teams.invoke(
-      requester,
+      approver,
       { conversation: { conversationType: 'personal', tenantId: requester.tenantId, id: secretMsg.conversationId }, replyToId: secretMsg.id, verb: 'reveal', data: { requestId } },
       (a) => void delete (a.value as Record<string, unknown>).trigger,
     );
-    expect(textOf(bodyOf(noTrigger).value)).not.toMatch(PLAINTEXT);
+    expect(errorCodeOf(noTrigger)).toBe('E_NOT_REQUESTER');
     expect(t.bot.store.secrets.get(requestId)!.state).toBe('sealed');
-    expect(t.bot.store.audit.listForRequest(requestId).filter((e) => e.action === 'secret.reveal-refused')).toHaveLength(2);
+    expect(t.bot.store.audit.listForRequest(requestId).filter((e) => e.action === 'secret.reveal-refused')).toHaveLength(3);
 
     const results = await Promise.all(Array.from({ length: 20 }, () => click(t, requester, secretMsg, 'reveal')));
     const plaintexts = results.map((r) => PLAINTEXT.exec(textOf(bodyOf(r).value))?.[1]).filter(Boolean);
