@@ -16,7 +16,7 @@ import { retryPolicyFromEnv, type RetryPolicy } from '../provisioning/retry';
 import { roleConfig } from '../requests/rules';
 import { openTenant, type TenantRuntime } from '../runtime/tenant';
 import type { Simulator } from '../sim';
-import { loadOrCreateEncryptionKey, openStore, type Store } from '../store';
+import { openStore, resolveEncryptionKey, type Store } from '../store';
 import { createApplication } from './app';
 import type { BotAuthOverrides } from './auth';
 import { readBotConfig, type BotConfig, type BotEnv } from './config';
@@ -164,7 +164,17 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const settings: BotSettings = { ...DEFAULT_SETTINGS, ...options.settings };
 
-  const encryptionKey = options.encryptionKey ?? loadOrCreateEncryptionKey(dataDir, { env, allowCreate: config.mode === 'local' });
+  let encryptionKey = options.encryptionKey;
+  if (!encryptionKey) {
+    const resolved = resolveEncryptionKey(dataDir, { env, allowCreate: config.mode === 'local' });
+    encryptionKey = resolved.key;
+    if (config.mode === 'authenticated' && resolved.source !== 'env') {
+      // The key next to the database protects nothing against whoever copies DATA_DIR (docs/security.md).
+      log.warn(
+        `SECRET_ENCRYPTION_KEY is not set: one-time secrets are sealed with the key file ${resolved.file}, which sits next to the database it protects. Set SECRET_ENCRYPTION_KEY (32 random bytes, e.g. from a key vault) for production.`,
+      );
+    }
+  }
   const store = openStore({ dataDir, encryptionKey, clock });
   const ownsTenant = !options.tenant;
   let tenant: TenantRuntime;

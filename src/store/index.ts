@@ -49,7 +49,7 @@ export {
 } from './audit';
 export { Outbox, type ClaimOptions, type EnqueueInput, type OutboxItem, type OutboxKind, type OutboxStatus } from './outbox';
 export { KeyValueStore, type KvEntry } from './kv';
-export { loadOrCreateEncryptionKey, parseEncryptionKey, keyFingerprint, KEY_FILE_NAME, type LoadKeyOptions } from './key';
+export { degenerateKeyReason, loadOrCreateEncryptionKey, parseEncryptionKey, resolveEncryptionKey, keyFingerprint, KEY_FILE_NAME, type LoadKeyOptions, type ResolvedKey } from './key';
 export { redact, redactString, isSecretKey, findSecretKeys, SecretRegistry, REDACTED, type RedactOptions } from './redact';
 export { MIGRATIONS, migrate, schemaVersion, appliedMigrations, migrationChecksum, type Migration, type AppliedMigration } from './migrations';
 export { DB_FILE_NAME } from './db';

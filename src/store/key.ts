@@ -10,15 +10,34 @@ import { join } from 'node:path';
 export const KEY_BYTES = 32;
 export const KEY_FILE_NAME = 'secret.key';
 
-/** Parses a 32-byte key. Errors never echo the input (it is key material). */
+const KEY_HOWTO = `${KEY_BYTES} random bytes encoded as base64 or 64 hex characters (e.g. \`openssl rand -base64 32\`)`;
+
+/**
+ * Why a 32-byte key cannot have come from a random generator, or null. Each test fails for random bytes with
+ * probability below 1e-13 (32 bytes from 256 values: fewer than 16 distinct values, a repeating pattern, a constant
+ * step or only printable ASCII), so a real key is never refused — but zeros, "0123…", a repeated word or a typed
+ * passphrase are: they give the secrets at rest no protection.
+ */
+export function degenerateKeyReason(key: Buffer): string | null {
+  if (new Set(key).size < 16) return 'it repeats too few byte values (e.g. all zeros)';
+  for (let period = 1; period <= KEY_BYTES / 2; period++) {
+    if (key.every((b, i) => i < period || b === key[i - period])) return 'it is a repeating pattern';
+  }
+  const step = (key[1]! - key[0]! + 256) % 256;
+  if (key.every((b, i) => i === 0 || (b - key[i - 1]! + 256) % 256 === step)) return 'it is a counting sequence';
+  if (key.every((b) => b >= 0x20 && b <= 0x7e)) return 'it is printable text (a passphrase), not random bytes';
+  return null;
+}
+
+/** Parses a 32-byte key and refuses a degenerate one. Errors never echo the input (it is key material). */
 export function parseEncryptionKey(text: string, source = 'SECRET_ENCRYPTION_KEY'): Buffer {
   const t = text.trim();
   let key: Buffer | null = null;
   if (/^[0-9a-fA-F]{64}$/.test(t)) key = Buffer.from(t, 'hex');
   else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) key = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  if (!key || key.length !== KEY_BYTES) {
-    throw new Error(`${source} must be ${KEY_BYTES} random bytes encoded as base64 or 64 hex characters (e.g. \`openssl rand -base64 32\`)`);
-  }
+  if (!key || key.length !== KEY_BYTES) throw new Error(`${source} must be ${KEY_HOWTO}`);
+  const degenerate = degenerateKeyReason(key);
+  if (degenerate) throw new Error(`${source} is not a usable key: ${degenerate}. It must be ${KEY_HOWTO}`);
   return key;
 }
 
@@ -29,14 +48,26 @@ export interface LoadKeyOptions {
   allowCreate?: boolean;
 }
 
+/** The key and where it came from: the variable, an existing `DATA_DIR/secret.key`, or a file generated just now. */
+export interface ResolvedKey {
+  key: Buffer;
+  source: 'env' | 'file' | 'created';
+  /** The key file, for `file` and `created`. */
+  file: string | null;
+}
+
 export function loadOrCreateEncryptionKey(dataDir: string, options: LoadKeyOptions = {}): Buffer {
+  return resolveEncryptionKey(dataDir, options).key;
+}
+
+export function resolveEncryptionKey(dataDir: string, options: LoadKeyOptions = {}): ResolvedKey {
   const env = options.env ?? process.env;
   const configured = env.SECRET_ENCRYPTION_KEY;
-  if (configured !== undefined && configured.trim() !== '') return parseEncryptionKey(configured);
+  if (configured !== undefined && configured.trim() !== '') return { key: parseEncryptionKey(configured), source: 'env', file: null };
 
   const file = join(dataDir, KEY_FILE_NAME);
   const existing = readKeyFile(file);
-  if (existing) return existing;
+  if (existing) return { key: existing, source: 'file', file };
   if (options.allowCreate === false) {
     throw new Error(`SECRET_ENCRYPTION_KEY is not set and ${file} does not exist`);
   }
@@ -55,7 +86,7 @@ export function loadOrCreateEncryptionKey(dataDir: string, options: LoadKeyOptio
   }
   const key = readKeyFile(file);
   if (!key) throw new Error(`could not create ${file}`);
-  return key;
+  return { key, source: 'created', file };
 }
 
 function readKeyFile(file: string): Buffer | null {

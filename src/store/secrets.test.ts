@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DB_FILE_NAME, KEY_FILE_NAME, keyFingerprint, loadOrCreateEncryptionKey, openStore, parseEncryptionKey, type Store } from './index';
+import { DB_FILE_NAME, KEY_FILE_NAME, degenerateKeyReason, keyFingerprint, loadOrCreateEncryptionKey, openStore, parseEncryptionKey, resolveEncryptionKey, type Store } from './index';
 import { HOUR, manualClock, tempDataDir, type ManualClock } from './testing/helpers';
 import { race } from './testing/race';
 
@@ -271,6 +271,46 @@ describe('loadOrCreateEncryptionKey', () => {
     expect(message).toMatch(/32 random bytes/);
     expect(message).not.toContain(bad);
     expect(() => parseEncryptionKey('not a key!')).toThrow(/32 random bytes/);
+  });
+
+  it('refuses degenerate keys (zeros, repeated bytes or patterns, counting, a typed passphrase), never echoing them', () => {
+    const r16 = randomBytes(16);
+    const r8 = randomBytes(8);
+    const degenerate = [
+      Buffer.alloc(32),
+      Buffer.alloc(32, 0xff),
+      Buffer.concat([r16, r16]),
+      Buffer.concat([r8, r8, r8, r8]),
+      Buffer.from(Array.from({ length: 32 }, (_, i) => i)),
+      Buffer.from(Array.from({ length: 32 }, (_, i) => (200 + 3 * i) % 256)),
+      Buffer.from('correct horse battery staple!!!!'),
+    ];
+    for (const key of degenerate) {
+      expect(key.length).toBe(32);
+      expect(degenerateKeyReason(key), key.toString('hex')).not.toBeNull();
+      for (const text of [key.toString('base64'), key.toString('hex')]) {
+        let message = '';
+        try {
+          loadOrCreateEncryptionKey(data.dir, { env: { SECRET_ENCRYPTION_KEY: text } });
+        } catch (e) {
+          message = (e as Error).message;
+        }
+        expect(message).toMatch(/SECRET_ENCRYPTION_KEY is not a usable key: .*32 random bytes/);
+        expect(message).not.toContain(text);
+      }
+    }
+    // Real keys pass: 2 000 random ones (each test fails for random bytes with probability < 1e-13).
+    for (let i = 0; i < 2000; i++) expect(degenerateKeyReason(randomBytes(32))).toBeNull();
+  });
+
+  it('says where the key came from: the variable, an existing secret.key or a new one', () => {
+    const key = randomBytes(32);
+    expect(resolveEncryptionKey(data.dir, { env: { SECRET_ENCRYPTION_KEY: key.toString('base64') } })).toMatchObject({ source: 'env', file: null });
+    const created = resolveEncryptionKey(data.dir, { env: {} });
+    expect(created).toMatchObject({ source: 'created', file: join(data.dir, KEY_FILE_NAME) });
+    const again = resolveEncryptionKey(data.dir, { env: {}, allowCreate: false });
+    expect(again).toMatchObject({ source: 'file', file: join(data.dir, KEY_FILE_NAME) });
+    expect(again.key.equals(created.key)).toBe(true);
   });
 
   it('creates secret.key with mode 0600 once and reuses it', () => {
