@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BotConfigError, describeBotConfig, isLoopbackHost, readBotConfig } from './config';
+import { assertLocalModeTenantAllowed, BotConfigError, describeBotConfig, isLoopbackHost, readBotConfig, REAL_TENANT_OPT_IN, tenantTargetOf } from './config';
 
 const TENANT = '6babcaad-604b-40ac-a9d7-9fd97c0b779f';
 const ADMIN_A = '11111111-AAAA-4aaa-8aaa-000000000001';
@@ -18,13 +18,14 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('readBotConfig', () => {
-  it('defaults: local mode on 127.0.0.1:3978, approvers = admins, 24 h TTLs', () => {
+  it('defaults: local mode on 127.0.0.1:3978, approvers = admins, 24 h TTLs, the embedded simulated tenant', () => {
     const c = readBotConfig(base);
     expect(c).toMatchObject({
       mode: 'local',
       botId: null,
       botPassword: null,
-      botType: 'MultiTenant',
+      botType: 'SingleTenant',
+      tenantTarget: 'embedded-simulator',
       host: '127.0.0.1',
       port: 3978,
       admins: [ADMIN_A.toLowerCase(), ADMIN_B],
@@ -43,6 +44,23 @@ describe('readBotConfig', () => {
     expect(c.botId).toBe(BOT.toLowerCase());
     expect(c.botPassword).toBe('pw');
     expect(c.host).toBe('0.0.0.0');
+  });
+
+  it('makes a bot SingleTenant in AZURE_TENANT_ID by default: Microsoft no longer creates multi-tenant bot registrations', () => {
+    const c = readBotConfig({ ...base, BOT_ID: BOT, BOT_PASSWORD: 'pw' });
+    expect(c).toMatchObject({ botType: 'SingleTenant', botTenantId: TENANT });
+    expect(c.warnings.join('\n')).not.toMatch(/MultiTenant/);
+    const other = '0f0f0f0f-1111-4222-8333-444455556666';
+    expect(readBotConfig({ ...base, BOT_ID: BOT, BOT_PASSWORD: 'pw', BOT_TENANT_ID: other }).botTenantId).toBe(other);
+    // UserAssignedMSI takes the same default; MultiTenant still works for an existing registration, with a warning.
+    expect(readBotConfig({ ...base, BOT_ID: BOT, BOT_TYPE: 'UserAssignedMSI' })).toMatchObject({ botType: 'UserAssignedMsi', botTenantId: TENANT });
+    const multi = readBotConfig({ ...base, BOT_ID: BOT, BOT_PASSWORD: 'pw', BOT_TYPE: 'MultiTenant' });
+    expect(multi).toMatchObject({ botType: 'MultiTenant', botTenantId: null });
+    expect(multi.warnings).toEqual([expect.stringContaining('Microsoft no longer creates multi-tenant Azure Bot registrations')]);
+    // Without any tenant a single-tenant bot cannot sign in.
+    expect(problemsOf({ ADMINS: ADMIN_A, ALLOWED_TENANT_IDS: TENANT, BOT_ID: BOT, BOT_PASSWORD: 'pw' })).toEqual([
+      expect.stringContaining('BOT_TENANT_ID (or AZURE_TENANT_ID) is required when BOT_TYPE is SingleTenant'),
+    ]);
   });
 
   it('reads every setting', () => {
@@ -94,9 +112,10 @@ describe('readBotConfig', () => {
 
   it('names each missing or contradictory credential', () => {
     expect(problemsOf({ ...base, BOT_ID: BOT })).toEqual([expect.stringContaining('BOT_PASSWORD is required')]);
-    expect(problemsOf({ ...base, BOT_ID: BOT, BOT_PASSWORD: 'pw', BOT_TYPE: 'SingleTenant' })).toEqual([
-      expect.stringContaining('BOT_TENANT_ID is required when BOT_TYPE is SingleTenant'),
+    expect(problemsOf({ ADMINS: ADMIN_A, ALLOWED_TENANT_IDS: TENANT, BOT_ID: BOT, BOT_TYPE: 'UserAssignedMSI' })).toEqual([
+      expect.stringContaining('BOT_TENANT_ID (or AZURE_TENANT_ID) is required when BOT_TYPE is UserAssignedMSI'),
     ]);
+    expect(problemsOf({ ...base, BOT_ID: BOT, BOT_PASSWORD: 'pw', BOT_TENANT_ID: 'contoso' })).toEqual([expect.stringContaining('BOT_TENANT_ID must be a tenant id')]);
     expect(problemsOf({ ...base, BOT_ID: BOT, BOT_PASSWORD: 'pw', BOT_TYPE: 'UserAssignedMSI', BOT_TENANT_ID: TENANT })).toEqual([
       expect.stringContaining('BOT_PASSWORD must not be set'),
     ]);
@@ -149,6 +168,47 @@ describe('readBotConfig', () => {
 
   it('describes local mode as unauthenticated', () => {
     expect(describeBotConfig(readBotConfig(base))).toContain('LOCAL MODE, authentication OFF');
+  });
+});
+
+describe('local mode and a real tenant cannot be confused', () => {
+  const CLIENT = '3f2e1d0c-9b8a-4765-8432-10fedcba9876';
+  const real = { ...base, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_SECRET: 'not-used' };
+  const simulatorHere = { AUTHORITY_HOST: 'https://127.0.0.1:50001', GRAPH_ENDPOINT: 'https://localhost:50002', EXCHANGE_ENDPOINT: 'https://[::1]:50003' };
+
+  it('knows the target from the variables alone: embedded simulator, a simulator on this machine, or a real tenant', () => {
+    expect(tenantTargetOf({})).toBe('embedded-simulator');
+    expect(tenantTargetOf(real)).toBe('real');
+    expect(tenantTargetOf({ ...real, ...simulatorHere })).toBe('local-simulator');
+    // One endpoint at Microsoft is enough to make it real; so is a system-assigned managed identity.
+    expect(tenantTargetOf({ ...real, ...simulatorHere, GRAPH_ENDPOINT: 'https://graph.microsoft.com' })).toBe('real');
+    expect(tenantTargetOf({ ...base, AZURE_USE_MANAGED_IDENTITY: 'true' })).toBe('real');
+    expect(tenantTargetOf({ ...real, ...simulatorHere, AUTHORITY_HOST: 'https://127.0.0.1.example.com' })).toBe('real');
+  });
+
+  it('refuses local mode (no BOT_ID) against a real tenant, naming the way out, before anything signs in', () => {
+    const problems = problemsOf(real);
+    expect(problems).toEqual([expect.stringContaining('local mode (no BOT_ID) refuses to run against a real tenant')]);
+    expect(problems[0]).toContain(`${REAL_TENANT_OPT_IN}=1`);
+    expect(() => assertLocalModeTenantAllowed(real)).toThrow(BotConfigError);
+    expect(problemsOf({ ...base, AZURE_USE_MANAGED_IDENTITY: 'yes' })).toEqual([expect.stringContaining('refuses to run against a real tenant')]);
+    // Opt-in values other than 1/true/yes do not count.
+    expect(problemsOf({ ...real, [REAL_TENANT_OPT_IN]: 'maybe' })).toHaveLength(1);
+  });
+
+  it('allows it with the opt-in, and then says REAL TENANT wherever the configuration is described', () => {
+    const c = readBotConfig({ ...real, [REAL_TENANT_OPT_IN]: '1' });
+    expect(c).toMatchObject({ mode: 'local', tenantTarget: 'real' });
+    expect(describeBotConfig(c)).toContain('REAL TENANT');
+    expect(c.warnings).toEqual([expect.stringContaining('LOCAL MODE ON A REAL TENANT')]);
+    expect(() => assertLocalModeTenantAllowed({ ...real, [REAL_TENANT_OPT_IN]: 'true' })).not.toThrow();
+  });
+
+  it('needs no opt-in for the authenticated bot, the embedded simulator or a simulator on this machine', () => {
+    expect(readBotConfig({ ...real, BOT_ID: BOT, BOT_PASSWORD: 'pw' })).toMatchObject({ mode: 'authenticated', tenantTarget: 'real' });
+    expect(describeBotConfig(readBotConfig({ ...real, BOT_ID: BOT, BOT_PASSWORD: 'pw' }))).toContain('REAL TENANT');
+    expect(readBotConfig({ ...real, ...simulatorHere })).toMatchObject({ mode: 'local', tenantTarget: 'local-simulator', warnings: [] });
+    expect(describeBotConfig(readBotConfig(base))).not.toContain('REAL TENANT');
   });
 });
 

@@ -4,8 +4,19 @@
  * Teams request, and never by silently running with authentication off.
  */
 
+import { hasTenantConfiguration } from '../adapters/config';
+
 /** How the bot proves itself to Azure Bot Service. Values as botbuilder spells them. */
 export type BotAppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMsi';
+
+/**
+ * What the provisioning side acts on: the embedded simulator (no tenant configured), a simulator elsewhere on this
+ * machine (every Microsoft endpoint on loopback, e.g. `npm run sim`), or a real Microsoft 365 tenant.
+ */
+export type TenantTarget = 'embedded-simulator' | 'local-simulator' | 'real';
+
+/** The documented opt-in for running the unauthenticated local bot against a real tenant (docs/configuration.md). */
+export const REAL_TENANT_OPT_IN = 'ALLOW_LOCAL_MODE_ON_REAL_TENANT';
 
 export interface BotConfig {
   /** `authenticated` whenever BOT_ID is set; `local` = no inbound or outbound auth, loopback only. */
@@ -15,8 +26,10 @@ export interface BotConfig {
   /** BOT_PASSWORD. A secret: never log it — use describeBotConfig() for start-up output. */
   botPassword: string | null;
   botType: BotAppType;
-  /** BOT_TENANT_ID: the tenant of a SingleTenant / UserAssignedMsi bot identity. */
+  /** BOT_TENANT_ID (default AZURE_TENANT_ID): the tenant of a SingleTenant / UserAssignedMsi bot identity. */
   botTenantId: string | null;
+  /** Where provisioning happens; `real` in local mode only with the REAL_TENANT_OPT_IN variable set. */
+  tenantTarget: TenantTarget;
   /** Entra object ids (lower-case GUIDs) of the people who may make requests. */
   admins: string[];
   /** Entra object ids of the people who may approve (APPROVERS, default ADMINS). */
@@ -102,8 +115,47 @@ function channelId(env: BotEnv, name: string, problems: string[]): string | null
   return raw;
 }
 
+const OPT_IN_VALUE = /^(1|true|yes)$/i;
+
+/**
+ * Which tenant the product provisions in, from the same variables the tenant runtime reads (src/runtime/tenant.ts):
+ * no AZURE_CLIENT_ID and no system-assigned managed identity = the embedded simulator. A configured tenant whose
+ * identity platform, Graph and Exchange endpoints are all on loopback cannot reach Microsoft: a local simulator.
+ */
+export function tenantTargetOf(env: BotEnv): TenantTarget {
+  const managedIdentity = OPT_IN_VALUE.test(text(env, 'AZURE_USE_MANAGED_IDENTITY') ?? '');
+  if (!hasTenantConfiguration(env) && !managedIdentity) return 'embedded-simulator';
+  const onLoopback = ['AUTHORITY_HOST', 'GRAPH_ENDPOINT', 'EXCHANGE_ENDPOINT'].every((name) => {
+    const raw = text(env, name);
+    if (!raw) return false; // unset = Microsoft's public cloud
+    try {
+      return isLoopbackHost(new URL(raw).hostname.replace(/^\[(.*)\]$/, '$1'));
+    } catch {
+      return false;
+    }
+  });
+  return onLoopback ? 'local-simulator' : 'real';
+}
+
+/**
+ * Local mode accepts unauthenticated requests from anything on this machine; in front of a real tenant that means any
+ * local process could ask for — and, with a second admin id, approve — credentials that send mail as the company. So
+ * it is refused unless the documented opt-in is set. A pure decision on the environment, made before any sign-in.
+ */
+export function realTenantProblem(env: BotEnv): string | null {
+  if (text(env, 'BOT_ID') || tenantTargetOf(env) !== 'real' || OPT_IN_VALUE.test(text(env, REAL_TENANT_OPT_IN) ?? '')) return null;
+  return `local mode (no BOT_ID) refuses to run against a real tenant (AZURE_CLIENT_ID or AZURE_USE_MANAGED_IDENTITY is set and the Microsoft endpoints are not on this machine): without BOT_ID nothing authenticates the requests. Set BOT_ID (and BOT_PASSWORD) to run the real bot, unset AZURE_CLIENT_ID to use the simulated tenant, or — for a short local test on a test tenant only — set ${REAL_TENANT_OPT_IN}=1.`;
+}
+
+/** Throws BotConfigError when local mode would run against a real tenant without the opt-in (see realTenantProblem). */
+export function assertLocalModeTenantAllowed(env: BotEnv): void {
+  const problem = realTenantProblem(env);
+  if (problem) throw new BotConfigError([problem]);
+}
+
 function appType(raw: string | null, problems: string[]): BotAppType {
-  if (raw === null) return 'MultiTenant';
+  // Microsoft no longer creates multi-tenant Azure Bot registrations, so a new bot is single-tenant (docs/configuration.md).
+  if (raw === null) return 'SingleTenant';
   switch (raw.toLowerCase()) {
     case 'multitenant':
       return 'MultiTenant';
@@ -112,8 +164,8 @@ function appType(raw: string | null, problems: string[]): BotAppType {
     case 'userassignedmsi':
       return 'UserAssignedMsi';
     default:
-      problems.push(`BOT_TYPE must be MultiTenant, SingleTenant or UserAssignedMSI; got "${raw}"`);
-      return 'MultiTenant';
+      problems.push(`BOT_TYPE must be SingleTenant, UserAssignedMSI or MultiTenant; got "${raw}"`);
+      return 'SingleTenant';
   }
 }
 
@@ -134,16 +186,21 @@ export function readBotConfig(env: BotEnv = process.env): BotConfig {
   if (rawBotId) {
     if (!GUID.test(rawBotId)) problems.push(`BOT_ID must be the bot's Microsoft App ID (a GUID); got "${rawBotId}"`);
     else botId = rawBotId.toLowerCase();
-    if (rawTenant) {
-      if (!GUID.test(rawTenant)) problems.push(`BOT_TENANT_ID must be a tenant id (GUID); got "${rawTenant}"`);
-      else botTenantId = rawTenant.toLowerCase();
+    // A single-tenant or managed-identity bot lives in the tenant it serves unless told otherwise.
+    const defaultTenant = botType === 'MultiTenant' ? null : text(env, 'AZURE_TENANT_ID');
+    const tenant = rawTenant ?? defaultTenant;
+    if (tenant) {
+      if (!GUID.test(tenant)) {
+        // A bad AZURE_TENANT_ID is reported once, below.
+        if (rawTenant) problems.push(`BOT_TENANT_ID must be a tenant id (GUID); got "${rawTenant}"`);
+      } else botTenantId = tenant.toLowerCase();
     }
     if (botType === 'UserAssignedMsi') {
       if (botPassword) problems.push('BOT_PASSWORD must not be set when BOT_TYPE is UserAssignedMSI (the managed identity has no password)');
-      if (!rawTenant) problems.push('BOT_TENANT_ID is required when BOT_TYPE is UserAssignedMSI');
+      if (!tenant) problems.push('BOT_TENANT_ID (or AZURE_TENANT_ID) is required when BOT_TYPE is UserAssignedMSI');
     } else {
       if (!botPassword) problems.push(`BOT_PASSWORD is required when BOT_ID is set and BOT_TYPE is ${botType}`);
-      if (botType === 'SingleTenant' && !rawTenant) problems.push('BOT_TENANT_ID is required when BOT_TYPE is SingleTenant');
+      if (botType === 'SingleTenant' && !tenant) problems.push('BOT_TENANT_ID (or AZURE_TENANT_ID) is required when BOT_TYPE is SingleTenant');
     }
   } else {
     // Half-configured authentication is the dangerous case: the operator believes auth is on, but without BOT_ID
@@ -152,6 +209,10 @@ export function readBotConfig(env: BotEnv = process.env): BotConfig {
     if (rawType) problems.push('BOT_TYPE is set but BOT_ID is empty: set BOT_ID to enable authentication, or remove BOT_TYPE for local mode');
     if (rawTenant) problems.push('BOT_TENANT_ID is set but BOT_ID is empty: set BOT_ID to enable authentication, or remove BOT_TENANT_ID for local mode');
   }
+
+  const tenantTarget = tenantTargetOf(env);
+  const realTenant = realTenantProblem(env);
+  if (realTenant) problems.push(realTenant);
 
   const admins = guidList(env, 'ADMINS', 'Entra object ids of the admins', problems);
   const approvers = text(env, 'APPROVERS') === null ? [...admins] : guidList(env, 'APPROVERS', 'Entra object ids of the approvers', problems);
@@ -197,7 +258,13 @@ export function readBotConfig(env: BotEnv = process.env): BotConfig {
   else if (approvers.length === 1) {
     warnings.push('only one approver is configured: that person can never get their own requests approved (four-eyes rule)');
   }
-  if (botType === 'MultiTenant' && botTenantId) warnings.push('BOT_TENANT_ID is ignored for a MultiTenant bot');
+  if (mode === 'authenticated' && botType === 'MultiTenant') {
+    warnings.push('BOT_TYPE=MultiTenant: Microsoft no longer creates multi-tenant Azure Bot registrations; keep it only for an existing one (new bots are SingleTenant)');
+    if (rawTenant) warnings.push('BOT_TENANT_ID is ignored for a MultiTenant bot');
+  }
+  if (mode === 'local' && tenantTarget === 'real') {
+    warnings.push(`LOCAL MODE ON A REAL TENANT (${REAL_TENANT_OPT_IN}): requests are not authenticated; use a test tenant and stop the bot when done`);
+  }
 
   return {
     mode,
@@ -205,6 +272,7 @@ export function readBotConfig(env: BotEnv = process.env): BotConfig {
     botPassword: mode === 'authenticated' ? botPassword : null,
     botType,
     botTenantId,
+    tenantTarget,
     admins,
     approvers,
     allowedTenantIds,
@@ -224,8 +292,10 @@ export function describeBotConfig(config: BotConfig): string {
     config.mode === 'authenticated'
       ? `authenticated as ${config.botId} (${config.botType}${config.botTenantId ? `, tenant ${config.botTenantId}` : ''}; password ${config.botPassword ? 'set' : 'not set'})`
       : 'LOCAL MODE, authentication OFF';
+  const tenant = config.tenantTarget === 'real' ? 'REAL TENANT' : config.tenantTarget === 'local-simulator' ? 'simulated tenant on this machine' : 'embedded simulated tenant';
   return [
     auth,
+    tenant,
     `listening on ${config.host}:${config.port}`,
     `tenants ${config.allowedTenantIds.join(', ')}`,
     `${config.admins.length} admin(s), ${config.approvers.length} approver(s)`,
