@@ -6,7 +6,8 @@
  * activities works. Local mode (no BOT_ID) refuses to start on a non-loopback host before it opens anything.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -179,7 +180,73 @@ describe('the real bot behind Bot Framework authentication', () => {
   });
 });
 
+/** The host a Socket#connect call aims at (its options object, or `(port, host)`, or a path for IPC). */
+function connectTarget(args: unknown[]): string {
+  const [first, second] = args;
+  if (Array.isArray(first)) return connectTarget(first);
+  if (first && typeof first === 'object') return String((first as { host?: string; path?: string }).host ?? (first as { path?: string }).path ?? 'localhost');
+  return typeof second === 'string' ? second : 'localhost';
+}
+
+describe('the key that seals one-time secrets', () => {
+  const quiet = { info() {}, warn() {}, error() {} };
+  const authEnv = () => ({ ...personaEnv(personas), BOT_ID: APP_ID, BOT_PASSWORD: APP_PASSWORD, HOST: '127.0.0.1', PORT: '0' });
+
+  it('an authenticated bot refuses an all-zero or otherwise degenerate SECRET_ENCRYPTION_KEY before it opens the store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opter-bad-key-'));
+    try {
+      for (const key of [Buffer.alloc(32).toString('base64'), '00'.repeat(32), Buffer.from('x'.repeat(32)).toString('base64')]) {
+        await expect(startBot({ env: { ...authEnv(), SECRET_ENCRYPTION_KEY: key }, dataDir: dir, simulator: sim, logger: quiet })).rejects.toThrow(/SECRET_ENCRYPTION_KEY is not a usable key/);
+      }
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('warns when an authenticated bot falls back to DATA_DIR/secret.key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opter-key-file-'));
+    const lines: string[] = [];
+    let fallback: BotHandle | null = null;
+    try {
+      writeFileSync(join(dir, 'secret.key'), randomBytes(32).toString('base64'), { mode: 0o600 });
+      fallback = await startBot({
+        env: authEnv(),
+        dataDir: dir,
+        simulator: sim,
+        authOverrides: identity.authOverrides,
+        credentialsFactory: new LocalTokenCredentialsFactory({ MicrosoftAppId: APP_ID, MicrosoftAppPassword: APP_PASSWORD, MicrosoftAppType: 'MultiTenant' }),
+        logger: { info: () => {}, warn: (m) => void lines.push(m), error: () => {} },
+      });
+      expect(lines).toContainEqual(expect.stringMatching(/SECRET_ENCRYPTION_KEY is not set: one-time secrets are sealed with the key file .*secret\.key, which sits next to the database/));
+    } finally {
+      await fallback?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // With the variable set there is nothing to warn about.
+    expect(logLines.some((l) => l.includes('SECRET_ENCRYPTION_KEY is not set'))).toBe(false);
+  });
+});
+
 describe('local mode', () => {
+  it('startBot refuses a real tenant without BOT_ID before it opens the store or reaches any network', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'opter-local-real-'));
+    const connects = vi.spyOn(Socket.prototype, 'connect');
+    try {
+      const env = { ...personaEnv(personas), PORT: '0', AZURE_CLIENT_ID: '3f2e1d0c-9b8a-4765-8432-10fedcba9876', AZURE_CLIENT_SECRET: 'never-used' };
+      await expect(startBot({ env, dataDir: dir, logger: { info() {}, warn() {}, error() {} } })).rejects.toThrow(BotConfigError);
+      await expect(startBot({ env, dataDir: dir, logger: { info() {}, warn() {}, error() {} } })).rejects.toThrow(/ALLOW_LOCAL_MODE_ON_REAL_TENANT=1/);
+      // The suite's own bot may talk to the local connector meanwhile; nothing may leave this machine.
+      const offMachine = connects.mock.calls.map((args) => connectTarget(args)).filter((host) => !['127.0.0.1', '::1', 'localhost'].includes(host));
+      expect(offMachine).toEqual([]);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      connects.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+
   it('startBot refuses a non-loopback HOST without BOT_ID before it opens the store or the tenant', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'opter-local-host-'));
     try {
