@@ -1,11 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_TEST_TLS_DIR } from '../sim';
 import type { Persona } from './personas';
-import { playgroundBotEnv, playgroundWanted, ProductStartError, startProduct, type Product } from './product';
+import { Socket } from 'node:net';
+import { vi } from 'vitest';
+import { BotConfigError, readBotConfig, REAL_TENANT_OPT_IN } from '../bot/config';
+import type { TenantRuntime } from '../runtime/tenant';
+import { EMBEDDED_TENANT, seededUserId } from '../sim/tenant';
+import { banner, playgroundBotEnv, playgroundWanted, ProductStartError, startProduct, type Product } from './product';
 import { channelIdOf, playgroundTeam } from './team';
 
 const TENANT = '3c5e2b1a-9d8f-4e7a-8b6c-5d4e3f2a1b0c';
@@ -88,6 +93,50 @@ describe('startProduct', () => {
     const attempt = startProduct({ env: { PLAYGROUND: '1', BOT_ID: '9a1b2c3d-0000-4000-8000-00000000b07a', BOT_PASSWORD: 'x', PORT: '0' }, dataDir, logger: quiet });
     await expect(attempt).rejects.toThrow(ProductStartError);
     await expect(attempt).rejects.toThrow(/PLAYGROUND=1 needs the bot in local mode/);
+  });
+
+  it('refuses local mode (with or without our playground) against a real tenant before it opens anything or reaches any network', async () => {
+    const dataDir = join(tmpdir(), `never-created-${process.pid}`);
+    const connects = vi.spyOn(Socket.prototype, 'connect');
+    try {
+      const real = { AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: '3f2e1d0c-9b8a-4765-8432-10fedcba9876', AZURE_CLIENT_SECRET: 'never-used', ADMINS: `${personas[0]!.aadObjectId},${personas[1]!.aadObjectId}`, PORT: '0' };
+      for (const env of [real, { ...real, PLAYGROUND: '1', PLAYGROUND_PORT: '0' }]) {
+        const attempt = startProduct({ env, dataDir, logger: quiet });
+        await expect(attempt).rejects.toThrow(BotConfigError);
+        await expect(attempt).rejects.toThrow(/refuses to run against a real tenant/);
+      }
+      expect(connects).not.toHaveBeenCalled();
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      connects.mockRestore();
+    }
+  });
+
+  it('with the opt-in, the banner says REAL TENANT and that nothing authenticates the bot', () => {
+    const env = { AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: '3f2e1d0c-9b8a-4765-8432-10fedcba9876', ADMINS: personas[0]!.aadObjectId, [REAL_TENANT_OPT_IN]: '1' };
+    const tenant = { mode: 'tenant', simulator: null, description: `tenant ${TENANT} as client secret for app 3f2e1d0c-9b8a-4765-8432-10fedcba9876` } as unknown as TenantRuntime;
+    const lines = banner({ tenant, config: readBotConfig(env), botUrl: 'http://127.0.0.1:3978', playground: null, personas: [], dataDir: '/d' }).join('\n');
+    expect(lines).toContain(`running against a REAL TENANT: tenant ${TENANT}`);
+    expect(lines).toContain('LOCAL MODE ON A REAL TENANT');
+    // An authenticated bot on a real tenant says REAL TENANT too, without the local-mode warning.
+    const authenticated = banner({ tenant, config: readBotConfig({ ...env, BOT_ID: '9a1b2c3d-0000-4000-8000-00000000b07a', BOT_PASSWORD: 'x' }), botUrl: 'http://x', playground: null, personas: [], dataDir: '/d' }).join('\n');
+    expect(authenticated).toContain('REAL TENANT');
+    expect(authenticated).not.toContain('LOCAL MODE ON A REAL TENANT');
+  });
+
+  it('PLAYGROUND=0 on the embedded tenant wires the local bot as our playground does, for Microsoft\'s Agents Playground', async () => {
+    const dataDir = dataDirWithTrustedSimulator();
+    dirs.push(dataDir);
+    product = await startProduct({ env: { PLAYGROUND: '0', PORT: '0' }, dataDir, logger: quiet });
+    expect(product.mode).toBe('bot');
+    expect(product.playground).toBeNull();
+    expect(product.tenant.simulator!.tenantId).toBe(EMBEDDED_TENANT.tenantId);
+    const admin = seededUserId(EMBEDDED_TENANT.tenantId, 'admin');
+    const vd = seededUserId(EMBEDDED_TENANT.tenantId, 'vd');
+    expect(product.config).toMatchObject({ mode: 'local', tenantTarget: 'embedded-simulator', allowedTenantIds: [EMBEDDED_TENANT.tenantId], admins: [admin, vd] });
+    const text = product.banner.join('\n');
+    expect(text).toContain(`agentsplayground -e ${product.botUrl}/api/messages -c msteams --disable-telemetry`);
+    expect(text).not.toContain('sim-reset');
   });
 
   it('names a bad PLAYGROUND_PORT before starting anything', async () => {

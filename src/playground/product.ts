@@ -4,14 +4,17 @@
  *  - no configuration → the embedded simulated tenant (state in DATA_DIR), the bot in local mode on PORT (127.0.0.1),
  *    and the playground on PLAYGROUND_PORT, wired together: the bot allows the simulated tenant, its ADMINS are the
  *    two admin personas, approvals go to #Requests and audit posts to #Audit (each only if not set by the user);
+ *    PLAYGROUND=0 wires the bot the same way without our playground (for Microsoft's Agents Playground);
+ *  - local mode in front of a real tenant is refused unless ALLOW_LOCAL_MODE_ON_REAL_TENANT is set;
  *  - configuration (BOT_ID, AZURE_CLIENT_ID, …) → the real bot; the playground only with PLAYGROUND=1, and only
  *    while the bot runs in local mode (it cannot sign Bot Framework tokens).
  */
 import { join, resolve } from 'node:path';
 import { startBot, type BotHandle } from '../bot';
-import { readBotConfig, type BotConfig } from '../bot/config';
+import { assertLocalModeTenantAllowed, readBotConfig, REAL_TENANT_OPT_IN, type BotConfig } from '../bot/config';
 import type { BotLogger } from '../bot/server';
 import { openTenant, type TenantRuntime } from '../runtime/tenant';
+import { EMBEDDED_TENANT } from '../sim/tenant';
 import { configuredPersonas, simulatorPersonas, type Persona } from './personas';
 import { DEFAULT_PLAYGROUND_PORT, startPlayground, type Playground, type PlaygroundLogger } from './server';
 import { channelIdOf, playgroundTeam } from './team';
@@ -90,6 +93,8 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
   const env = options.env ?? process.env;
   const dataDir = resolve(options.dataDir ?? (env.DATA_DIR?.trim() || './data'));
   const playgroundPort = port(env, 'PLAYGROUND_PORT', DEFAULT_PLAYGROUND_PORT);
+  // Decided on the environment alone, before a tenant is opened or anyone signs in.
+  assertLocalModeTenantAllowed(env);
 
   const tenant = await openTenant({ dataDir, env });
   const cleanups: Array<() => Promise<void>> = [() => tenant.close()];
@@ -108,15 +113,16 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
     let personas: Persona[] = [];
     let botEnv: Env = env;
     let tenantId = tenant.conn.tenantId;
-    if (withPlayground) {
-      if (sim) {
-        personas = simulatorPersonas(sim.snapshot().users, sim.tenantId, sim.domain);
-        tenantId = sim.tenantId;
-      } else {
-        const configured = readBotConfig(env);
-        tenantId = configured.allowedTenantIds[0] ?? tenantId;
-        personas = configuredPersonas(configured.admins, configured.approvers, tenantId);
-      }
+    if (sim && !set(env, 'BOT_ID')) {
+      // The local bot on the embedded tenant is wired the same way with or without our playground, so Microsoft's
+      // Agents Playground (PLAYGROUND=0, docs/playground.md) finds the same tenant, people and channels.
+      personas = simulatorPersonas(sim.snapshot().users, sim.tenantId, sim.domain);
+      tenantId = sim.tenantId;
+      botEnv = playgroundBotEnv(env, tenantId, personas);
+    } else if (withPlayground) {
+      const configured = readBotConfig(env);
+      tenantId = configured.allowedTenantIds[0] ?? tenantId;
+      personas = configuredPersonas(configured.admins, configured.approvers, tenantId);
       botEnv = playgroundBotEnv(env, tenantId, personas);
     }
     const config = readBotConfig(botEnv);
@@ -161,11 +167,17 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
   }
 }
 
-function banner(p: { tenant: TenantRuntime; config: BotConfig; botUrl: string; playground: Playground | null; personas: Persona[]; dataDir: string }): string[] {
+/** What `npm start` prints. Exported for tests: the REAL TENANT warning must be impossible to miss. */
+export function banner(p: { tenant: TenantRuntime; config: BotConfig; botUrl: string; playground: Playground | null; personas: Persona[]; dataDir: string }): string[] {
   const lines: string[] = [];
   const sim = p.tenant.simulator;
   lines.push('');
-  lines.push(sim ? `Opter Mail is running on a SIMULATED Microsoft 365 tenant (${sim.domain}); nothing real is touched.` : `Opter Mail is running against ${p.tenant.description}.`);
+  if (sim) lines.push(`Opter Mail is running on a SIMULATED Microsoft 365 tenant (${sim.domain}); nothing real is touched.`);
+  else if (p.config.tenantTarget === 'local-simulator') lines.push(`Opter Mail is running against a simulated tenant on this machine: ${p.tenant.description}.`);
+  else lines.push(`Opter Mail is running against a REAL TENANT: ${p.tenant.description}.`);
+  if (!sim && p.config.mode === 'local' && p.config.tenantTarget === 'real') {
+    lines.push(`  LOCAL MODE ON A REAL TENANT (${REAL_TENANT_OPT_IN}): nothing authenticates requests to the bot. Use a test tenant, stop it when done.`);
+  }
   lines.push('');
   if (p.playground) lines.push(`  Playground  ${p.playground.url}    <- open this in a browser`);
   lines.push(`  Bot         ${p.botUrl}/api/messages  (${p.config.mode === 'local' ? 'local mode: no Bot Framework authentication, 127.0.0.1 only' : `authenticated as ${p.config.botId}`})`);
@@ -181,6 +193,13 @@ function banner(p: { tenant: TenantRuntime; config: BotConfig; botUrl: string; p
     lines.push(`  4. Switch back to ${requester!.name}: the progress card fills in; then press "Reveal secret" (it works once).`);
     lines.push('  5. Watch the tenant panel on the right and the #Audit channel; try "add sender" next.');
     lines.push(`  ${nonAdmin!.name} is not an admin: the bot refuses their requests and approvals.`);
+  } else if (sim && p.config.mode === 'local') {
+    lines.push('');
+    lines.push('Microsoft 365 Agents Playground (its .m365agentsplayground.yml matches this tenant; see docs/playground.md):');
+    lines.push(`  agentsplayground -e ${p.botUrl}/api/messages -c msteams --disable-telemetry`);
+    if (sim.tenantId !== EMBEDDED_TENANT.tenantId) {
+      lines.push(`  This DATA_DIR's simulated tenant (${sim.tenantId}) predates the fixed ids in that file: run \`npx opter-mail sim-reset\` to use them.`);
+    }
   }
   lines.push('');
   lines.push('Press Ctrl-C to stop.');

@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { createTenantAdapters, describeCredential, readTenantConnection, type TenantAdapters, type TenantConnection } from '../adapters';
 import { startSimulator, type Simulator } from '../sim';
+import { EMBEDDED_TENANT } from '../sim/tenant';
 import { simulatorPaths, usesEmbeddedSimulator } from './process-trust';
 
 export { prepareProcessTrust, simulatorPaths, usesEmbeddedSimulator } from './process-trust';
@@ -39,7 +40,8 @@ export async function openTenant(opts: { dataDir: string; env?: Env; simulator?:
     };
   }
   const owned = !opts.simulator;
-  const sim = opts.simulator ?? (await startSimulator(simulatorPaths(opts.dataDir)));
+  // A new state file gets the fixed embedded tenant id; an existing one keeps the id it was made with.
+  const sim = opts.simulator ?? (await startSimulator({ ...simulatorPaths(opts.dataDir), tenantId: EMBEDDED_TENANT.tenantId }));
   const conn: TenantConnection = {
     tenantId: sim.tenantId,
     clientId: sim.provisioning.clientId,

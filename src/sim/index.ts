@@ -17,6 +17,7 @@ import { loadOrCreateSigningKey } from './jwt';
 import { TenantStore } from './store';
 import {
   DISTRIBUTION_LIST_ALIAS,
+  EMBEDDED_TENANT,
   MAIL_CONTACT_ADDRESS,
   NO_MAILBOX_USER_ALIAS,
   SEEDED_MAILBOXES,
@@ -117,8 +118,8 @@ export interface Simulator {
 
 const MAX_BODY = 20 * 1024 * 1024;
 const MAX_LOG = 10_000;
-const TENANT_SHORT_NAME = 'exempel';
-const DEFAULT_DOMAIN = 'exempel.se';
+const TENANT_SHORT_NAME = EMBEDDED_TENANT.shortName;
+const DEFAULT_DOMAIN = EMBEDDED_TENANT.defaultDomain;
 
 function snapshotOf(ctx: SimContext): TenantSnapshot {
   const st = ctx.store.state;

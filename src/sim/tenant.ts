@@ -213,6 +213,18 @@ export interface TenantState {
   organization?: OrganizationRecord;
 }
 
+/**
+ * The simulated tenant `npm start` embeds (src/runtime/tenant.ts) has fixed ids, so files outside the product can name
+ * its tenant and people — Microsoft 365 Agents Playground's `.m365agentsplayground.yml` (docs/playground.md). Every
+ * other id (users, apps, recipients) is derived from the tenant id. Tests start simulators with their own tenant ids.
+ */
+export const EMBEDDED_TENANT = { tenantId: 'b145c9a3-a66a-4e2f-9731-107cd92ee7fb', shortName: 'exempel', defaultDomain: 'exempel.se' } as const;
+
+/** The Entra object id of a seeded user (by mailbox alias): derived from the tenant id, so stable per tenant. */
+export function seededUserId(tenantId: string, alias: string): string {
+  return derivedGuid(tenantId, `user:${alias}`);
+}
+
 /** Microsoft's own tenant, owner of the first-party service principals. */
 export const MICROSOFT_SERVICES_TENANT_ID = 'f8cdef31-a31e-4b4a-93e4-5f571e91255a';
 
@@ -365,7 +377,7 @@ export function seedTenant(seed: SeedIdentity): TenantState {
   const recipients: RecipientRecord[] = [];
   let rid = 1100;
   const mailbox = (alias: string, displayName: string, type: 'UserMailbox' | 'SharedMailbox') => {
-    const userId = derivedGuid(tenantId, `user:${alias}`);
+    const userId = seededUserId(tenantId, alias);
     const smtp = `${alias}@${defaultDomain}`;
     users.push({ id: userId, userPrincipalName: smtp, displayName, mail: smtp });
     recipients.push({
@@ -389,7 +401,7 @@ export function seedTenant(seed: SeedIdentity): TenantState {
   mailbox(SEEDED_MAILBOXES.admin, 'Administratör', 'UserMailbox');
   // A licensed-less user: exists in Entra, has no Exchange mailbox (negative tests) [OBS api-facts §10].
   users.push({
-    id: derivedGuid(tenantId, `user:${NO_MAILBOX_USER_ALIAS}`),
+    id: seededUserId(tenantId, NO_MAILBOX_USER_ALIAS),
     userPrincipalName: `${NO_MAILBOX_USER_ALIAS}@${defaultDomain}`,
     displayName: 'Ingen Brevlåda',
     mail: null,
