@@ -107,6 +107,42 @@ async function useChannel(services: BotServices, context: TurnContext, actor: Ac
   );
 }
 
+const welcomedKey = (conversationId: string) => `welcomed:${conversationId}`;
+
+/**
+ * The bot was installed (installationUpdate `add`, or conversationUpdate with the bot in `membersAdded` — Teams sends
+ * both, and Microsoft 365 Agents Playground sends both on every page load): the help card once per install of a 1:1
+ * conversation. The marker is only the conversation id; an uninstall clears it so a new install is welcomed again.
+ */
+async function onInstalled(services: BotServices, context: TurnContext): Promise<void> {
+  const actor = ruleActorOf(context.activity);
+  if (!actor) return;
+  rememberPrivileged(services, context, actor);
+  if (!isPersonal(context.activity)) return;
+  const key = welcomedKey(context.activity.conversation.id);
+  if (!services.store.kv.markOnce(key, { at: services.clock.now().toISOString() })) return;
+  try {
+    await context.sendActivity(cardMessage(helpCard(helpFor(services, actor))));
+  } catch (e) {
+    // Not welcomed after all: the next install event may try again.
+    services.store.kv.delete(key);
+    throw e;
+  }
+}
+
+function onUninstalled(services: BotServices, context: TurnContext): void {
+  const conversationId = context.activity.conversation?.id;
+  if (conversationId) services.store.kv.delete(welcomedKey(conversationId));
+}
+
+function helpFor(services: BotServices, actor: Actor) {
+  return {
+    canRequest: services.roles.admins.has(actor.aadObjectId),
+    canApprove: services.roles.approvers.has(actor.aadObjectId),
+    localMode: services.config.mode === 'local',
+  };
+}
+
 async function onMessage(services: BotServices, context: TurnContext): Promise<void> {
   const actor = ruleActorOf(context.activity);
   if (!actor) {
@@ -117,15 +153,7 @@ async function onMessage(services: BotServices, context: TurnContext): Promise<v
   const command = parseCommand(stripMentions(context.activity));
   switch (command.kind) {
     case 'help':
-      await context.sendActivity(
-        cardMessage(
-          helpCard({
-            canRequest: services.roles.admins.has(actor.aadObjectId),
-            canApprove: services.roles.approvers.has(actor.aadObjectId),
-            localMode: services.config.mode === 'local',
-          }),
-        ),
-      );
+      await context.sendActivity(cardMessage(helpCard(helpFor(services, actor))));
       return;
     case 'setup': {
       const denied = checkMayRequest(actor, services.roles);
@@ -218,17 +246,18 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
   );
 
   app.conversationUpdate('membersAdded', async (context) => {
-    const actor = ruleActorOf(context.activity);
-    const botAdded = (context.activity.membersAdded ?? []).some((m) => m.id === context.activity.recipient?.id);
-    if (!actor || !botAdded) return;
-    rememberPrivileged(services, context, actor);
-    if (isPersonal(context.activity)) {
-      await context.sendActivity(
-        cardMessage(helpCard({ canRequest: services.roles.admins.has(actor.aadObjectId), canApprove: services.roles.approvers.has(actor.aadObjectId), localMode: services.config.mode === 'local' })),
-      );
-    }
+    const botAdded = (context.activity.membersAdded ?? []).some((m) => m?.id === context.activity.recipient?.id);
+    if (botAdded) await onInstalled(services, context);
+  });
+  app.conversationUpdate('membersRemoved', async (context) => {
+    const botRemoved = (context.activity.membersRemoved ?? []).some((m) => m?.id === context.activity.recipient?.id);
+    if (botRemoved) onUninstalled(services, context);
   });
   app.activity(ActivityTypes.InstallationUpdate, async (context) => {
+    const action = String((context.activity as { action?: unknown }).action ?? '');
+    if (action === 'add') return onInstalled(services, context);
+    if (action === 'remove') return onUninstalled(services, context);
+    // add-upgrade / remove-upgrade: a new version of the app, still installed; nothing to say.
     const actor = ruleActorOf(context.activity);
     if (actor) rememberPrivileged(services, context, actor);
   });

@@ -1,6 +1,6 @@
 /**
  * Hosts the bot: restify 11 + bodyParser in front of teams-ai's real TeamsAdapter (botbuilder CloudAdapter) at
- * `POST /api/messages`, plus `GET /healthz`. Authentication is botbuilder's; this file decides only *whether* it
+ * `POST /api/messages` (and `HEAD` for clients that probe it), plus `GET /healthz`. Authentication is botbuilder's; this file decides only *whether* it
  * is on (BOT_ID set) and refuses to expose an unauthenticated bot beyond loopback. Every activity passes the tenant
  * allow-list before the conversation code (`onTurn`) sees it.
  */
@@ -91,6 +91,7 @@ export interface RestifyServer {
   use(handler: unknown): void;
   post(path: string, handler: RestifyHandler): void;
   get(path: string, handler: RestifyHandler): void;
+  head(path: string, handler: RestifyHandler): void;
   listen(port: number, host: string, callback: () => void): void;
   close(callback?: () => void): void;
   address(): AddressInfo | string | null;
@@ -276,6 +277,11 @@ export async function startBotServer(options: StartBotServerOptions): Promise<Bo
       return;
     }
     await adapter.process(req as unknown as BotRequest, res as unknown as BotResponse, gatedTurn);
+  });
+  // Clients probe the endpoint before they post (Microsoft 365 Agents Playground sends HEAD /api/messages at start,
+  // docs/playground.md); answer that it is there, without running anything.
+  server.head('/api/messages', async (_req, res) => {
+    res.send(200);
   });
   // restify 11 insists that 2-argument handlers are async functions.
   server.get('/healthz', async (_req, res) => {
