@@ -158,7 +158,7 @@ export interface EngineDeps {
 }
 
 export const STEP_TITLES: Record<string, string> = {
-  validate: 'Check sender mailboxes',
+  validate: 'Check sender mailboxes and the group’s owner',
   app: 'App registration',
   servicePrincipal: 'Enterprise app (service principal)',
   grant: 'Microsoft Graph Mail.Send (application) permission',

@@ -160,6 +160,7 @@ describe('a group belongs to exactly one registration', () => {
     if (!app.created) throw new Error('expected a new app');
     await directory.client.api(`/applications/${app.value.id}`).patch({ uniqueName: null }).catch(() => undefined);
     const sp = await directory.upsertServicePrincipal(app.value.appId);
+    if (!sp.created) throw new Error('expected a new service principal');
     await directory.assignAppRole({ principalId: sp.value.id, resourceId: (await directory.getServicePrincipalByAppId(GRAPH_APP_ID))!.id, appRoleId: MAIL_SEND_ROLE_ID });
     const group = await exchange.newDistributionGroup({ name: 'Opter Gamla - MailSend Allowed', alias: 'opter-gamla-mailsend-allowed', members: [sim.mailboxes.info] });
     await exchange.newApplicationAccessPolicy({ appId: app.value.appId, policyScopeGroupId: group.primarySmtpAddress, accessRight: 'RestrictAccess', description: 'script' });
