@@ -136,8 +136,12 @@ interface Scope {
   evidence: string;
 }
 
-/** Apps scoped to this group in Exchange: RestrictAccess/DenyAccess policies and group-scoped RBAC assignments. */
-async function scopesOn(ports: OwnershipPorts, g: DistributionGroup): Promise<Scope[]> {
+/**
+ * Apps scoped to this group in Exchange: RestrictAccess/DenyAccess policies and group-scoped RBAC assignments. An app
+ * our journal knows is that registration's; any other is identified by its display name (a policy may outlive its
+ * app: such an app belongs to nobody we know).
+ */
+async function scopesOn(ports: OwnershipPorts, g: DistributionGroup, claims: GroupClaim[]): Promise<Scope[]> {
   const { exchange, directory } = ports;
   const facts = groupFacts(g);
   const [policies, assignments] = await Promise.all([exchange.getApplicationAccessPolicies(), exchange.getManagementRoleAssignments({ role: RBAC_MAIL_SEND_ROLE })]);
@@ -155,6 +159,11 @@ async function scopesOn(ports: OwnershipPorts, g: DistributionGroup): Promise<Sc
   }
   const scopes: Scope[] = [];
   for (const [appId, evidence] of byApp) {
+    const known = claims.find((c) => c.owner.appId?.toLowerCase() === appId);
+    if (known) {
+      scopes.push({ owner: { ...known.owner, appId }, managedByUs: false, evidence });
+      continue;
+    }
     const app = await directory.getApplicationByAppId(appId);
     let key = `app:${appId}`;
     if (app) {
@@ -164,7 +173,7 @@ async function scopesOn(ports: OwnershipPorts, g: DistributionGroup): Promise<Sc
         // A display name without a derivable alias is never one of ours: keep the app-id key.
       }
     }
-    scopes.push({ owner: { key, displayName: app?.displayName ?? appId, appId: app?.appId ?? appId }, managedByUs: !!app && app.uniqueName === key, evidence });
+    scopes.push({ owner: { key, displayName: app?.displayName ?? `(an app that no longer exists)`, appId: app?.appId ?? appId }, managedByUs: !!app && app.uniqueName === key, evidence });
   }
   return scopes;
 }
@@ -184,8 +193,9 @@ export async function groupOwnership(ports: OwnershipPorts, names: DerivedNames)
   const group = await groupUnder(ports.exchange, names);
   if (!group) return { kind: 'none' };
   const key = registrationKey(names);
-  const recorded = recordedOwner(groupClaims(ports.journal), group);
-  const scopes = await scopesOn(ports, group);
+  const claims = groupClaims(ports.journal);
+  const recorded = recordedOwner(claims, group);
+  const scopes = await scopesOn(ports, group, claims);
   if (recorded && recorded.owner.key !== key) {
     const scope = scopes.find((s) => s.owner.key === recorded.owner.key);
     const owner = { ...recorded.owner, appId: recorded.owner.appId ?? scope?.owner.appId ?? null };
