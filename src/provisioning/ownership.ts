@@ -209,15 +209,30 @@ export async function groupOwnership(ports: OwnershipPorts, names: DerivedNames)
   return { kind: 'unrecorded', group, scopedApp: scopes[0]?.owner ?? null };
 }
 
-/** Free group names for these app names ("<base> 2 - MailSend Allowed" / "<alias>-2-mailsend-allowed", …), or null. */
+/** The group name or alias was typed (an override), not derived from the app name. */
+function groupNamesOverridden(names: DerivedNames): boolean {
+  const defaults = deriveNames(names.appDisplayName);
+  return defaults.groupAlias !== names.groupAlias || defaults.groupName !== names.groupName;
+}
+
+/**
+ * Free group names for this app: its own derived names when overrides pointed elsewhere, else "<base> 2 - MailSend
+ * Allowed" / "<alias>-2-mailsend-allowed" and so on (bounded); null when none of them is free.
+ */
 export async function suggestGroupNames(ports: OwnershipPorts, names: DerivedNames): Promise<{ groupName: string; groupAlias: string } | null> {
   const claimed = groupClaims(ports.journal);
   const trimHyphens = (s: string) => s.replace(/^-+|-+$/g, '');
+  const defaults = deriveNames(names.appDisplayName);
+  const candidates = groupNamesOverridden(names) ? [{ groupName: defaults.groupName, groupAlias: defaults.groupAlias }] : [];
   for (let n = 2; n <= 6; n++) {
     const aliasTail = `-${n}-mailsend-allowed`;
     const nameTail = ` ${n} - MailSend Allowed`;
-    const groupAlias = `${trimHyphens(names.aliasBase.slice(0, EXCHANGE_NAME_MAX - aliasTail.length))}${aliasTail}`;
-    const groupName = `${names.baseName.slice(0, EXCHANGE_NAME_MAX - nameTail.length).trim()}${nameTail}`;
+    candidates.push({
+      groupAlias: `${trimHyphens(names.aliasBase.slice(0, EXCHANGE_NAME_MAX - aliasTail.length))}${aliasTail}`,
+      groupName: `${names.baseName.slice(0, EXCHANGE_NAME_MAX - nameTail.length).trim()}${nameTail}`,
+    });
+  }
+  for (const { groupName, groupAlias } of candidates) {
     if (claimed.some((c) => c.alias === groupAlias || c.name === groupName.toLowerCase())) continue;
     const [a, b] = await Promise.all([ports.exchange.getDistributionGroup(groupAlias), ports.exchange.getDistributionGroup(groupName)]);
     if (!a && !b) return { groupName, groupAlias };
@@ -228,13 +243,11 @@ export async function suggestGroupNames(ports: OwnershipPorts, names: DerivedNam
 /** The refusal for a group that is not this registration's: names the owner and a free name. */
 export async function ownershipRefusal(ports: OwnershipPorts, names: DerivedNames, o: Extract<GroupOwnership, { kind: 'other' | 'unrecorded' }>): Promise<OpterError> {
   const suggestion = await suggestGroupNames(ports, names);
-  const defaults = deriveNames(names.appDisplayName);
-  const overridden = defaults.groupAlias !== names.groupAlias || defaults.groupName !== names.groupName;
   const instead = suggestion
     ? `For "${names.appDisplayName}" use the group name "${suggestion.groupName}" and alias "${suggestion.groupAlias}", or a different app name`
     : `For "${names.appDisplayName}" choose a different group name and alias, or a different app name`;
   const group = `the group ${o.group.primarySmtpAddress} ("${o.group.name}")`;
-  const field = overridden ? 'groupAlias' : 'appName';
+  const field = groupNamesOverridden(names) ? 'groupAlias' : 'appName';
   if (o.kind === 'other') {
     const owner = `"${o.owner.displayName}"${o.owner.appId ? ` (client id ${o.owner.appId})` : ''}`;
     return new OpterError('E_GROUP_OTHER_REGISTRATION', { detail: `${group} belongs to the registration ${owner}: ${o.evidence}. ${instead}`, field });

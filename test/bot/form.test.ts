@@ -162,7 +162,7 @@ describe('a group belongs to exactly one registration (form and approval)', () =
       ...['Opter Message Proxy.', 'Opter  Message   Proxy', 'Opter Message Proxy!!!', 'Opter_Message_Proxy', 'Opter Message Proxy\u034f'].map(
         (appName): [Record<string, string>, string] => [formInputs({ appName, senders: [sim.mailboxes.info] }), 'use the group name "Opter Message Proxy 2 - MailSend Allowed" and alias "opter-message-proxy-2-mailsend-allowed"'],
       ),
-      [{ ...formInputs({ appName: 'Opter Other Team', senders: [sim.mailboxes.info] }), groupName: ownerGroup.name, groupAlias: ownerGroup.alias }, 'use the group name "Opter Other Team 2 - MailSend Allowed"'],
+      [{ ...formInputs({ appName: 'Opter Other Team', senders: [sim.mailboxes.info] }), groupName: ownerGroup.name, groupAlias: ownerGroup.alias }, 'use the group name "Opter Other Team - MailSend Allowed" and alias "opter-other-team-mailsend-allowed"'],
     ];
     for (const [inputs, instead] of attempts) {
       const r = await check(inputs, 'submit-request');

@@ -213,7 +213,7 @@ describe('opter-mail and a group of another registration', () => {
       [['--app-name', 'Opter Message Proxy!!!'], suggestion],
       [['--app-name', 'Opter_Message_Proxy'], suggestion],
       [['--app-name', 'Opter Message Proxy\u034f'], suggestion],
-      [['--app-name', 'Cli Other Team', '--group-name', 'Opter Message Proxy - MailSend Allowed', '--group-alias', alias], 'use the group name "Cli Other Team 2 - MailSend Allowed" and alias "cli-other-team-2-mailsend-allowed"'],
+      [['--app-name', 'Cli Other Team', '--group-name', 'Opter Message Proxy - MailSend Allowed', '--group-alias', alias], 'use the group name "Cli Other Team - MailSend Allowed" and alias "cli-other-team-mailsend-allowed"'],
     ];
     for (const [args, instead] of attempts) {
       const r = await runCli(['provision', ...args, '--sender', sim.mailboxes.info], dir);

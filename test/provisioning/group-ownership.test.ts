@@ -101,6 +101,8 @@ describe('a group belongs to exactly one registration', () => {
       expect(out.error?.code, JSON.stringify(overrides)).toBe('E_GROUP_OTHER_REGISTRATION');
       expect(out.error?.detail).toContain(`"${OWNER}"`);
       expect(out.error?.field).toBe('groupAlias');
+      // The app's own derived group is free: that is the suggestion.
+      expect(out.error?.detail).toContain('use the group name "Other Team - MailSend Allowed" and alias "other-team-mailsend-allowed"');
     }
     expect(membersOf(ALIAS)).toEqual([sim.mailboxes.faktura]);
     expect(appsNamed('Other Team')).toHaveLength(0);
