@@ -56,7 +56,9 @@ export function approvalPlan(request: RequestRecord): ApprovalPlan {
     };
   }
   const p = request.payload as ProvisionPayload;
-  const before = p.reuse?.membersBefore ?? [];
+  // An existing group is never shown as new: its members are the "before" of the change.
+  const before = p.reuse?.membersBefore ?? p.existingGroup?.members ?? [];
+  const groupExists = !!p.reuse?.groupExists || !!p.existingGroup;
   const createsCredential = p.reuse ? p.reuse.createsCredential : true;
   return {
     appDisplayName: p.appName,
@@ -72,7 +74,7 @@ export function approvalPlan(request: RequestRecord): ApprovalPlan {
           },
         }
       : {}),
-    group: { name: p.names.groupName, alias: p.names.groupAlias, smtp: p.groupSmtp ?? undefined, exists: p.reuse?.groupExists ?? false },
+    group: { name: p.names.groupName, alias: p.names.groupAlias, smtp: p.groupSmtp ?? undefined, exists: groupExists },
     members: { before, after: union(before, p.senders) },
     scoping: p.scoping ?? 'access-policy',
   };

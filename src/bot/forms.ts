@@ -22,6 +22,7 @@ import {
 import { OpterError, toOpterError } from '../core/errors';
 import { validateProvisionInput } from '../provisioning/engine';
 import { inspectRegistration } from '../provisioning/inspect';
+import { groupOwnership, ownershipRefusal, type GroupOwnership } from '../provisioning/ownership';
 import { secretLifetime } from '../provisioning/lifetime';
 import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../provisioning/names';
 import { checkSendersInTenant } from '../provisioning/senders';
@@ -155,10 +156,12 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
       tenantFailure ??= toOpterError(e);
       return fallback;
     });
-  const [senderCheck, apps, group, maxLifetime] = await Promise.all([
+  const ownershipPorts = { directory, exchange, journal: services.store.journal };
+  const [senderCheck, apps, group, ownership, maxLifetime] = await Promise.all([
     errors.senders ? Promise.resolve(null) : guard(checkSendersInTenant(exchange, senders), null),
     guard(directory.findApplicationsByDisplayName(names.appDisplayName), []),
     guard(exchange.getDistributionGroup(names.groupAlias), null),
+    guard<GroupOwnership>(groupOwnership(ownershipPorts, names), { kind: 'none' }),
     directory.getMaxPasswordLifetime().catch(() => null),
   ]);
   if (tenantFailure) {
@@ -185,6 +188,16 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
       if (values.nameChoice === 'new') setError('appDisplayName', `“${existing.displayName}” is taken. Type a different app name, or choose to reuse it.`);
       else setError('nameChoice', 'This name belongs to an existing registration: reuse it, or type a new name.');
     }
+  }
+  // A group belongs to exactly one registration: another's (or one nobody recorded) is refused here, as the engine
+  // would; an existing group of this registration is shown on the approval card with its current members.
+  let existingGroup: ProvisionDetails['existingGroup'] = null;
+  if (ownership.kind === 'other' || ownership.kind === 'unrecorded') {
+    const where = formErrorFor(await ownershipRefusal(ownershipPorts, names, ownership));
+    setError(where.field ?? 'appDisplayName', where.message);
+  } else if (ownership.kind === 'ours') {
+    const members = await guard(exchange.getDistributionGroupMembers(ownership.group.identity), []);
+    existingGroup = { members: members.map((m) => m.primarySmtpAddress) };
   }
   // A group with our alias that is not ours would stop the setup half-way: say so now.
   if (group && !reuse) {
@@ -225,6 +238,7 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
       credentialExpiresAt: formatRoundTripUtc(life.endDateTime),
       credentialClamped: life.clamped,
       reuse,
+      existingGroup,
       scoping: values.scoping ?? 'access-policy',
     },
   };

@@ -56,6 +56,8 @@ export interface ProvisionDetails {
   credentialClamped: boolean;
   /** Set when the admin chose to reuse an existing registration of the same name. */
   reuse: { appId: string; membersBefore: string[]; groupExists: boolean; createsCredential: boolean } | null;
+  /** The sender group already exists and is this registration's (ownership.ts): its members when the form was checked. */
+  existingGroup?: { members: string[] } | null;
   /** How the app is limited to the sender group (absent on requests from before the choice existed: access-policy). */
   scoping?: ScopingModel;
 }

@@ -111,6 +111,28 @@ describe('approvalCard (decided, expired)', () => {
   });
 });
 
+describe('approvalCard (setup with a group that already exists)', () => {
+  it('says the group exists and lists its current members, never "new"', () => {
+    const members = ['info@contoso.com', 'faktura@contoso.com', 'kund@contoso.com'];
+    const t = text({
+      ...sampleApproval,
+      plan: { ...sampleApproval.plan, group: { ...sampleApproval.plan.group, exists: true }, members: { before: members, after: [...members, 'order@contoso.com'] } },
+    });
+    expect(t).toContain('OpterMessageProxy - MailSend Allowed (alias optermessageproxy-mailsend-allowed), existing group, 3 members: info@contoso.com, faktura@contoso.com, kund@contoso.com');
+    expect(t).not.toMatch(/MailSend Allowed \(alias [^)]+\), new/);
+    expect(t).toContain('+ order@contoso.com');
+  });
+
+  it('says so for an existing group without members, and shortens a long member list', () => {
+    const empty = text({ ...sampleApproval, plan: { ...sampleApproval.plan, group: { ...sampleApproval.plan.group, exists: true }, members: { before: [], after: ['info@contoso.com'] } } });
+    expect(empty).toContain('(alias optermessageproxy-mailsend-allowed), existing group, 0 members');
+    const many = Array.from({ length: 12 }, (_, i) => `m${i}@contoso.com`);
+    const long = text({ ...sampleApproval, plan: { ...sampleApproval.plan, group: { ...sampleApproval.plan.group, exists: true }, members: { before: many, after: many } } });
+    expect(long).toContain('existing group, 12 members: m0@contoso.com');
+    expect(long).toContain('m9@contoso.com and 2 more');
+  });
+});
+
 describe('approvalCard (add sender)', () => {
   it('shows the members before → after with what is added', () => {
     const t = text({

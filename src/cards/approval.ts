@@ -111,7 +111,7 @@ function decisionActions(model: ApprovalCardModel): CardAction[] {
 }
 
 function planFacts(plan: ApprovalPlan, kind: RequestKind): Array<[string, string | undefined]> {
-  const groupLine = `${plan.group.name} (alias ${plan.group.alias})${plan.group.exists ? ', existing' : ', new'}`;
+  const groupLine = `${plan.group.name} (alias ${plan.group.alias}), ${plan.group.exists ? existingGroupText(plan.members.before) : 'new'}`;
   return [
     ['App registration', plan.createsApp ? `${plan.appDisplayName} (new, single tenant)` : `${plan.appDisplayName} (existing)`],
     ['Client ID', plan.appId],
@@ -128,6 +128,13 @@ function planFacts(plan: ApprovalPlan, kind: RequestKind): Array<[string, string
           : 'Application Access Policy (RestrictAccess, scoped to the group)',
     ],
   ];
+}
+
+/** "existing group, 3 members: a, b, c": an approver must see who can already send through the group. */
+function existingGroupText(members: string[]): string {
+  const shown = members.slice(0, 10).join(', ');
+  const more = members.length > 10 ? ` and ${members.length - 10} more` : '';
+  return `existing group, ${members.length} member${members.length === 1 ? '' : 's'}${members.length ? `: ${shown}${more}` : ''}`;
 }
 
 function secretLine(s: NonNullable<ApprovalPlan['secret']>): string {

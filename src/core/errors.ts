@@ -37,6 +37,18 @@ export const ERROR_CATALOGUE = {
     title: 'Several app registrations already carry this name',
     action: 'Pick a different app name, or remove the duplicates in Entra ID (App registrations) first: {detail}.',
   },
+  // A group belongs to exactly one registration: names that normalise alike must not share one (docs/security.md).
+  E_GROUP_OTHER_REGISTRATION: {
+    category: 'input',
+    title: 'The sender group belongs to another registration',
+    action: 'Give this registration a group of its own: {detail}.',
+  },
+  E_GROUP_NOT_RECORDED: {
+    category: 'input',
+    title: 'The sender group exists, but nothing on record says it belongs to this registration',
+    action:
+      'If it is this registration’s group (made by regmsgraph.ps1 or by hand), adopt the registration first ("adopt", approved like any request), then ask again; otherwise give this registration a group of its own: {detail}.',
+  },
   E_SECRET_LIFETIME_POLICY: {
     category: 'policy',
     title: 'The tenant’s app-management policy does not allow this secret',

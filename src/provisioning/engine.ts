@@ -37,6 +37,7 @@ import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from './senders';
 import { expectSend, verdict } from './checks';
 import { locatedFrom } from './locate';
+import { assertGroupIsOurs, registrationKey, sendersOfOtherRegistrations } from './ownership';
 import { runMigrate, validateMigrateInput, type MigrateInput, type MigrateResult } from './migrate';
 import {
   RBAC_PROPAGATION_NOTE,
@@ -157,7 +158,7 @@ export interface EngineDeps {
 }
 
 export const STEP_TITLES: Record<string, string> = {
-  validate: 'Check sender mailboxes',
+  validate: 'Check sender mailboxes and the group’s owner',
   app: 'App registration',
   servicePrincipal: 'Enterprise app (service principal)',
   grant: 'Microsoft Graph Mail.Send (application) permission',
@@ -517,7 +518,8 @@ export class ProvisioningEngine {
   private async runProvision(ctx: JobContext, mode: { senders?: string[]; scoping?: ScopingModel; createSecret?: boolean } = {}): Promise<ProvisionResult> {
     const input = ctx.job.input as ProvisionInput & { secretValidYears: number };
     const names = deriveNames(input.appDisplayName, input.overrides);
-    const validated = await this.stepValidate(ctx, mode.senders ?? input.senders);
+    // The group's owner is checked with the senders, before either chain writes anything.
+    const validated = await this.stepValidate(ctx, mode.senders ?? input.senders, names);
     const senders = validated.senders as string[];
     const createSecret = mode.createSecret !== false;
     if ((mode.scoping ?? input.scoping) === 'rbac') return this.runProvisionRbac(ctx, names, senders, input, createSecret);
@@ -534,7 +536,7 @@ export class ProvisioningEngine {
     );
     const policy = await this.stepPolicy(ctx, graph.app.appId, group);
     const secret = createSecret ? await this.stepSecret(ctx, names, graph.app, input) : {};
-    const verify = await this.stepVerify(ctx, graph.app.appId, senders, secret.keyId ? ctx.secretText : undefined);
+    const verify = await this.stepVerify(ctx, graph.app.appId, senders, secret.keyId ? ctx.secretText : undefined, { names, groupIdentity: group.groupIdentity });
     ctx.notes.push(ENFORCEMENT_NOTE);
 
     return {
@@ -624,6 +626,7 @@ export class ProvisioningEngine {
       appId: graph.app.appId,
       senders,
       secretText: secret.keyId ? ctx.secretText : undefined,
+      ownGroup: { names, groupIdentity: group.groupIdentity },
     });
     rt.note(RBAC_PROPAGATION_NOTE);
     return {
@@ -683,9 +686,10 @@ export class ProvisioningEngine {
     return this.runProvision(ctx, { senders: plan.senders, scoping: plan.intendedScoping, createSecret: false });
   }
 
-  private stepValidate(ctx: JobContext, senders: string[]) {
+  /** With `groupFor`, also refuses when the group those names lead to belongs to another registration. */
+  private stepValidate(ctx: JobContext, senders: string[], groupFor?: DerivedNames) {
     return this.step(ctx, 'validate', async () => {
-      const check = await checkSendersInTenant(this.deps.exchange, senders);
+      const [check] = await Promise.all([checkSendersInTenant(this.deps.exchange, senders), groupFor ? assertGroupIsOurs(this.deps, groupFor) : null]);
       if (check.problems.length) throw problemsToError(check.problems);
       // Add by primary SMTP address: the input may be a secondary proxy address of the mailbox.
       const resolved = senders.map((s) => check.recipients.get(s.toLowerCase())!.primarySmtpAddress);
@@ -783,9 +787,15 @@ export class ProvisioningEngine {
       async (attempt, record) => {
         let group = await exchange.getDistributionGroup(names.groupAlias);
         let created = record.outputs.created === true;
-        if (!group) {
+        if (group) {
+          // Checked again at run time: the group may have appeared (or changed hands) since validation or approval.
+          await assertGroupIsOurs(this.deps, names);
+          // Our own create intent and no other owner: an earlier attempt made it and its answer was lost.
+          created ||= record.outputs.createAttempted === true;
+        } else {
           const triedBefore = attempt > 1 || record.outputs.createAttempted === true;
-          journal.recordStepOutputs(ctx.job.id, 'group', { createAttempted: true });
+          // The ownership record, journaled before the group exists, so a crash mid-create still proves it is ours.
+          journal.recordStepOutputs(ctx.job.id, 'group', { createAttempted: true, ownerKey: registrationKey(names), groupAlias: names.groupAlias, groupName: names.groupName });
           try {
             group = await exchange.newDistributionGroup({ name: names.groupName, alias: names.groupAlias, members: senders });
             created = true;
@@ -948,7 +958,8 @@ export class ProvisioningEngine {
     );
   }
 
-  private async stepVerify(ctx: JobContext, appId: string, senders: string[], secretText: string | undefined) {
+  /** `own`: the registration's group, so that senders of other registrations can be proven Denied for this app. */
+  private async stepVerify(ctx: JobContext, appId: string, senders: string[], secretText: string | undefined, own: { names: DerivedNames; groupIdentity: string }) {
     return this.step<{ checks: VerificationCheck[] }>(ctx, 'verify', async () => {
       const checks: VerificationCheck[] = [];
       const record = (c: VerificationCheck) => {
@@ -958,6 +969,10 @@ export class ProvisioningEngine {
       for (const s of senders) record(await this.expectAccess(appId, s, 'Granted'));
       const control = this.deps.controlMailbox;
       if (control && !senders.some((s) => s.toLowerCase() === control.toLowerCase())) record(await this.expectAccess(appId, control, 'Denied'));
+      // The other direction: this app may not send as another registration's senders (a group shared by mistake).
+      for (const f of await sendersOfOtherRegistrations(this.deps, { ...own, appId })) {
+        if (f.mailbox.toLowerCase() !== control?.toLowerCase()) record(await this.expectAccess(appId, f.mailbox, 'Denied', ` (sender of "${f.owner}")`));
+      }
       if (secretText && this.deps.appSignIn) record(await this.checkSignIn(appId, secretText));
       else record({ name: 'Token as the new app', ok: true, detail: 'not run: no new secret in this run' });
       const failed = checks.filter((c) => !c.ok);
@@ -966,8 +981,8 @@ export class ProvisioningEngine {
     });
   }
 
-  private async expectAccess(appId: string, mailbox: string, expected: 'Granted' | 'Denied'): Promise<VerificationCheck> {
-    const name = `Test-ApplicationAccessPolicy ${mailbox}`;
+  private async expectAccess(appId: string, mailbox: string, expected: 'Granted' | 'Denied', label = ''): Promise<VerificationCheck> {
+    const name = `Test-ApplicationAccessPolicy ${mailbox}${label}`;
     try {
       const result = await withRetry(
         async () => {
@@ -1032,6 +1047,8 @@ export class ProvisioningEngine {
         const sp = await this.deps.directory.getServicePrincipalByAppId(app.appId);
         const group = await this.deps.exchange.getDistributionGroup(names.groupAlias);
         if (!group) throw new OpterError('E_NOT_FOUND', { detail: `the group ${names.groupAlias} does not exist — run set up again to repair it.` });
+        // A new member can send through every app scoped to the group: it must be this registration's alone.
+        await assertGroupIsOurs(this.deps, names);
         assertOurGroup(group, names);
         // The scoping model decides how the new senders are verified (access policy vs RBAC for Applications).
         const facts = await readRegistration(this.deps, names, { appId: app.appId });
@@ -1059,7 +1076,13 @@ export class ProvisioningEngine {
     });
     let verify: { checks: VerificationCheck[] };
     if (where.scoping === 'rbac' && where.exoSpObjectId) {
-      verify = await stepVerifyRbac(this.runtimeFor(ctx), { exoSpIdentity: where.exoSpObjectId, spObjectId: where.spObjectId, appId: where.appId, senders });
+      verify = await stepVerifyRbac(this.runtimeFor(ctx), {
+        exoSpIdentity: where.exoSpObjectId,
+        spObjectId: where.spObjectId,
+        appId: where.appId,
+        senders,
+        ownGroup: { names, groupIdentity: where.groupIdentity },
+      });
       ctx.notes.push(RBAC_PROPAGATION_NOTE);
     } else if (where.scoping === 'mixed') {
       // Half-way through a migration either path may carry the mail: check the union.
@@ -1074,7 +1097,7 @@ export class ProvisioningEngine {
       });
       ctx.notes.push(ENFORCEMENT_NOTE, RBAC_PROPAGATION_NOTE);
     } else {
-      verify = await this.stepVerify(ctx, where.appId, senders, undefined);
+      verify = await this.stepVerify(ctx, where.appId, senders, undefined, { names, groupIdentity: where.groupIdentity });
       ctx.notes.push(ENFORCEMENT_NOTE);
     }
     return {

@@ -4,6 +4,7 @@
  */
 import { OpterError } from '../core/errors';
 import { deriveNames, type DerivedNames, type NameOverrides } from './names';
+import { assertGroupIsOurs } from './ownership';
 import { readRegistration, type GroupFacts, type RegistrationFacts, type ScopingState } from './registration';
 import type { JobRuntime } from './runtime';
 
@@ -31,8 +32,13 @@ export interface LocatedRegistration {
 }
 
 export interface LocateOptions {
-  /** Fail when the sender group is missing (jobs that change membership need it). */
+  /**
+   * Fail when the sender group is missing (jobs that change membership or scoping need it), or when it is not this
+   * registration's (ownership.ts).
+   */
   requireGroup?: boolean;
+  /** Adopting: a group nobody recorded is accepted (adopting makes it ours); another registration's never is. */
+  adopting?: boolean;
 }
 
 export function locatedFrom(f: RegistrationFacts): LocatedRegistration {
@@ -71,6 +77,7 @@ export function stepLocate(rt: JobRuntime, names: DerivedNames, opts: LocateOpti
     if (opts.requireGroup && !facts.group) {
       throw new OpterError('E_NOT_FOUND', { detail: `the group ${names.groupAlias} does not exist — run repair (or set up again) to recreate it.` });
     }
+    if (opts.requireGroup) await assertGroupIsOurs(rt.ports, names, opts.adopting ? 'adopt' : 'use');
     const located = locatedFrom(facts);
     return {
       out: located,

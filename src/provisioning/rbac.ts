@@ -11,6 +11,7 @@ import { OpterError, toOpterError } from '../core/errors';
 import { newObjectRead } from './activities';
 import { RBAC_MAIL_SEND_ROLE, RBAC_ROLES_WITH_MAIL_SEND, roleAssignmentNameFor } from './identity';
 import type { DerivedNames } from './names';
+import { sendersOfOtherRegistrations } from './ownership';
 import { assignmentTargetsGroup, graphMailSendRole, type GroupFacts } from './registration';
 import type { JobRuntime, VerificationCheck } from './runtime';
 
@@ -152,8 +153,8 @@ export async function rbacInScope(rt: JobRuntime, exoSpIdentity: string, mailbox
 }
 
 /** `Test-ServicePrincipalAuthorization -Identity <sp> -Resource <mailbox>` until it shows what we expect (bounded). */
-export async function expectInScope(rt: JobRuntime, exoSpIdentity: string, mailbox: string, expected: boolean): Promise<VerificationCheck> {
-  const name = `Test-ServicePrincipalAuthorization ${mailbox}`;
+export async function expectInScope(rt: JobRuntime, exoSpIdentity: string, mailbox: string, expected: boolean, label = ''): Promise<VerificationCheck> {
+  const name = `Test-ServicePrincipalAuthorization ${mailbox}${label}`;
   try {
     await rt.converge(async () => {
       const inScope = await rbacInScope(rt, exoSpIdentity, mailbox);
@@ -201,12 +202,20 @@ export async function checkSignInRbac(rt: JobRuntime, appId: string, secretText:
  * The RBAC verification: every sender InScope, the control mailbox not, no Graph grant, and (with a new secret) a
  * token without Mail.Send. Throws E_VERIFY_FAILED listing the failed checks.
  */
-export function stepVerifyRbac(rt: JobRuntime, p: { stepName?: string; exoSpIdentity: string; spObjectId: string; appId: string; senders: string[]; secretText?: string }) {
+export function stepVerifyRbac(
+  rt: JobRuntime,
+  p: { stepName?: string; exoSpIdentity: string; spObjectId: string; appId: string; senders: string[]; secretText?: string; ownGroup?: { names: DerivedNames; groupIdentity: string } },
+) {
   return rt.step<{ checks: VerificationCheck[] }>(p.stepName ?? 'verify', async () => {
     const checks: VerificationCheck[] = [];
     for (const s of p.senders) checks.push(await expectInScope(rt, p.exoSpIdentity, s, true));
     const control = rt.ports.controlMailbox;
     if (control && !p.senders.some((s) => s.toLowerCase() === control.toLowerCase())) checks.push(await expectInScope(rt, p.exoSpIdentity, control, false));
+    // The other direction: senders of other registrations are out of this app's scope.
+    const others = p.ownGroup ? await sendersOfOtherRegistrations(rt.ports, { ...p.ownGroup, appId: p.appId }) : [];
+    for (const f of others) {
+      if (f.mailbox.toLowerCase() !== control?.toLowerCase()) checks.push(await expectInScope(rt, p.exoSpIdentity, f.mailbox, false, ` (sender of "${f.owner}")`));
+    }
     checks.push(await checkNoGraphGrant(rt, p.spObjectId));
     if (p.secretText) checks.push(await checkSignInRbac(rt, p.appId, p.secretText));
     else checks.push(rt.check({ name: 'Token as the new app', ok: true, detail: 'not run: no new secret in this run' }));

@@ -365,7 +365,7 @@ export function validateAdoptInput(input: AdoptInput): AdoptInput {
 export async function runAdopt(rt: JobRuntime): Promise<AdoptResult> {
   const input = rt.job.input as AdoptInput;
   const names = namesOf(input);
-  const loc = await stepLocate(rt, names, { requireGroup: true });
+  const loc = await stepLocate(rt, names, { requireGroup: true, adopting: true });
   const base = await rt.step<{ members: string[]; intendedScoping: ScopingModel }>('baseline', async () => {
     if (loc.scoping === 'unscoped') {
       throw new OpterError('E_VERIFY_FAILED', { detail: 'the app has neither an access policy nor an RBAC scope on its group; run repair (or set up) instead of adopting.' });

@@ -140,3 +140,66 @@ describe('form validation', () => {
     expect(textOf(submit.value)).toContain('Names that will be used');
   });
 });
+
+describe('a group belongs to exactly one registration (form and approval)', () => {
+  const owner = 'Opter Message Proxy';
+  const ownerGroup = { name: 'Opter Message Proxy - MailSend Allowed', alias: 'opter-message-proxy-mailsend-allowed' };
+  const membersOf = (alias: string) => (sim.snapshot().groups.find((g) => g.alias === alias)?.members as string[] | undefined)?.map((m) => m.toLowerCase()).sort();
+
+  /** A registration set up the ordinary way: form, approval, finished job. */
+  async function provisionDirectly(appName: string, senders: string[]) {
+    const { requester, approver } = t.personas;
+    const { requestId } = await submitSetup(t, { appName, senders });
+    await click(t, approver, await approvalCopy(t, requestId, personalId(t, approver)), 'approve');
+    await progressCardIn(t, personalId(t, requester), requestId, /Finished and verified/);
+    const app = sim.snapshot().applications.find((a) => a.displayName === appName)!;
+    return { clientId: app.appId as string, appObjectId: app.id as string };
+  }
+
+  it('refuses every colliding name and the overrides on submit, naming the owner and a free name; nothing is requested', async () => {
+    const { clientId } = await provisionDirectly(owner, [sim.mailboxes.faktura]);
+    const attempts: [Record<string, string>, string][] = [
+      ...['Opter Message Proxy.', 'Opter  Message   Proxy', 'Opter Message Proxy!!!', 'Opter_Message_Proxy', 'Opter Message Proxy\u034f'].map(
+        (appName): [Record<string, string>, string] => [formInputs({ appName, senders: [sim.mailboxes.info] }), 'use the group name "Opter Message Proxy 2 - MailSend Allowed" and alias "opter-message-proxy-2-mailsend-allowed"'],
+      ),
+      [{ ...formInputs({ appName: 'Opter Other Team', senders: [sim.mailboxes.info] }), groupName: ownerGroup.name, groupAlias: ownerGroup.alias }, 'use the group name "Opter Other Team - MailSend Allowed" and alias "opter-other-team-mailsend-allowed"'],
+    ];
+    for (const [inputs, instead] of attempts) {
+      const r = await check(inputs, 'submit-request');
+      expect(r.text, inputs.appDisplayName).toContain('Please correct the fields marked below.');
+      expect(r.text).toContain(`belongs to the registration "${owner}" (client id ${clientId})`);
+      expect(r.text).toContain(instead);
+      expect(hasVerb(r.card, 'submit-request')).toBe(true);
+      expect(t.bot.store.requests.list({ appName: inputs.appDisplayName })).toHaveLength(0);
+    }
+    expect(membersOf(ownerGroup.alias)).toEqual([sim.mailboxes.faktura]);
+  });
+
+  it('the engine re-checks after approval: a group that appeared meanwhile stops the job with the refusal', async () => {
+    const { requester, approver } = t.personas;
+    const late = await submitSetup(t, { appName: 'Opter Late.', senders: [sim.mailboxes.info] });
+    expect(textOf(bodyOf(late.res).value)).toContain('Sent for approval');
+    await provisionDirectly('Opter Late', [sim.mailboxes.faktura]);
+    await click(t, approver, await approvalCopy(t, late.requestId, personalId(t, approver)), 'approve');
+    const stopped = textOf(cardOf(await progressCardIn(t, personalId(t, requester), late.requestId, /Stopped: a step failed/)));
+    expect(stopped).toContain('E_GROUP_OTHER_REGISTRATION');
+    expect(stopped).toContain('belongs to the registration "Opter Late"');
+    expect(membersOf('opter-late-mailsend-allowed')).toEqual([sim.mailboxes.faktura]);
+    expect(sim.snapshot().applications.filter((a) => a.displayName === 'Opter Late.')).toHaveLength(0);
+  });
+
+  it('an existing group of this registration is shown as existing, with its current members, never as new', async () => {
+    const { requester, approver } = t.personas;
+    // The app registration is gone (deleted by hand); the group it had stays this registration's by our journal.
+    const lost = await provisionDirectly('Opter Lost App', [sim.mailboxes.faktura, sim.mailboxes.shared]);
+    await t.bot.tenant.adapters.directory.deleteApplication(lost.appObjectId);
+    const { requestId, res } = await submitSetup(t, { appName: 'Opter Lost App', senders: [sim.mailboxes.info] });
+    expect(textOf(bodyOf(res).value)).toContain('Sent for approval');
+    const plan = textOf(cardOf(await approvalCopy(t, requestId, personalId(t, approver))));
+    expect(plan).toContain(`Opter Lost App - MailSend Allowed (alias opter-lost-app-mailsend-allowed), existing group, 2 members: ${sim.mailboxes.faktura}, ${sim.mailboxes.shared}`);
+    expect(plan).not.toMatch(/\(alias opter-lost-app-mailsend-allowed\), new/);
+    expect(plan).toContain(`+ ${sim.mailboxes.info}`);
+    await click(t, approver, await approvalCopy(t, requestId, personalId(t, approver)), 'reject', { reason: 'test only' });
+    void requester;
+  });
+});

@@ -149,7 +149,7 @@ describe('opter-mail CLI', () => {
   });
 
   const boundaries = [
-    ['validate', 'Check sender mailboxes'],
+    ['validate', 'Check sender mailboxes and the group’s owner'],
     ['app', 'App registration'],
     ['servicePrincipal', 'Enterprise app (service principal)'],
     ['grant', 'Microsoft Graph Mail.Send (application) permission'],
@@ -194,4 +194,47 @@ describe('opter-mail CLI', () => {
     expect(JSON.parse(resumed.stdout).resumed).toHaveLength(1);
     expect(tenantCounts(name)).toEqual({ apps: 1, sps: 1, grants: 1, groups: 1, policies: 1, secrets: 1 });
   }, 90_000);
+});
+
+describe('opter-mail and a group of another registration', () => {
+  const owner = 'Opter Message Proxy';
+  const alias = 'opter-message-proxy-mailsend-allowed';
+  const membersOf = (a: string) => (sim.snapshot().groups.find((g) => g.alias === a)?.members as string[] | undefined)?.map((m) => m.toLowerCase()).sort();
+
+  it('refuses every name that normalises to the owner’s base, naming the owner and a free name; the suggestion works', async () => {
+    const dir = newDataDir();
+    const first = await runCli(['provision', '--app-name', owner, '--sender', sim.mailboxes.faktura], dir);
+    expect(first.code, first.stderr).toBe(0);
+    const clientId = sim.snapshot().applications.find((a) => a.displayName === owner)!.appId as string;
+    const suggestion = 'use the group name "Opter Message Proxy 2 - MailSend Allowed" and alias "opter-message-proxy-2-mailsend-allowed"';
+    const attempts: [string[], string][] = [
+      [['--app-name', 'Opter Message Proxy.'], suggestion],
+      [['--app-name', 'Opter  Message   Proxy'], suggestion],
+      [['--app-name', 'Opter Message Proxy!!!'], suggestion],
+      [['--app-name', 'Opter_Message_Proxy'], suggestion],
+      [['--app-name', 'Opter Message Proxy\u034f'], suggestion],
+      [['--app-name', 'Cli Other Team', '--group-name', 'Opter Message Proxy - MailSend Allowed', '--group-alias', alias], 'use the group name "Cli Other Team - MailSend Allowed" and alias "cli-other-team-mailsend-allowed"'],
+    ];
+    for (const [args, instead] of attempts) {
+      const r = await runCli(['provision', ...args, '--sender', sim.mailboxes.info], dir);
+      expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('E_GROUP_OTHER_REGISTRATION');
+      expect(r.stderr).toContain(`belongs to the registration "${owner}" (client id ${clientId})`);
+      expect(r.stderr).toContain(instead);
+      expect(r.stderr).not.toMatch(/Reusing group/);
+    }
+    expect(membersOf(alias)).toEqual([sim.mailboxes.faktura]);
+    // A refusal is final: resume does not run it again.
+    expect(JSON.parse((await runCli(['resume', '--json'], dir)).stdout).resumed).toEqual([]);
+
+
+    const own = await runCli(
+      ['provision', '--app-name', 'Opter Message Proxy.', '--sender', sim.mailboxes.info, '--group-name', 'Opter Message Proxy 2 - MailSend Allowed', '--group-alias', 'opter-message-proxy-2-mailsend-allowed'],
+      dir,
+    );
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.stderr).toContain(`Test-ApplicationAccessPolicy ${sim.mailboxes.faktura} (sender of "${owner}")`);
+    expect(membersOf('opter-message-proxy-2-mailsend-allowed')).toEqual([sim.mailboxes.info]);
+    expect(membersOf(alias)).toEqual([sim.mailboxes.faktura]);
+  }, 120_000);
 });
