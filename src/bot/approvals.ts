@@ -11,6 +11,7 @@
 import type { TurnContext } from 'botbuilder';
 import { approvalCard, readActionData, type AdaptiveCardJson, type ApprovalCardModel, type ApprovalPlan, type ApprovalState, type ApprovalViewer } from '../cards';
 import { OpterError } from '../core/errors';
+import { typedTextProblem } from '../provisioning/names';
 import { checkMayDecide, selfDecisionCode, type Actor } from '../requests/rules';
 import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type RequestRecord } from '../store';
 import { appendAudit, userActor } from './audit';
@@ -302,6 +303,9 @@ export async function handleDecision(
   if (verb === 'reject' && !inputReason) {
     return cardResult(approvalCard({ ...approvalModel(request, 'approver'), reasonError: 'Give a reason so the requester knows what to change.' }));
   }
+  // The reason is shown to the requester and kept in the audit trail: nothing in it may hide or reorder text.
+  const reasonProblem = verb === 'reject' ? typedTextProblem('reason', inputReason) : null;
+  if (reasonProblem) return cardResult(approvalCard({ ...approvalModel(request, 'approver'), reasonError: reasonProblem }));
 
   const outcome = store.requests.decide(requestId, {
     decision: verb,

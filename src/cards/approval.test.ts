@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { approvalCard } from './approval';
-import { checkCard, executeActions, findNodes, inputIds, renderedTexts } from './card-check';
+import { checkCard, warningBoxes, executeActions, findNodes, inputIds, renderedTexts } from './card-check';
 import { sampleApproval } from './gallery';
 import type { ApprovalCardModel } from './types';
 
@@ -149,5 +149,47 @@ describe('approvalCard (add sender)', () => {
     expect(t).not.toContain('New service principal');
     expect(t).toMatch(/adds the listed mailboxes to that group; no permission changes/);
     expect(t).not.toMatch(/gives the admin consent/);
+  });
+});
+
+describe('approvalCard: names a reviewer can trust', () => {
+  const mixed: ApprovalCardModel = {
+    ...sampleApproval,
+    plan: { ...sampleApproval.plan, appDisplayName: 'OpterMessagePr\u043exy', group: { ...sampleApproval.plan.group, name: 'OpterMessagePr\u043exy - MailSend Allowed' } },
+  };
+
+  it('warns in plain words, before the facts, when a name mixes scripts (once for the derived group name)', async () => {
+    const card = approvalCard(mixed);
+    expect(await checkCard(card)).toEqual([]);
+    const warning = '⚠ The app display name contains Cyrillic letters: \u043e (U+043E), mixed with Latin letters. Look-alike letters can make it read as another name.';
+    const boxes = warningBoxes(card);
+    expect(boxes).toHaveLength(1);
+    expect(renderedTexts(boxes[0])).toEqual([warning]);
+    const t = text(mixed);
+    expect(t.indexOf(warning)).toBeLessThan(t.indexOf('What will be created'));
+  });
+
+  it('warns about an override that mixes scripts on its own', () => {
+    const t = text({ ...sampleApproval, plan: { ...sampleApproval.plan, secret: { ...sampleApproval.plan.secret!, displayName: 'opter-s\u0435cret' } } });
+    expect(t).toContain('⚠ The secret name contains Cyrillic letters: \u0435 (U+0435)');
+  });
+
+  it('has no warning for names of one script', () => {
+    expect(warningBoxes(approvalCard(sampleApproval))).toEqual([]);
+    expect(text({ ...sampleApproval, plan: { ...sampleApproval.plan, appDisplayName: 'Åkeri Östergården AB' } })).not.toContain('⚠');
+  });
+
+  it('escapes markdown in the names it shows, in facts and in text', () => {
+    const card = approvalCard({
+      ...sampleApproval,
+      requestedBy: { name: '*Boss*' },
+      plan: { ...sampleApproval.plan, appDisplayName: '*Opter* _Mail_', members: { before: [], after: ['in_fo_@contoso.com'] } },
+    });
+    const facts = findNodes(card, (n) => n.type === 'FactSet').flatMap((f) => f.facts as Array<{ title: string; value: string }>);
+    expect(facts).toContainEqual({ title: 'Requested by', value: '\\*Boss\\*' });
+    expect(facts).toContainEqual({ title: 'App registration', value: '\\*Opter\\* \\_Mail\\_ (new, single tenant)' });
+    expect(findNodes(card, (n) => n.type === 'TextBlock' && n.text === '- in\\_fo\\_@contoso.com')).toHaveLength(1);
+    // What the reader sees is the name as typed.
+    expect(text({ ...sampleApproval, plan: { ...sampleApproval.plan, appDisplayName: '*Opter* _Mail_' } })).toContain('*Opter* _Mail_ (new, single tenant)');
   });
 });

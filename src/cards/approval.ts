@@ -3,8 +3,10 @@
  * whether a click counts); while pending it may carry a `refresh` so each listed approver gets a fresh, viewer-specific
  * view. Decided/expired copies have no buttons and no refresh.
  */
-import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, refreshUserIds, sectionTitle, textBlock, bulletList } from './elements';
+import { nameWarnings } from '../provisioning/names';
+import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, refreshUserIds, sectionTitle, textBlock, bulletList, warningBox } from './elements';
 import { describeScopingState, migrationPlanElements } from './lifecycle';
+import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, ApprovalCardModel, ApprovalPlan, CardAction, CardElement, RequestKind } from './types';
 
 /** Input id of the reject reason (merged into action.data as `reason`). */
@@ -35,10 +37,10 @@ export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
       body.push(banner('Waiting for approval', 'warning', `Expires ${formatUtc(model.expiresAt)} if nobody decides.`));
       break;
     case 'approved':
-      body.push(banner(`Approved by ${state.by.name}`, 'good', `${formatUtc(state.at)}. ${model.kind === 'setup' ? 'Setup' : 'It'} runs now; the requester sees the progress.`));
+      body.push(banner(`Approved by ${escapeMarkdown(state.by.name)}`, 'good', `${formatUtc(state.at)}. ${model.kind === 'setup' ? 'Setup' : 'It'} runs now; the requester sees the progress.`));
       break;
     case 'rejected':
-      body.push(banner(`Rejected by ${state.by.name}`, 'attention', formatUtc(state.at)));
+      body.push(banner(`Rejected by ${escapeMarkdown(state.by.name)}`, 'attention', formatUtc(state.at)));
       body.push(textBlock('Reason', { weight: 'Bolder', size: 'Small' }));
       body.push(plainText(state.reason, { spacing: 'None' }));
       break;
@@ -46,9 +48,12 @@ export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
       body.push(banner('Expired without a decision', 'attention', `${formatUtc(state.at)}. Nothing was created; the requester can ask again.`));
       break;
     case 'cancelled':
-      body.push(banner(`Cancelled by ${state.by.name}`, 'attention', formatUtc(state.at)));
+      body.push(banner(`Cancelled by ${escapeMarkdown(state.by.name)}`, 'attention', formatUtc(state.at)));
       break;
   }
+
+  // Before the facts: a look-alike letter is what an approver would otherwise read past.
+  body.push(...warningBox(nameWarnings([['app display name', plan.appDisplayName], ['group name', plan.group.name], ['secret name', plan.secret?.displayName]])));
 
   body.push(
     factSet([
@@ -145,7 +150,7 @@ function secretLine(s: NonNullable<ApprovalPlan['secret']>): string {
 
 function unchangedSenders(plan: ApprovalPlan): CardElement[] {
   const senders = plan.members.after;
-  return [sectionTitle('Senders (unchanged)'), textBlock(senders.length > 0 ? bulletList(senders) : 'None.')];
+  return [sectionTitle('Senders (unchanged)'), textBlock(senders.length > 0 ? bulletList(senders.map(escapeMarkdown)) : 'None.')];
 }
 
 function kindSection(kind: RequestKind, plan: ApprovalPlan): CardElement[] {
@@ -182,7 +187,7 @@ function kindSection(kind: RequestKind, plan: ApprovalPlan): CardElement[] {
   }
   if (kind === 'repair') {
     out.push(sectionTitle('Drift found'));
-    out.push(textBlock(plan.drift && plan.drift.length > 0 ? bulletList(plan.drift) : 'None when the request was made; the repair re-checks everything.', { color: 'Attention' }));
+    out.push(textBlock(plan.drift && plan.drift.length > 0 ? bulletList(plan.drift.map(escapeMarkdown)) : 'None when the request was made; the repair re-checks everything.', { color: 'Attention' }));
   }
   if (kind === 'adopt' && plan.adoption) {
     out.push(sectionTitle('Baseline the bot will record'));
@@ -199,7 +204,7 @@ function membersSection(plan: ApprovalPlan): CardElement[] {
   const added = after.filter((a) => !beforeSet.has(a.toLowerCase()));
   const removed = before.filter((a) => !afterSet.has(a.toLowerCase()));
   if (before.length === 0) {
-    return [sectionTitle('Senders (group members)'), textBlock(after.length > 0 ? bulletList(after) : 'None yet.')];
+    return [sectionTitle('Senders (group members)'), textBlock(after.length > 0 ? bulletList(after.map(escapeMarkdown)) : 'None yet.')];
   }
   const items: CardElement[] = [
     textBlock('Senders: before → after', { weight: 'Bolder' }),
@@ -214,7 +219,7 @@ function membersSection(plan: ApprovalPlan): CardElement[] {
 }
 
 function permissionLines(kind: RequestKind, plan: ApprovalPlan): string[] {
-  const group = plan.group.smtp ?? plan.group.name;
+  const group = escapeMarkdown(plan.group.smtp ?? plan.group.name);
   switch (kind) {
     case 'new-secret':
       return [
@@ -225,7 +230,7 @@ function permissionLines(kind: RequestKind, plan: ApprovalPlan): string[] {
       return [
         'No permission changes.',
         'A temporary client secret exists for the duration of the test; nobody sees it, and it is removed even when the test fails.',
-        plan.testEmail ? `One message is sent as ${plan.testEmail.from} to ${plan.testEmail.to}.` : 'One test message is sent.',
+        plan.testEmail ? `One message is sent as ${escapeMarkdown(plan.testEmail.from)} to ${escapeMarkdown(plan.testEmail.to)}.` : 'One test message is sent.',
       ];
     case 'adopt':
       return [

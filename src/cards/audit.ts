@@ -1,5 +1,6 @@
 /** One audit log entry as a compact card for the audit channel. Never carries a secret: the model has no field for one. */
 import { adaptiveCard, factSet, formatUtc, plainText, textBlock } from './elements';
+import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, AuditEntryModel, AuditResult, CardElement } from './types';
 
 const RESULT_LOOK: Record<AuditResult, { icon: string; color: 'Good' | 'Attention' | 'Warning' | 'Accent' }> = {
@@ -16,7 +17,7 @@ export function auditEntryCard(entry: AuditEntryModel): AdaptiveCardJson {
   const look = RESULT_LOOK[entry.result];
   const o = entry.objects ?? {};
   const body: CardElement[] = [
-    textBlock(`${look.icon} ${entry.action} · ${entry.result}`, { weight: 'Bolder', color: look.color }),
+    textBlock(`${look.icon} ${escapeMarkdown(entry.action)} · ${entry.result}`, { weight: 'Bolder', color: look.color }),
   ];
   if (entry.summary) body.push(plainText(entry.summary, { size: 'Small', spacing: 'None' }));
   body.push(

@@ -141,11 +141,24 @@ export function findNodes(card: Json, predicate: (node: Record<string, Json>) =>
   return found;
 }
 
-/** Every visible string a card renders (TextBlock text, TextRun text, fact titles/values, choice titles, action titles). */
+/** A markdown field as a reader sees it, as far as the escaping in markdown.ts goes: backslash escapes resolved. */
+export function shownMarkdown(text: string): string {
+  return text.replace(/\\([!-/:-@[-`{-~])/g, '$1');
+}
+
+/**
+ * Every visible string a card renders (TextBlock text, TextRun text, fact titles/values, choice titles, action
+ * titles), as the reader sees it: the markdown fields (TextBlock text, facts) with their backslash escapes resolved.
+ */
 export function renderedTexts(card: Json): string[] {
   const texts: string[] = [];
+  const facts = new WeakSet<object>();
   walk(card, '', (node) => {
-    for (const key of ['text', 'title', 'value', 'label', 'placeholder']) if (typeof node[key] === 'string') texts.push(node[key] as string);
+    if (node.type === 'FactSet' && Array.isArray(node.facts)) for (const f of node.facts) if (isObject(f)) facts.add(f);
+    const markdown = node.type === 'TextBlock' || facts.has(node);
+    for (const key of ['text', 'title', 'value', 'label', 'placeholder']) {
+      if (typeof node[key] === 'string') texts.push(markdown ? shownMarkdown(node[key] as string) : (node[key] as string));
+    }
   });
   return texts;
 }
@@ -166,4 +179,9 @@ export function inputIds(card: Json): string[] {
     if (typeof node.type === 'string' && node.type.startsWith('Input.') && typeof node.id === 'string') ids.push(node.id);
   });
   return ids;
+}
+
+/** The card's warning boxes (elements.warningBox): warning-styled containers of "⚠ …" lines. */
+export function warningBoxes(card: Json): Array<Record<string, Json>> {
+  return findNodes(card, (n) => n.type === 'Container' && n.style === 'warning' && renderedTexts(n).every((t) => t.startsWith('⚠')));
 }

@@ -1,5 +1,6 @@
 /** "add sender" when several registrations exist: pick the one whose group gets the new senders. */
 import { adaptiveCard, container, execute, factSet, heading, listOrNone, plainText, textBlock } from './elements';
+import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardElement, ChooseRegistrationModel } from './types';
 
 /**
@@ -18,7 +19,7 @@ export function chooseRegistrationCard(model: ChooseRegistrationModel): Adaptive
     body.push(
       container(
         [
-          textBlock(r.appDisplayName, { weight: 'Bolder' }),
+          textBlock(escapeMarkdown(r.appDisplayName), { weight: 'Bolder' }),
           factSet([
             ['Client ID', r.appId],
             ['Group SMTP', r.groupSmtp],

@@ -3,6 +3,7 @@
  * Teams renders) defines, and never emit a property at its default value, so a card round-trips through the
  * official `adaptivecards` parser unchanged (card-check.ts relies on that to catch typos).
  */
+import { escapeMarkdown } from './markdown';
 import { VERB_DATA_KEYS, type ActionData, type Verb } from './verbs';
 import type { AdaptiveCardJson, CardAction, CardElement, ExecuteAction, RefreshDefinition } from './types';
 
@@ -80,7 +81,7 @@ export function sectionTitle(text: string): CardElement {
 
 /**
  * Text that must appear exactly as given (ids, secrets, user-typed reasons): a TextRun is never parsed as markdown,
- * so underscores or brackets in a value cannot turn into italics or links.
+ * so underscores or brackets in a value cannot turn into italics or links (never pass it escaped text).
  */
 export function plainText(
   text: string,
@@ -97,10 +98,13 @@ export function plainText(
   return el;
 }
 
+/** Facts are data, never formatting: every title and value is shown literally (callers pass them unescaped). */
 export function factSet(facts: Array<[string, string | null | undefined]>): CardElement {
   return {
     type: 'FactSet',
-    facts: facts.filter((f): f is [string, string] => typeof f[1] === 'string' && f[1] !== '').map(([title, value]) => ({ title, value })),
+    facts: facts
+      .filter((f): f is [string, string] => typeof f[1] === 'string' && f[1] !== '')
+      .map(([title, value]) => ({ title: escapeMarkdown(title), value: escapeMarkdown(value) })),
   };
 }
 
@@ -112,6 +116,12 @@ export function container(items: CardElement[], options: { style?: ContainerStyl
   if (options.spacing) el.spacing = options.spacing;
   if (options.bleed) el.bleed = true;
   return el;
+}
+
+/** Warnings in plain words (a name that mixes scripts), in a warning box; as TextRuns, so shown exactly as given. */
+export function warningBox(lines: readonly string[]): CardElement[] {
+  if (lines.length === 0) return [];
+  return [container(lines.map((line) => plainText(line, { color: 'Warning', weight: 'Bolder' })), { style: 'warning', spacing: 'Medium' })];
 }
 
 /** A coloured banner line, the Teams way of showing a status. */

@@ -4,16 +4,16 @@
  * All ids, names and the "secret" here are made up.
  */
 import { PROVISION_STEPS, STEP_TITLES } from '../provisioning/engine';
-import { approvalCard } from './approval';
-import { expiryReminderCard, lifecycleResultCard, rotationCard, submittedRequestCard } from './lifecycle';
-import { auditEntryCard } from './audit';
-import { chooseRegistrationCard } from './choose-registration';
+import * as approval from './approval';
+import * as lifecycle from './lifecycle';
+import * as audit from './audit';
+import * as chooseRegistration from './choose-registration';
 import { helpCard } from './help';
-import { errorCard, noticeCard } from './notice';
-import { applyProgressEvent, newProgress, progressCard } from './progress';
-import { requestFormCard } from './request-form';
-import { revealedSecretCard, secretExpiredCard, secretHiddenCard, secretReadyCard } from './secret';
-import { statusCard } from './status';
+import * as notice from './notice';
+import { applyProgressEvent, newProgress, progressCard as buildProgressCard } from './progress';
+import * as requestForm from './request-form';
+import * as secret from './secret';
+import * as status from './status';
 import type { AdaptiveCardJson, ApprovalCardModel, MigrationPlanView, ProgressCardModel, RotationCardModel, SecretFacts } from './types';
 
 export const SAMPLE_SECRET = 'Xq8~sample_SECRET.not-real~0123456789abcdEF';
@@ -158,7 +158,53 @@ export function sampleProgress(): { running: ProgressCardModel; failed: Progress
   return { running, failed, succeeded, waiting };
 }
 
-export function cardGallery(): GalleryEntry[] {
+/** The names the samples use; cardGallery can show every card with other ones (e.g. hostile names). */
+export interface GalleryNames {
+  app: string;
+  person: string;
+  sender: string;
+}
+export const SAMPLE_NAMES: GalleryNames = { app: 'OpterMessageProxy', person: 'Alice Admin', sender: 'info@contoso.com' };
+const SAMPLE_PEOPLE = ['Alice Admin', 'Bob Approver'];
+
+/** A deep copy of a sample model with the sample names replaced in every string. */
+function renamer(names: GalleryNames): <M>(model: M) => M {
+  const swap = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      let out = v.split(SAMPLE_NAMES.app).join(names.app).split(SAMPLE_NAMES.sender).join(names.sender);
+      for (const p of SAMPLE_PEOPLE) out = out.split(p).join(names.person);
+      return out;
+    }
+    if (Array.isArray(v)) return v.map(swap);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]));
+    return v;
+  };
+  return <M>(model: M) => swap(model) as M;
+}
+
+export function cardGallery(names: Partial<GalleryNames> = {}): GalleryEntry[] {
+  // Every builder gets its sample model with the requested names, so each card shows them where it shows a name.
+  const rename = renamer({ ...SAMPLE_NAMES, ...names });
+  const named =
+    <M>(build: (model: M) => AdaptiveCardJson) =>
+    (model: M) =>
+      build(rename(model));
+  const approvalCard = named(approval.approvalCard);
+  const expiryReminderCard = named(lifecycle.expiryReminderCard);
+  const lifecycleResultCard = named(lifecycle.lifecycleResultCard);
+  const rotationCard = named(lifecycle.rotationCard);
+  const submittedRequestCard = named(lifecycle.submittedRequestCard);
+  const auditEntryCard = named(audit.auditEntryCard);
+  const chooseRegistrationCard = named(chooseRegistration.chooseRegistrationCard);
+  const errorCard = named(notice.errorCard);
+  const noticeCard = named(notice.noticeCard);
+  const progressCard = named(buildProgressCard);
+  const requestFormCard = named(requestForm.requestFormCard);
+  const revealedSecretCard = named(secret.revealedSecretCard);
+  const secretExpiredCard = named(secret.secretExpiredCard);
+  const secretHiddenCard = named(secret.secretHiddenCard);
+  const secretReadyCard = named(secret.secretReadyCard);
+  const statusCard = named(status.statusCard);
   const progress = sampleProgress();
   const entries: Array<Omit<GalleryEntry, 'containsSecret' | 'forbidRefresh'> & Partial<GalleryEntry>> = [
     { name: 'help', card: helpCard({ canRequest: true, canApprove: true }) },

@@ -14,6 +14,7 @@ import type {
   ScopingState,
   SubmittedRequestModel,
 } from './types';
+import { escapeMarkdown } from './markdown';
 
 export function describeScopingState(s: ScopingState): string {
   switch (s) {
@@ -34,14 +35,14 @@ const PLAN_ICON: Record<MigrationPlanView['steps'][number]['action'], string> = 
 export function migrationPlanElements(plan: MigrationPlanView): CardElement[] {
   const out: CardElement[] = [sectionTitle('Migration plan, in this order')];
   plan.steps.forEach((step, i) => {
-    out.push(textBlock(`Step ${i + 1} · ${PLAN_ICON[step.action]} ${step.title}${step.alreadyDone ? ' (already in place)' : ''}`, { weight: 'Bolder', spacing: 'Small' }));
+    out.push(textBlock(`Step ${i + 1} · ${PLAN_ICON[step.action]} ${escapeMarkdown(step.title)}${step.alreadyDone ? ' (already in place)' : ''}`, { weight: 'Bolder', spacing: 'Small' }));
     out.push(plainText(step.detail, { size: 'Small', spacing: 'None' }));
   });
   out.push(sectionTitle('Why this order keeps mail flowing'));
-  out.push(textBlock(bulletList(plan.whyThisOrder), { size: 'Small' }));
-  if (plan.keeps.length > 0) out.push(textBlock(bulletList(plan.keeps), { size: 'Small', subtle: true }));
+  out.push(textBlock(bulletList(plan.whyThisOrder.map(escapeMarkdown)), { size: 'Small' }));
+  if (plan.keeps.length > 0) out.push(textBlock(bulletList(plan.keeps.map(escapeMarkdown)), { size: 'Small', subtle: true }));
   if (plan.warnings.length > 0) {
-    out.push(container([textBlock('Worth knowing', { weight: 'Bolder', color: 'Warning' }), textBlock(bulletList(plan.warnings), { size: 'Small' })], { style: 'warning', spacing: 'Medium' }));
+    out.push(container([textBlock('Worth knowing', { weight: 'Bolder', color: 'Warning' }), textBlock(bulletList(plan.warnings.map(escapeMarkdown)), { size: 'Small' })], { style: 'warning', spacing: 'Medium' }));
   }
   return out;
 }
@@ -49,8 +50,8 @@ export function migrationPlanElements(plan: MigrationPlanView): CardElement[] {
 /** Right after a lifecycle request: sent to whom, until when, and (migration) the plan the approvers see. */
 export function submittedRequestCard(model: SubmittedRequestModel): AdaptiveCardJson {
   const body: CardElement[] = [
-    banner(model.title, 'good'),
-    textBlock(model.text),
+    banner(escapeMarkdown(model.title), 'good'),
+    textBlock(escapeMarkdown(model.text)),
     factSet([...(model.facts ?? []).map((f): [string, string] => [f.title, f.value]), ['Request', model.requestId], ['Approval needed by', formatUtc(model.approvalNeededBy)]]),
   ];
   if (model.migration) body.push(...migrationPlanElements(model.migration));
@@ -60,7 +61,7 @@ export function submittedRequestCard(model: SubmittedRequestModel): AdaptiveCard
 /** "Opter updated": the old secrets keep working until the requester confirms or the overlap ends. */
 export function rotationCard(model: RotationCardModel): AdaptiveCardJson {
   const body: CardElement[] = [
-    ...heading(`New secret for ${model.appDisplayName}: the old one still works`, `Request ${model.requestId}`),
+    ...heading(`New secret for ${escapeMarkdown(model.appDisplayName)}: the old one still works`, `Request ${model.requestId}`),
     factSet([
       ['Client ID', model.clientId],
       ['New secret', `${model.newKeyId} (expires ${formatUtc(model.newSecretExpiresAt)})`],
@@ -93,7 +94,7 @@ export function rotationCard(model: RotationCardModel): AdaptiveCardJson {
       );
       return adaptiveCard(body);
     case 'failed':
-      body.push(banner('The old secret could not be removed', 'attention', `${formatUtc(s.at)}. ${s.code}: ${s.message}`));
+      body.push(banner('The old secret could not be removed', 'attention', `${formatUtc(s.at)}. ${s.code}: ${escapeMarkdown(s.message)}`));
       return adaptiveCard(body);
   }
 }
@@ -104,8 +105,8 @@ export function expiryReminderCard(model: ExpiryReminderModel): AdaptiveCardJson
     ? `expired ${formatUtc(model.expiresAt)} (${relativeTo(model.expiresAt, model.generatedAt)})`
     : `expires ${formatUtc(model.expiresAt)} (${relativeTo(model.expiresAt, model.generatedAt)})`;
   const title = model.expired
-    ? `A client secret of ${model.appDisplayName} has expired`
-    : `A client secret of ${model.appDisplayName} expires in ${model.daysLeft < 1 ? 'less than a day' : `${model.daysLeft} day${model.daysLeft === 1 ? '' : 's'}`}`;
+    ? `A client secret of ${escapeMarkdown(model.appDisplayName)} has expired`
+    : `A client secret of ${escapeMarkdown(model.appDisplayName)} expires in ${model.daysLeft < 1 ? 'less than a day' : `${model.daysLeft} day${model.daysLeft === 1 ? '' : 's'}`}`;
   const body: CardElement[] = [
     banner(title, model.expired || model.thresholdDays <= 1 ? 'attention' : 'warning', `Reminder ${model.expired ? 'after expiry' : `${model.thresholdDays} day${model.thresholdDays === 1 ? '' : 's'} before expiry`}.`),
     factSet([
@@ -125,12 +126,12 @@ export function expiryReminderCard(model: ExpiryReminderModel): AdaptiveCardJson
 
 /** The result of a lifecycle job, checks (or test layers) one per line, with the notes that matter. */
 export function lifecycleResultCard(model: LifecycleResultModel): AdaptiveCardJson {
-  const body: CardElement[] = [banner(model.title, model.ok ? 'good' : 'attention', `Request ${model.requestId}`), textBlock(model.summary)];
+  const body: CardElement[] = [banner(escapeMarkdown(model.title), model.ok ? 'good' : 'attention', `Request ${model.requestId}`), textBlock(escapeMarkdown(model.summary))];
   if (model.facts && model.facts.length > 0) body.push(factSet(model.facts.map((f): [string, string] => [f.title, f.value])));
   if (model.checks.length > 0) {
     body.push(sectionTitle(model.checksTitle ?? 'Verification'));
     for (const c of model.checks) {
-      body.push(textBlock(`${c.ok ? '✅' : '❌'} ${c.name}`, { weight: 'Bolder', spacing: 'Small', color: c.ok ? undefined : 'Attention' }));
+      body.push(textBlock(`${c.ok ? '✅' : '❌'} ${escapeMarkdown(c.name)}`, { weight: 'Bolder', spacing: 'Small', color: c.ok ? undefined : 'Attention' }));
       body.push(plainText(c.detail, { size: 'Small', spacing: 'None' }));
     }
   }

@@ -1,6 +1,7 @@
 /** Error cards (from the one catalogue) and plain notices. */
 import { ERROR_CATALOGUE, describeAction, type ErrorCode } from '../core/errors';
 import { adaptiveCard, banner, factSet, heading, plainText, textBlock } from './elements';
+import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardElement, ErrorCardModel, NoticeCardModel } from './types';
 
 export function errorCard(model: ErrorCardModel): AdaptiveCardJson {
@@ -25,9 +26,10 @@ export function errorCard(model: ErrorCardModel): AdaptiveCardJson {
 
 export function noticeCard(model: NoticeCardModel): AdaptiveCardJson {
   const tone = model.tone ?? 'info';
-  const body: CardElement[] =
-    tone === 'info' ? [...heading(model.title)] : [banner(model.title, tone === 'good' ? 'good' : tone === 'warning' ? 'warning' : 'attention')];
-  body.push(textBlock(model.text));
+  // Notices are sentences the bot composes around names, addresses and reasons: all shown literally.
+  const title = escapeMarkdown(model.title);
+  const body: CardElement[] = tone === 'info' ? [...heading(title)] : [banner(title, tone === 'good' ? 'good' : tone === 'warning' ? 'warning' : 'attention')];
+  body.push(textBlock(escapeMarkdown(model.text)));
   if (model.facts && model.facts.length > 0) body.push(factSet(model.facts.map((f) => [f.title, f.value])));
   return adaptiveCard(body);
 }

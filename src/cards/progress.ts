@@ -5,6 +5,7 @@
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, sectionTitle, textBlock } from './elements';
+import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardElement, ProgressCardModel, ProgressStepView, StepState } from './types';
 
 const STATE_LABEL: Record<StepState, { icon: string; word: string; color?: 'Good' | 'Warning' | 'Attention' | 'Accent' }> = {
@@ -24,7 +25,7 @@ const UNFINISHED = 'E_JOB_UNFINISHED' satisfies ErrorCode;
 const MAX_NOTES = 5;
 
 export function progressCard(model: ProgressCardModel): AdaptiveCardJson {
-  const body: CardElement[] = [...heading(model.title, `Request ${model.requestId}`)];
+  const body: CardElement[] = [...heading(escapeMarkdown(model.title), `Request ${model.requestId}`)];
 
   if (model.status === 'running') {
     body.push(banner('In progress', 'accent', 'This card updates as each step finishes. You can close Teams; the work continues.'));
@@ -32,7 +33,7 @@ export function progressCard(model: ProgressCardModel): AdaptiveCardJson {
     body.push(banner('Finished and verified', 'good', model.finishedAt ? formatUtc(model.finishedAt) : undefined));
   } else if (model.status === 'waiting') {
     const until = model.waiting?.until ? ` It continues by itself after ${formatUtc(model.waiting.until)}.` : ' It continues by itself.';
-    body.push(banner('Waiting', 'accent', `${model.waiting?.reason ?? 'Waiting for Microsoft.'}${until}`));
+    body.push(banner('Waiting', 'accent', `${escapeMarkdown(model.waiting?.reason ?? 'Waiting for Microsoft.')}${until}`));
   } else {
     body.push(banner('Stopped: a step failed', 'attention', 'Everything done so far is kept. Fix the cause below, then press Retry to continue where it stopped.'));
   }
@@ -76,7 +77,7 @@ function stepRow(step: ProgressStepView): CardElement {
   } else if (step.summary) {
     detailLines.push(step.summary);
   }
-  const textItems: CardElement[] = [textBlock(`${step.title} · ${label.word}`, { weight: step.state === 'running' || step.state === 'retrying' ? 'Bolder' : undefined, color: label.color })];
+  const textItems: CardElement[] = [textBlock(`${escapeMarkdown(step.title)} · ${label.word}`, { weight: step.state === 'running' || step.state === 'retrying' ? 'Bolder' : undefined, color: label.color })];
   for (const line of detailLines) textItems.push(plainText(line, { size: 'Small', spacing: 'None', color: step.state === 'failed' ? 'Attention' : undefined }));
   return {
     type: 'ColumnSet',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCard, executeActions, findNodes, inputIds, renderedTexts } from './card-check';
+import { checkCard, warningBoxes, executeActions, findNodes, inputIds, renderedTexts } from './card-check';
 import { OpterError } from '../core/errors';
 import { REQUEST_FORM_INPUTS, formErrorFor, readRequestForm, requestFormCard } from './request-form';
 
@@ -89,6 +89,14 @@ describe('requestFormCard', () => {
       ]),
     );
     expect(renderedTexts(card)).toContain('Nothing has been created yet.');
+  });
+
+  it('warns next to the derived names when the typed name mixes scripts', () => {
+    const derived = { groupName: 'Pr\u043exy - MailSend Allowed', groupAlias: 'prxy-mailsend-allowed', secretDisplayName: 'prxy-secret' };
+    const card = requestFormCard({ requestId: 'r1', values: { appDisplayName: 'Pr\u043exy' }, derived });
+    const boxes = warningBoxes(card);
+    expect(boxes.map((b) => renderedTexts(b))).toEqual([['⚠ The app display name contains Cyrillic letters: \u043e (U+043E), mixed with Latin letters. Look-alike letters can make it read as another name.']]);
+    expect(warningBoxes(requestFormCard({ requestId: 'r1', values: { appDisplayName: 'Proxy' }, derived: { ...derived, groupName: 'Proxy - MailSend Allowed' } }))).toEqual([]);
   });
 
   it('clamps the validity input to the tenant maximum when one is given', () => {

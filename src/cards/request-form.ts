@@ -3,9 +3,10 @@
  * "Check"/"Submit" with the server's field-level errors, the derived names, or a name-conflict choice.
  */
 import type { OpterError } from '../core/errors';
-import { DEFAULT_APP_DISPLAY_NAME, DEFAULT_SECRET_VALID_YEARS } from '../provisioning/names';
+import { DEFAULT_APP_DISPLAY_NAME, DEFAULT_SECRET_VALID_YEARS, nameWarnings } from '../provisioning/names';
 import { parseSenderList } from '../provisioning/senders';
-import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, plainText, sectionTitle, textBlock } from './elements';
+import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, plainText, sectionTitle, textBlock, warningBox } from './elements';
+import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardElement, RequestFormField, RequestFormModel, RequestFormValues, ScopingModel } from './types';
 
 /** Input ids = the keys Teams merges into `action.data` on Check/Submit. */
@@ -45,7 +46,7 @@ export function requestFormCard(model: RequestFormModel): AdaptiveCardJson {
     ...heading('Set up Opter email', 'Registers Opter in Microsoft 365 so it can send email from your mailboxes. Nothing is created until another approver approves.'),
   ];
 
-  if (model.generalError) body.push(banner(model.generalError, 'attention'));
+  if (model.generalError) body.push(banner(escapeMarkdown(model.generalError), 'attention'));
   if (Object.values(errors).some((e) => e)) {
     body.push(banner('Please correct the fields marked below.', 'attention'));
   }
@@ -55,7 +56,7 @@ export function requestFormCard(model: RequestFormModel): AdaptiveCardJson {
     body.push(
       container(
         [
-          textBlock(`Existing Opter registrations: ${existing.join(', ')}.`, { weight: 'Bolder' }),
+          textBlock(`Existing Opter registrations: ${existing.map(escapeMarkdown).join(', ')}.`, { weight: 'Bolder' }),
           textBlock(
             'Each domain needs its own registration with its own name, e.g. “OpterMessageProxy-nordics”. To allow more mailboxes on an existing registration, use “add sender” instead.',
             { size: 'Small', spacing: 'None' },
@@ -83,7 +84,7 @@ export function requestFormCard(model: RequestFormModel): AdaptiveCardJson {
   if (model.nameConflict) {
     const c = model.nameConflict;
     const facts: CardElement[] = [
-      textBlock(`“${c.existingName}” is already used by another registration.`, { weight: 'Bolder', color: 'Warning' }),
+      textBlock(`“${escapeMarkdown(c.existingName)}” is already used by another registration.`, { weight: 'Bolder', color: 'Warning' }),
     ];
     if (c.appId || c.senders) facts.push(factSet([['Client ID', c.appId], ['Senders', c.senders ? listOrNone(c.senders) : undefined]]));
     facts.push({
@@ -184,6 +185,7 @@ export function requestFormCard(model: RequestFormModel): AdaptiveCardJson {
       ]),
     ];
     body.push(container(items, { style: 'emphasis', spacing: 'Medium' }));
+    body.push(...warningBox(nameWarnings([['app display name', values.appDisplayName], ['group name', d.groupName], ['secret name', d.secretDisplayName]])));
   }
 
   const requestId = model.requestId;

@@ -11,16 +11,17 @@
  */
 import { OUTPUT_LABELS, testHints } from '../provisioning/output';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, sectionTitle, textBlock } from './elements';
+import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardAction, CardElement, RevealedSecretModel, SecretExpiredModel, SecretFacts, SecretHiddenModel, SecretReadyModel } from './types';
 
 export function secretReadyCard(model: SecretReadyModel): AdaptiveCardJson {
   const body: CardElement[] = [
-    ...heading(`Opter email is ready: ${model.appDisplayName}`, `Request ${model.requestId}`),
+    ...heading(`Opter email is ready: ${escapeMarkdown(model.appDisplayName)}`, `Request ${model.requestId}`),
     factSet(facts(model)),
     banner(
       'The client secret can be shown only once',
       'warning',
-      `Only ${model.requester.name} can reveal it. It appears only on your screen, not in the chat history; copy it straight into Opter. ` +
+      `Only ${escapeMarkdown(model.requester.name)} can reveal it. It appears only on your screen, not in the chat history; copy it straight into Opter. ` +
         `If it is not revealed by ${formatUtc(model.revealDeadline)}, it is removed from the app and you will need a new secret.`,
     ),
   ];
@@ -39,7 +40,7 @@ export function revealedSecretCard(model: RevealedSecretModel): AdaptiveCardJson
   const hints = model.scoping === 'rbac' ? rbacTestHints(model.clientId, allowed, model.deniedExample) : testHints(model.clientId, allowed, model.deniedExample);
 
   const body: CardElement[] = [
-    ...heading(`Client secret for ${model.appDisplayName}`, 'Shown only to you, only now.'),
+    ...heading(`Client secret for ${escapeMarkdown(model.appDisplayName)}`, 'Shown only to you, only now.'),
     banner('Copy it now', 'attention', 'The bot has already deleted its copy. When you hide or close this card the secret is gone; a lost secret means creating a new one.'),
     textBlock(OUTPUT_LABELS.clientSecret, { weight: 'Bolder', spacing: 'Medium' }),
     plainText(model.secretText, { monospace: true, size: 'Medium', spacing: 'None' }),
@@ -62,12 +63,12 @@ export function revealedSecretCard(model: RevealedSecretModel): AdaptiveCardJson
 
 export function secretHiddenCard(model: SecretHiddenModel): AdaptiveCardJson {
   const body: CardElement[] = [
-    ...heading(`Opter email is ready: ${model.appDisplayName}`, `Request ${model.requestId}`),
+    ...heading(`Opter email is ready: ${escapeMarkdown(model.appDisplayName)}`, `Request ${model.requestId}`),
     factSet(facts(model)),
     banner(
-      `Secret revealed ${formatUtc(model.revealedAt)} by ${model.revealedBy.name}`,
+      `Secret revealed ${formatUtc(model.revealedAt)} by ${escapeMarkdown(model.revealedBy.name)}`,
       'good',
-      `The bot no longer has it. If it was lost, create a new secret (type “new secret for ${model.appDisplayName}”).`,
+      `The bot no longer has it. If it was lost, create a new secret (type “new secret for ${escapeMarkdown(model.appDisplayName)}”).`,
     ),
   ];
   return adaptiveCard(body, newSecretAction(model.registrationId));
@@ -75,12 +76,12 @@ export function secretHiddenCard(model: SecretHiddenModel): AdaptiveCardJson {
 
 export function secretExpiredCard(model: SecretExpiredModel): AdaptiveCardJson {
   const body: CardElement[] = [
-    ...heading(`Opter email: ${model.appDisplayName}`, `Request ${model.requestId}`),
+    ...heading(`Opter email: ${escapeMarkdown(model.appDisplayName)}`, `Request ${model.requestId}`),
     factSet(facts(model, false)),
     banner(
       'The secret was never revealed and has expired',
       'attention',
-      `It was removed from the app ${formatUtc(model.expiredAt)}. Ask for a new secret (type “new secret for ${model.appDisplayName}”).`,
+      `It was removed from the app ${formatUtc(model.expiredAt)}. Ask for a new secret (type “new secret for ${escapeMarkdown(model.appDisplayName)}”).`,
     ),
   ];
   return adaptiveCard(body, newSecretAction(model.registrationId));

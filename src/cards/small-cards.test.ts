@@ -100,7 +100,7 @@ describe('errorCard / noticeCard', () => {
     expect(t).toContain('nobody@contoso.com');
     expect(t).toContain('Create the mailbox (user or shared) first, or correct the address.');
     expect(facts(card)).toEqual([
-      { title: 'Code', value: 'E_SENDER_NOT_MAILBOX' },
+      { title: 'Code', value: 'E\\_SENDER\\_NOT\\_MAILBOX' }, // facts are markdown in Teams: underscores escaped
       { title: 'Request', value: 'r1' },
     ]);
   });

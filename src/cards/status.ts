@@ -4,6 +4,7 @@
  */
 import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, relativeTo, sectionTitle, textBlock, bulletList, type ContainerStyle } from './elements';
 import { describeScopingState } from './lifecycle';
+import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardAction, CardElement, RegistrationStatus, StatusCardModel } from './types';
 
 const DAY_MS = 86_400_000;
@@ -64,7 +65,7 @@ function registrationBlock(r: RegistrationStatus, now: string): CardElement {
     ? `${r.lastVerification.ok ? '✅' : '❌'} ${formatUtc(r.lastVerification.at)}: ${r.lastVerification.summary}`
     : 'Never verified';
   const items: CardElement[] = [
-    textBlock(`${r.appDisplayName}${r.managed ? '' : ' (not managed by the bot yet)'}`, { weight: 'Bolder', size: 'Medium' }),
+    textBlock(`${escapeMarkdown(r.appDisplayName)}${r.managed ? '' : ' (not managed by the bot yet)'}`, { weight: 'Bolder', size: 'Medium' }),
     factSet([
       ['Client ID', r.appId],
       ['Scoping', describeScopingState(r.scoping)],
@@ -76,7 +77,7 @@ function registrationBlock(r: RegistrationStatus, now: string): CardElement {
   ];
   if (r.drift.length > 0) {
     items.push(sectionTitle('Drift found'));
-    items.push(textBlock(bulletList(r.drift.map((d) => d.description)), { color: 'Attention' }));
+    items.push(textBlock(bulletList(r.drift.map((d) => escapeMarkdown(d.description))), { color: 'Attention' }));
   }
   const actions: CardAction[] = [];
   if (!r.managed) actions.push(execute('adopt', 'Adopt', { registrationId: r.id }));

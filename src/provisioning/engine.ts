@@ -32,7 +32,7 @@ import type {
 import { assertOurGroup, findOrphanSecrets, newObjectRead } from './activities';
 import { GRAPH_APP_ID, SIGN_IN_AUDIENCE, uniqueNameFor } from './identity';
 import { secretLifetime } from './lifetime';
-import { deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides, DEFAULT_SECRET_VALID_YEARS } from './names';
+import { deriveNames, formatRoundTripUtc, typedNameProblem, type DerivedNames, type NameOverrides, DEFAULT_SECRET_VALID_YEARS } from './names';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from './senders';
 import { expectSend, verdict } from './checks';
@@ -206,45 +206,22 @@ const ENFORCEMENT_NOTE =
 type StepOut = Record<string, unknown>;
 
 /** Validates and normalises provisioning input before any call is made. Throws input-category OpterErrors. */
-/**
- * Characters that change how a name reads without being seen: C1 controls, the soft hyphen, zero-width characters,
- * direction marks, embeddings, overrides and isolates, the BOM. A name holding one could make the approver read a
- * different name than the one that gets created ("Trojan Source"), so typed names must not contain them.
- */
-const HIDDEN_CHARACTERS = /[\u0080-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
-
-/** Markdown link syntax or a URL scheme: never part of a legitimate name. */
-const LINK_IN_NAME = /\]\(|:\/\//;
-
-/** Why `value` (a typed name) is refused for hidden characters — naming them escaped — or null. */
-export function hiddenCharactersProblem(label: string, value: string): string | null {
-  const found = [...new Set(value.match(HIDDEN_CHARACTERS) ?? [])];
-  if (found.length === 0) return null;
-  const shown = found.map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(', ');
-  return `The ${label} contains invisible, control or text-direction characters (${shown}); type it again without them.`;
-}
-
 export function validateProvisionInput(input: ProvisionInput): Required<Pick<ProvisionInput, 'appDisplayName' | 'senders' | 'secretValidYears'>> & ProvisionInput {
   const appDisplayName = (input.appDisplayName ?? '').trim();
   if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });
   if (appDisplayName.length > 120) {
     throw new OpterError('E_INPUT_INVALID', { detail: `The app display name is ${appDisplayName.length} characters; use at most 120.`, field: 'appName' });
   }
-  if (/[\u0000-\u001f\u007f]/.test(appDisplayName)) {
-    throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name contains control characters.', field: 'appName' });
-  }
+  // Every typed name, by one rule (names.ts): no control, invisible or blank characters, no links.
   const typedNames: Array<[string, string, string | undefined]> = [
     ['app display name', 'appName', appDisplayName],
     ['group name', 'groupName', input.overrides?.groupName],
+    ['group alias', 'groupAlias', input.overrides?.groupAlias],
     ['secret name', 'secretDisplayName', input.overrides?.secretDisplayName],
   ];
   for (const [label, field, value] of typedNames) {
-    const hidden = hiddenCharactersProblem(label, value ?? '');
-    if (hidden) throw new OpterError('E_INPUT_INVALID', { detail: hidden, field });
-    // Cards render names as Teams markdown: a link in a name would be a clickable link on the approver's card.
-    if (LINK_IN_NAME.test(value ?? '')) {
-      throw new OpterError('E_INPUT_INVALID', { detail: `The ${label} contains a link ("](" or "://"); names cannot hold links.`, field });
-    }
+    const problem = typedNameProblem(label, value ?? '');
+    if (problem) throw new OpterError('E_INPUT_INVALID', { detail: problem, field });
   }
   const years = input.secretValidYears ?? DEFAULT_SECRET_VALID_YEARS;
   if (!Number.isInteger(years) || years < 1 || years > 100) {

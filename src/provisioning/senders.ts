@@ -4,6 +4,7 @@
  */
 import { OpterError } from '../core/errors';
 import type { AcceptedDomain, ExchangePort, Recipient } from '../core/ports';
+import { showInvisible } from './names';
 
 /** Pragmatic address syntax: one @, a dot-atom local part, and a LDH domain with a dot. ASCII only on purpose:
  *  Exchange primary SMTP addresses are ASCII, and this rejects homoglyph look-alike domains. */
@@ -55,9 +56,9 @@ export function checkSenderSyntax(senders: string[]): SenderProblem[] {
   return problems;
 }
 
-/** Control characters and bidi marks made visible, and long input cut, so messages stay readable and honest. */
+/** Control, invisible and bidi characters made visible (the typed-name rule's set), and long input cut, so messages stay readable and honest. */
 export function printable(s: string): string {
-  const shown = s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const shown = showInvisible(s);
   return shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
 }
 

@@ -52,8 +52,9 @@ function corpus<C>(file: string): C[] {
 interface AppNameCase {
   id: string;
   appName: unknown;
-  overrides?: { groupName?: string; secretDisplayName?: string };
-  expect: { form: string; groupAlias?: string; engine: string; engineDetail?: string };
+  overrides?: { groupName?: string; groupAlias?: string; secretDisplayName?: string };
+  /** `shows`: more text the form's check must show for an accepted name (a warning). */
+  expect: { form: string; groupAlias?: string; shows?: string; engine: string; engineDetail?: string };
 }
 interface SenderCase {
   id: string;
@@ -275,7 +276,7 @@ async function submitForm(verb: 'check-request' | 'submit-request', inputs: Reco
   return textOf(body.value);
 }
 
-function engineRefusal(input: { appDisplayName: string; senders: string[]; overrides?: { groupName?: string; secretDisplayName?: string } }): OpterError | null {
+function engineRefusal(input: { appDisplayName: string; senders: string[]; overrides?: AppNameCase['overrides'] }): OpterError | null {
   try {
     validateProvisionInput({ ...input, secretValidYears: 2 });
     return null;
@@ -321,6 +322,7 @@ describe('app names', () => {
       expect(p.result).toContain('Names that will be used');
       expect(p.result).toContain(c.expect.groupAlias!);
       expect(p.result).not.toMatch(/already used by another registration|taken/);
+      if (c.expect.shows) expect(p.result).toMatch(pattern(c.expect.shows));
       // The lookup by name reached Graph as one string literal: quotes doubled, nothing else interpreted.
       const filters = sim
         .requests()
@@ -341,6 +343,7 @@ describe('app names', () => {
     expect(`${refused!.detail ?? ''} ${refused!.action}`).toMatch(pattern(c.expect.engineDetail ?? c.expect.form));
     const overrideArgs = [
       ...(overrides.groupName ? [`--group-name=${overrides.groupName}`] : []),
+      ...(overrides.groupAlias ? [`--group-alias=${overrides.groupAlias}`] : []),
       ...(overrides.secretDisplayName ? [`--secret-name=${overrides.secretDisplayName}`] : []),
     ];
     const run = await cliRefusal([`--app-name=${name}`, `--sender=${sim.mailboxes.info}`, ...overrideArgs]);

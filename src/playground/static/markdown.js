@@ -1,13 +1,23 @@
 // The Markdown subset Teams renders in bot messages and card TextBlocks: paragraphs, line breaks, bullet and
-// numbered lists, **bold**, _italic_ / *italic*, `code` and [links](https://…). Everything is HTML-escaped first,
-// so text from the bot (or typed by a person) can never inject markup.
+// numbered lists, **bold**, _italic_ / *italic*, `code` and [links](https://…), and CommonMark backslash escapes
+// (`\*` is a literal asterisk). Everything is HTML-escaped first, so text from the bot (or typed by a person) can
+// never inject markup.
 
 const escapeHtml = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
+// CommonMark: a backslash before ASCII punctuation shows that character and lets it format nothing.
+const ESCAPED = /\\([!-/:-@[-`{-~])/g;
+
 function inline(text) {
+  const escaped = [];
   const codes = [];
-  // Code spans first, so their content is left alone.
-  let s = escapeHtml(text).replace(/`([^`]+)`/g, (_, c) => {
+  // Escapes, then code spans, are set aside first, so nothing inside them is read as formatting.
+  let s = escapeHtml(
+    text.replace(ESCAPED, (_, c) => {
+      escaped.push(escapeHtml(c));
+      return `\u0001${escaped.length - 1}\u0001`;
+    }),
+  ).replace(/`([^`]+)`/g, (_, c) => {
     codes.push(`<code>${c}</code>`);
     return `\u0000${codes.length - 1}\u0000`;
   });
@@ -15,7 +25,7 @@ function inline(text) {
   s = s.replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
   s = s.replace(/(^|[\s(])\*([^*\s][^*]*)\*/g, '$1<em>$2</em>');
   s = s.replace(/(^|[\s(])_([^_\s][^_]*)_(?=$|[\s).,;:!?])/g, '$1<em>$2</em>');
-  return s.replace(/\u0000(\d+)\u0000/g, (_, i) => codes[Number(i)]);
+  return s.replace(/\u0000(\d+)\u0000/g, (_, i) => codes[Number(i)]).replace(/\u0001(\d+)\u0001/g, (_, i) => escaped[Number(i)]);
 }
 
 export function renderMarkdown(text) {
