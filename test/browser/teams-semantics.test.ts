@@ -3,7 +3,8 @@
  * restify + TeamsAdapter host from src/bot/server.ts): client-side input validation, invoke responses replace the
  * card only for the clicker, message updates apply for everyone and re-trigger refresh, `refresh.userIds` makes
  * exactly the listed people's clients invoke automatically, channel posts reach the bot only with an @mention,
- * and a proactive 1:1 lands in that person's chat. teams-facts.md §2 and §3.
+ * a proactive 1:1 lands in that person's chat, and a typed name full of markdown reads as typed on a real card.
+ * teams-facts.md §2 and §3.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,8 @@ import { join } from 'node:path';
 import { CardFactory, MessageFactory, type TurnContext } from 'botbuilder';
 import type { Browser, Page } from 'playwright-core';
 import { readBotConfig } from '../../src/bot/config';
+import { approvalCard } from '../../src/cards/approval';
+import { sampleApproval } from '../../src/cards/gallery';
 import { startBotServer, type BotServer } from '../../src/bot/server';
 import type { Persona } from '../../src/playground/personas';
 import { startPlayground, type Playground } from '../../src/playground/server';
@@ -32,6 +35,7 @@ const person = (key: Persona['key'], id: string, name: string): Persona => ({
 const requester = person('requester', randomUUID(), 'Rita Requester');
 const approver = person('approver', randomUUID(), 'Arne Approver');
 const nonAdmin = person('nonAdmin', randomUUID(), 'Nils Nobody');
+const MARKDOWN_NAME = '*Opter* _Mail_ `x` {{DATE(2026-03-02T14:00:00Z)}} <b>z</b>';
 
 interface SeenInvoke {
   verb: string;
@@ -89,7 +93,10 @@ describe('playground: Teams semantics in a real browser', () => {
           messagesSeen.push(text);
           if (text === 'card') await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card('A card for you', { inputs: true }))));
           else if (text === 'poll') await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card('Shared view', { refreshFor: [approver.mri], inputs: true }))));
-          else if (text === 'dm approver') {
+          else if (text === 'markdown name') {
+            const plan = { ...sampleApproval.plan, appDisplayName: MARKDOWN_NAME };
+            await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(approvalCard({ ...sampleApproval, plan }))));
+          } else if (text === 'dm approver') {
             await bot.proactive.createPersonalConversation(
               { serviceUrl: a.serviceUrl, tenantId: TENANT, user: { id: approver.mri, name: approver.name }, bot: { id: a.recipient.id, name: a.recipient.name } },
               async (proactive) => void (await proactive.sendActivity('Hello Arne, this came to you proactively.')),
@@ -235,6 +242,19 @@ describe('playground: Teams semantics in a real browser', () => {
     await message.getByText('Settled by Rita Requester').waitFor();
     await expect.poll(() => message.getByTestId('card').getAttribute('data-card-view')).toBe('shared');
     expect(await message.getByTestId('private-note').count()).toBe(0);
+  });
+
+  it('a name full of markdown on the real approval card reads as typed: no emphasis, code, HTML or date made of it', async () => {
+    await asPersona(page, 'requester');
+    await openChat(page);
+    await type(page, 'markdown name');
+    const card = botMessageWith(page, 'Approval needed').getByTestId('card');
+    await card.waitFor();
+    expect(await card.innerText()).toContain(`${MARKDOWN_NAME} (new, single tenant)`);
+    const html = await card.innerHTML();
+    expect(html).not.toMatch(/<(em|code|a|del|b)\b/);
+    // The card's own bold word is the only emphasis.
+    expect([...html.matchAll(/<strong>(.*?)<\/strong>/g)].map((m) => m[1])).toEqual(['Mail.Send']);
   });
 
   it('a proactive 1:1 message opens (or reuses) the person’s own chat and shows as unread there', async () => {
