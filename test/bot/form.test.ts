@@ -159,7 +159,7 @@ describe('a group belongs to exactly one registration (form and approval)', () =
   it('refuses every colliding name and the overrides on submit, naming the owner and a free name; nothing is requested', async () => {
     const { clientId } = await provisionDirectly(owner, [sim.mailboxes.faktura]);
     const attempts: [Record<string, string>, string][] = [
-      ...['Opter Message Proxy.', 'Opter  Message   Proxy', 'Opter Message Proxy!!!', 'Opter_Message_Proxy', 'Opter Message Proxy\u034f'].map(
+      ...['Opter Message Proxy.', 'Opter  Message   Proxy', 'Opter Message Proxy!!!', 'Opter_Message_Proxy', 'Opter Message Proxy\u0301'].map(
         (appName): [Record<string, string>, string] => [formInputs({ appName, senders: [sim.mailboxes.info] }), 'use the group name "Opter Message Proxy 2 - MailSend Allowed" and alias "opter-message-proxy-2-mailsend-allowed"'],
       ),
       [{ ...formInputs({ appName: 'Opter Other Team', senders: [sim.mailboxes.info] }), groupName: ownerGroup.name, groupAlias: ownerGroup.alias }, 'use the group name "Opter Other Team - MailSend Allowed" and alias "opter-other-team-mailsend-allowed"'],

@@ -212,7 +212,7 @@ describe('opter-mail and a group of another registration', () => {
       [['--app-name', 'Opter  Message   Proxy'], suggestion],
       [['--app-name', 'Opter Message Proxy!!!'], suggestion],
       [['--app-name', 'Opter_Message_Proxy'], suggestion],
-      [['--app-name', 'Opter Message Proxy\u034f'], suggestion],
+      [['--app-name', 'Opter Message Proxy\u0301'], suggestion],
       [['--app-name', 'Cli Other Team', '--group-name', 'Opter Message Proxy - MailSend Allowed', '--group-alias', alias], 'use the group name "Cli Other Team - MailSend Allowed" and alias "cli-other-team-mailsend-allowed"'],
     ];
     for (const [args, instead] of attempts) {

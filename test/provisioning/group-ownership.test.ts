@@ -39,7 +39,9 @@ export const COLLIDING_NAMES = [
   'Opter  Message   Proxy',
   'Opter Message Proxy!!!',
   'Opter_Message_Proxy',
-  'Opter Message Proxy\u034f', // combining grapheme joiner: not a letter, so Normalize-Name turns it into a space
+  // A combining mark is not a letter, so Normalize-Name turns it into a space. (The combining grapheme joiner U+034F,
+  // the example, is now refused earlier as a default-ignorable character: see names.test.ts and the corpus.)
+  'Opter Message Proxy\u0301',
 ];
 
 const membersOf = (alias: string) =>
