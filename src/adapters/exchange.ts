@@ -572,7 +572,9 @@ function toRoleAssignment(r: ExchangeRow): ManagementRoleAssignment {
     identity: text(r.Identity) || text(r.Name),
     role: text(r.Role),
     roleAssigneeType: text(r.RoleAssigneeType),
-    roleAssigneeName: text(r.RoleAssigneeName) || text(r.RoleAssignee),
+    // Kept apart: RoleAssignee carries the identity, RoleAssigneeName (usually) the pointer's name (ports.ts).
+    roleAssignee: text(r.RoleAssignee),
+    roleAssigneeName: text(r.RoleAssigneeName),
     recipientGroupScope: isGroupScope && custom ? { name: groupMatch ? groupMatch[1]! : custom, guid: groupMatch ? groupMatch[2]!.toLowerCase() : null } : null,
     customResourceScope: isGroupScope ? null : custom,
     recipientWriteScope: writeScope || (custom ? 'CustomRecipientScope' : 'Organization'),

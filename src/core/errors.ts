@@ -78,6 +78,12 @@ export const ERROR_CATALOGUE = {
     title: 'The group name or alias is taken by another recipient',
     action: 'Choose another group name/alias, or remove the conflicting recipient: {detail}.',
   },
+  E_ROLE_ASSIGNMENT_UNCLEAR: {
+    category: 'conflict',
+    title: 'A role assignment with this app’s name exists, but Exchange does not say whose it is',
+    action:
+      'Nothing was changed. Check it with Get-ManagementRoleAssignment -Identity "{detail}": remove it if it does not belong to this app, then press Retry.',
+  },
   E_NOT_FOUND: { category: 'conflict', title: 'An object disappeared while we worked on it', action: 'Press Retry; {detail}' },
   E_VERIFY_FAILED: {
     category: 'conflict',

@@ -198,7 +198,12 @@ export interface ManagementRoleAssignment {
   role: string;
   /** `ServicePrincipal` for assignments made with `-App`. */
   roleAssigneeType: string;
-  /** The assignee's name (for a service principal pointer: its object id). */
+  /**
+   * The assignee's identity as Exchange reports it in `RoleAssignee` (for an app: the Entra service principal's
+   * object id, as Microsoft's own scripts read it; docs/simulator.md "RBAC for Applications"). Empty when absent.
+   */
+  roleAssignee: string;
+  /** `RoleAssigneeName`: for an app usually the pointer's DisplayName, not an identity. */
   roleAssigneeName: string;
   /** Group scope (`-RecipientGroupScope`), parsed from CustomResourceScope `<GroupName>_<GUID>`; null otherwise. */
   recipientGroupScope: { name: string; guid: string | null } | null;

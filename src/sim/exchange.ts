@@ -366,6 +366,19 @@ function scopeRow(s: ManagementScopeRecord): Record<string, unknown> {
   };
 }
 
+/**
+ * Which field names the assignee depends on the `roleAssigneeShape` switch (faults.ts): by default the identity
+ * (the Entra service principal object id) in `RoleAssignee` and the pointer's DisplayName in `RoleAssigneeName`,
+ * as Microsoft's Get-EwsSignIns.ps1 and Migrate-AppAccessPolicies.ps1 read them (docs/simulator.md).
+ */
+function assigneeFields(r: Run, a: RoleAssignmentRecord): { RoleAssignee: string; RoleAssigneeName: string } {
+  const pointerName = exoServicePrincipals(r.ctx.store).find((s) => s.objectId === a.spObjectId)?.displayName || a.spObjectId;
+  const shape = r.ctx.faults.get().roleAssigneeShape ?? 'pointer-name';
+  if (shape === 'object-id') return { RoleAssignee: a.spObjectId, RoleAssigneeName: a.spObjectId };
+  if (shape === 'name-only') return { RoleAssignee: pointerName, RoleAssigneeName: pointerName };
+  return { RoleAssignee: a.spObjectId, RoleAssigneeName: pointerName };
+}
+
 function assignmentRow(r: Run, a: RoleAssignmentRecord): Record<string, unknown> {
   const s = describeScope(r.ctx.store, a);
   return {
@@ -373,8 +386,7 @@ function assignmentRow(r: Run, a: RoleAssignmentRecord): Record<string, unknown>
     Identity: a.name,
     Role: a.role,
     RoleAssigneeType: 'ServicePrincipal',
-    RoleAssigneeName: a.spObjectId,
-    RoleAssignee: a.spObjectId,
+    ...assigneeFields(r, a),
     CustomResourceScope: s.customResourceScope,
     RecipientWriteScope: s.recipientWriteScope,
     CustomRecipientWriteScope: '',

@@ -27,7 +27,21 @@ export interface SimFaults {
    * reads the configuration and shows it at once. Default 0. (Removals take effect at once: the conservative side.)
    */
   rbacPropagationDelayMs?: number;
+  /**
+   * Which fields of `Get-ManagementRoleAssignment` name a service principal assignee (docs/simulator.md, "RBAC for
+   * Applications"). Public scripts disagree, so the simulator can answer in each shape:
+   * - `pointer-name` (default, the widely observed one): `RoleAssignee` = the Entra service principal's object id
+   *   (Microsoft's Get-EwsSignIns.ps1 matches it against Graph `servicePrincipal.id`), `RoleAssigneeName` = the
+   *   pointer's DisplayName (EXORBACforAppManagement and other scripts compare it with Get-ServicePrincipal
+   *   DisplayName);
+   * - `object-id`: both fields carry the object id (what this simulator answered before);
+   * - `name-only`: both carry the pointer's DisplayName.
+   */
+  roleAssigneeShape?: RoleAssigneeShape;
 }
+
+export const ROLE_ASSIGNEE_SHAPES = ['pointer-name', 'object-id', 'name-only'] as const;
+export type RoleAssigneeShape = (typeof ROLE_ASSIGNEE_SHAPES)[number];
 
 export const NO_FAULTS: SimFaults = {
   latencyMs: 0,
@@ -40,6 +54,7 @@ export const NO_FAULTS: SimFaults = {
   maxPasswordLifetime: null,
   policyPropagationDelayMs: 0,
   rbacPropagationDelayMs: 0,
+  roleAssigneeShape: 'pointer-name',
 };
 
 export type FaultDecision = { kind: 'drop' } | { kind: 'unavailable' } | { kind: 'throttle'; retryAfterSeconds: number } | null;
@@ -65,6 +80,9 @@ export function validateFaults(p: unknown): Partial<SimFaults> {
     throw new Error('throttle.every must be an integer >= 1');
   }
   if (f.dropConnections && typeof f.dropConnections.share !== 'number') throw new Error('dropConnections.share must be a number');
+  if (f.roleAssigneeShape !== undefined && !ROLE_ASSIGNEE_SHAPES.includes(f.roleAssigneeShape)) {
+    throw new Error(`roleAssigneeShape must be one of ${ROLE_ASSIGNEE_SHAPES.join(', ')}`);
+  }
   if (f.maxPasswordLifetime !== undefined && f.maxPasswordLifetime !== null && parseIsoDurationMs(f.maxPasswordLifetime) === null) {
     throw new Error('maxPasswordLifetime must be an ISO-8601 duration such as "P90D"');
   }
