@@ -190,6 +190,18 @@ describe('classifyError — permanent errors', () => {
     expect(err.action).toContain('AppRoleAssignment.ReadWrite.All');
   });
 
+  it('403 "backing application … must in the local tenant": replication while the app is new, else our permission', () => {
+    const e = () =>
+      graphError(403, { code: 'Authorization_RequestDenied', message: 'When using this permission, the backing application of the service principal being created must in the local tenant' });
+    expect(classifyError(e(), { permission: 'Application.ReadWrite.All', objectIsNew: true })).toMatchObject({
+      code: 'E_NOT_FOUND',
+      transient: true,
+      status: 403,
+      retryReason: 'waiting for Microsoft to replicate the new app registration',
+    });
+    expect(classifyError(e(), { permission: 'Application.ReadWrite.All' })).toMatchObject({ code: 'E_GRAPH_PERMISSION', transient: false, detail: 'Application.ReadWrite.All' });
+  });
+
   it('403 for the new app (e.g. sendMail blocked by an access policy) is a failed verification, not our permission', () => {
     const err = classifyError(graphError(403, { code: 'ErrorAccessDenied', message: 'Access to OData is disabled.' }), {
       actingAsNewApp: true,

@@ -84,6 +84,11 @@ export class ServiceHttpError extends Error {
 const NO_BACKING_APP = /NoBackingApplicationObject|does not reference a valid application object/i;
 const REFERENCE_NOT_PRESENT = /does not exist or one of its queried reference-property objects are not present/i;
 const NOT_VALID_REFERENCE_UPDATE = /Not a valid reference update/i;
+/**
+ * 403 to a service principal create right after its app: azure-cli retries it as replication (role/custom.py,
+ * create_service_principal_for_rbac); for an app that is not new it is the permission error it says it is.
+ */
+const BACKING_APP_NOT_LOCAL = /backing application of the service principal being created must in the local tenant/i;
 /** App-management policy refusals on addPassword [§4, C5, CIPP-API PR #1970]. */
 const SECRET_POLICY = /as per assigned policy|AsPerAppPolicy|Credential type not allowed|Credential lifetime exceeds|app management polic/i;
 /** Exchange recipient-name collisions [§7.6, §13]. */
@@ -412,6 +417,9 @@ function fromFailure(info: FailureInfo, ctx: ClassifyContext): OpterError {
     }
     if (REFERENCE_NOT_PRESENT.test(all)) {
       return replication(make, ctx, msg, 'waiting for Microsoft to replicate a new object');
+    }
+    if (ctx.objectIsNew && BACKING_APP_NOT_LOCAL.test(all)) {
+      return replication(make, ctx, msg, 'waiting for Microsoft to replicate the new app registration');
     }
   }
 

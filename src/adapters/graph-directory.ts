@@ -34,6 +34,18 @@ const SERVICE_PRINCIPAL_FIELDS = ['id', 'appId', 'displayName', 'appRoles'];
 const DUPLICATE_ASSIGNMENT = /Permission being assigned already exists on the object/i;
 /** Paging bound: a tenant with more than this many pages of matches is not what these look-ups expect. */
 const MAX_PAGES = 200;
+/**
+ * How long after creating an app a 403 "backing application … must in the local tenant" to its service principal
+ * still counts as replication: azure-cli retries it 36 × 5 s (role/custom.py, docs/simulator.md).
+ */
+const NEW_APP_WINDOW_MS = 36 * 5_000;
+
+export interface GraphDirectoryOptions extends GraphClientOptions {
+  /** How long a just-created app counts as "new" for the service principal create (default 3 minutes). */
+  newAppWindowMs?: number;
+  /** Clock for that window (tests). */
+  now?: () => number;
+}
 
 type Json = Record<string, unknown>;
 
@@ -42,11 +54,17 @@ export class GraphDirectory implements DirectoryPort {
   /** The configured SDK client, for Graph calls outside this port (e.g. directory role assignments). */
   readonly client: Client;
   private readonly origin: string;
+  /** appId → when this adapter created it (for the bounded replication retry of its service principal). */
+  private readonly newApps = new Map<string, number>();
+  private readonly newAppWindowMs: number;
+  private readonly now: () => number;
 
-  constructor(conn: Pick<TenantConnection, 'tenantId' | 'graphEndpoint'>, credential: TokenCredential, options: GraphClientOptions = {}) {
+  constructor(conn: Pick<TenantConnection, 'tenantId' | 'graphEndpoint'>, credential: TokenCredential, options: GraphDirectoryOptions = {}) {
     this.tenantId = conn.tenantId;
     this.origin = new URL(conn.graphEndpoint).origin;
     this.client = createGraphClient(conn.graphEndpoint, credential, options);
+    this.newAppWindowMs = options.newAppWindowMs ?? NEW_APP_WINDOW_MS;
+    this.now = options.now ?? Date.now;
   }
 
   // --- applications ----------------------------------------------------------------------------------------------
@@ -54,7 +72,10 @@ export class GraphDirectory implements DirectoryPort {
   async upsertApplicationByUniqueName(uniqueName: string, body: { displayName: string; signInAudience: string }): Promise<UpsertResult<Application>> {
     const ctx: ClassifyContext = { operation: 'create or update the app registration', permission: GRAPH_PERMISSION.applications };
     const value = await this.upsert(`/applications(uniqueName='${odataKey(uniqueName)}')`, { displayName: body.displayName, signInAudience: body.signInAudience }, ctx);
-    return value ? { created: true, value: toApplication(value) } : { created: false };
+    if (!value) return { created: false };
+    const app = toApplication(value);
+    this.newApps.set(app.appId.toLowerCase(), this.now());
+    return { created: true, value: app };
   }
 
   async findApplicationsByDisplayName(displayName: string): Promise<Application[]> {
@@ -95,6 +116,8 @@ export class GraphDirectory implements DirectoryPort {
       operation: 'create the service principal',
       permission: GRAPH_PERMISSION.applications,
       replicationReason: 'waiting for Microsoft to replicate the new app registration',
+      // Bounded: only while the app is new does the "backing application" 403 mean replication.
+      objectIsNew: this.isNewApp(appId),
     };
     const value = await this.upsert(`/servicePrincipals(appId='${odataKey(appId)}')`, {}, ctx);
     return value ? { created: true, value: toServicePrincipal(value) } : { created: false };
@@ -192,6 +215,11 @@ export class GraphDirectory implements DirectoryPort {
   }
 
   // --- plumbing --------------------------------------------------------------------------------------------------
+
+  private isNewApp(appId: string): boolean {
+    const at = this.newApps.get(appId.toLowerCase());
+    return at !== undefined && this.now() - at <= this.newAppWindowMs;
+  }
 
   /**
    * PATCH with `Prefer: create-if-missing`: 201 + body → created (returns the body), 204 → existed (null).

@@ -38,7 +38,17 @@ export interface SimFaults {
    * - `name-only`: both carry the pointer's DisplayName.
    */
   roleAssigneeShape?: RoleAssigneeShape;
+  /**
+   * What `POST`/upsert of a service principal answers while its app is still replicating: `no-backing-app` (default)
+   * 400 `NoBackingApplicationObject` [OBS Q1], or `backing-app-not-local` 403 `Authorization_RequestDenied` "When
+   * using this permission, the backing application of the service principal being created must in the local
+   * tenant", which azure-cli also retries as replication (docs/simulator.md).
+   */
+  servicePrincipalReplicationAnswer?: ServicePrincipalReplicationAnswer;
 }
+
+export const SERVICE_PRINCIPAL_REPLICATION_ANSWERS = ['no-backing-app', 'backing-app-not-local'] as const;
+export type ServicePrincipalReplicationAnswer = (typeof SERVICE_PRINCIPAL_REPLICATION_ANSWERS)[number];
 
 export const ROLE_ASSIGNEE_SHAPES = ['pointer-name', 'object-id', 'name-only'] as const;
 export type RoleAssigneeShape = (typeof ROLE_ASSIGNEE_SHAPES)[number];
@@ -55,6 +65,7 @@ export const NO_FAULTS: SimFaults = {
   policyPropagationDelayMs: 0,
   rbacPropagationDelayMs: 0,
   roleAssigneeShape: 'pointer-name',
+  servicePrincipalReplicationAnswer: 'no-backing-app',
 };
 
 export type FaultDecision = { kind: 'drop' } | { kind: 'unavailable' } | { kind: 'throttle'; retryAfterSeconds: number } | null;
@@ -82,6 +93,9 @@ export function validateFaults(p: unknown): Partial<SimFaults> {
   if (f.dropConnections && typeof f.dropConnections.share !== 'number') throw new Error('dropConnections.share must be a number');
   if (f.roleAssigneeShape !== undefined && !ROLE_ASSIGNEE_SHAPES.includes(f.roleAssigneeShape)) {
     throw new Error(`roleAssigneeShape must be one of ${ROLE_ASSIGNEE_SHAPES.join(', ')}`);
+  }
+  if (f.servicePrincipalReplicationAnswer !== undefined && !SERVICE_PRINCIPAL_REPLICATION_ANSWERS.includes(f.servicePrincipalReplicationAnswer)) {
+    throw new Error(`servicePrincipalReplicationAnswer must be one of ${SERVICE_PRINCIPAL_REPLICATION_ANSWERS.join(', ')}`);
   }
   if (f.maxPasswordLifetime !== undefined && f.maxPasswordLifetime !== null && parseIsoDurationMs(f.maxPasswordLifetime) === null) {
     throw new Error('maxPasswordLifetime must be an ISO-8601 duration such as "P90D"');

@@ -745,9 +745,17 @@ function validateSpProps(props: Record<string, unknown>): Record<string, unknown
   return out;
 }
 
-/** Shared by POST and the upsert: the app must be visible, else NoBackingApplicationObject [OBS Q1]. */
+/**
+ * Shared by POST and the upsert: the app must be visible, else NoBackingApplicationObject [OBS Q1] — or, with the
+ * `servicePrincipalReplicationAnswer` switch, the 403 that azure-cli's create_service_principal_for_rbac retries as
+ * replication ("…backing application of the service principal being created must in the local tenant",
+ * https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/role/custom.py).
+ */
 function insertSp(call: Call, appId: string, props: Record<string, unknown>): SpRecord {
   const app = call.ctx.store.app((a) => a.appId === appId);
+  if (!app && call.ctx.faults.get().servicePrincipalReplicationAnswer === 'backing-app-not-local' && call.ctx.store.app((a) => a.appId === appId, { includeReplicating: true })) {
+    throw new GraphError(403, 'Authorization_RequestDenied', 'When using this permission, the backing application of the service principal being created must in the local tenant');
+  }
   if (!app) {
     const msg = `The appId '${appId}' of the service principal does not reference a valid application object.`;
     throw badRequest(msg, [{ code: 'NoBackingApplicationObject', message: msg, target: 'appId' }]);

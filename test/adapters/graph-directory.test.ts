@@ -17,7 +17,16 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  sim.setFaults({ replicationDelayMs: 0, throttle: null, unavailable: null, dropConnections: null, revokedPermissions: [], maxPasswordLifetime: null, secretActivationDelayMs: 0 });
+  sim.setFaults({
+    replicationDelayMs: 0,
+    throttle: null,
+    unavailable: null,
+    dropConnections: null,
+    revokedPermissions: [],
+    maxPasswordLifetime: null,
+    secretActivationDelayMs: 0,
+    servicePrincipalReplicationAnswer: 'no-backing-app',
+  });
   sim.clearRequests();
 });
 
@@ -164,6 +173,23 @@ describe('GraphDirectory — replication, throttling, outages and permissions', 
     expect(grantErr).toMatchObject({ code: 'E_NOT_FOUND', transient: true, retryReason: 'waiting for Microsoft to replicate the new service principal' });
     const grant = await eventually(() => directory.assignAppRole({ principalId: sp.value.id, resourceId: graph.id, appRoleId: MAIL_SEND_ROLE_ID }));
     expect(grant.created).toBe(true);
+  });
+
+  it('a 403 "backing application … must in the local tenant" right after the app is replication (bounded); later it is a permission error', async () => {
+    sim.setFaults({ replicationDelayMs: 1500, servicePrincipalReplicationAnswer: 'backing-app-not-local' });
+    const app = await directory.upsertApplicationByUniqueName(uniqueLabel('repl403'), { displayName: 'Replication 403', signInAudience: 'AzureADMyOrg' });
+    if (!app.created) throw new Error('expected a new app');
+    const early = await failure(directory.upsertServicePrincipal(app.value.appId));
+    expect(early).toMatchObject({ code: 'E_NOT_FOUND', transient: true, status: 403, retryReason: 'waiting for Microsoft to replicate the new app registration' });
+    expect((await eventually(() => directory.upsertServicePrincipal(app.value.appId))).created).toBe(true);
+
+    // Past the window (azure-cli's 36 × 5 s; here 0 ms) the same answer is what it says: a missing permission.
+    const strict = new GraphDirectory(connectionFor(sim), createCredential(connectionFor(sim)), { newAppWindowMs: 0 });
+    const late = await strict.upsertApplicationByUniqueName(uniqueLabel('repl403'), { displayName: 'Replication 403 late', signInAudience: 'AzureADMyOrg' });
+    if (!late.created) throw new Error('expected a new app');
+    await new Promise((r) => setTimeout(r, 5));
+    const denied = await failure(strict.upsertServicePrincipal(late.value.appId));
+    expect(denied).toMatchObject({ code: 'E_GRAPH_PERMISSION', transient: false, status: 403, detail: 'Application.ReadWrite.All' });
   });
 
   it.each([

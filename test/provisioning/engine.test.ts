@@ -135,6 +135,19 @@ describe('provisioning through the simulator', () => {
     expect(countFor('Replication Proof')).toMatchObject({ apps: 1, sps: 1, policies: 1, secrets: 1 });
   }, 120_000);
 
+  it('retries the 403 "backing application … must in the local tenant" after creating the app, as replication', async () => {
+    sim.setFaults({ replicationDelayMs: 1_000, servicePrincipalReplicationAnswer: 'backing-app-not-local' });
+    const { engine } = engineFor();
+    const events: ProgressEvent[] = [];
+    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'Replication 403', senders: [sim.mailboxes.info] }).id, { listener: (e) => events.push(e) });
+    expect(out.error).toBeUndefined();
+    const spRetries = events.filter((e) => e.type === 'step-retrying' && (e as { step: string }).step === 'servicePrincipal');
+    expect(spRetries.length).toBeGreaterThan(0);
+    expect(spRetries.every((e) => /replicate the new app registration/.test((e as { reason: string }).reason))).toBe(true);
+    expect(sim.requests().some((r) => r.path.startsWith('/v1.0/servicePrincipals(appId=') && r.status === 403)).toBe(true);
+    expect(countFor('Replication 403')).toMatchObject({ apps: 1, sps: 1, policies: 1, secrets: 1 });
+  }, 60_000);
+
   it('reports a missing Graph permission with the catalogue code, and resumes once it is granted', async () => {
     sim.setFaults({ revokedPermissions: ['AppRoleAssignment.ReadWrite.All'] });
     const { engine } = engineFor();
