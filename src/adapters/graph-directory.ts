@@ -4,7 +4,7 @@
  * Every failure leaves as an OpterError (classify.ts). Reads return null/[] for "does not exist"; idempotent
  * writes report "already there" as `{ created: false }`.
  */
-import { ResponseType, type Client, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import { ResponseType, RetryHandlerOptions, type Client, type GraphRequest } from '@microsoft/microsoft-graph-client';
 import type { TokenCredential } from '@azure/identity';
 import { OpterError } from '../core/errors';
 import type {
@@ -173,6 +173,10 @@ export class GraphDirectory implements DirectoryPort {
     try {
       raw = (await this.client
         .api(`/applications/${encodeURIComponent(appObjectId)}/addPassword`)
+        // Never repeated by the SDK: its RetryHandler resends a buffered POST on 429/503/504 (RetryHandler.js,
+        // executeWithRetry: isRetry + isBuffered), and a 503 can come after the secret was made, so a repeat leaves
+        // a second secret nobody recorded. The engine's own retry sweeps such orphans (journal `pendingSince`).
+        .middlewareOptions([new RetryHandlerOptions(0, 0, () => false)])
         .post({ passwordCredential: { displayName: credential.displayName, endDateTime: credential.endDateTime } })) as Json;
     } catch (e) {
       throw classifyError(e, {

@@ -45,7 +45,16 @@ export interface SimFaults {
    * tenant", which azure-cli also retries as replication (docs/simulator.md).
    */
   servicePrincipalReplicationAnswer?: ServicePrincipalReplicationAnswer;
+  /**
+   * The write is done, then the answer is a 503 (or 504) anyway, as a gateway timing out after the service committed
+   * would answer: the client cannot tell that it succeeded. `times` upcoming matching calls (default: every one).
+   * Only `addPassword` for now — the one non-idempotent call whose repeat leaves an unrecorded secret.
+   */
+  failAfterCommit?: null | { operation: AfterCommitOperation; status?: 503 | 504; times?: number };
 }
+
+export const AFTER_COMMIT_OPERATIONS = ['addPassword'] as const;
+export type AfterCommitOperation = (typeof AFTER_COMMIT_OPERATIONS)[number];
 
 export const SERVICE_PRINCIPAL_REPLICATION_ANSWERS = ['no-backing-app', 'backing-app-not-local'] as const;
 export type ServicePrincipalReplicationAnswer = (typeof SERVICE_PRINCIPAL_REPLICATION_ANSWERS)[number];
@@ -66,6 +75,7 @@ export const NO_FAULTS: SimFaults = {
   rbacPropagationDelayMs: 0,
   roleAssigneeShape: 'pointer-name',
   servicePrincipalReplicationAnswer: 'no-backing-app',
+  failAfterCommit: null,
 };
 
 export type FaultDecision = { kind: 'drop' } | { kind: 'unavailable' } | { kind: 'throttle'; retryAfterSeconds: number } | null;
@@ -96,6 +106,12 @@ export function validateFaults(p: unknown): Partial<SimFaults> {
   }
   if (f.servicePrincipalReplicationAnswer !== undefined && !SERVICE_PRINCIPAL_REPLICATION_ANSWERS.includes(f.servicePrincipalReplicationAnswer)) {
     throw new Error(`servicePrincipalReplicationAnswer must be one of ${SERVICE_PRINCIPAL_REPLICATION_ANSWERS.join(', ')}`);
+  }
+  if (f.failAfterCommit) {
+    const a = f.failAfterCommit;
+    if (!AFTER_COMMIT_OPERATIONS.includes(a.operation)) throw new Error(`failAfterCommit.operation must be one of ${AFTER_COMMIT_OPERATIONS.join(', ')}`);
+    if (a.status !== undefined && a.status !== 503 && a.status !== 504) throw new Error('failAfterCommit.status must be 503 or 504');
+    if (a.times !== undefined && !(Number.isInteger(a.times) && a.times >= 1)) throw new Error('failAfterCommit.times must be an integer >= 1');
   }
   if (f.maxPasswordLifetime !== undefined && f.maxPasswordLifetime !== null && parseIsoDurationMs(f.maxPasswordLifetime) === null) {
     throw new Error('maxPasswordLifetime must be an ISO-8601 duration such as "P90D"');
@@ -135,6 +151,14 @@ export class FaultEngine {
   replace(all: Partial<SimFaults>): void {
     this.current = { ...NO_FAULTS, ...validateFaults(all) };
     this.throttleCount = 0;
+  }
+
+  /** After a committed write of this kind: the server error to answer instead of its success, or null. */
+  afterCommit(operation: AfterCommitOperation): 503 | 504 | null {
+    const f = this.current.failAfterCommit;
+    if (!f || f.operation !== operation) return null;
+    if (f.times !== undefined) this.current.failAfterCommit = f.times > 1 ? { ...f, times: f.times - 1 } : null;
+    return f.status ?? 503;
   }
 
   /** Decides the fate of one request; called exactly once per request of a family. */

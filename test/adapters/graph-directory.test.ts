@@ -26,6 +26,7 @@ beforeEach(() => {
     maxPasswordLifetime: null,
     secretActivationDelayMs: 0,
     servicePrincipalReplicationAnswer: 'no-backing-app',
+    failAfterCommit: null,
   });
   sim.clearRequests();
 });
@@ -128,6 +129,18 @@ describe('GraphDirectory — client secrets and the lifetime policy', () => {
     expect(read?.passwordCredentials).toEqual([{ keyId: pwd.keyId, displayName: 'secret-test-secret', startDateTime: pwd.startDateTime, endDateTime: pwd.endDateTime, hint: pwd.hint }]);
     expect(JSON.stringify(read)).not.toContain(pwd.secretText);
     expect(JSON.stringify(sim.snapshot())).not.toContain(pwd.secretText);
+  });
+
+  it('addPassword is never repeated by the SDK: a 503 after Microsoft made the secret reaches the caller after one POST', async () => {
+    const app = await directory.upsertApplicationByUniqueName(uniqueLabel('once'), { displayName: 'Once Test', signInAudience: 'AzureADMyOrg' });
+    if (!app.created) throw new Error('expected a new app');
+    sim.setFaults({ failAfterCommit: { operation: 'addPassword', times: 1 } });
+    sim.clearRequests();
+    const err = await failure(directory.addPassword(app.value.id, { displayName: 'once-secret', endDateTime: '2030-01-01T00:00:00Z' }));
+    expect(err).toMatchObject({ code: 'E_SERVICE_UNAVAILABLE', transient: true, status: 503 });
+    expect(graphLog().filter((r) => r.method === 'POST' && r.path.endsWith('/addPassword'))).toHaveLength(1);
+    // The one secret Microsoft made; the caller (the engine's journal) knows to look for it.
+    expect((await directory.getApplication(app.value.id))!.passwordCredentials.map((c) => c.displayName)).toEqual(['once-secret']);
   });
 
   it('removePassword removes the key; removing it again, or an unknown keyId, is a success', async () => {

@@ -206,6 +206,22 @@ describe('provisioning through the simulator', () => {
     expect(out.result!.notes.some((n) => /undelivered secret/.test(n))).toBe(true);
   });
 
+  it('a 503 after Microsoft made the secret: the SDK does not repeat addPassword, the engine removes the orphan, one secret is left', async () => {
+    sim.setFaults({ failAfterCommit: { operation: 'addPassword', times: 1 } });
+    const { engine, delivered } = engineFor();
+    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'Committed Then 503', senders: [sim.mailboxes.info] }).id);
+    expect(out.error).toBeUndefined();
+    const app = sim.snapshot().applications.find((a) => a.displayName === 'Committed Then 503')!;
+    const keys = (app.passwordCredentials as { keyId: string }[]).map((p) => p.keyId);
+    expect(keys).toEqual([out.result!.secret!.keyId]);
+    expect([...delivered.keys()]).toEqual([`${out.job.id}/${out.result!.secret!.keyId}`]);
+    expect(out.result!.notes.some((n) => /undelivered secret/.test(n))).toBe(true);
+    const posts = sim.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/addPassword'));
+    // One POST answered 503 (and never resent by the SDK), one by the engine's own retry after the orphan sweep.
+    expect(posts.map((r) => r.status)).toEqual([503, 200]);
+    expect(sim.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/removePassword'))).toHaveLength(1);
+  }, 60_000);
+
   it('clamps the secret lifetime to the tenant policy and says so', async () => {
     sim.setFaults({ maxPasswordLifetime: 'P180D' });
     const { engine } = engineFor();
