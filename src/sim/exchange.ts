@@ -1016,7 +1016,12 @@ export async function handleExchange(ctx: SimContext, req: SimRequest): Promise<
     const next = new URLSearchParams();
     if (select) next.set('$select', select);
     next.set('$skiptoken', token);
-    out['@odata.nextLink'] = `${ctx.origins.exchange}/adminapi/beta/${tenantForLinks}/InvokeCommand?${next.toString()}`;
+    // Real Exchange may answer a page later on another host of the same cloud [OBS U6's @odata.context]; the
+    // exchangeNextLinkHost switch models that.
+    const linkOrigin = new URL(ctx.origins.exchange);
+    const linkHost = ctx.faults.get().exchangeNextLinkHost;
+    if (linkHost) linkOrigin.hostname = linkHost;
+    out['@odata.nextLink'] = `${linkOrigin.origin}/adminapi/beta/${tenantForLinks}/InvokeCommand?${next.toString()}`;
   }
   const headers: Record<string, string> = { 'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8', 'request-id': req.requestId };
   if (m) headers['preference-applied'] = `odata.maxpagesize=${pageSize}`;

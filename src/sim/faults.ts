@@ -51,6 +51,11 @@ export interface SimFaults {
    * Only `addPassword` for now — the one non-idempotent call whose repeat leaves an unrecorded secret.
    */
   failAfterCommit?: null | { operation: AfterCommitOperation; status?: 503 | 504; times?: number };
+  /**
+   * Host name put into Exchange `@odata.nextLink`s instead of the listener's own (same scheme and port), as Exchange
+   * Online pages from outlook.office365.com to outlook.office.com. `localhost` reaches the same listener; null = own.
+   */
+  exchangeNextLinkHost?: string | null;
 }
 
 export const AFTER_COMMIT_OPERATIONS = ['addPassword'] as const;
@@ -76,6 +81,7 @@ export const NO_FAULTS: SimFaults = {
   roleAssigneeShape: 'pointer-name',
   servicePrincipalReplicationAnswer: 'no-backing-app',
   failAfterCommit: null,
+  exchangeNextLinkHost: null,
 };
 
 export type FaultDecision = { kind: 'drop' } | { kind: 'unavailable' } | { kind: 'throttle'; retryAfterSeconds: number } | null;
@@ -112,6 +118,9 @@ export function validateFaults(p: unknown): Partial<SimFaults> {
     if (!AFTER_COMMIT_OPERATIONS.includes(a.operation)) throw new Error(`failAfterCommit.operation must be one of ${AFTER_COMMIT_OPERATIONS.join(', ')}`);
     if (a.status !== undefined && a.status !== 503 && a.status !== 504) throw new Error('failAfterCommit.status must be 503 or 504');
     if (a.times !== undefined && !(Number.isInteger(a.times) && a.times >= 1)) throw new Error('failAfterCommit.times must be an integer >= 1');
+  }
+  if (f.exchangeNextLinkHost !== undefined && f.exchangeNextLinkHost !== null && !/^[a-z0-9.-]+$/i.test(f.exchangeNextLinkHost)) {
+    throw new Error('exchangeNextLinkHost must be a host name');
   }
   if (f.maxPasswordLifetime !== undefined && f.maxPasswordLifetime !== null && parseIsoDurationMs(f.maxPasswordLifetime) === null) {
     throw new Error('maxPasswordLifetime must be an ISO-8601 duration such as "P90D"');
