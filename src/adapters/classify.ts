@@ -89,8 +89,13 @@ const NOT_VALID_REFERENCE_UPDATE = /Not a valid reference update/i;
  * create_service_principal_for_rbac); for an app that is not new it is the permission error it says it is.
  */
 const BACKING_APP_NOT_LOCAL = /backing application of the service principal being created must in the local tenant/i;
-/** App-management policy refusals on addPassword [§4, C5, CIPP-API PR #1970]. */
-const SECRET_POLICY = /as per assigned policy|AsPerAppPolicy|Credential type not allowed|Credential lifetime exceeds|app management polic/i;
+/**
+ * App-management policy refusals on addPassword [§4, C5, CIPP-API PR #1970]: secrets not allowed at all
+ * (`passwordAddition`) vs. too long a lifetime. Microsoft's Teams Toolkit tells them apart by these codes
+ * (aadErrorCode in microsoft-365-agents-toolkit); the HTTP status is not documented, so it is not looked at.
+ */
+const SECRET_TYPE_POLICY = /CredentialTypeNotAllowedAsPerAppPolicy|Credential type not allowed/i;
+const SECRET_POLICY = /as per assigned policy|AsPerAppPolicy|Credential lifetime exceeds|app management polic/i;
 /** Exchange recipient-name collisions [§7.6, §13]. */
 const GROUP_CONFLICT_TYPES = /ADObjectAlreadyExistsException|ProxyAddressExistsException|AliasAlreadyExists|NameAlreadyExists|RecipientAlreadyExists/i;
 const GROUP_CONFLICT_TEXT = /already exists|is already being used by the proxy addresses|already being used by/i;
@@ -423,6 +428,10 @@ function fromFailure(info: FailureInfo, ctx: ClassifyContext): OpterError {
     }
   }
 
+  // --- app management policy (before permissions: it may come as a 403) ---------------------------------------
+  if (service === 'graph' && SECRET_TYPE_POLICY.test(all)) return make('E_SECRETS_BLOCKED_BY_POLICY', { detail: `(Microsoft Graph: ${msg})` });
+  if (service === 'graph' && SECRET_POLICY.test(all)) return make('E_SECRET_LIFETIME_POLICY', { detail: msg });
+
   // --- permissions ---------------------------------------------------------------------------------------------
   if (service === 'graph' && (status === 403 || info.code === 'Authorization_RequestDenied')) {
     if (ctx.actingAsNewApp) {
@@ -443,7 +452,6 @@ function fromFailure(info: FailureInfo, ctx: ClassifyContext): OpterError {
   }
 
   // --- policy / conflicts --------------------------------------------------------------------------------------
-  if (service === 'graph' && SECRET_POLICY.test(all)) return make('E_SECRET_LIFETIME_POLICY', { detail: msg });
   if (service === 'exchange' && (info.exceptionTypes.some((t) => GROUP_CONFLICT_TYPES.test(t)) || GROUP_CONFLICT_TEXT.test(all)) && isGroupCreation(ctx)) {
     return make('E_GROUP_CONFLICT', { detail: msg });
   }

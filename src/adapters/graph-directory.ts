@@ -8,6 +8,7 @@ import { ResponseType, RetryHandlerOptions, type Client, type GraphRequest } fro
 import type { TokenCredential } from '@azure/identity';
 import { OpterError } from '../core/errors';
 import type {
+  AppManagementPolicy,
   Application,
   AppRole,
   AppRoleAssignment,
@@ -28,7 +29,7 @@ export const GRAPH_PERMISSION = {
   policies: 'Policy.Read.All',
 } as const;
 
-const APPLICATION_FIELDS = ['id', 'appId', 'displayName', 'uniqueName', 'signInAudience', 'passwordCredentials'];
+const APPLICATION_FIELDS = ['id', 'appId', 'displayName', 'uniqueName', 'signInAudience', 'passwordCredentials', 'createdDateTime'];
 const SERVICE_PRINCIPAL_FIELDS = ['id', 'appId', 'displayName', 'appRoles'];
 /** The duplicate app-role assignment answer (400 Request_BadRequest) [OBS O1, api-facts §5.2]. */
 const DUPLICATE_ASSIGNMENT = /Permission being assigned already exists on the object/i;
@@ -218,6 +219,20 @@ export class GraphDirectory implements DirectoryPort {
     return maxPasswordLifetimeOf(raw);
   }
 
+  async getSecretPolicy(appObjectId?: string): Promise<AppManagementPolicy> {
+    const ctx: ClassifyContext = { service: 'graph', operation: 'read the app management policy', permission: GRAPH_PERMISSION.policies };
+    if (appObjectId) {
+      // An assigned policy replaces the tenant default for this app (only one can be assigned).
+      const own = await this.listAll(this.client.api(`/applications/${encodeURIComponent(appObjectId)}/appManagementPolicies`), ctx);
+      if (own[0]) return toAppManagementPolicy(own[0], 'app');
+    }
+    try {
+      return toAppManagementPolicy((await this.client.api('/policies/defaultAppManagementPolicy').get()) as Json, 'tenant-default');
+    } catch (e) {
+      throw classifyError(e, ctx);
+    }
+  }
+
   // --- plumbing --------------------------------------------------------------------------------------------------
 
   private isNewApp(appId: string): boolean {
@@ -310,6 +325,27 @@ export function toApplication(raw: Json): Application {
     uniqueName: optional(raw.uniqueName),
     signInAudience: typeof raw.signInAudience === 'string' ? raw.signInAudience : '',
     passwordCredentials: Array.isArray(raw.passwordCredentials) ? (raw.passwordCredentials as Json[]).map(toPasswordInfo) : [],
+    createdDateTime: optional(raw.createdDateTime),
+  };
+}
+
+/** A tenant default (`applicationRestrictions`) or per-app (`restrictions`) policy as the port sees it. */
+function toAppManagementPolicy(raw: Json, source: AppManagementPolicy['source']): AppManagementPolicy {
+  const holder = (source === 'app' ? raw.restrictions : raw.applicationRestrictions) as Json | undefined;
+  const list = Array.isArray(holder?.passwordCredentials) ? (holder.passwordCredentials as Json[]) : [];
+  return {
+    source,
+    id: typeof raw.id === 'string' ? raw.id : '',
+    displayName: typeof raw.displayName === 'string' ? raw.displayName : '',
+    isEnabled: raw.isEnabled !== false,
+    passwordCredentials: list
+      .filter((r) => typeof r?.restrictionType === 'string')
+      .map((r) => ({
+        restrictionType: r.restrictionType as string,
+        enabled: r.state !== 'disabled',
+        maxLifetime: optional(r.maxLifetime),
+        restrictForAppsCreatedAfter: optional(r.restrictForAppsCreatedAfterDateTime),
+      })),
   };
 }
 

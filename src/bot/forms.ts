@@ -19,10 +19,11 @@ import {
   type RequestFormField,
   type RequestFormModel,
 } from '../cards';
-import { OpterError, toOpterError } from '../core/errors';
+import { describeAction, OpterError, toOpterError } from '../core/errors';
 import { validateProvisionInput } from '../provisioning/engine';
 import { inspectRegistration } from '../provisioning/inspect';
 import { secretLifetime } from '../provisioning/lifetime';
+import { checkSecretPolicy, secretsBlockedError } from '../provisioning/secret-policy';
 import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../provisioning/names';
 import { checkSendersInTenant } from '../provisioning/senders';
 import { checkIsRequester, checkMayRequest, type Actor } from '../requests/rules';
@@ -153,17 +154,23 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
       tenantFailure ??= toOpterError(e);
       return fallback;
     });
-  const [senderCheck, apps, group, maxLifetime] = await Promise.all([
+  const [senderCheck, apps, group, maxLifetime, secretPolicy] = await Promise.all([
     errors.senders ? Promise.resolve(null) : guard(checkSendersInTenant(exchange, senders), null),
     guard(directory.findApplicationsByDisplayName(names.appDisplayName), []),
     guard(exchange.getDistributionGroup(names.groupAlias), null),
     directory.getMaxPasswordLifetime().catch(() => null),
+    // The whole app management policy, so a tenant that forbids client secrets is refused here, not at the last step.
+    checkSecretPolicy(directory, names, services.clock.now()).catch(() => null),
   ]);
   if (tenantFailure) {
     model.generalError = `Could not check the tenant: ${refusalMessage(tenantFailure)}`;
     return { model, payload: null };
   }
   if (senderCheck && senderCheck.problems.length) setError('senders', senderCheck.problems.map((p) => p.message).join(' '));
+  if (secretPolicy?.verdict?.blocked) {
+    const blocked = secretsBlockedError(secretPolicy.verdict, names.appDisplayName);
+    setError(null, `${blocked.summary}. ${describeAction(blocked.code)}`);
+  }
 
   // Name checks: our own requests in flight, then the tenant's registrations.
   const busy = inFlightFor(services.store, names.appDisplayName, draft.id);

@@ -42,6 +42,12 @@ export const ERROR_CATALOGUE = {
     title: 'The tenant’s app-management policy does not allow this secret',
     action: 'Ask a Global Administrator to allow client secrets for this app, or shorten the validity: {detail}.',
   },
+  E_SECRETS_BLOCKED_BY_POLICY: {
+    category: 'policy',
+    title: 'The tenant’s app-management policy forbids client secrets for this app',
+    action:
+      'Nothing was created. Opter signs in with a client secret, so a Global Administrator or Application Administrator must exempt this app: create an app management policy without the passwordAddition restriction and assign it to the app registration (an assigned policy replaces the tenant default), or narrow the tenant default’s passwordAddition restriction; then retry. See docs/permissions.md, "Tenants that forbid client secrets". {detail}',
+  },
   // --- permission --------------------------------------------------------------------------------------------
   E_GRAPH_PERMISSION: {
     category: 'permission',

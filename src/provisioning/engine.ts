@@ -32,6 +32,7 @@ import type {
 import { assertOurGroup, findOrphanSecrets, newObjectRead } from './activities';
 import { GRAPH_APP_ID, SIGN_IN_AUDIENCE, uniqueNameFor } from './identity';
 import { secretLifetime } from './lifetime';
+import { assertSecretAllowed, governingMaxLifetime } from './secret-policy';
 import { deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides, DEFAULT_SECRET_VALID_YEARS } from './names';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from './senders';
@@ -517,9 +518,9 @@ export class ProvisioningEngine {
   private async runProvision(ctx: JobContext, mode: { senders?: string[]; scoping?: ScopingModel; createSecret?: boolean } = {}): Promise<ProvisionResult> {
     const input = ctx.job.input as ProvisionInput & { secretValidYears: number };
     const names = deriveNames(input.appDisplayName, input.overrides);
-    const validated = await this.stepValidate(ctx, mode.senders ?? input.senders);
-    const senders = validated.senders as string[];
     const createSecret = mode.createSecret !== false;
+    const validated = await this.stepValidate(ctx, mode.senders ?? input.senders, createSecret ? { names, newSecret: input.newSecret } : undefined);
+    const senders = validated.senders as string[];
     if ((mode.scoping ?? input.scoping) === 'rbac') return this.runProvisionRbac(ctx, names, senders, input, createSecret);
 
     // The two chains only meet at the access policy; settle both so the journal is complete whichever fails.
@@ -683,10 +684,12 @@ export class ProvisioningEngine {
     return this.runProvision(ctx, { senders: plan.senders, scoping: plan.intendedScoping, createSecret: false });
   }
 
-  private stepValidate(ctx: JobContext, senders: string[]) {
+  private stepValidate(ctx: JobContext, senders: string[], secret?: { names: DerivedNames; newSecret?: boolean }) {
     return this.step(ctx, 'validate', async () => {
       const check = await checkSendersInTenant(this.deps.exchange, senders);
       if (check.problems.length) throw problemsToError(check.problems);
+      // Before any write: a tenant that forbids client secrets would otherwise stop us at the last step.
+      if (secret) await assertSecretAllowed(this.deps.directory, secret.names, this.deps.clock.now(), { newSecret: secret.newSecret });
       // Add by primary SMTP address: the input may be a secondary proxy address of the mailbox.
       const resolved = senders.map((s) => check.recipients.get(s.toLowerCase())!.primarySmtpAddress);
       const uniq = [...new Map(resolved.map((r) => [r.toLowerCase(), r])).values()];
@@ -913,7 +916,7 @@ export class ProvisioningEngine {
           };
         }
 
-        const maxLifetime = await directory.getMaxPasswordLifetime().catch((e: unknown) => {
+        const maxLifetime = await governingMaxLifetime(directory, current, now).catch((e: unknown) => {
           // Reading the policy needs Policy.Read.All; without it we still try, and addPassword reports a policy breach.
           if (e instanceof OpterError && e.code === 'E_GRAPH_PERMISSION') {
             ctx.notes.push('Could not read the tenant app-management policy (Policy.Read.All missing); the requested lifetime was used as is.');

@@ -56,6 +56,18 @@ export interface SimFaults {
    * Online pages from outlook.office365.com to outlook.office.com. `localhost` reaches the same listener; null = own.
    */
   exchangeNextLinkHost?: string | null;
+  /**
+   * Tenant app-management policy: a `passwordAddition` restriction (client secrets blocked altogether) for apps
+   * created on or after the date (default: all apps). Shown by `defaultAppManagementPolicy`, enforced by addPassword
+   * unless the app has its own policy. Default null.
+   */
+  blockPasswordAddition?: null | { restrictForAppsCreatedAfterDateTime?: string };
+  /**
+   * HTTP status of addPassword's app-policy refusals (`CredentialTypeNotAllowedAsPerAppPolicy`,
+   * `CredentialInvalidLifetimeAsPerAppPolicy`): 400 as Microsoft's Teams Toolkit handles them, or 403 (the status is
+   * not documented). Default 400.
+   */
+  appPolicyRefusalStatus?: 400 | 403;
 }
 
 export const AFTER_COMMIT_OPERATIONS = ['addPassword'] as const;
@@ -82,6 +94,8 @@ export const NO_FAULTS: SimFaults = {
   servicePrincipalReplicationAnswer: 'no-backing-app',
   failAfterCommit: null,
   exchangeNextLinkHost: null,
+  blockPasswordAddition: null,
+  appPolicyRefusalStatus: 400,
 };
 
 export type FaultDecision = { kind: 'drop' } | { kind: 'unavailable' } | { kind: 'throttle'; retryAfterSeconds: number } | null;
@@ -122,6 +136,11 @@ export function validateFaults(p: unknown): Partial<SimFaults> {
   if (f.exchangeNextLinkHost !== undefined && f.exchangeNextLinkHost !== null && !/^[a-z0-9.-]+$/i.test(f.exchangeNextLinkHost)) {
     throw new Error('exchangeNextLinkHost must be a host name');
   }
+  if (f.blockPasswordAddition) {
+    const after = f.blockPasswordAddition.restrictForAppsCreatedAfterDateTime;
+    if (after !== undefined && Number.isNaN(Date.parse(after))) throw new Error('blockPasswordAddition.restrictForAppsCreatedAfterDateTime must be a date-time');
+  }
+  if (f.appPolicyRefusalStatus !== undefined && f.appPolicyRefusalStatus !== 400 && f.appPolicyRefusalStatus !== 403) throw new Error('appPolicyRefusalStatus must be 400 or 403');
   if (f.maxPasswordLifetime !== undefined && f.maxPasswordLifetime !== null && parseIsoDurationMs(f.maxPasswordLifetime) === null) {
     throw new Error('maxPasswordLifetime must be an ISO-8601 duration such as "P90D"');
   }

@@ -27,6 +27,8 @@ beforeEach(() => {
     secretActivationDelayMs: 0,
     servicePrincipalReplicationAnswer: 'no-backing-app',
     failAfterCommit: null,
+    blockPasswordAddition: null,
+    appPolicyRefusalStatus: 400,
   });
   sim.clearRequests();
 });
@@ -163,6 +165,32 @@ describe('GraphDirectory — client secrets and the lifetime policy', () => {
     const err = await failure(directory.addPassword(app.value.id, { displayName: 'x', endDateTime: new Date(Date.now() + 10 * 365 * 86_400_000).toISOString() }));
     expect(err).toMatchObject({ code: 'E_SECRET_LIFETIME_POLICY', transient: false, status: 400 });
     expect(err.detail).toMatch(/as per assigned policy/);
+  });
+});
+
+describe('GraphDirectory — app management policies that forbid secrets', () => {
+  it('reads the whole tenant default policy, and classifies both refusals by code whatever their status', async () => {
+    sim.setFaults({ blockPasswordAddition: { restrictForAppsCreatedAfterDateTime: '2019-01-01T00:00:00Z' }, maxPasswordLifetime: 'P90D' });
+    expect(await directory.getSecretPolicy()).toEqual({
+      source: 'tenant-default',
+      id: '00000000-0000-0000-0000-000000000000',
+      displayName: 'Default app management tenant policy',
+      isEnabled: true,
+      passwordCredentials: [
+        { restrictionType: 'passwordAddition', enabled: true, maxLifetime: null, restrictForAppsCreatedAfter: '2019-01-01T00:00:00Z' },
+        { restrictionType: 'passwordLifetime', enabled: true, maxLifetime: 'P90D', restrictForAppsCreatedAfter: '2014-10-19T10:37:00Z' },
+      ],
+    });
+    const app = await directory.upsertApplicationByUniqueName(uniqueLabel('blocked'), { displayName: 'Blocked Secrets', signInAudience: 'AzureADMyOrg' });
+    if (!app.created) throw new Error('expected a new app');
+    expect((await directory.getApplication(app.value.id))!.createdDateTime).toBe(app.value.createdDateTime);
+    for (const status of [400, 403] as const) {
+      sim.setFaults({ appPolicyRefusalStatus: status, blockPasswordAddition: {}, maxPasswordLifetime: null });
+      expect(await failure(directory.addPassword(app.value.id, { displayName: 'x', endDateTime: '2027-01-01T00:00:00Z' }))).toMatchObject({ code: 'E_SECRETS_BLOCKED_BY_POLICY', status });
+      sim.setFaults({ blockPasswordAddition: null, maxPasswordLifetime: 'P30D' });
+      expect(await failure(directory.addPassword(app.value.id, { displayName: 'x', endDateTime: '2099-01-01T00:00:00Z' }))).toMatchObject({ code: 'E_SECRET_LIFETIME_POLICY', status });
+    }
+    expect((await directory.getApplication(app.value.id))!.passwordCredentials).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@ import { ProvisioningEngine, type EngineDeps, type ProvisionInput } from '../../
 import { formatOutputBlock, outputFields } from '../../src/provisioning/output';
 import type { Simulator } from '../../src/sim';
 import { openStore, type Store } from '../../src/store';
-import { createTenantAdapters } from '../../src/adapters';
+import { createCredential, createGraphClient, createTenantAdapters } from '../../src/adapters';
 import { connectionFor, startTestSimulator } from '../adapters/helpers';
 
 let sim: Simulator;
@@ -221,6 +221,39 @@ describe('provisioning through the simulator', () => {
     expect(posts.map((r) => r.status)).toEqual([503, 200]);
     expect(sim.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/removePassword'))).toHaveLength(1);
   }, 60_000);
+
+  it('a tenant that forbids client secrets is refused before any write; exempting the app with its own policy lets it finish', async () => {
+    sim.setFaults({ blockPasswordAddition: {} });
+    const { engine, adapters } = engineFor();
+    sim.clearRequests();
+    const job = engine.createProvisionJob({ appDisplayName: 'No Secrets Here', senders: [sim.mailboxes.info] });
+    const refused = await engine.run(job.id);
+    expect(refused.error?.code).toBe('E_SECRETS_BLOCKED_BY_POLICY');
+    expect(refused.error?.action).toContain('restricts passwordAddition');
+    expect(writes()).toBe(0);
+    expect(countFor('No Secrets Here')).toMatchObject({ apps: 0, secrets: 0 });
+
+    // The exemption an admin adds (docs/permissions.md): the registration with this name, and an app management
+    // policy without passwordAddition assigned to it (an assigned policy replaces the tenant default).
+    const graph = (await adapters.directory.getServicePrincipalByAppId('00000003-0000-0000-c000-000000000000'))!;
+    const provisioningSp = sim.snapshot().servicePrincipals.find((x) => x.appId === sim.provisioning.clientId)!;
+    const write = graph.appRoles.find((r) => r.value === 'Policy.ReadWrite.ApplicationConfiguration')!;
+    await adapters.directory.assignAppRole({ principalId: String(provisioningSp.id), resourceId: graph.id, appRoleId: write.id });
+    const admin = createGraphClient(sim.graphEndpoint, createCredential(connectionFor(sim)));
+    const app = await admin.api('/applications').post({ displayName: 'No Secrets Here', signInAudience: 'AzureADMyOrg' });
+    const policy = await admin.api('/policies/appManagementPolicies').post({
+      displayName: 'Opter exemption',
+      description: 'Client secrets allowed, at most two years',
+      restrictions: { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P730D' }] },
+    });
+    await admin.api(`/applications/${app.id}/appManagementPolicies/$ref`).post({ '@odata.id': `${sim.graphEndpoint}/v1.0/policies/appManagementPolicies/${policy.id}` });
+
+    const done = await engine.run(job.id);
+    expect(done.error).toBeUndefined();
+    expect(done.result!.appObjectId).toBe(app.id);
+    expect(done.result!.secret).toMatchObject({ clamped: true, maxLifetime: 'P730D' });
+    expect(countFor('No Secrets Here')).toMatchObject({ apps: 1, sps: 1, policies: 1, secrets: 1 });
+  });
 
   it('clamps the secret lifetime to the tenant policy and says so', async () => {
     sim.setFaults({ maxPasswordLifetime: 'P180D' });
