@@ -46,7 +46,8 @@ export const PROVISION_MODEL: DependencyModel = {
   phases: [[['validate']], [['app', 'servicePrincipal', 'grant'], ['group']], [['policy']], [['secret']], [['verify']]],
   stepsByFamily: {
     exchange: ['validate', 'group', 'policy', 'verify'],
-    graph: ['app', 'servicePrincipal', 'grant', 'secret'],
+    // validate reads the app management policy (after the sender look-ups) before any write.
+    graph: ['validate', 'app', 'servicePrincipal', 'grant', 'secret'],
     token: ['validate', 'app', 'servicePrincipal', 'grant', 'policy', 'secret', 'verify'],
   },
   fanOut: { validate: ['Get-Recipient'] },

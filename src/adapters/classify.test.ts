@@ -190,6 +190,18 @@ describe('classifyError — permanent errors', () => {
     expect(err.action).toContain('AppRoleAssignment.ReadWrite.All');
   });
 
+  it('403 "backing application … must in the local tenant": replication while the app is new, else our permission', () => {
+    const e = () =>
+      graphError(403, { code: 'Authorization_RequestDenied', message: 'When using this permission, the backing application of the service principal being created must in the local tenant' });
+    expect(classifyError(e(), { permission: 'Application.ReadWrite.All', objectIsNew: true })).toMatchObject({
+      code: 'E_NOT_FOUND',
+      transient: true,
+      status: 403,
+      retryReason: 'waiting for Microsoft to replicate the new app registration',
+    });
+    expect(classifyError(e(), { permission: 'Application.ReadWrite.All' })).toMatchObject({ code: 'E_GRAPH_PERMISSION', transient: false, detail: 'Application.ReadWrite.All' });
+  });
+
   it('403 for the new app (e.g. sendMail blocked by an access policy) is a failed verification, not our permission', () => {
     const err = classifyError(graphError(403, { code: 'ErrorAccessDenied', message: 'Access to OData is disabled.' }), {
       actingAsNewApp: true,
@@ -219,11 +231,18 @@ describe('classifyError — permanent errors', () => {
     expect(err.code).toBe('E_EXCHANGE_PERMISSION');
   });
 
-  it('app-management policy refusals on addPassword → E_SECRET_LIFETIME_POLICY', () => {
-    for (const message of ['Credential lifetime exceeds the max value allowed as per assigned policy.', 'Credential type not allowed as per assigned policy.']) {
-      const err = classifyError(graphError(400, { code: 'Request_BadRequest', message }));
-      expect(err).toMatchObject({ code: 'E_SECRET_LIFETIME_POLICY', transient: false, detail: message.replace(/\.$/, '') });
+  it('app-management policy refusals on addPassword: too long a lifetime vs. no secrets at all, whatever the status', () => {
+    for (const status of [400, 403]) {
+      const lifetime = { code: 'CredentialInvalidLifetimeAsPerAppPolicy', message: "Credential lifetime exceeds the max value allowed as per assigned policy '00000000-0000-0000-0000-000000000000'." };
+      expect(classifyError(graphError(status, lifetime), { permission: 'Application.ReadWrite.All' })).toMatchObject({ code: 'E_SECRET_LIFETIME_POLICY', transient: false, status });
+      const blocked = { code: 'CredentialTypeNotAllowedAsPerAppPolicy', message: "Credential type not allowed as per assigned policy '00000000-0000-0000-0000-000000000000'." };
+      const err = classifyError(graphError(status, blocked), { permission: 'Application.ReadWrite.All' });
+      expect(err).toMatchObject({ code: 'E_SECRETS_BLOCKED_BY_POLICY', transient: false, status });
+      expect(err.action).toContain('passwordAddition');
     }
+    // The texts alone (older bodies with Request_BadRequest) classify the same way.
+    expect(classifyError(graphError(400, { code: 'Request_BadRequest', message: 'Credential lifetime exceeds the max value allowed as per assigned policy.' })).code).toBe('E_SECRET_LIFETIME_POLICY');
+    expect(classifyError(graphError(400, { code: 'Request_BadRequest', message: 'Credential type not allowed as per assigned policy.' })).code).toBe('E_SECRETS_BLOCKED_BY_POLICY');
   });
 
   it('a taken group name in the JSON-string detail format (ADObjectAlreadyExistsException) → E_GROUP_CONFLICT', () => {

@@ -84,8 +84,18 @@ export class ServiceHttpError extends Error {
 const NO_BACKING_APP = /NoBackingApplicationObject|does not reference a valid application object/i;
 const REFERENCE_NOT_PRESENT = /does not exist or one of its queried reference-property objects are not present/i;
 const NOT_VALID_REFERENCE_UPDATE = /Not a valid reference update/i;
-/** App-management policy refusals on addPassword [§4, C5, CIPP-API PR #1970]. */
-const SECRET_POLICY = /as per assigned policy|AsPerAppPolicy|Credential type not allowed|Credential lifetime exceeds|app management polic/i;
+/**
+ * 403 to a service principal create right after its app: azure-cli retries it as replication (role/custom.py,
+ * create_service_principal_for_rbac); for an app that is not new it is the permission error it says it is.
+ */
+const BACKING_APP_NOT_LOCAL = /backing application of the service principal being created must in the local tenant/i;
+/**
+ * App-management policy refusals on addPassword [§4, C5, CIPP-API PR #1970]: secrets not allowed at all
+ * (`passwordAddition`) vs. too long a lifetime. Microsoft's Teams Toolkit tells them apart by these codes
+ * (aadErrorCode in microsoft-365-agents-toolkit); the HTTP status is not documented, so it is not looked at.
+ */
+const SECRET_TYPE_POLICY = /CredentialTypeNotAllowedAsPerAppPolicy|Credential type not allowed/i;
+const SECRET_POLICY = /as per assigned policy|AsPerAppPolicy|Credential lifetime exceeds|app management polic/i;
 /** Exchange recipient-name collisions [§7.6, §13]. */
 const GROUP_CONFLICT_TYPES = /ADObjectAlreadyExistsException|ProxyAddressExistsException|AliasAlreadyExists|NameAlreadyExists|RecipientAlreadyExists/i;
 const GROUP_CONFLICT_TEXT = /already exists|is already being used by the proxy addresses|already being used by/i;
@@ -413,7 +423,14 @@ function fromFailure(info: FailureInfo, ctx: ClassifyContext): OpterError {
     if (REFERENCE_NOT_PRESENT.test(all)) {
       return replication(make, ctx, msg, 'waiting for Microsoft to replicate a new object');
     }
+    if (ctx.objectIsNew && BACKING_APP_NOT_LOCAL.test(all)) {
+      return replication(make, ctx, msg, 'waiting for Microsoft to replicate the new app registration');
+    }
   }
+
+  // --- app management policy (before permissions: it may come as a 403) ---------------------------------------
+  if (service === 'graph' && SECRET_TYPE_POLICY.test(all)) return make('E_SECRETS_BLOCKED_BY_POLICY', { detail: `(Microsoft Graph: ${msg})` });
+  if (service === 'graph' && SECRET_POLICY.test(all)) return make('E_SECRET_LIFETIME_POLICY', { detail: msg });
 
   // --- permissions ---------------------------------------------------------------------------------------------
   if (service === 'graph' && (status === 403 || info.code === 'Authorization_RequestDenied')) {
@@ -435,7 +452,6 @@ function fromFailure(info: FailureInfo, ctx: ClassifyContext): OpterError {
   }
 
   // --- policy / conflicts --------------------------------------------------------------------------------------
-  if (service === 'graph' && SECRET_POLICY.test(all)) return make('E_SECRET_LIFETIME_POLICY', { detail: msg });
   if (service === 'exchange' && (info.exceptionTypes.some((t) => GROUP_CONFLICT_TYPES.test(t)) || GROUP_CONFLICT_TEXT.test(all)) && isGroupCreation(ctx)) {
     return make('E_GROUP_CONFLICT', { detail: msg });
   }

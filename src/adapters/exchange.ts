@@ -29,6 +29,7 @@ import type {
 } from '../core/ports';
 import { classifyError, exchangeAnnotationFailure, failureInfoOf, hasExchangeException, ServiceHttpError, type ClassifyContext } from './classify';
 import type { TenantConnection } from './config';
+import { isSameCloudExchangeLink } from './clouds';
 import { defaultScope } from './credential';
 
 /** The system mailbox every app-only InvokeCommand call is routed by (api-facts §7.2). */
@@ -138,7 +139,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
       const result = await this.post(url, body, cmdlet, ctx);
       rows.push(...result.rows);
       if (!result.nextLink) return rows;
-      url = this.sameOrigin(result.nextLink, cmdlet);
+      url = this.followable(result.nextLink, cmdlet);
     }
   }
 
@@ -443,10 +444,14 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
     return { rows, nextLink: typeof next === 'string' && next ? next : null };
   }
 
-  /** The bearer token goes wherever a nextLink points: only follow links on the Exchange endpoint. */
-  private sameOrigin(link: string, cmdlet: string): string {
+  /**
+   * The bearer token goes wherever a nextLink points: follow links only on an Exchange host of the endpoint's own
+   * cloud. Exchange may page from outlook.office365.com to outlook.office.com (the captured `@odata.context` of
+   * api-facts §7.4 already names the latter), so a strict same-origin rule would break paging (clouds.ts).
+   */
+  private followable(link: string, cmdlet: string): string {
     const url = new URL(link, this.endpoint);
-    if (url.origin !== this.endpoint) throw new OpterError('E_INTERNAL', { detail: `${cmdlet}: refusing to follow a nextLink to ${url.origin}` });
+    if (!isSameCloudExchangeLink(this.endpoint, url)) throw new OpterError('E_INTERNAL', { detail: `${cmdlet}: refusing to follow a nextLink to ${url.origin}` });
     return url.toString();
   }
 
@@ -572,7 +577,9 @@ function toRoleAssignment(r: ExchangeRow): ManagementRoleAssignment {
     identity: text(r.Identity) || text(r.Name),
     role: text(r.Role),
     roleAssigneeType: text(r.RoleAssigneeType),
-    roleAssigneeName: text(r.RoleAssigneeName) || text(r.RoleAssignee),
+    // Kept apart: RoleAssignee carries the identity, RoleAssigneeName (usually) the pointer's name (ports.ts).
+    roleAssignee: text(r.RoleAssignee),
+    roleAssigneeName: text(r.RoleAssigneeName),
     recipientGroupScope: isGroupScope && custom ? { name: groupMatch ? groupMatch[1]! : custom, guid: groupMatch ? groupMatch[2]!.toLowerCase() : null } : null,
     customResourceScope: isGroupScope ? null : custom,
     recipientWriteScope: writeScope || (custom ? 'CustomRecipientScope' : 'Organization'),

@@ -9,7 +9,8 @@
  * handlers, their order and the token provider are exactly the SDK's defaults otherwise.
  *
  * RetryHandler: retries 429/503/504 up to `maxRetries` times (default 3), honouring Retry-After; what still fails
- * reaches the caller and the engine's bounded retry.
+ * reaches the caller and the engine's bounded retry. Not for addPassword, which is not idempotent: that request
+ * turns the handler off (graph-directory.ts).
  */
 import {
   AuthenticationHandler,

@@ -4,10 +4,11 @@
  * Every failure leaves as an OpterError (classify.ts). Reads return null/[] for "does not exist"; idempotent
  * writes report "already there" as `{ created: false }`.
  */
-import { ResponseType, type Client, type GraphRequest } from '@microsoft/microsoft-graph-client';
+import { ResponseType, RetryHandlerOptions, type Client, type GraphRequest } from '@microsoft/microsoft-graph-client';
 import type { TokenCredential } from '@azure/identity';
 import { OpterError } from '../core/errors';
 import type {
+  AppManagementPolicy,
   Application,
   AppRole,
   AppRoleAssignment,
@@ -28,12 +29,24 @@ export const GRAPH_PERMISSION = {
   policies: 'Policy.Read.All',
 } as const;
 
-const APPLICATION_FIELDS = ['id', 'appId', 'displayName', 'uniqueName', 'signInAudience', 'passwordCredentials'];
+const APPLICATION_FIELDS = ['id', 'appId', 'displayName', 'uniqueName', 'signInAudience', 'passwordCredentials', 'createdDateTime'];
 const SERVICE_PRINCIPAL_FIELDS = ['id', 'appId', 'displayName', 'appRoles'];
 /** The duplicate app-role assignment answer (400 Request_BadRequest) [OBS O1, api-facts §5.2]. */
 const DUPLICATE_ASSIGNMENT = /Permission being assigned already exists on the object/i;
 /** Paging bound: a tenant with more than this many pages of matches is not what these look-ups expect. */
 const MAX_PAGES = 200;
+/**
+ * How long after creating an app a 403 "backing application … must in the local tenant" to its service principal
+ * still counts as replication: azure-cli retries it 36 × 5 s (role/custom.py, docs/simulator.md).
+ */
+const NEW_APP_WINDOW_MS = 36 * 5_000;
+
+export interface GraphDirectoryOptions extends GraphClientOptions {
+  /** How long a just-created app counts as "new" for the service principal create (default 3 minutes). */
+  newAppWindowMs?: number;
+  /** Clock for that window (tests). */
+  now?: () => number;
+}
 
 type Json = Record<string, unknown>;
 
@@ -42,11 +55,17 @@ export class GraphDirectory implements DirectoryPort {
   /** The configured SDK client, for Graph calls outside this port (e.g. directory role assignments). */
   readonly client: Client;
   private readonly origin: string;
+  /** appId → when this adapter created it (for the bounded replication retry of its service principal). */
+  private readonly newApps = new Map<string, number>();
+  private readonly newAppWindowMs: number;
+  private readonly now: () => number;
 
-  constructor(conn: Pick<TenantConnection, 'tenantId' | 'graphEndpoint'>, credential: TokenCredential, options: GraphClientOptions = {}) {
+  constructor(conn: Pick<TenantConnection, 'tenantId' | 'graphEndpoint'>, credential: TokenCredential, options: GraphDirectoryOptions = {}) {
     this.tenantId = conn.tenantId;
     this.origin = new URL(conn.graphEndpoint).origin;
     this.client = createGraphClient(conn.graphEndpoint, credential, options);
+    this.newAppWindowMs = options.newAppWindowMs ?? NEW_APP_WINDOW_MS;
+    this.now = options.now ?? Date.now;
   }
 
   // --- applications ----------------------------------------------------------------------------------------------
@@ -54,7 +73,10 @@ export class GraphDirectory implements DirectoryPort {
   async upsertApplicationByUniqueName(uniqueName: string, body: { displayName: string; signInAudience: string }): Promise<UpsertResult<Application>> {
     const ctx: ClassifyContext = { operation: 'create or update the app registration', permission: GRAPH_PERMISSION.applications };
     const value = await this.upsert(`/applications(uniqueName='${odataKey(uniqueName)}')`, { displayName: body.displayName, signInAudience: body.signInAudience }, ctx);
-    return value ? { created: true, value: toApplication(value) } : { created: false };
+    if (!value) return { created: false };
+    const app = toApplication(value);
+    this.newApps.set(app.appId.toLowerCase(), this.now());
+    return { created: true, value: app };
   }
 
   async findApplicationsByDisplayName(displayName: string): Promise<Application[]> {
@@ -95,6 +117,8 @@ export class GraphDirectory implements DirectoryPort {
       operation: 'create the service principal',
       permission: GRAPH_PERMISSION.applications,
       replicationReason: 'waiting for Microsoft to replicate the new app registration',
+      // Bounded: only while the app is new does the "backing application" 403 mean replication.
+      objectIsNew: this.isNewApp(appId),
     };
     const value = await this.upsert(`/servicePrincipals(appId='${odataKey(appId)}')`, {}, ctx);
     return value ? { created: true, value: toServicePrincipal(value) } : { created: false };
@@ -150,6 +174,10 @@ export class GraphDirectory implements DirectoryPort {
     try {
       raw = (await this.client
         .api(`/applications/${encodeURIComponent(appObjectId)}/addPassword`)
+        // Never repeated by the SDK: its RetryHandler resends a buffered POST on 429/503/504 (RetryHandler.js,
+        // executeWithRetry: isRetry + isBuffered), and a 503 can come after the secret was made, so a repeat leaves
+        // a second secret nobody recorded. The engine's own retry sweeps such orphans (journal `pendingSince`).
+        .middlewareOptions([new RetryHandlerOptions(0, 0, () => false)])
         .post({ passwordCredential: { displayName: credential.displayName, endDateTime: credential.endDateTime } })) as Json;
     } catch (e) {
       throw classifyError(e, {
@@ -191,7 +219,26 @@ export class GraphDirectory implements DirectoryPort {
     return maxPasswordLifetimeOf(raw);
   }
 
+  async getSecretPolicy(appObjectId?: string): Promise<AppManagementPolicy> {
+    const ctx: ClassifyContext = { service: 'graph', operation: 'read the app management policy', permission: GRAPH_PERMISSION.policies };
+    if (appObjectId) {
+      // An assigned policy replaces the tenant default for this app (only one can be assigned).
+      const own = await this.listAll(this.client.api(`/applications/${encodeURIComponent(appObjectId)}/appManagementPolicies`), ctx);
+      if (own[0]) return toAppManagementPolicy(own[0], 'app');
+    }
+    try {
+      return toAppManagementPolicy((await this.client.api('/policies/defaultAppManagementPolicy').get()) as Json, 'tenant-default');
+    } catch (e) {
+      throw classifyError(e, ctx);
+    }
+  }
+
   // --- plumbing --------------------------------------------------------------------------------------------------
+
+  private isNewApp(appId: string): boolean {
+    const at = this.newApps.get(appId.toLowerCase());
+    return at !== undefined && this.now() - at <= this.newAppWindowMs;
+  }
 
   /**
    * PATCH with `Prefer: create-if-missing`: 201 + body → created (returns the body), 204 → existed (null).
@@ -278,6 +325,27 @@ export function toApplication(raw: Json): Application {
     uniqueName: optional(raw.uniqueName),
     signInAudience: typeof raw.signInAudience === 'string' ? raw.signInAudience : '',
     passwordCredentials: Array.isArray(raw.passwordCredentials) ? (raw.passwordCredentials as Json[]).map(toPasswordInfo) : [],
+    createdDateTime: optional(raw.createdDateTime),
+  };
+}
+
+/** A tenant default (`applicationRestrictions`) or per-app (`restrictions`) policy as the port sees it. */
+function toAppManagementPolicy(raw: Json, source: AppManagementPolicy['source']): AppManagementPolicy {
+  const holder = (source === 'app' ? raw.restrictions : raw.applicationRestrictions) as Json | undefined;
+  const list = Array.isArray(holder?.passwordCredentials) ? (holder.passwordCredentials as Json[]) : [];
+  return {
+    source,
+    id: typeof raw.id === 'string' ? raw.id : '',
+    displayName: typeof raw.displayName === 'string' ? raw.displayName : '',
+    isEnabled: raw.isEnabled !== false,
+    passwordCredentials: list
+      .filter((r) => typeof r?.restrictionType === 'string')
+      .map((r) => ({
+        restrictionType: r.restrictionType as string,
+        enabled: r.state !== 'disabled',
+        maxLifetime: optional(r.maxLifetime),
+        restrictForAppsCreatedAfter: optional(r.restrictForAppsCreatedAfterDateTime),
+      })),
   };
 }
 

@@ -7,7 +7,7 @@ import { AppSignIn } from './app-signin';
 import type { TenantConnection } from './config';
 import { createCredential } from './credential';
 import { ExchangeOnline, type ExchangeOnlineOptions } from './exchange';
-import { GraphDirectory } from './graph-directory';
+import { GraphDirectory, type GraphDirectoryOptions } from './graph-directory';
 import { RenewableCredential, renewOnPermissionError } from './renewable-credential';
 import type { GraphClientOptions } from './graph-client';
 
@@ -19,7 +19,7 @@ export interface TenantAdapters {
 }
 
 export interface TenantAdapterOptions {
-  graph?: GraphClientOptions;
+  graph?: GraphDirectoryOptions;
   exchange?: ExchangeOnlineOptions;
   /** Use this credential instead of building one from the connection (tests, custom hosting). */
   credential?: TokenCredential;
@@ -54,5 +54,6 @@ export { authorityOptions, createCredential, defaultScope, isMicrosoftAuthorityH
 export { ExchangeOnline, encodeParameters, stripAnnotations } from './exchange';
 export type { CmdletParameters, ExchangeOnlineOptions, ExchangeRow, InvokeOptions } from './exchange';
 export { GRAPH_PERMISSION, GraphDirectory, maxPasswordLifetimeOf } from './graph-directory';
+export type { GraphDirectoryOptions } from './graph-directory';
 export { createGraphClient, odataEqFilter, odataKey, odataQuote } from './graph-client';
 export type { GraphClientOptions } from './graph-client';

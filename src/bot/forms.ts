@@ -19,11 +19,12 @@ import {
   type RequestFormField,
   type RequestFormModel,
 } from '../cards';
-import { OpterError, toOpterError } from '../core/errors';
+import { describeAction, OpterError, toOpterError } from '../core/errors';
 import { validateProvisionInput } from '../provisioning/engine';
 import { inspectRegistration } from '../provisioning/inspect';
 import { groupOwnership, ownershipRefusal, type GroupOwnership } from '../provisioning/ownership';
 import { secretLifetime } from '../provisioning/lifetime';
+import { checkSecretPolicy, secretsBlockedError } from '../provisioning/secret-policy';
 import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../provisioning/names';
 import { checkSendersInTenant } from '../provisioning/senders';
 import { checkIsRequester, checkMayRequest, type Actor } from '../requests/rules';
@@ -157,18 +158,24 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
       return fallback;
     });
   const ownershipPorts = { directory, exchange, journal: services.store.journal };
-  const [senderCheck, apps, group, ownership, maxLifetime] = await Promise.all([
+  const [senderCheck, apps, group, ownership, maxLifetime, secretPolicy] = await Promise.all([
     errors.senders ? Promise.resolve(null) : guard(checkSendersInTenant(exchange, senders), null),
     guard(directory.findApplicationsByDisplayName(names.appDisplayName), []),
     guard(exchange.getDistributionGroup(names.groupAlias), null),
     guard<GroupOwnership>(groupOwnership(ownershipPorts, names), { kind: 'none' }),
     directory.getMaxPasswordLifetime().catch(() => null),
+    // The whole app management policy, so a tenant that forbids client secrets is refused here, not at the last step.
+    checkSecretPolicy(directory, names, services.clock.now()).catch(() => null),
   ]);
   if (tenantFailure) {
     model.generalError = `Could not check the tenant: ${refusalMessage(tenantFailure)}`;
     return { model, payload: null };
   }
   if (senderCheck && senderCheck.problems.length) setError('senders', senderCheck.problems.map((p) => p.message).join(' '));
+  if (secretPolicy?.verdict?.blocked) {
+    const blocked = secretsBlockedError(secretPolicy.verdict, names.appDisplayName);
+    setError(null, `${blocked.summary}. ${describeAction(blocked.code)}`);
+  }
 
   // Name checks: our own requests in flight, then the tenant's registrations.
   const busy = inFlightFor(services.store, names.appDisplayName, draft.id);

@@ -54,6 +54,12 @@ export const ERROR_CATALOGUE = {
     title: 'The tenant’s app-management policy does not allow this secret',
     action: 'Ask a Global Administrator to allow client secrets for this app, or shorten the validity: {detail}.',
   },
+  E_SECRETS_BLOCKED_BY_POLICY: {
+    category: 'policy',
+    title: 'The tenant’s app-management policy forbids client secrets for this app',
+    action:
+      'Nothing was created. Opter signs in with a client secret, so a Global Administrator or Application Administrator must exempt this app: create an app management policy without the passwordAddition restriction and assign it to the app registration (an assigned policy replaces the tenant default), or narrow the tenant default’s passwordAddition restriction; then retry. See docs/permissions.md, "Tenants that forbid client secrets". {detail}',
+  },
   // --- permission --------------------------------------------------------------------------------------------
   E_GRAPH_PERMISSION: {
     category: 'permission',
@@ -89,6 +95,12 @@ export const ERROR_CATALOGUE = {
     category: 'conflict',
     title: 'The group name or alias is taken by another recipient',
     action: 'Choose another group name/alias, or remove the conflicting recipient: {detail}.',
+  },
+  E_ROLE_ASSIGNMENT_UNCLEAR: {
+    category: 'conflict',
+    title: 'A role assignment with this app’s name exists, but Exchange does not say whose it is',
+    action:
+      'Nothing was changed. Check it with Get-ManagementRoleAssignment -Identity "{detail}": remove it if it does not belong to this app, then press Retry.',
   },
   E_NOT_FOUND: { category: 'conflict', title: 'An object disappeared while we worked on it', action: 'Press Retry; {detail}' },
   E_VERIFY_FAILED: {

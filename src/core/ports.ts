@@ -44,6 +44,31 @@ export interface Application {
   uniqueName: string | null;
   signInAudience: string;
   passwordCredentials: PasswordCredentialInfo[];
+  /** When the app was created: app management policy restrictions apply by this date. Null when not read. */
+  createdDateTime?: string | null;
+}
+
+/** One `passwordCredentialConfiguration` of an app management policy (docs/permissions.md, "Tenants that forbid client secrets"). */
+export interface PasswordCredentialRestriction {
+  /** `passwordAddition` (no secrets at all), `passwordLifetime` (capped), `customPasswordAddition`, … */
+  restrictionType: string;
+  enabled: boolean;
+  /** ISO-8601 duration for lifetime restrictions, else null. */
+  maxLifetime: string | null;
+  /** The restriction covers apps created on or after this moment; null = all apps. */
+  restrictForAppsCreatedAfter: string | null;
+}
+
+/**
+ * The app management policy that governs new client secrets on an app: the policy assigned to the app (which then
+ * replaces the tenant default entirely), else the tenant default policy.
+ */
+export interface AppManagementPolicy {
+  source: 'tenant-default' | 'app';
+  id: string;
+  displayName: string;
+  isEnabled: boolean;
+  passwordCredentials: PasswordCredentialRestriction[];
 }
 
 export interface AppRole {
@@ -98,6 +123,11 @@ export interface DirectoryPort {
 
   /** Max client-secret lifetime from `GET /policies/defaultAppManagementPolicy` (ISO-8601 duration) or null. */
   getMaxPasswordLifetime(): Promise<string | null>;
+  /**
+   * The whole policy that governs new secrets: `GET /applications/{id}/appManagementPolicies` when an app is given
+   * and has one, else `GET /policies/defaultAppManagementPolicy`.
+   */
+  getSecretPolicy(appObjectId?: string): Promise<AppManagementPolicy>;
 }
 
 /** Acts as the *new* app (client credentials with its own secret): proves the secret and the grants work. */
@@ -198,7 +228,12 @@ export interface ManagementRoleAssignment {
   role: string;
   /** `ServicePrincipal` for assignments made with `-App`. */
   roleAssigneeType: string;
-  /** The assignee's name (for a service principal pointer: its object id). */
+  /**
+   * The assignee's identity as Exchange reports it in `RoleAssignee` (for an app: the Entra service principal's
+   * object id, as Microsoft's own scripts read it; docs/simulator.md "RBAC for Applications"). Empty when absent.
+   */
+  roleAssignee: string;
+  /** `RoleAssigneeName`: for an app usually the pointer's DisplayName, not an identity. */
   roleAssigneeName: string;
   /** Group scope (`-RecipientGroupScope`), parsed from CustomResourceScope `<GroupName>_<GUID>`; null otherwise. */
   recipientGroupScope: { name: string; guid: string | null } | null;

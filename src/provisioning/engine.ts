@@ -32,6 +32,7 @@ import type {
 import { assertOurGroup, findOrphanSecrets, newObjectRead } from './activities';
 import { GRAPH_APP_ID, SIGN_IN_AUDIENCE, uniqueNameFor } from './identity';
 import { secretLifetime } from './lifetime';
+import { assertSecretAllowed, governingMaxLifetime } from './secret-policy';
 import { deriveNames, formatRoundTripUtc, typedNameProblem, type DerivedNames, type NameOverrides, DEFAULT_SECRET_VALID_YEARS } from './names';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from './senders';
@@ -495,10 +496,11 @@ export class ProvisioningEngine {
   private async runProvision(ctx: JobContext, mode: { senders?: string[]; scoping?: ScopingModel; createSecret?: boolean } = {}): Promise<ProvisionResult> {
     const input = ctx.job.input as ProvisionInput & { secretValidYears: number };
     const names = deriveNames(input.appDisplayName, input.overrides);
-    // The group's owner is checked with the senders, before either chain writes anything.
-    const validated = await this.stepValidate(ctx, mode.senders ?? input.senders, names);
-    const senders = validated.senders as string[];
     const createSecret = mode.createSecret !== false;
+    // The group's owner (and, for a new secret, the tenant's secret policy) is checked with the senders, before
+    // either chain writes anything.
+    const validated = await this.stepValidate(ctx, mode.senders ?? input.senders, { groupFor: names, ...(createSecret ? { secret: { names, newSecret: input.newSecret } } : {}) });
+    const senders = validated.senders as string[];
     if ((mode.scoping ?? input.scoping) === 'rbac') return this.runProvisionRbac(ctx, names, senders, input, createSecret);
 
     // The two chains only meet at the access policy; settle both so the journal is complete whichever fails.
@@ -663,11 +665,17 @@ export class ProvisioningEngine {
     return this.runProvision(ctx, { senders: plan.senders, scoping: plan.intendedScoping, createSecret: false });
   }
 
-  /** With `groupFor`, also refuses when the group those names lead to belongs to another registration. */
-  private stepValidate(ctx: JobContext, senders: string[], groupFor?: DerivedNames) {
+  /**
+   * `groupFor`: also refuse when the group those names lead to belongs to another registration.
+   * `secret`: also refuse when the tenant's app management policy forbids the secret this job will add.
+   */
+  private stepValidate(ctx: JobContext, senders: string[], checks: { groupFor?: DerivedNames; secret?: { names: DerivedNames; newSecret?: boolean } } = {}) {
+    const { groupFor, secret } = checks;
     return this.step(ctx, 'validate', async () => {
       const [check] = await Promise.all([checkSendersInTenant(this.deps.exchange, senders), groupFor ? assertGroupIsOurs(this.deps, groupFor) : null]);
       if (check.problems.length) throw problemsToError(check.problems);
+      // Before any write: a tenant that forbids client secrets would otherwise stop us at the last step.
+      if (secret) await assertSecretAllowed(this.deps.directory, secret.names, this.deps.clock.now(), { newSecret: secret.newSecret });
       // Add by primary SMTP address: the input may be a secondary proxy address of the mailbox.
       const resolved = senders.map((s) => check.recipients.get(s.toLowerCase())!.primarySmtpAddress);
       const uniq = [...new Map(resolved.map((r) => [r.toLowerCase(), r])).values()];
@@ -900,7 +908,7 @@ export class ProvisioningEngine {
           };
         }
 
-        const maxLifetime = await directory.getMaxPasswordLifetime().catch((e: unknown) => {
+        const maxLifetime = await governingMaxLifetime(directory, current, now).catch((e: unknown) => {
           // Reading the policy needs Policy.Read.All; without it we still try, and addPassword reports a policy breach.
           if (e instanceof OpterError && e.code === 'E_GRAPH_PERMISSION') {
             ctx.notes.push('Could not read the tenant app-management policy (Policy.Read.All missing); the requested lifetime was used as is.');

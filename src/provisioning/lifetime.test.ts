@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addDuration, parseIsoDuration, secretLifetime } from './lifetime';
+import type { AppManagementPolicy } from '../core/ports';
+import { addDuration, evaluateSecretPolicy, parseIsoDuration, secretLifetime } from './lifetime';
 
 describe('secret lifetime clamped to the tenant policy', () => {
   const now = new Date('2026-11-27T08:00:00.000Z');
@@ -28,5 +29,27 @@ describe('secret lifetime clamped to the tenant policy', () => {
 
   it('does not lengthen a request shorter than the policy', () => {
     expect(secretLifetime(now, 1, 'P2Y').clamped).toBe(false);
+  });
+});
+
+describe('evaluateSecretPolicy: what an app management policy means for a new secret', () => {
+  const policy = (restrictions: AppManagementPolicy['passwordCredentials'], isEnabled = true): AppManagementPolicy => ({ source: 'tenant-default', id: 'p', displayName: 'Default', isEnabled, passwordCredentials: restrictions });
+  const rule = (restrictionType: string, o: Partial<AppManagementPolicy['passwordCredentials'][number]> = {}) => ({ restrictionType, enabled: true, maxLifetime: null, restrictForAppsCreatedAfter: null, ...o });
+  const created = new Date('2026-01-01T00:00:00Z');
+
+  it('passwordAddition blocks apps created on or after its date, not older ones', () => {
+    expect(evaluateSecretPolicy(policy([rule('passwordAddition', { restrictForAppsCreatedAfter: '2026-01-01T00:00:00Z' })]), created)).toMatchObject({ blocked: true, blockedForAppsCreatedAfter: '2026-01-01T00:00:00Z' });
+    expect(evaluateSecretPolicy(policy([rule('passwordAddition', { restrictForAppsCreatedAfter: '2026-06-01T00:00:00Z' })]), created).blocked).toBe(false);
+    expect(evaluateSecretPolicy(policy([rule('passwordAddition')]), created).blocked).toBe(true);
+  });
+
+  it('a disabled policy or restriction blocks nothing', () => {
+    expect(evaluateSecretPolicy(policy([rule('passwordAddition')], false), created).blocked).toBe(false);
+    expect(evaluateSecretPolicy(policy([rule('passwordAddition', { enabled: false })]), created).blocked).toBe(false);
+  });
+
+  it('the shortest applicable lifetime wins', () => {
+    const v = evaluateSecretPolicy(policy([rule('passwordLifetime', { maxLifetime: 'P1Y' }), rule('passwordLifetime', { maxLifetime: 'P90D' }), rule('passwordLifetime', { maxLifetime: 'P7D', restrictForAppsCreatedAfter: '2027-01-01T00:00:00Z' })]), created);
+    expect(v).toMatchObject({ blocked: false, maxLifetime: 'P90D' });
   });
 });

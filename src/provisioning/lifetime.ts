@@ -3,6 +3,7 @@
  * (policies/defaultAppManagementPolicy → passwordCredentials[restrictionType=passwordLifetime].maxLifetime, an
  * ISO-8601 duration; api-facts §4).
  */
+import type { AppManagementPolicy } from '../core/ports';
 import { addYearsUtc } from './names';
 
 export interface IsoDuration {
@@ -46,4 +47,43 @@ export function secretLifetime(now: Date, years: number, maxLifetime: string | n
   const policyEnd = new Date(addDuration(now, parseIsoDuration(maxLifetime)).getTime() - 60_000);
   if (policyEnd < requestedEnd) return { endDateTime: policyEnd, clamped: true, requestedEnd, maxLifetime };
   return { endDateTime: requestedEnd, clamped: false, requestedEnd, maxLifetime };
+}
+
+/** What an app management policy means for a new client secret on an app created at `appCreatedAt`. */
+export interface SecretPolicyVerdict {
+  /** Client secrets are forbidden (`passwordAddition`). */
+  blocked: boolean;
+  /** The shortest lifetime cap that applies, or null. */
+  maxLifetime: string | null;
+  policy: Pick<AppManagementPolicy, 'source' | 'id' | 'displayName'>;
+  /** restrictForAppsCreatedAfter of the blocking restriction (null: every app). */
+  blockedForAppsCreatedAfter: string | null;
+}
+
+/**
+ * Only an enabled policy counts, and of it only enabled restrictions whose `restrictForAppsCreatedAfterDateTime`
+ * the app's creation reaches (docs/permissions.md, "Tenants that forbid client secrets").
+ */
+export function evaluateSecretPolicy(policy: AppManagementPolicy, appCreatedAt: Date): SecretPolicyVerdict {
+  const verdict: SecretPolicyVerdict = { blocked: false, maxLifetime: null, policy: { source: policy.source, id: policy.id, displayName: policy.displayName }, blockedForAppsCreatedAfter: null };
+  if (!policy.isEnabled) return verdict;
+  const applies = policy.passwordCredentials.filter((r) => r.enabled && (!r.restrictForAppsCreatedAfter || appCreatedAt.getTime() >= Date.parse(r.restrictForAppsCreatedAfter)));
+  const block = applies.find((r) => r.restrictionType === 'passwordAddition');
+  if (block) {
+    verdict.blocked = true;
+    verdict.blockedForAppsCreatedAfter = block.restrictForAppsCreatedAfter;
+  }
+  // Lifetimes compare by where they end from one fixed start.
+  const epoch = new Date(0);
+  for (const r of applies) {
+    if (r.restrictionType !== 'passwordLifetime' || !r.maxLifetime) continue;
+    let ends: number;
+    try {
+      ends = addDuration(epoch, parseIsoDuration(r.maxLifetime)).getTime();
+    } catch {
+      continue;
+    }
+    if (verdict.maxLifetime === null || ends < addDuration(epoch, parseIsoDuration(verdict.maxLifetime)).getTime()) verdict.maxLifetime = r.maxLifetime;
+  }
+  return verdict;
 }

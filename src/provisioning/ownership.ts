@@ -20,7 +20,7 @@ import { OpterError } from '../core/errors';
 import type { DirectoryPort, DistributionGroup, ExchangeLifecyclePort, ExchangePort, JournalPort } from '../core/ports';
 import { RBAC_MAIL_SEND_ROLE, uniqueNameFor } from './identity';
 import { EXCHANGE_NAME_MAX, deriveNames, type DerivedNames, type NameOverrides } from './names';
-import { assignmentTargetsGroup, groupFacts, policyTargetsGroup } from './registration';
+import { assignmentHolder, assignmentTargetsGroup, groupFacts, policyTargetsGroup } from './registration';
 
 export interface OwnershipPorts {
   directory: DirectoryPort;
@@ -153,7 +153,8 @@ async function scopesOn(ports: OwnershipPorts, g: DistributionGroup, claims: Gro
   if (scoped.length) {
     const pointers = await exchange.listExchangeServicePrincipals();
     for (const a of scoped) {
-      const sp = pointers.find((s) => [s.objectId, s.identity].some((id) => id && id.toLowerCase() === a.roleAssigneeName.toLowerCase()));
+      // Matched on the assignee's identity (RoleAssignee), not the pointer's name: see assignmentHolder.
+      const sp = pointers.find((s) => assignmentHolder(a, s) === 'ours');
       if (sp && !byApp.has(sp.appId.toLowerCase())) byApp.set(sp.appId.toLowerCase(), `its app has the role assignment "${a.name}" (${a.role}) scoped to the group`);
     }
   }

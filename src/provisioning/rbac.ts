@@ -12,7 +12,8 @@ import { newObjectRead } from './activities';
 import { RBAC_MAIL_SEND_ROLE, RBAC_ROLES_WITH_MAIL_SEND, roleAssignmentNameFor } from './identity';
 import type { DerivedNames } from './names';
 import { sendersOfOtherRegistrations } from './ownership';
-import { assignmentTargetsGroup, graphMailSendRole, type GroupFacts } from './registration';
+import { assignmentHolder, assignmentTargetsGroup, graphMailSendRole, type GroupFacts } from './registration';
+import type { ManagementRoleAssignment } from '../core/ports';
 import type { JobRuntime, VerificationCheck } from './runtime';
 
 export const GRAPH_GRANT_REMOVAL_REASON =
@@ -86,20 +87,25 @@ export function stepExchangeServicePrincipal(rt: JobRuntime, t: RbacTarget) {
 /**
  * `New-ManagementRoleAssignment -Name -App -Role 'Application Mail.Send' -RecipientGroupScope <group>`, after
  * `Get-ManagementRoleAssignment`. A same-named assignment for another assignee or scope (e.g. the app was
- * re-created) is replaced, as U7 does [api-facts §9.3].
+ * re-created) is replaced, as U7 does [api-facts §9.3]. Ownership is decided on the assignee's identity
+ * (assignmentHolder), never on RoleAssigneeName alone: replacing our own assignment would cut Mail.Send for
+ * Exchange's 30 min–2 h permission-cache window.
  */
 export function stepRoleAssignment(rt: JobRuntime, t: RbacTarget, exoSpObjectId: string, exoSpIsNew: boolean) {
   const { exchange, journal, clock } = rt.ports;
   const name = roleAssignmentNameFor(t.names);
+  const pointer = { objectId: exoSpObjectId, appId: t.appId, displayName: t.appDisplayName };
   return rt.step<{ name: string; created: boolean; assignedAt: string | null }>('roleAssignment', async (_attempt, record) => {
-    const ours = (a: { role: string; roleAssigneeName: string }) =>
-      a.role.toLowerCase() === RBAC_MAIL_SEND_ROLE.toLowerCase() && a.roleAssigneeName.toLowerCase() === exoSpObjectId.toLowerCase();
+    const ours = (a: ManagementRoleAssignment) => a.role.toLowerCase() === RBAC_MAIL_SEND_ROLE.toLowerCase() && assignmentHolder(a, pointer) === 'ours';
     const createdEarlier = record.outputs.created === true;
     const assignedEarlier = typeof record.outputs.assignedAt === 'string' ? (record.outputs.assignedAt as string) : null;
 
     const [named] = await exchange.getManagementRoleAssignments({ identity: name });
     if (named && ours(named) && assignmentTargetsGroup(named, t.group)) {
       return { out: { name, created: createdEarlier, assignedAt: assignedEarlier }, summary: `${createdEarlier ? 'Assigned' : 'Already assigned'}: ${RBAC_MAIL_SEND_ROLE} scoped to ${t.group.smtp}` };
+    }
+    if (named && assignmentHolder(named, pointer) === 'unknown') {
+      throw new OpterError('E_ROLE_ASSIGNMENT_UNCLEAR', { detail: `${name}" (assignee shown as "${named.roleAssigneeName || named.roleAssignee}` });
     }
     if (named) {
       await exchange.removeManagementRoleAssignment(named.identity);

@@ -103,6 +103,34 @@ export function assignmentTargetsGroup(a: ManagementRoleAssignment, group: Group
   return scope.name.toLowerCase() === group.name.toLowerCase();
 }
 
+/** The Exchange service principal pointer an assignment may belong to: its identity and (for names) its DisplayName. */
+export interface AssigneeIdentity {
+  /** The Entra service principal's object id (the pointer's ObjectId). */
+  objectId: string;
+  appId: string;
+  /** The pointer's DisplayName (what `New-ServicePrincipal -DisplayName` was given). */
+  displayName?: string | null;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Whose is a role assignment? Exchange reports the assignee's identity in `RoleAssignee` and, for an app, the
+ * pointer's name in `RoleAssigneeName`; public scripts read either field (docs/simulator.md "RBAC for
+ * Applications"), so both are looked at:
+ * - `ours`: a field carries our object id or app id, or (no identity shown at all) our pointer's name;
+ * - `other`: an identity (a GUID) is shown and it is not ours;
+ * - `unknown`: only a name that is not our pointer's — never a reason to delete anything.
+ */
+export function assignmentHolder(a: Pick<ManagementRoleAssignment, 'roleAssignee' | 'roleAssigneeName'>, sp: AssigneeIdentity): 'ours' | 'other' | 'unknown' {
+  const shown = [a.roleAssignee, a.roleAssigneeName].map((v) => (v ?? '').trim().toLowerCase()).filter(Boolean);
+  const ids = new Set([sp.objectId, sp.appId].map((v) => v.toLowerCase()));
+  if (shown.some((v) => ids.has(v))) return 'ours';
+  if (shown.some((v) => GUID.test(v))) return 'other';
+  if (sp.displayName && shown.includes(sp.displayName.trim().toLowerCase())) return 'ours';
+  return 'unknown';
+}
+
 export function scopingOf(f: Pick<RegistrationFacts, 'accessPolicies' | 'scopedRoleAssignment' | 'mailSendRoleAssignments'>): ScopingState {
   const rbac = !!f.scopedRoleAssignment || f.mailSendRoleAssignments.length > 0;
   const policy = f.accessPolicies.some((p) => p.accessRight === 'RestrictAccess');
@@ -157,7 +185,7 @@ export async function readRegistration(ports: Ports, names: DerivedNames, opts: 
       exchange.getManagementRoleAssignments({ roleAssignee: exoSp.objectId }),
       exchange.getManagementRoleAssignments({ identity: roleAssignmentNameFor(names) }),
     ]);
-    const mine = new Map([...byAssignee, ...byName].filter((a) => a.roleAssigneeName.toLowerCase() === exoSp.objectId.toLowerCase()).map((a) => [a.name.toLowerCase(), a]));
+    const mine = new Map([...byAssignee, ...byName].filter((a) => assignmentHolder(a, exoSp) === 'ours').map((a) => [a.name.toLowerCase(), a]));
     mailSendRoleAssignments = [...mine.values()].filter((a) => RBAC_ROLES_WITH_MAIL_SEND.some((r) => r.toLowerCase() === a.role.toLowerCase()));
   }
   const preferredName = roleAssignmentNameFor(names).toLowerCase();

@@ -52,7 +52,7 @@ describe('detectDrift', () => {
   });
 
   it('rbac intent: tenant-wide grant next to the scope, missing assignment, broad assignments', () => {
-    const assignment = { name: 'n', identity: 'n', role: 'Application Mail.Send', roleAssigneeType: 'ServicePrincipal', roleAssigneeName: 'sp', recipientGroupScope: { name: group.name, guid: 'g-1' }, customResourceScope: null, recipientWriteScope: 'Group', enabled: true };
+    const assignment = { name: 'n', identity: 'n', role: 'Application Mail.Send', roleAssigneeType: 'ServicePrincipal', roleAssignee: 'sp', roleAssigneeName: 'sp', recipientGroupScope: { name: group.name, guid: 'g-1' }, customResourceScope: null, recipientWriteScope: 'Group', enabled: true };
     const rbac = { ...noBaseline, scoping: 'rbac' as const };
     expect(kinds(facts({ accessPolicies: [], restrictPolicy: null, mailSendRoleAssignments: [assignment], scopedRoleAssignment: assignment, scoping: 'rbac' }), rbac)).toEqual(['tenant-wide-grant']);
     expect(kinds(facts({ graphMailSend: null, accessPolicies: [], restrictPolicy: null, scoping: 'unscoped' }), rbac)).toEqual(['rbac-assignment-missing']);

@@ -7,6 +7,7 @@ import { OpterError } from '../core/errors';
 import type { StepRecord } from '../core/ports';
 import { findOrphanSecrets } from './activities';
 import { secretLifetime, type SecretLifetime } from './lifetime';
+import { governingMaxLifetime } from './secret-policy';
 import { formatRoundTripUtc } from './names';
 import type { JobRuntime } from './runtime';
 
@@ -19,9 +20,13 @@ export interface DeliveredSecret {
   secretText?: string;
 }
 
-/** The tenant's maximum secret lifetime, or null when it cannot be read (Policy.Read.All missing: said in a note). */
-export async function readMaxLifetime(rt: JobRuntime): Promise<string | null> {
-  return rt.ports.directory.getMaxPasswordLifetime().catch((e: unknown) => {
+/**
+ * The maximum secret lifetime (for an app: under the policy that governs it, secret-policy.ts), or null when it
+ * cannot be read (Policy.Read.All missing: said in a note).
+ */
+export async function readMaxLifetime(rt: JobRuntime, app?: { id: string; createdDateTime?: string | null }): Promise<string | null> {
+  const read = app ? governingMaxLifetime(rt.ports.directory, app, rt.ports.clock.now()) : rt.ports.directory.getMaxPasswordLifetime();
+  return read.catch((e: unknown) => {
     if (e instanceof OpterError && e.code === 'E_GRAPH_PERMISSION') {
       rt.note('Could not read the tenant app-management policy (Policy.Read.All missing); the requested lifetime was used as is.');
       return null;
@@ -62,7 +67,7 @@ export async function createDeliveredSecret(
   if (orphans.length) journal.recordStepOutputs(jobId, p.stepName, { keyId: null, removedOrphans: orphans });
 
   const now = clock.now();
-  const life = p.lifetime(now, await readMaxLifetime(rt));
+  const life = p.lifetime(now, await readMaxLifetime(rt, app));
   const endDateTime = formatRoundTripUtc(life.endDateTime);
   journal.recordStepOutputs(jobId, p.stepName, { pendingSince: now.toISOString(), keyId: null, delivered: false });
   const created = await directory.addPassword(p.appObjectId, { displayName: p.displayName, endDateTime });

@@ -93,7 +93,7 @@ export async function runTestEmail(rt: JobRuntime): Promise<TestEmailResult> {
       rt.note(`Removed a test secret (${keyId}) left by an interrupted run.`);
     }
     const now = clock.now();
-    const end = testSecretEnd(now, await readMaxLifetime(rt));
+    const end = testSecretEnd(now, await readMaxLifetime(rt, app));
     journal.recordStepOutputs(rt.job.id, 'testSend', { pendingSince: now.toISOString(), keyId: null });
     const created = await directory.addPassword(loc.appObjectId, { displayName: testName, endDateTime: formatRoundTripUtc(end) });
     journal.recordStepOutputs(rt.job.id, 'testSend', { keyId: created.keyId });

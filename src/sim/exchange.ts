@@ -366,6 +366,19 @@ function scopeRow(s: ManagementScopeRecord): Record<string, unknown> {
   };
 }
 
+/**
+ * Which field names the assignee depends on the `roleAssigneeShape` switch (faults.ts): by default the identity
+ * (the Entra service principal object id) in `RoleAssignee` and the pointer's DisplayName in `RoleAssigneeName`,
+ * as Microsoft's Get-EwsSignIns.ps1 and Migrate-AppAccessPolicies.ps1 read them (docs/simulator.md).
+ */
+function assigneeFields(r: Run, a: RoleAssignmentRecord): { RoleAssignee: string; RoleAssigneeName: string } {
+  const pointerName = exoServicePrincipals(r.ctx.store).find((s) => s.objectId === a.spObjectId)?.displayName || a.spObjectId;
+  const shape = r.ctx.faults.get().roleAssigneeShape ?? 'pointer-name';
+  if (shape === 'object-id') return { RoleAssignee: a.spObjectId, RoleAssigneeName: a.spObjectId };
+  if (shape === 'name-only') return { RoleAssignee: pointerName, RoleAssigneeName: pointerName };
+  return { RoleAssignee: a.spObjectId, RoleAssigneeName: pointerName };
+}
+
 function assignmentRow(r: Run, a: RoleAssignmentRecord): Record<string, unknown> {
   const s = describeScope(r.ctx.store, a);
   return {
@@ -373,8 +386,7 @@ function assignmentRow(r: Run, a: RoleAssignmentRecord): Record<string, unknown>
     Identity: a.name,
     Role: a.role,
     RoleAssigneeType: 'ServicePrincipal',
-    RoleAssigneeName: a.spObjectId,
-    RoleAssignee: a.spObjectId,
+    ...assigneeFields(r, a),
     CustomResourceScope: s.customResourceScope,
     RecipientWriteScope: s.recipientWriteScope,
     CustomRecipientWriteScope: '',
@@ -1004,7 +1016,12 @@ export async function handleExchange(ctx: SimContext, req: SimRequest): Promise<
     const next = new URLSearchParams();
     if (select) next.set('$select', select);
     next.set('$skiptoken', token);
-    out['@odata.nextLink'] = `${ctx.origins.exchange}/adminapi/beta/${tenantForLinks}/InvokeCommand?${next.toString()}`;
+    // Real Exchange may answer a page later on another host of the same cloud [OBS U6's @odata.context]; the
+    // exchangeNextLinkHost switch models that.
+    const linkOrigin = new URL(ctx.origins.exchange);
+    const linkHost = ctx.faults.get().exchangeNextLinkHost;
+    if (linkHost) linkOrigin.hostname = linkHost;
+    out['@odata.nextLink'] = `${linkOrigin.origin}/adminapi/beta/${tenantForLinks}/InvokeCommand?${next.toString()}`;
   }
   const headers: Record<string, string> = { 'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8', 'request-id': req.requestId };
   if (m) headers['preference-applied'] = `odata.maxpagesize=${pageSize}`;

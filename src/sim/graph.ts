@@ -9,6 +9,7 @@ import { parseIsoDurationMs } from './faults';
 import { header, isoNow, isPlainObject, parseJsonBody, type SimContext, type SimReply, type SimRequest } from './http';
 import { hashSecret, isGuid, newAssignmentId, newGuid, newSalt, newSecretText } from './ids';
 import { applySelect, parseEqFilter, parseKeySegment, splitPath } from './odata';
+import { appPolicyJson, DEFAULT_POLICY_ID, parseRestrictions, restrictionJson, restrictionsFor, tenantDefaultPolicy, type AppPolicyRecord } from './app-policy';
 import { appHasRoleAssignments, rbacPermits } from './rbac';
 import { isVisible, type KeyCredentialRecord, type AppRecord, type AssignmentRecord, type DirectoryRoleAssignmentRecord, type SpRecord, type UserRecord } from './tenant';
 
@@ -37,7 +38,6 @@ const SP_WRITABLE = new Set([
 ]);
 /** Server-owned properties a client may echo back; Graph ignores them on write. */
 const IGNORED_ON_WRITE = new Set(['id', 'appId', 'createdDateTime', 'deletedDateTime', 'publisherDomain', '@odata.type', '@odata.context']);
-const DEFAULT_POLICY_ID = '00000000-0000-0000-0000-000000000000';
 
 /** Thrown inside handlers to answer with a Graph error envelope [DOC G13]. */
 class GraphError extends Error {
@@ -297,6 +297,12 @@ function route(call: Call): SimReply {
     }
     const target = key ? { key: key.key ?? 'id', value: key.value } : { key: 'id', value: second! };
     const action = key ? second : third;
+    if (action === 'appManagementPolicies') {
+      const rest = call.seg.slice(key ? 2 : 3);
+      if (rest.length === 0 && m === 'GET') return listAppPoliciesOf(call, target);
+      if (rest.length === 1 && rest[0] === '$ref' && m === 'POST') return assignAppPolicy(call, target);
+      throw rest.length > 1 || (rest.length === 1 && rest[0] !== '$ref') ? segmentNotFound(rest[0]!) : methodNotAllowed();
+    }
     if (call.seg.length > (key ? 2 : 3)) throw segmentNotFound(call.seg[key ? 2 : 3]!);
     if (!action) {
       if (m === 'GET') return getApplication(call, target);
@@ -348,6 +354,12 @@ function route(call: Call): SimReply {
   if (first === 'policies' && second === 'defaultAppManagementPolicy' && !third) {
     if (m === 'GET') return getAppManagementPolicy(call);
     if (m === 'PATCH') return patchAppManagementPolicy(call);
+    throw methodNotAllowed();
+  }
+  if (first === 'policies' && second === 'appManagementPolicies' && !fourth) {
+    if (!third && m === 'GET') return listAppPolicies(call);
+    if (!third && m === 'POST') return createAppPolicy(call);
+    if (third && m === 'GET') return json(200, { '@odata.context': `${call.base}/$metadata#policies/appManagementPolicies/$entity`, ...appPolicyJson(requireAppPolicy(call, third)) });
     throw methodNotAllowed();
   }
 
@@ -658,13 +670,21 @@ function addPassword(call: Call, t: Target): SimReply {
   const end = pc.endDateTime === undefined || pc.endDateTime === null ? start + 2 * 365 * 24 * 3600 * 1000 : Date.parse(String(pc.endDateTime));
   if (Number.isNaN(end)) throw badRequest("Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
   if (end <= start) throw badRequest('Key credential end date is invalid.', [{ code: 'InvalidKeyEndDate', message: 'Key credential end date is invalid.', target: 'EndDate' }]);
-  const max = call.ctx.faults.get().maxPasswordLifetime;
-  if (max) {
-    const maxMs = parseIsoDurationMs(max)!;
-    if (end - start > maxMs) {
+  // The app's own policy, else the tenant default; only restrictions covering the app's creation date count.
+  const { policyId, restrictions } = restrictionsFor(call.ctx, app);
+  const refusal = call.ctx.faults.get().appPolicyRefusalStatus ?? 400;
+  if (restrictions.some((r) => r.restrictionType === 'passwordAddition')) {
+    // The code Microsoft's Teams Toolkit matches (aadErrorCode.credentialTypeNotAllowedAsPerAppPolicy); CIPP matches the
+    // text "Credential type not allowed as per assigned policy" [OBS C5].
+    const msg = `Credential type not allowed as per assigned policy '${policyId}'.`;
+    throw new GraphError(refusal, 'CredentialTypeNotAllowedAsPerAppPolicy', msg);
+  }
+  for (const r of restrictions) {
+    if (r.restrictionType !== 'passwordLifetime' || !r.maxLifetime) continue;
+    if (end - start > parseIsoDurationMs(r.maxLifetime)!) {
       // Observed body [OBS OfficeDev/microsoft-365-agents-toolkit#10998; CIPP-API PR #1970].
-      const msg = `Credential lifetime exceeds the max value allowed as per assigned policy '${DEFAULT_POLICY_ID}'.`;
-      throw new GraphError(400, 'CredentialInvalidLifetimeAsPerAppPolicy', msg, [{ code: 'InvalidKeyEndDate', message: msg, target: 'EndDate' }]);
+      const msg = `Credential lifetime exceeds the max value allowed as per assigned policy '${policyId}'.`;
+      throw new GraphError(refusal, 'CredentialInvalidLifetimeAsPerAppPolicy', msg, [{ code: 'InvalidKeyEndDate', message: msg, target: 'EndDate' }]);
     }
   }
   const secretText = newSecretText();
@@ -745,9 +765,17 @@ function validateSpProps(props: Record<string, unknown>): Record<string, unknown
   return out;
 }
 
-/** Shared by POST and the upsert: the app must be visible, else NoBackingApplicationObject [OBS Q1]. */
+/**
+ * Shared by POST and the upsert: the app must be visible, else NoBackingApplicationObject [OBS Q1] — or, with the
+ * `servicePrincipalReplicationAnswer` switch, the 403 that azure-cli's create_service_principal_for_rbac retries as
+ * replication ("…backing application of the service principal being created must in the local tenant",
+ * https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/role/custom.py).
+ */
 function insertSp(call: Call, appId: string, props: Record<string, unknown>): SpRecord {
   const app = call.ctx.store.app((a) => a.appId === appId);
+  if (!app && call.ctx.faults.get().servicePrincipalReplicationAnswer === 'backing-app-not-local' && call.ctx.store.app((a) => a.appId === appId, { includeReplicating: true })) {
+    throw new GraphError(403, 'Authorization_RequestDenied', 'When using this permission, the backing application of the service principal being created must in the local tenant');
+  }
   if (!app) {
     const msg = `The appId '${appId}' of the service principal does not reference a valid application object.`;
     throw badRequest(msg, [{ code: 'NoBackingApplicationObject', message: msg, target: 'appId' }]);
@@ -906,22 +934,20 @@ function deleteAssignment(call: Call, t: Target, side: Side, id: string): SimRep
 }
 
 // ------------------------------------------------------------------------------------------------------------
-// policies/defaultAppManagementPolicy [OBS C5; learn.microsoft.com/graph/api/resources/tenantappmanagementpolicy]
+// App management policies (app-policy.ts): the tenant default and per-app policies
+// [OBS C5; learn.microsoft.com/graph/api/resources/tenantappmanagementpolicy, …/appmanagementpolicy]
 // ------------------------------------------------------------------------------------------------------------
 
 function policyJson(call: Call): Record<string, unknown> {
-  const max = call.ctx.faults.get().maxPasswordLifetime ?? null;
-  const restrictions = max
-    ? [{ restrictionType: 'passwordLifetime', state: 'enabled', maxLifetime: max, restrictForAppsCreatedAfterDateTime: '2014-10-19T10:37:00Z' }]
-    : [];
+  const p = tenantDefaultPolicy(call.ctx);
   return {
     '@odata.context': `${call.base}/$metadata#policies/defaultAppManagementPolicy/$entity`,
     id: DEFAULT_POLICY_ID,
     displayName: 'Default app management tenant policy',
     description:
       'Default tenant policy that enforces app management restrictions on applications and service principals. To apply policy to targeted resources, create a new policy under appManagementPolicies collection.',
-    isEnabled: max !== null,
-    applicationRestrictions: { passwordCredentials: restrictions, keyCredentials: [] },
+    isEnabled: p.isEnabled,
+    applicationRestrictions: { passwordCredentials: p.passwordCredentials.map(restrictionJson), keyCredentials: [] },
     servicePrincipalRestrictions: { passwordCredentials: [], keyCredentials: [] },
   };
 }
@@ -934,16 +960,69 @@ function getAppManagementPolicy(call: Call): SimReply {
 function patchAppManagementPolicy(call: Call): SimReply {
   need(call.caller, WRITE_POLICY);
   const b = body(call);
-  const restrictions = (b.applicationRestrictions as { passwordCredentials?: Array<{ restrictionType?: string; maxLifetime?: string }> } | undefined)
-    ?.passwordCredentials;
-  if (b.isEnabled === false) call.ctx.faults.set({ maxPasswordLifetime: null });
-  else if (Array.isArray(restrictions)) {
-    const life = restrictions.find((r) => r.restrictionType === 'passwordLifetime');
-    if (life?.maxLifetime && parseIsoDurationMs(life.maxLifetime) === null) {
-      throw badRequest("Invalid value specified for property 'maxLifetime' of resource 'PasswordCredentialConfiguration'.");
-    }
-    call.ctx.faults.set({ maxPasswordLifetime: life?.maxLifetime ?? null });
+  const st = call.ctx.store.state;
+  const current = st.defaultAppManagementPolicy ?? { isEnabled: false, passwordCredentials: [] };
+  const raw = (b.applicationRestrictions as { passwordCredentials?: unknown } | undefined)?.passwordCredentials;
+  const restrictions = raw === undefined ? current.passwordCredentials : parseRestrictions(raw);
+  if (typeof restrictions === 'string') throw badRequest(restrictions);
+  st.defaultAppManagementPolicy = { isEnabled: typeof b.isEnabled === 'boolean' ? b.isEnabled : current.isEnabled, passwordCredentials: restrictions };
+  call.ctx.store.commit();
+  return noContent();
+}
+
+function listAppPolicies(call: Call): SimReply {
+  need(call.caller, READ_POLICY);
+  return listPage(call, 'policies/appManagementPolicies', (call.ctx.store.state.appManagementPolicies ?? []).map(appPolicyJson));
+}
+
+function requireAppPolicy(call: Call, id: string): AppPolicyRecord {
+  const p = (call.ctx.store.state.appManagementPolicies ?? []).find((x) => x.id === id.toLowerCase());
+  if (!p) throw notFound(id);
+  return p;
+}
+
+/** `POST /policies/appManagementPolicies` [learn.microsoft.com/graph/api/appmanagementpolicy-post]. */
+function createAppPolicy(call: Call): SimReply {
+  need(call.caller, WRITE_POLICY);
+  const b = body(call);
+  if (typeof b.displayName !== 'string' || !b.displayName) throw badRequest("Invalid value specified for property 'displayName' of resource 'AppManagementPolicy'.");
+  if (typeof b.description !== 'string') throw badRequest("Invalid value specified for property 'description' of resource 'AppManagementPolicy'.");
+  const restrictions = parseRestrictions((b.restrictions as { passwordCredentials?: unknown } | undefined)?.passwordCredentials);
+  if (typeof restrictions === 'string') throw badRequest(restrictions);
+  const p: AppPolicyRecord = { id: newGuid(), displayName: b.displayName, description: b.description, isEnabled: b.isEnabled !== false, passwordCredentials: restrictions };
+  const st = call.ctx.store.state;
+  st.appManagementPolicies = [...(st.appManagementPolicies ?? []), p];
+  call.ctx.store.commit();
+  return json(201, { '@odata.context': `${call.base}/$metadata#policies/appManagementPolicies/$entity`, ...appPolicyJson(p) });
+}
+
+/** `GET /applications/{id}/appManagementPolicies`: the (at most one) policy assigned to the app. */
+function listAppPoliciesOf(call: Call, t: Target): SimReply {
+  need(call.caller, READ_POLICY);
+  need(call.caller, READ_APPS);
+  const app = requireApp(call, t);
+  const own = app.appManagementPolicyId ? [requireAppPolicy(call, app.appManagementPolicyId)] : [];
+  return listPage(call, 'appManagementPolicies', own.map(appPolicyJson));
+}
+
+/**
+ * `POST /applications/{id}/appManagementPolicies/$ref` {"@odata.id": "…/policies/appManagementPolicies/{id}"}: the
+ * app then follows that policy instead of the tenant default; only one policy per app
+ * [learn.microsoft.com/graph/api/appmanagementpolicy-post-appliesto].
+ */
+function assignAppPolicy(call: Call, t: Target): SimReply {
+  need(call.caller, WRITE_POLICY);
+  need(call.caller, WRITE_APPS);
+  const app = requireApp(call, t);
+  const ref = body(call)['@odata.id'];
+  const id = typeof ref === 'string' ? /appManagementPolicies\/([0-9a-f-]{36})\/?$/i.exec(ref)?.[1] : undefined;
+  if (!id) throw badRequest("Invalid value specified for property '@odata.id'.");
+  const policy = requireAppPolicy(call, id);
+  if (app.appManagementPolicyId && app.appManagementPolicyId !== policy.id) {
+    throw badRequest('An application management policy is already assigned to this object; only one policy can be assigned.');
   }
+  app.appManagementPolicyId = policy.id;
+  call.ctx.store.commit();
   return noContent();
 }
 

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EXCHANGE_APP_ID, GRAPH_APP_ID } from './catalog';
 import { cmdletNameOf, handleExchange } from './exchange';
-import { FaultEngine, validateFaults, type FaultDecision, type SimFaults, type SimFamily } from './faults';
+import { FaultEngine, validateFaults, type AfterCommitOperation, type FaultDecision, type SimFaults, type SimFamily } from './faults';
 import { applicationJson, assignmentJson, handleGraph, servicePrincipalJson } from './graph';
 import { isoNow, type SimContext, type SimReply, type SimRequest } from './http';
 import { handleIdentity } from './identity';
@@ -293,6 +293,19 @@ function faultReply(family: SimFamily, d: Exclude<FaultDecision, null>, req: Sim
   };
 }
 
+/** The non-idempotent writes the failAfterCommit fault can hit. */
+function afterCommitOperationOf(family: SimFamily, req: SimRequest): AfterCommitOperation | undefined {
+  if (family !== 'graph' || req.method !== 'POST') return undefined;
+  return /\/(microsoft\.graph\.)?addPassword$/.test(req.url.pathname) ? 'addPassword' : undefined;
+}
+
+/** Graph's 503 (or a gateway's 504) for a write that was nevertheless committed [G13]. */
+function serverErrorAfterCommit(status: 503 | 504, req: SimRequest): SimReply {
+  if (status === 503) return faultReply('graph', { kind: 'unavailable' }, req);
+  const innerError = { date: isoNow().replace(/Z$/, ''), 'request-id': req.requestId, 'client-request-id': req.requestId };
+  return { status: 504, headers: { 'content-type': 'application/json' }, body: { error: { code: 'UnknownError', message: 'The request timed out at the gateway.', innerError } } };
+}
+
 function internalError(family: SimFamily, req: SimRequest): SimReply {
   if (family === 'graph') {
     return { status: 500, body: { error: { code: 'generalException', message: 'An unexpected error occurred in the simulator.', innerError: { 'request-id': req.requestId } } } };
@@ -448,6 +461,9 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
         console.error(`[sim] ${family} ${simReq.method} ${req.url} failed:`, e);
         reply = internalError(family, simReq);
       }
+      const operation = reply.status < 300 ? afterCommitOperationOf(family, simReq) : undefined;
+      const status = operation ? faults.afterCommit(operation) : null;
+      if (status) reply = serverErrorAfterCommit(status, simReq);
     }
     if (!res.destroyed) writeReply(res, reply);
     record(reply.status);

@@ -4,6 +4,7 @@
  * reads and dependent writes treat younger objects as absent (api-facts §1.5, §12).
  */
 import { createHash } from 'node:crypto';
+import type { AppPolicyRecord, PasswordRestrictionRecord } from './app-policy';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
@@ -64,6 +65,8 @@ export interface AppRecord {
   passwords: PasswordRecord[];
   /** Optional so that state files written before certificates were modelled still load. */
   keys?: KeyCredentialRecord[];
+  /** The app management policy assigned to this app (at most one), if any. */
+  appManagementPolicyId?: string;
 }
 
 export interface SpRecord {
@@ -211,6 +214,9 @@ export interface TenantState {
   managementScopes?: ManagementScopeRecord[];
   roleAssignments?: RoleAssignmentRecord[];
   organization?: OrganizationRecord;
+  /** App management policies (optional for older state files): the tenant default as PATCHed, and per-app ones. */
+  defaultAppManagementPolicy?: { isEnabled: boolean; passwordCredentials: PasswordRestrictionRecord[] };
+  appManagementPolicies?: AppPolicyRecord[];
 }
 
 /**

@@ -120,7 +120,9 @@ describe('role assignments and Test-ServicePrincipalAuthorization', () => {
     expect(assignment).toMatchObject({
       role: 'Application Mail.Send',
       roleAssigneeType: 'ServicePrincipal',
-      roleAssigneeName: pointer.objectId,
+      // Identity in RoleAssignee, the pointer's DisplayName in RoleAssigneeName, as Exchange reports them.
+      roleAssignee: pointer.objectId,
+      roleAssigneeName: 'RBAC Test',
       recipientGroupScope: { name: group.name, guid: group.guid },
       customResourceScope: null,
       enabled: true,

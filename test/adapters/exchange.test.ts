@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  sim.setFaults({ replicationDelayMs: 0, throttle: null, unavailable: null, dropConnections: null, revokedPermissions: [] });
+  sim.setFaults({ replicationDelayMs: 0, throttle: null, unavailable: null, dropConnections: null, revokedPermissions: [], exchangeNextLinkHost: null });
   sim.clearRequests();
 });
 
@@ -96,6 +96,25 @@ describe('ExchangeOnline — mail-enabled security group', () => {
     expect(members.map((m) => m.primarySmtpAddress).sort()).toEqual([sim.mailboxes.info, sim.mailboxes.faktura, sim.mailboxes.shared].sort());
     // Three pages; the simulator binds each skip token to the body hash, so a changed body would have failed.
     expect(exchangeLog().filter((r) => r.cmdlet === 'Get-DistributionGroupMember').map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+
+  it('follows a nextLink to another Exchange host of the same cloud, and refuses any other host before sending', async () => {
+    const group = await newGroup([sim.mailboxes.info, sim.mailboxes.faktura, sim.mailboxes.shared]);
+    const paged = freshExchange({ pageSize: 1 });
+    // Pages 2 and 3 announced on localhost, as Exchange pages from outlook.office365.com to outlook.office.com.
+    sim.setFaults({ exchangeNextLinkHost: 'localhost' });
+    sim.clearRequests();
+    const members = await paged.getDistributionGroupMembers(group.identity);
+    expect(members).toHaveLength(3);
+    expect(exchangeLog().filter((r) => r.cmdlet === 'Get-DistributionGroupMember')).toHaveLength(3);
+
+    // A host of no cloud we talk to: refused, and the token never leaves (nothing after the first page).
+    sim.setFaults({ exchangeNextLinkHost: '127.0.0.2' });
+    sim.clearRequests();
+    const err = await failure(paged.getDistributionGroupMembers(group.identity));
+    expect(err.code).toBe('E_INTERNAL');
+    expect(err.detail).toContain('refusing to follow a nextLink to https://127.0.0.2:');
+    expect(exchangeLog()).toHaveLength(1);
   });
 
   it('a taken group name → E_GROUP_CONFLICT (the JSON-string detail format)', async () => {

@@ -17,7 +17,19 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  sim.setFaults({ replicationDelayMs: 0, throttle: null, unavailable: null, dropConnections: null, revokedPermissions: [], maxPasswordLifetime: null, secretActivationDelayMs: 0 });
+  sim.setFaults({
+    replicationDelayMs: 0,
+    throttle: null,
+    unavailable: null,
+    dropConnections: null,
+    revokedPermissions: [],
+    maxPasswordLifetime: null,
+    secretActivationDelayMs: 0,
+    servicePrincipalReplicationAnswer: 'no-backing-app',
+    failAfterCommit: null,
+    blockPasswordAddition: null,
+    appPolicyRefusalStatus: 400,
+  });
   sim.clearRequests();
 });
 
@@ -121,6 +133,18 @@ describe('GraphDirectory — client secrets and the lifetime policy', () => {
     expect(JSON.stringify(sim.snapshot())).not.toContain(pwd.secretText);
   });
 
+  it('addPassword is never repeated by the SDK: a 503 after Microsoft made the secret reaches the caller after one POST', async () => {
+    const app = await directory.upsertApplicationByUniqueName(uniqueLabel('once'), { displayName: 'Once Test', signInAudience: 'AzureADMyOrg' });
+    if (!app.created) throw new Error('expected a new app');
+    sim.setFaults({ failAfterCommit: { operation: 'addPassword', times: 1 } });
+    sim.clearRequests();
+    const err = await failure(directory.addPassword(app.value.id, { displayName: 'once-secret', endDateTime: '2030-01-01T00:00:00Z' }));
+    expect(err).toMatchObject({ code: 'E_SERVICE_UNAVAILABLE', transient: true, status: 503 });
+    expect(graphLog().filter((r) => r.method === 'POST' && r.path.endsWith('/addPassword'))).toHaveLength(1);
+    // The one secret Microsoft made; the caller (the engine's journal) knows to look for it.
+    expect((await directory.getApplication(app.value.id))!.passwordCredentials.map((c) => c.displayName)).toEqual(['once-secret']);
+  });
+
   it('removePassword removes the key; removing it again, or an unknown keyId, is a success', async () => {
     const app = await directory.upsertApplicationByUniqueName(uniqueLabel('remove'), { displayName: 'Remove Test', signInAudience: 'AzureADMyOrg' });
     if (!app.created) throw new Error('expected a new app');
@@ -144,6 +168,32 @@ describe('GraphDirectory — client secrets and the lifetime policy', () => {
   });
 });
 
+describe('GraphDirectory — app management policies that forbid secrets', () => {
+  it('reads the whole tenant default policy, and classifies both refusals by code whatever their status', async () => {
+    sim.setFaults({ blockPasswordAddition: { restrictForAppsCreatedAfterDateTime: '2019-01-01T00:00:00Z' }, maxPasswordLifetime: 'P90D' });
+    expect(await directory.getSecretPolicy()).toEqual({
+      source: 'tenant-default',
+      id: '00000000-0000-0000-0000-000000000000',
+      displayName: 'Default app management tenant policy',
+      isEnabled: true,
+      passwordCredentials: [
+        { restrictionType: 'passwordAddition', enabled: true, maxLifetime: null, restrictForAppsCreatedAfter: '2019-01-01T00:00:00Z' },
+        { restrictionType: 'passwordLifetime', enabled: true, maxLifetime: 'P90D', restrictForAppsCreatedAfter: '2014-10-19T10:37:00Z' },
+      ],
+    });
+    const app = await directory.upsertApplicationByUniqueName(uniqueLabel('blocked'), { displayName: 'Blocked Secrets', signInAudience: 'AzureADMyOrg' });
+    if (!app.created) throw new Error('expected a new app');
+    expect((await directory.getApplication(app.value.id))!.createdDateTime).toBe(app.value.createdDateTime);
+    for (const status of [400, 403] as const) {
+      sim.setFaults({ appPolicyRefusalStatus: status, blockPasswordAddition: {}, maxPasswordLifetime: null });
+      expect(await failure(directory.addPassword(app.value.id, { displayName: 'x', endDateTime: '2027-01-01T00:00:00Z' }))).toMatchObject({ code: 'E_SECRETS_BLOCKED_BY_POLICY', status });
+      sim.setFaults({ blockPasswordAddition: null, maxPasswordLifetime: 'P30D' });
+      expect(await failure(directory.addPassword(app.value.id, { displayName: 'x', endDateTime: '2099-01-01T00:00:00Z' }))).toMatchObject({ code: 'E_SECRET_LIFETIME_POLICY', status });
+    }
+    expect((await directory.getApplication(app.value.id))!.passwordCredentials).toEqual([]);
+  });
+});
+
 describe('GraphDirectory — replication, throttling, outages and permissions', () => {
   it('reports the documented replication errors as transient with a human reason, then succeeds once replicated', async () => {
     sim.setFaults({ replicationDelayMs: 1500 });
@@ -164,6 +214,23 @@ describe('GraphDirectory — replication, throttling, outages and permissions', 
     expect(grantErr).toMatchObject({ code: 'E_NOT_FOUND', transient: true, retryReason: 'waiting for Microsoft to replicate the new service principal' });
     const grant = await eventually(() => directory.assignAppRole({ principalId: sp.value.id, resourceId: graph.id, appRoleId: MAIL_SEND_ROLE_ID }));
     expect(grant.created).toBe(true);
+  });
+
+  it('a 403 "backing application … must in the local tenant" right after the app is replication (bounded); later it is a permission error', async () => {
+    sim.setFaults({ replicationDelayMs: 1500, servicePrincipalReplicationAnswer: 'backing-app-not-local' });
+    const app = await directory.upsertApplicationByUniqueName(uniqueLabel('repl403'), { displayName: 'Replication 403', signInAudience: 'AzureADMyOrg' });
+    if (!app.created) throw new Error('expected a new app');
+    const early = await failure(directory.upsertServicePrincipal(app.value.appId));
+    expect(early).toMatchObject({ code: 'E_NOT_FOUND', transient: true, status: 403, retryReason: 'waiting for Microsoft to replicate the new app registration' });
+    expect((await eventually(() => directory.upsertServicePrincipal(app.value.appId))).created).toBe(true);
+
+    // Past the window (azure-cli's 36 × 5 s; here 0 ms) the same answer is what it says: a missing permission.
+    const strict = new GraphDirectory(connectionFor(sim), createCredential(connectionFor(sim)), { newAppWindowMs: 0 });
+    const late = await strict.upsertApplicationByUniqueName(uniqueLabel('repl403'), { displayName: 'Replication 403 late', signInAudience: 'AzureADMyOrg' });
+    if (!late.created) throw new Error('expected a new app');
+    await new Promise((r) => setTimeout(r, 5));
+    const denied = await failure(strict.upsertServicePrincipal(late.value.appId));
+    expect(denied).toMatchObject({ code: 'E_GRAPH_PERMISSION', transient: false, status: 403, detail: 'Application.ReadWrite.All' });
   });
 
   it.each([

@@ -70,6 +70,26 @@ describe('form validation', () => {
     expect(t.bot.store.requests.list()).toHaveLength(0);
   });
 
+  it('refuses up front when the tenant forbids client secrets, saying which exemption the admin must add', async () => {
+    sim.setFaults({ blockPasswordAddition: {} });
+    try {
+      sim.clearRequests();
+      const r = await check(formInputs({ appName: 'Opter No Secrets', senders: [sim.mailboxes.info] }), 'submit-request');
+      expect(r.text).toContain('The tenant’s app-management policy forbids client secrets for this app');
+      expect(r.text).toContain('tenant default app management policy restricts passwordAddition');
+      expect(r.text).toMatch(/assign it to the app registration \(an assigned policy replaces the tenant default\)/);
+      expect(t.bot.store.requests.list().filter((q) => q.appName === 'Opter No Secrets')).toHaveLength(0);
+      // Only reads: nothing was created in the tenant.
+      expect(sim.requests().filter((q) => q.family === 'graph' && q.method !== 'GET')).toEqual([]);
+      // A restriction for apps created in the future does not cover a new app made now.
+      sim.setFaults({ blockPasswordAddition: { restrictForAppsCreatedAfterDateTime: '2999-01-01T00:00:00Z' } });
+      const later = await check(formInputs({ appName: 'Opter No Secrets', senders: [sim.mailboxes.info] }));
+      expect(later.text).not.toContain('forbids client secrets');
+    } finally {
+      sim.setFaults({ blockPasswordAddition: null });
+    }
+  });
+
   it('refuses a second request for a name that is already waiting for approval', async () => {
     const first = await submitSetup(t, { appName: 'Opter Busy', senders: [sim.mailboxes.info] });
     expect(textOf(bodyOf(first.res).value)).toContain('Sent for approval');

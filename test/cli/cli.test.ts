@@ -148,6 +148,23 @@ describe('opter-mail CLI', () => {
     expect(tenantCounts('Cli Perm')).toEqual({ apps: 1, sps: 1, grants: 1, groups: 1, policies: 1, secrets: 1 });
   });
 
+  it('refuses a tenant that forbids client secrets with exit 3, the reason and the exemption, and creates nothing', async () => {
+    const dir = newDataDir();
+    sim.setFaults({ blockPasswordAddition: {} });
+    try {
+      sim.clearRequests();
+      const r = await runCli(['provision', '--app-name', 'Cli No Secrets', '--sender', sim.mailboxes.info], dir);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('E_SECRETS_BLOCKED_BY_POLICY');
+      expect(r.stderr).toContain('tenant default app management policy restricts passwordAddition');
+      expect(r.stderr).toContain('create an app management policy without the passwordAddition restriction and assign it to the app registration');
+      expect(sim.requests().filter((q) => q.method !== 'GET' && !(q.family === 'exchange' && /^(Get|Test)-/.test(q.cmdlet ?? '')) && q.family !== 'token')).toEqual([]);
+      expect(tenantCounts('Cli No Secrets')).toMatchObject({ apps: 0, groups: 0, policies: 0 });
+    } finally {
+      sim.setFaults({ blockPasswordAddition: null });
+    }
+  });
+
   const boundaries = [
     ['validate', 'Check sender mailboxes and the group’s owner'],
     ['app', 'App registration'],

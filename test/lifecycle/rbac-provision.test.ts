@@ -76,6 +76,56 @@ describe('provision with scoping rbac', () => {
     expect(roleAssignmentsOf(sim, first.result!.clientId)).toHaveLength(1);
   });
 
+  // Exchange reports the identity in RoleAssignee and the pointer's name in RoleAssigneeName; whichever shape it
+  // answers in, a re-run and a repair keep our own assignment (replacing it would cut Mail.Send for 30 min–2 h).
+  for (const shape of ['pointer-name', 'object-id', 'name-only'] as const) {
+    it(`re-run and repair keep our own role assignment (assignee shape ${shape})`, async () => {
+      sim.setFaults({ roleAssigneeShape: shape });
+      const { engine } = engineFor(sim, store);
+      const input = { appDisplayName: `Opter Keep ${shape}`, senders: [sim.mailboxes.info], scoping: 'rbac' as const };
+      const first = await mustSucceed(engine.run(engine.createProvisionJob(input).id));
+      const before = roleAssignmentsOf(sim, first.result!.clientId);
+      sim.clearRequests();
+      await mustSucceed(engine.run(engine.createProvisionJob(input).id));
+      await mustSucceed(engine.run(engine.createRepairJob({ appDisplayName: input.appDisplayName }).id));
+      const cmdlets = sim.requests().map((r) => r.cmdlet);
+      expect(cmdlets).not.toContain('Remove-ManagementRoleAssignment');
+      expect(cmdlets).not.toContain('New-ManagementRoleAssignment');
+      expect(roleAssignmentsOf(sim, first.result!.clientId)).toEqual(before);
+    });
+  }
+
+  it('replaces a same-named assignment that names another service principal, and never one whose assignee it cannot tell', async () => {
+    const { engine, adapters } = engineFor(sim, store);
+    const input = { appDisplayName: 'Opter Taken', senders: [sim.mailboxes.info], scoping: 'rbac' as const };
+    const first = await mustSucceed(engine.run(engine.createProvisionJob(input).id));
+    const name = first.result!.rbac!.roleAssignmentName;
+    // Someone re-points our assignment name at another app's pointer (e.g. the app was deleted and re-created).
+    const { directory, exchange } = adapters;
+    const stranger = await directory.upsertApplicationByUniqueName(`stranger-${Date.now()}`, { displayName: 'Stranger', signInAudience: 'AzureADMyOrg' });
+    if (!stranger.created) throw new Error('expected a new app');
+    const strangerSp = await directory.upsertServicePrincipal(stranger.value.appId);
+    if (!strangerSp.created) throw new Error('expected a new service principal');
+    const pointer = await exchange.newExchangeServicePrincipal({ appId: stranger.value.appId, objectId: strangerSp.value.id, displayName: 'Stranger' });
+    await exchange.removeManagementRoleAssignment(name);
+    await exchange.newManagementRoleAssignment({ name, app: pointer.objectId, role: 'Application Mail.Send', recipientGroupScope: first.result!.groupSmtp });
+
+    // Only names shown, and not ours: nothing is deleted, the job stops and says what to check.
+    sim.setFaults({ roleAssigneeShape: 'name-only' });
+    sim.clearRequests();
+    const unclear = await engine.run(engine.createRepairJob({ appDisplayName: input.appDisplayName }).id);
+    expect(unclear.error?.code).toBe('E_ROLE_ASSIGNMENT_UNCLEAR');
+    expect(unclear.error?.detail).toContain(name);
+    expect(sim.requests().map((r) => r.cmdlet)).not.toContain('Remove-ManagementRoleAssignment');
+
+    // The identity is shown and it is another principal's: replaced by ours.
+    sim.setFaults({ roleAssigneeShape: 'pointer-name' });
+    const repaired = await mustSucceed(engine.run(engine.createRepairJob({ appDisplayName: input.appDisplayName }).id));
+    expect(repaired.result!.notes.join(' ')).toContain(`Replaced the role assignment "${name}"`);
+    expect(roleAssignmentsOf(sim, first.result!.clientId)).toEqual([expect.objectContaining({ name, scope: first.result!.groupSmtp })]);
+    expect(roleAssignmentsOf(sim, stranger.value.appId)).toEqual([]);
+  });
+
   it('enables organization customization on a dehydrated tenant first, and waits for it', async () => {
     sim.setOrganization({ isDehydrated: true });
     sim.setFaults({ replicationDelayMs: 400 });

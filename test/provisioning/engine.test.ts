@@ -8,7 +8,7 @@ import { ProvisioningEngine, type EngineDeps, type ProvisionInput } from '../../
 import { formatOutputBlock, outputFields } from '../../src/provisioning/output';
 import type { Simulator } from '../../src/sim';
 import { openStore, type Store } from '../../src/store';
-import { createTenantAdapters } from '../../src/adapters';
+import { createCredential, createGraphClient, createTenantAdapters } from '../../src/adapters';
 import { connectionFor, startTestSimulator } from '../adapters/helpers';
 
 let sim: Simulator;
@@ -135,6 +135,19 @@ describe('provisioning through the simulator', () => {
     expect(countFor('Replication Proof')).toMatchObject({ apps: 1, sps: 1, policies: 1, secrets: 1 });
   }, 120_000);
 
+  it('retries the 403 "backing application … must in the local tenant" after creating the app, as replication', async () => {
+    sim.setFaults({ replicationDelayMs: 1_000, servicePrincipalReplicationAnswer: 'backing-app-not-local' });
+    const { engine } = engineFor();
+    const events: ProgressEvent[] = [];
+    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'Replication 403', senders: [sim.mailboxes.info] }).id, { listener: (e) => events.push(e) });
+    expect(out.error).toBeUndefined();
+    const spRetries = events.filter((e) => e.type === 'step-retrying' && (e as { step: string }).step === 'servicePrincipal');
+    expect(spRetries.length).toBeGreaterThan(0);
+    expect(spRetries.every((e) => /replicate the new app registration/.test((e as { reason: string }).reason))).toBe(true);
+    expect(sim.requests().some((r) => r.path.startsWith('/v1.0/servicePrincipals(appId=') && r.status === 403)).toBe(true);
+    expect(countFor('Replication 403')).toMatchObject({ apps: 1, sps: 1, policies: 1, secrets: 1 });
+  }, 60_000);
+
   it('reports a missing Graph permission with the catalogue code, and resumes once it is granted', async () => {
     sim.setFaults({ revokedPermissions: ['AppRoleAssignment.ReadWrite.All'] });
     const { engine } = engineFor();
@@ -191,6 +204,55 @@ describe('provisioning through the simulator', () => {
     const keys = (app.passwordCredentials as { keyId: string }[]).map((p) => p.keyId);
     expect(keys).toEqual([out.result!.secret!.keyId]);
     expect(out.result!.notes.some((n) => /undelivered secret/.test(n))).toBe(true);
+  });
+
+  it('a 503 after Microsoft made the secret: the SDK does not repeat addPassword, the engine removes the orphan, one secret is left', async () => {
+    sim.setFaults({ failAfterCommit: { operation: 'addPassword', times: 1 } });
+    const { engine, delivered } = engineFor();
+    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'Committed Then 503', senders: [sim.mailboxes.info] }).id);
+    expect(out.error).toBeUndefined();
+    const app = sim.snapshot().applications.find((a) => a.displayName === 'Committed Then 503')!;
+    const keys = (app.passwordCredentials as { keyId: string }[]).map((p) => p.keyId);
+    expect(keys).toEqual([out.result!.secret!.keyId]);
+    expect([...delivered.keys()]).toEqual([`${out.job.id}/${out.result!.secret!.keyId}`]);
+    expect(out.result!.notes.some((n) => /undelivered secret/.test(n))).toBe(true);
+    const posts = sim.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/addPassword'));
+    // One POST answered 503 (and never resent by the SDK), one by the engine's own retry after the orphan sweep.
+    expect(posts.map((r) => r.status)).toEqual([503, 200]);
+    expect(sim.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/removePassword'))).toHaveLength(1);
+  }, 60_000);
+
+  it('a tenant that forbids client secrets is refused before any write; exempting the app with its own policy lets it finish', async () => {
+    sim.setFaults({ blockPasswordAddition: {} });
+    const { engine, adapters } = engineFor();
+    sim.clearRequests();
+    const job = engine.createProvisionJob({ appDisplayName: 'No Secrets Here', senders: [sim.mailboxes.info] });
+    const refused = await engine.run(job.id);
+    expect(refused.error?.code).toBe('E_SECRETS_BLOCKED_BY_POLICY');
+    expect(refused.error?.action).toContain('restricts passwordAddition');
+    expect(writes()).toBe(0);
+    expect(countFor('No Secrets Here')).toMatchObject({ apps: 0, secrets: 0 });
+
+    // The exemption an admin adds (docs/permissions.md): the registration with this name, and an app management
+    // policy without passwordAddition assigned to it (an assigned policy replaces the tenant default).
+    const graph = (await adapters.directory.getServicePrincipalByAppId('00000003-0000-0000-c000-000000000000'))!;
+    const provisioningSp = sim.snapshot().servicePrincipals.find((x) => x.appId === sim.provisioning.clientId)!;
+    const write = graph.appRoles.find((r) => r.value === 'Policy.ReadWrite.ApplicationConfiguration')!;
+    await adapters.directory.assignAppRole({ principalId: String(provisioningSp.id), resourceId: graph.id, appRoleId: write.id });
+    const admin = createGraphClient(sim.graphEndpoint, createCredential(connectionFor(sim)));
+    const app = await admin.api('/applications').post({ displayName: 'No Secrets Here', signInAudience: 'AzureADMyOrg' });
+    const policy = await admin.api('/policies/appManagementPolicies').post({
+      displayName: 'Opter exemption',
+      description: 'Client secrets allowed, at most two years',
+      restrictions: { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P730D' }] },
+    });
+    await admin.api(`/applications/${app.id}/appManagementPolicies/$ref`).post({ '@odata.id': `${sim.graphEndpoint}/v1.0/policies/appManagementPolicies/${policy.id}` });
+
+    const done = await engine.run(job.id);
+    expect(done.error).toBeUndefined();
+    expect(done.result!.appObjectId).toBe(app.id);
+    expect(done.result!.secret).toMatchObject({ clamped: true, maxLifetime: 'P730D' });
+    expect(countFor('No Secrets Here')).toMatchObject({ apps: 1, sps: 1, policies: 1, secrets: 1 });
   });
 
   it('clamps the secret lifetime to the tenant policy and says so', async () => {

@@ -112,6 +112,36 @@ describe('outages, dropped connections, latency', () => {
   });
 });
 
+describe('failAfterCommit: the write happens, the answer is a server error', () => {
+  test('addPassword makes the secret, then answers 503; `times` counts down and the next call succeeds', async () => {
+    const g = graphClient(sim);
+    const app = await g.api('/applications').post({ displayName: 'Committed then 503' });
+    sim.setFaults({ failAfterCommit: { operation: 'addPassword', times: 1 } });
+    const token = (await credential(sim).getToken(`${sim.graphEndpoint}/.default`)).token;
+    const post = () =>
+      fetch(`${sim.graphEndpoint}/v1.0/applications/${app.id}/addPassword`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ passwordCredential: { displayName: 'x' } }),
+      });
+    const first = await post();
+    expect(first.status).toBe(503);
+    expect((await first.json()).error.code).toBe('serviceNotAvailable');
+    const secrets = () => (sim.snapshot().applications.find((a) => a.id === app.id)!.passwordCredentials as unknown[]).length;
+    expect(secrets()).toBe(1);
+    expect(sim.faults().failAfterCommit).toBeNull();
+    expect((await post()).status).toBe(200);
+    expect(secrets()).toBe(2);
+
+    sim.setFaults({ failAfterCommit: { operation: 'addPassword', status: 504 } });
+    expect((await post()).status).toBe(504);
+    expect((await post()).status).toBe(504);
+    expect(secrets()).toBe(4);
+    expect(() => sim.setFaults({ failAfterCommit: { operation: 'removePassword' as never } })).toThrow(/failAfterCommit.operation/);
+    expect(() => sim.setFaults({ failAfterCommit: { operation: 'addPassword', status: 500 as never } })).toThrow(/503 or 504/);
+  });
+});
+
 describe('inspection and the admin surface', () => {
   test('requests() logs family, method, path, cmdlet and status', async () => {
     const token = await exchangeToken(sim);

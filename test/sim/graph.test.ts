@@ -191,6 +191,73 @@ describe('applications', () => {
   });
 });
 
+describe('app management policies: the tenant default and an app’s own policy', () => {
+  /** The provisioning identity gets Policy.ReadWrite.ApplicationConfiguration, as an admin would grant it. */
+  async function grantPolicyWrite() {
+    const graphSp = (await raw('GET', `/servicePrincipals(appId='${GRAPH_APP_ID}')`)).json;
+    const me = (await raw('GET', `/servicePrincipals(appId='${sim.provisioning.clientId}')`)).json;
+    const role = graphSp.appRoles.find((r: { value: string }) => r.value === 'Policy.ReadWrite.ApplicationConfiguration');
+    expect((await raw('POST', `/servicePrincipals/${graphSp.id}/appRoleAssignedTo`, { principalId: me.id, resourceId: graphSp.id, appRoleId: role.id })).status).toBe(201);
+  }
+  const addPassword = (appId: string) => raw('POST', `/applications/${appId}/addPassword`, { passwordCredential: { displayName: 'x' } });
+
+  test('passwordAddition blocks secrets with CredentialTypeNotAllowedAsPerAppPolicy, for apps created on or after its date', async () => {
+    // The seeded provisioning app was made long ago; a new app is made now (createdDateTime has whole seconds).
+    const old = sim.snapshot().applications.find((a) => a.appId === sim.provisioning.clientId)!;
+    const fresh = (await raw('POST', '/applications', { displayName: 'Made after' })).json;
+    const cutoff = new Date(Date.parse(fresh.createdDateTime) - 86_400_000).toISOString();
+    expect(Date.parse(String(old.createdDateTime))).toBeLessThan(Date.parse(cutoff));
+    sim.setFaults({ blockPasswordAddition: { restrictForAppsCreatedAfterDateTime: cutoff } });
+    const policy = (await raw('GET', '/policies/defaultAppManagementPolicy')).json;
+    expect(policy.isEnabled).toBe(true);
+    expect(policy.applicationRestrictions.passwordCredentials).toEqual([{ restrictionType: 'passwordAddition', state: 'enabled', maxLifetime: null, restrictForAppsCreatedAfterDateTime: cutoff }]);
+    const refused = await addPassword(fresh.id);
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toMatchObject({ code: 'CredentialTypeNotAllowedAsPerAppPolicy', message: "Credential type not allowed as per assigned policy '00000000-0000-0000-0000-000000000000'." });
+    expect((await addPassword(String(old.id))).status).toBe(200);
+    sim.setFaults({ appPolicyRefusalStatus: 403 });
+    expect((await addPassword(fresh.id)).status).toBe(403);
+  });
+
+  test('an assigned policy replaces the tenant default (exempting the app); one policy per app; PATCH stores the default', async () => {
+    await grantPolicyWrite();
+    const patched = await raw('PATCH', '/policies/defaultAppManagementPolicy', {
+      isEnabled: true,
+      applicationRestrictions: { passwordCredentials: [{ restrictionType: 'passwordAddition', maxLifetime: null, restrictForAppsCreatedAfterDateTime: '2019-01-01T00:00:00Z' }] },
+    });
+    expect(patched.status).toBe(204);
+    const app = (await raw('POST', '/applications', { displayName: 'Exempted' })).json;
+    expect((await addPassword(app.id)).json.error.code).toBe('CredentialTypeNotAllowedAsPerAppPolicy');
+
+    const created = await raw('POST', '/policies/appManagementPolicies', {
+      displayName: 'Secrets up to 90 days',
+      description: 'exemption',
+      restrictions: { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P90D' }] },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ displayName: 'Secrets up to 90 days', isEnabled: true, restrictions: { passwordCredentials: [{ restrictionType: 'passwordLifetime', state: 'enabled', maxLifetime: 'P90D' }] } });
+    expect((await raw('GET', `/applications/${app.id}/appManagementPolicies`)).json.value).toEqual([]);
+    const ref = { '@odata.id': `${sim.graphEndpoint}/v1.0/policies/appManagementPolicies/${created.json.id}` };
+    expect((await raw('POST', `/applications/${app.id}/appManagementPolicies/$ref`, ref)).status).toBe(204);
+    expect((await raw('GET', `/applications/${app.id}/appManagementPolicies`)).json.value.map((p: { id: string }) => p.id)).toEqual([created.json.id]);
+
+    // The app follows its own policy only: secrets allowed, capped at 90 days (refused beyond, naming that policy).
+    const long = await raw('POST', `/applications/${app.id}/addPassword`, { passwordCredential: { endDateTime: new Date(Date.now() + 100 * 86_400_000).toISOString() } });
+    expect(long.json.error).toMatchObject({ code: 'CredentialInvalidLifetimeAsPerAppPolicy', message: `Credential lifetime exceeds the max value allowed as per assigned policy '${created.json.id}'.` });
+    expect((await raw('POST', `/applications/${app.id}/addPassword`, { passwordCredential: { endDateTime: new Date(Date.now() + 80 * 86_400_000).toISOString() } })).status).toBe(200);
+
+    const second = (await raw('POST', '/policies/appManagementPolicies', { displayName: 'Other', description: 'x' })).json;
+    const twice = await raw('POST', `/applications/${app.id}/appManagementPolicies/$ref`, { '@odata.id': `${sim.graphEndpoint}/v1.0/policies/appManagementPolicies/${second.id}` });
+    expect(twice.status).toBe(400);
+    expect((await raw('POST', '/policies/appManagementPolicies', { displayName: 'Bad', description: 'x', restrictions: { passwordCredentials: [{ restrictionType: 'nonsense' }] } })).status).toBe(400);
+  });
+
+  test('without Policy.ReadWrite.ApplicationConfiguration policies cannot be written, only read', async () => {
+    expect((await raw('POST', '/policies/appManagementPolicies', { displayName: 'x', description: 'x' })).status).toBe(403);
+    expect((await raw('GET', '/policies/appManagementPolicies')).status).toBe(200);
+  });
+});
+
 describe('service principals and the first-party resources', () => {
   test('Microsoft Graph and Exchange Online service principals carry their real application roles', async () => {
     const g = graphClient(sim);

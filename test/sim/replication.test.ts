@@ -56,6 +56,26 @@ describe('Entra replication delay', () => {
     expect((await g.api(`/applications/${app.id}/addPassword`).post({})).secretText).toBeTruthy();
   });
 
+  test('servicePrincipalReplicationAnswer: the 403 "backing application … must in the local tenant" instead, for POST and the upsert', async () => {
+    sim.setFaults({ servicePrincipalReplicationAnswer: 'backing-app-not-local' });
+    const g = graphClient(sim);
+    const app = await g.api('/applications').post({ displayName: 'Fresh app 403' });
+    for (const attempt of [
+      () => g.api('/servicePrincipals').post({ appId: app.appId }),
+      () => g.api(`/servicePrincipals(appId='${app.appId}')`).header('Prefer', 'create-if-missing').patch({}),
+    ]) {
+      const e = await failure(attempt());
+      expect(e.statusCode).toBe(403);
+      expect(e.code).toBe('Authorization_RequestDenied');
+      expect(e.message).toBe('When using this permission, the backing application of the service principal being created must in the local tenant');
+    }
+    // An appId that no app has at all is still the 400, whatever the switch says.
+    const none = await failure(g.api('/servicePrincipals').post({ appId: '0f0f0f0f-1111-2222-3333-444444444444' }));
+    expect(none.statusCode).toBe(400);
+    await settle();
+    expect((await g.api('/servicePrincipals').post({ appId: app.appId })).appId).toBe(app.appId);
+  });
+
   test('the upsert still answers 204 for an app that exists but has not replicated (uniqueness is global)', async () => {
     const g = graphClient(sim);
     const created = await g.api("/applications(uniqueName='fresh-upsert')").header('Prefer', 'create-if-missing').patch({ displayName: 'Fresh upsert' });
