@@ -18,7 +18,7 @@
  */
 import { OpterError } from '../core/errors';
 import type { DirectoryPort, DistributionGroup, ExchangeLifecyclePort, ExchangePort, JournalPort } from '../core/ports';
-import { RBAC_MAIL_SEND_ROLE, uniqueNameFor } from './identity';
+import { RBAC_MAIL_SEND_ROLE, roleAssignmentNameFor, uniqueNameFor } from './identity';
 import { EXCHANGE_NAME_MAX, deriveNames, type DerivedNames, type NameOverrides } from './names';
 import { assignmentHolder, assignmentTargetsGroup, groupFacts, policyTargetsGroup } from './registration';
 
@@ -141,7 +141,7 @@ interface Scope {
  * our journal knows is that registration's; any other is identified by its display name (a policy may outlive its
  * app: such an app belongs to nobody we know).
  */
-async function scopesOn(ports: OwnershipPorts, g: DistributionGroup, claims: GroupClaim[]): Promise<Scope[]> {
+async function scopesOn(ports: OwnershipPorts, g: DistributionGroup, claims: GroupClaim[], ownAssignmentName: string): Promise<Scope[]> {
   const { exchange, directory } = ports;
   const facts = groupFacts(g);
   const [policies, assignments] = await Promise.all([exchange.getApplicationAccessPolicies(), exchange.getManagementRoleAssignments({ role: RBAC_MAIL_SEND_ROLE })]);
@@ -149,7 +149,10 @@ async function scopesOn(ports: OwnershipPorts, g: DistributionGroup, claims: Gro
   for (const p of policies) {
     if (p.appId && p.appId !== '*' && policyTargetsGroup(p, facts)) byApp.set(p.appId.toLowerCase(), `its app has an access policy (${p.accessRight}) on the group`);
   }
-  const scoped = assignments.filter((a) => assignmentTargetsGroup(a, facts));
+  // An assignment under this registration's own deterministic name is ours by our records even when it now names
+  // another principal (re-pointed, or the app re-created): that is drift the RBAC step replaces, or refuses as
+  // E_ROLE_ASSIGNMENT_UNCLEAR when it cannot tell the holder — not another registration's claim on the group.
+  const scoped = assignments.filter((a) => assignmentTargetsGroup(a, facts) && a.name.toLowerCase() !== ownAssignmentName.toLowerCase());
   if (scoped.length) {
     const pointers = await exchange.listExchangeServicePrincipals();
     for (const a of scoped) {
@@ -196,7 +199,7 @@ export async function groupOwnership(ports: OwnershipPorts, names: DerivedNames)
   const key = registrationKey(names);
   const claims = groupClaims(ports.journal);
   const recorded = recordedOwner(claims, group);
-  const scopes = await scopesOn(ports, group, claims);
+  const scopes = await scopesOn(ports, group, claims, roleAssignmentNameFor(names));
   if (recorded && recorded.owner.key !== key) {
     const scope = scopes.find((s) => s.owner.key === recorded.owner.key);
     const owner = { ...recorded.owner, appId: recorded.owner.appId ?? scope?.owner.appId ?? null };
