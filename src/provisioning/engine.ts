@@ -35,7 +35,7 @@ import { secretLifetime } from './lifetime';
 import { deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides, DEFAULT_SECRET_VALID_YEARS } from './names';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from './senders';
-import { expectSend, verdict } from './checks';
+import { controlMailboxProblem, expectControlRefused, expectSend, restrictionNotTested, skippedCheck, verdict } from './checks';
 import { locatedFrom } from './locate';
 import { runMigrate, validateMigrateInput, type MigrateInput, type MigrateResult } from './migrate';
 import {
@@ -46,6 +46,7 @@ import {
   stepRoleAssignment,
   stepVerifyRbac,
   type RbacTarget,
+  type SignInProof,
 } from './rbac';
 import { readRegistration } from './registration';
 import { baselineFor, indexJournal, runAdopt, validateAdoptInput, type AdoptInput, type AdoptResult } from './registry';
@@ -122,6 +123,8 @@ export interface ProvisionResult {
   notes: string[];
   /** The scoping model set up (absent on results of jobs from before RBAC existed: access-policy). */
   scoping?: ScopingModel;
+  /** What the job could not check because the provisioning identity may not run the read (least privilege). */
+  unchecked?: string[];
   /** RBAC for Applications objects (scoping 'rbac' only). */
   rbac?: { exchangeServicePrincipalCreated: boolean; roleAssignmentName: string; roleAssignmentCreated: boolean; graphGrantRemoved: boolean; organizationCustomized: boolean };
 }
@@ -496,7 +499,7 @@ export class ProvisioningEngine {
       verifyPolicy: this.verifyPolicy,
       step: (name, fn) => this.step(ctx, name, fn),
       check: (c) => {
-        ctx.emit({ type: 'check', jobId: ctx.job.id, name: c.name, ok: c.ok, detail: c.detail, at: clock.now().toISOString() });
+        ctx.emit(checkEvent(ctx.job.id, c, clock.now()));
         return c;
       },
       note: (message) => {
@@ -534,7 +537,7 @@ export class ProvisioningEngine {
     );
     const policy = await this.stepPolicy(ctx, graph.app.appId, group);
     const secret = createSecret ? await this.stepSecret(ctx, names, graph.app, input) : {};
-    const verify = await this.stepVerify(ctx, graph.app.appId, senders, secret.keyId ? ctx.secretText : undefined);
+    const verify = await this.stepVerify(ctx, graph.app.appId, senders, createSecret ? this.signInProof(ctx, secret) : null);
     ctx.notes.push(ENFORCEMENT_NOTE);
 
     return {
@@ -623,7 +626,7 @@ export class ProvisioningEngine {
       spObjectId: graph.sp.spObjectId,
       appId: graph.app.appId,
       senders,
-      secretText: secret.keyId ? ctx.secretText : undefined,
+      signIn: createSecret ? this.signInProof(ctx, secret) : null,
     });
     rt.note(RBAC_PROPAGATION_NOTE);
     return {
@@ -675,6 +678,7 @@ export class ProvisioningEngine {
       for (const p of check.problems) ctx.notes.push(`${p.address} is not re-added: ${p.message}`);
       const senders = wanted.filter((w) => !gone.has(w.toLowerCase()));
       if (unexpectedMembers.length) ctx.notes.push(`Left in the group (added outside the bot): ${unexpectedMembers.join(', ')}. Approve them with "add sender" or remove them with "remove sender".`);
+      ctx.notes.push(...facts.unchecked);
       return {
         out: { ...locatedFrom(facts), senders, intendedScoping, unexpectedMembers },
         summary: `Found ${facts.app.displayName} (client id ${facts.app.appId}); repairing as ${intendedScoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'} with ${senders.length} sender${senders.length === 1 ? '' : 's'}`,
@@ -948,26 +952,38 @@ export class ProvisioningEngine {
     );
   }
 
-  private async stepVerify(ctx: JobContext, appId: string, senders: string[], secretText: string | undefined) {
+  /**
+   * The sign-in proof of a job that makes a secret: only the run that created the secret holds its value (it is
+   * never persisted), so a resumed job, or one that kept the existing secret, cannot run it and says so.
+   */
+  private signInProof(ctx: JobContext, secret: { keyId?: string }): SignInProof {
+    if (!this.deps.appSignIn) return { notRunBecause: 'no app sign-in is configured' };
+    if (!secret.keyId) return { notRunBecause: 'the existing secret was kept; the bot never holds its value' };
+    return {
+      secretText: ctx.secretText,
+      notRunBecause: 'the secret was created by an earlier run of this job, which alone held its value (the job was resumed)',
+    };
+  }
+
+  private async stepVerify(ctx: JobContext, appId: string, senders: string[], signIn: SignInProof) {
     return this.step<{ checks: VerificationCheck[] }>(ctx, 'verify', async () => {
       const checks: VerificationCheck[] = [];
       const record = (c: VerificationCheck) => {
         checks.push(c);
-        ctx.emit({ type: 'check', jobId: ctx.job.id, name: c.name, ok: c.ok, detail: c.detail, at: this.deps.clock.now().toISOString() });
+        ctx.emit(checkEvent(ctx.job.id, c, this.deps.clock.now()));
       };
       for (const s of senders) record(await this.expectAccess(appId, s, 'Granted'));
-      const control = this.deps.controlMailbox;
-      if (control && !senders.some((s) => s.toLowerCase() === control.toLowerCase())) record(await this.expectAccess(appId, control, 'Denied'));
-      if (secretText && this.deps.appSignIn) record(await this.checkSignIn(appId, secretText));
-      else record({ name: 'Token as the new app', ok: true, detail: 'not run: no new secret in this run' });
-      const failed = checks.filter((c) => !c.ok);
-      if (failed.length) throw new OpterError('E_VERIFY_FAILED', { detail: failed.map((c) => `${c.name}: ${c.detail}`).join('; ') });
-      return { out: { checks }, summary: `${checks.length} checks passed` };
+      const problem = controlMailboxProblem(this.deps.controlMailbox, senders);
+      record(problem ? restrictionNotTested(problem) : await this.expectAccess(appId, this.deps.controlMailbox!, 'Denied'));
+      if (signIn?.secretText && this.deps.appSignIn) record(await this.checkSignIn(appId, signIn.secretText));
+      else if (signIn) record(skippedCheck('Token as the new app', signIn.notRunBecause));
+      return { out: { checks }, summary: verdict(checks) };
     });
   }
 
   private async expectAccess(appId: string, mailbox: string, expected: 'Granted' | 'Denied'): Promise<VerificationCheck> {
     const name = `Test-ApplicationAccessPolicy ${mailbox}`;
+    const refusal = expected === 'Denied' ? { provesRestriction: true } : {};
     try {
       const result = await withRetry(
         async () => {
@@ -980,10 +996,10 @@ export class ProvisioningEngine {
         this.verifyPolicy,
         { clock: this.deps.clock, random: this.deps.random },
       );
-      return { name, ok: true, detail: `${result} (expected ${expected})` };
+      return { name, ok: true, detail: `${result} (expected ${expected})`, ...refusal };
     } catch (e) {
       const err = toOpterError(e);
-      return { name, ok: false, detail: err.detail ?? err.message };
+      return { name, ok: false, detail: err.detail ?? err.message, ...refusal };
     }
   }
 
@@ -1021,6 +1037,7 @@ export class ProvisioningEngine {
       scoping?: string;
       hasGraphMailSend?: boolean;
       exoSpObjectId?: string | null;
+      unchecked?: string[];
     }>(
       ctx,
       'locate',
@@ -1035,6 +1052,12 @@ export class ProvisioningEngine {
         assertOurGroup(group, names);
         // The scoping model decides how the new senders are verified (access policy vs RBAC for Applications).
         const facts = await readRegistration(this.deps, names, { appId: app.appId });
+        if (facts && !facts.rbacChecked && facts.scoping === 'unscoped') {
+          // No access policy, and RBAC cannot be read: nothing tells how the senders are scoped, so nothing to verify.
+          throw new OpterError('E_EXCHANGE_PERMISSION', {
+            detail: `${names.appDisplayName} has no Application Access Policy, so it is scoped by RBAC for Applications (or not at all), and the provisioning identity may not read RBAC for Applications (Role Management role).`,
+          });
+        }
         return {
           out: {
             appObjectId: app.id,
@@ -1046,11 +1069,14 @@ export class ProvisioningEngine {
             scoping: facts?.scoping ?? 'access-policy',
             hasGraphMailSend: !!facts?.graphMailSend,
             exoSpObjectId: facts?.exchangeServicePrincipal?.objectId ?? null,
+            unchecked: facts?.unchecked ?? [],
           },
           summary: `Found ${app.displayName} (client id ${app.appId}) and group ${group.primarySmtpAddress}`,
         };
       },
     );
+    const unchecked = where.unchecked ?? [];
+    ctx.notes.push(...unchecked);
     const members = await this.step<{ membersAdded: string[]; members?: string[] }>(ctx, 'members', async () => {
       const group = await this.deps.exchange.getDistributionGroup(where.groupIdentity);
       if (!group) throw new OpterError('E_NOT_FOUND', { detail: `the group ${where.groupSmtp} disappeared` });
@@ -1059,7 +1085,7 @@ export class ProvisioningEngine {
     });
     let verify: { checks: VerificationCheck[] };
     if (where.scoping === 'rbac' && where.exoSpObjectId) {
-      verify = await stepVerifyRbac(this.runtimeFor(ctx), { exoSpIdentity: where.exoSpObjectId, spObjectId: where.spObjectId, appId: where.appId, senders });
+      verify = await stepVerifyRbac(this.runtimeFor(ctx), { exoSpIdentity: where.exoSpObjectId, spObjectId: where.spObjectId, appId: where.appId, senders, signIn: null });
       ctx.notes.push(RBAC_PROPAGATION_NOTE);
     } else if (where.scoping === 'mixed') {
       // Half-way through a migration either path may carry the mail: check the union.
@@ -1068,13 +1094,12 @@ export class ProvisioningEngine {
       verify = await this.step<{ checks: VerificationCheck[] }>(ctx, 'verify', async () => {
         const checks: VerificationCheck[] = [];
         for (const s of senders) checks.push(await expectSend(rt, loc, s, true));
-        const control = this.deps.controlMailbox;
-        if (control && !senders.some((s) => s.toLowerCase() === control.toLowerCase())) checks.push(await expectSend(rt, loc, control, false));
+        checks.push(await expectControlRefused(rt, loc, senders));
         return { out: { checks }, summary: verdict(checks) };
       });
       ctx.notes.push(ENFORCEMENT_NOTE, RBAC_PROPAGATION_NOTE);
     } else {
-      verify = await this.stepVerify(ctx, where.appId, senders, undefined);
+      verify = await this.stepVerify(ctx, where.appId, senders, null);
       ctx.notes.push(ENFORCEMENT_NOTE);
     }
     return {
@@ -1093,6 +1118,7 @@ export class ProvisioningEngine {
       checks: verify.checks.filter((c) => !c.name.startsWith('Token')),
       notes: [...new Set(ctx.notes)],
       scoping: where.scoping === 'rbac' ? 'rbac' : 'access-policy',
+      ...(unchecked.length ? { unchecked } : {}),
     };
   }
 }
@@ -1106,6 +1132,10 @@ async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   if (ra.status === 'rejected') throw ra.reason;
   if (rb.status === 'rejected') throw rb.reason;
   return [ra.value, rb.value];
+}
+
+function checkEvent(jobId: string, c: VerificationCheck, at: Date): ProgressEvent {
+  return { type: 'check', jobId, name: c.name, ok: c.ok, detail: c.detail, ...(c.skipped ? { skipped: true } : {}), at: at.toISOString() };
 }
 
 function collectNotes(steps: StepRecord[]): string[] {

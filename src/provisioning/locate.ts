@@ -72,6 +72,7 @@ export function stepLocate(rt: JobRuntime, names: DerivedNames, opts: LocateOpti
       throw new OpterError('E_NOT_FOUND', { detail: `the group ${names.groupAlias} does not exist — run repair (or set up again) to recreate it.` });
     }
     const located = locatedFrom(facts);
+    for (const u of facts.unchecked) rt.note(u);
     return {
       out: located,
       summary: `Found ${facts.app.displayName} (client id ${facts.app.appId})${facts.group ? `, group ${facts.group.smtp}` : ''}; scoping: ${describeScoping(facts.scoping)}`,

@@ -25,6 +25,8 @@ const facts = (over: Partial<RegistrationFacts> = {}): RegistrationFacts => ({
   mailSendRoleAssignments: [],
   scopedRoleAssignment: null,
   scoping: 'access-policy',
+  rbacChecked: true,
+  unchecked: [],
   ...over,
 });
 const noBaseline: Baseline = { members: null, membersJobId: null, scoping: null, adopted: false, migrationJobId: null, lastVerification: null };
