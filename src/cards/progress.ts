@@ -4,6 +4,7 @@
  */
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
+import { CARD_MARK, checkDetail, checkState, tallyChecks } from '../provisioning/check-results';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, sectionTitle, textBlock } from './elements';
 import type { AdaptiveCardJson, CardElement, ProgressCardModel, ProgressStepView, StepState } from './types';
 
@@ -29,7 +30,16 @@ export function progressCard(model: ProgressCardModel): AdaptiveCardJson {
   if (model.status === 'running') {
     body.push(banner('In progress', 'accent', 'This card updates as each step finishes. You can close Teams; the work continues.'));
   } else if (model.status === 'succeeded') {
-    body.push(banner('Finished and verified', 'good', model.finishedAt ? formatUtc(model.finishedAt) : undefined));
+    const tally = tallyChecks(model.checks);
+    if (tally.skipped > 0) {
+      // Finished, but "verified" would claim a check that did not run.
+      const why = tally.restrictionNotVerified
+        ? `The restriction to the sender group was not verified: ${tally.restrictionNotVerified}.`
+        : `${tally.skipped} check${tally.skipped === 1 ? '' : 's'} did not run; see Verification.`;
+      body.push(banner('Finished, not everything verified', 'warning', `${why}${model.finishedAt ? ` ${formatUtc(model.finishedAt)}` : ''}`));
+    } else {
+      body.push(banner('Finished and verified', 'good', model.finishedAt ? formatUtc(model.finishedAt) : undefined));
+    }
   } else if (model.status === 'waiting') {
     const until = model.waiting?.until ? ` It continues by itself after ${formatUtc(model.waiting.until)}.` : ' It continues by itself.';
     body.push(banner('Waiting', 'accent', `${model.waiting?.reason ?? 'Waiting for Microsoft.'}${until}`));
@@ -42,7 +52,7 @@ export function progressCard(model: ProgressCardModel): AdaptiveCardJson {
 
   if (model.checks.length > 0) {
     body.push(sectionTitle('Verification'));
-    body.push(factSet(model.checks.map((c) => [c.name, `${c.ok ? '✅' : '❌'} ${c.detail}`])));
+    body.push(factSet(model.checks.map((c) => [c.name, `${CARD_MARK[checkState(c)]} ${checkDetail(c)}`])));
   }
 
   if (model.failure) body.push(failureBox(model.failure));
@@ -188,7 +198,7 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
     }
     case 'check': {
       const i = next.checks.findIndex((c) => c.name === event.name);
-      const check = { name: event.name, ok: event.ok, detail: event.detail };
+      const check = { name: event.name, ok: event.ok, detail: event.detail, ...(event.skipped ? { skipped: true } : {}) };
       if (i >= 0) next.checks[i] = check;
       else next.checks.push(check);
       break;

@@ -62,6 +62,12 @@ describe('detectDrift', () => {
     expect(kinds(facts({ graphMailSend: null, accessPolicies: [], restrictPolicy: null, mailSendRoleAssignments: [assignment, broad], scopedRoleAssignment: assignment, scoping: 'rbac' }), rbac)).toEqual(['broad-rbac-assignment']);
   });
 
+  it('RBAC that could not be read (least-privilege identity) is not reported as missing', () => {
+    const rbac = { ...noBaseline, scoping: 'rbac' as const };
+    const unread = facts({ graphMailSend: null, accessPolicies: [], restrictPolicy: null, scoping: 'unscoped', rbacChecked: false, unchecked: ['RBAC for Applications was not checked: …'] });
+    expect(kinds(unread, rbac)).toEqual([]);
+  });
+
   it('an unfinished migration replaces grant/policy judgements; missing pieces and expired secrets are reported', () => {
     expect(kinds(facts({ scoping: 'mixed' }), { ...noBaseline, migrationJobId: 'job-1' })).toEqual(['migration-unfinished']);
     expect(kinds(facts({ servicePrincipal: null, group: null, members: [], duplicates: 1 }))).toEqual(['duplicate-apps', 'service-principal-missing', 'group-missing']);

@@ -13,7 +13,7 @@ import { namesOf, stepLocate, describeScoping } from './locate';
 import { deriveNames, type NameOverrides, type DerivedNames } from './names';
 import { RbacReads, latestSecretExpiry, readRegistration, registrationSecrets, type RegistrationFacts, type ScopingState } from './registration';
 import type { JobRuntime, ScopingModel, VerificationCheck } from './runtime';
-import { expectControlRefused, expectSend, verdict } from './checks';
+import { expectControlRefused, expectSend, tallyChecks, verdict } from './checks';
 import { OpterError } from '../core/errors';
 import { uniqueNameFor } from './identity';
 
@@ -50,7 +50,10 @@ export interface Baseline {
 
 export interface LastVerification {
   at: string;
+  /** No check failed. */
   ok: boolean;
+  /** Every check ran and passed (false when one was skipped, e.g. the restriction could not be tested). */
+  verified: boolean;
   summary: string;
   jobId: string;
 }
@@ -154,11 +157,13 @@ function verificationOf(v: JobView): LastVerification | null {
     if (!s?.finishedAt || (s.status !== 'succeeded' && s.status !== 'failed')) continue;
     if (name === 'testSend') {
       const ok = s.status === 'succeeded' && s.outputs.ok === true;
-      return { at: s.finishedAt, ok, summary: `test email: ${String(s.outputs.summary ?? s.lastError?.message ?? '')}`, jobId: v.job.id };
+      return { at: s.finishedAt, ok, verified: ok, summary: `test email: ${String(s.outputs.summary ?? s.lastError?.message ?? '')}`, jobId: v.job.id };
     }
+    const checks = Array.isArray(s.outputs.checks) ? (s.outputs.checks as VerificationCheck[]) : null;
     return {
       at: s.finishedAt,
       ok: s.status === 'succeeded',
+      verified: s.status === 'succeeded' && (checks ? tallyChecks(checks).verified : true),
       summary: s.status === 'succeeded' ? String(s.outputs.summary ?? 'checks passed') : (s.lastError?.message ?? 'verification failed'),
       jobId: v.job.id,
     };
