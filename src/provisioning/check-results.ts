@@ -26,12 +26,12 @@ export function skippedCheck(name: string, reason: string): VerificationCheck {
 }
 
 /**
- * Why the control mailbox cannot show that the restriction works (none configured, or it is itself a sender), or
- * null when it can.
+ * Why the control mailbox cannot show that the restriction works (none configured, or it is in the sender group),
+ * or null when it can.
  */
-export function controlMailboxProblem(control: string | null | undefined, senders: string[]): string | null {
+export function controlMailboxProblem(control: string | null | undefined, groupMembers: string[]): string | null {
   if (!control) return 'no mailbox outside the sender group is configured to test (VERIFY_DENIED_MAILBOX)';
-  if (senders.some((s) => s.toLowerCase() === control.toLowerCase())) return `the control mailbox ${control} is itself a sender`;
+  if (groupMembers.some((s) => s.toLowerCase() === control.toLowerCase())) return `the control mailbox ${control} is itself a sender`;
   return null;
 }
 
@@ -80,6 +80,18 @@ export function describeChecks(checks: VerificationCheck[]): string {
   if (notRun.length) parts.push(`not run: ${notRun.map((c) => `${c.name} (${skipReason(c)})`).join('; ')}`);
   if (t.restrictionNotVerified) parts.push(`the restriction was not verified: ${t.restrictionNotVerified}`);
   return parts.join('; ');
+}
+
+/**
+ * What a finished job must say when not every check ran: that the restriction was not verified (and why), else which
+ * checks did not run. Null when everything ran.
+ */
+export function unverifiedNotice(checks: VerificationCheck[]): string | null {
+  const t = tallyChecks(checks);
+  if (t.restrictionNotVerified) return `The restriction to the sender group was not verified: ${t.restrictionNotVerified}.`;
+  const notRun = checks.filter((c) => checkState(c) === 'skipped');
+  if (!notRun.length) return null;
+  return `Not verified (did not run): ${notRun.map((c) => `${c.name} — ${skipReason(c)}`).join('; ')}.`;
 }
 
 /** Throws E_VERIFY_FAILED naming every failed check; otherwise the step summary (skipped checks do not fail it). */

@@ -77,9 +77,9 @@ export async function expectSend(
 export async function expectControlRefused(
   rt: JobRuntime,
   loc: Pick<LocatedRegistration, 'appId' | 'hasGraphMailSend' | 'scoping' | 'exoSpObjectId'>,
-  senders: string[],
+  groupMembers: string[],
 ): Promise<VerificationCheck> {
   const control = rt.ports.controlMailbox;
-  const problem = controlMailboxProblem(control, senders);
+  const problem = controlMailboxProblem(control, groupMembers);
   return problem ? rt.check(restrictionNotTested(problem)) : expectSend(rt, loc, control!, false);
 }

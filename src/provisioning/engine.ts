@@ -537,7 +537,7 @@ export class ProvisioningEngine {
     );
     const policy = await this.stepPolicy(ctx, graph.app.appId, group);
     const secret = createSecret ? await this.stepSecret(ctx, names, graph.app, input) : {};
-    const verify = await this.stepVerify(ctx, graph.app.appId, senders, createSecret ? this.signInProof(ctx, secret) : null);
+    const verify = await this.stepVerify(ctx, graph.app.appId, senders, createSecret ? this.signInProof(ctx, secret) : null, group.members ?? senders);
     ctx.notes.push(ENFORCEMENT_NOTE);
 
     return {
@@ -626,6 +626,7 @@ export class ProvisioningEngine {
       spObjectId: graph.sp.spObjectId,
       appId: graph.app.appId,
       senders,
+      groupMembers: group.members ?? senders,
       signIn: createSecret ? this.signInProof(ctx, secret) : null,
     });
     rt.note(RBAC_PROPAGATION_NOTE);
@@ -965,7 +966,8 @@ export class ProvisioningEngine {
     };
   }
 
-  private async stepVerify(ctx: JobContext, appId: string, senders: string[], signIn: SignInProof) {
+  /** `groupMembers`: everyone in the group after the job (the control mailbox must not be one of them). */
+  private async stepVerify(ctx: JobContext, appId: string, senders: string[], signIn: SignInProof, groupMembers: string[]) {
     return this.step<{ checks: VerificationCheck[] }>(ctx, 'verify', async () => {
       const checks: VerificationCheck[] = [];
       const record = (c: VerificationCheck) => {
@@ -973,7 +975,7 @@ export class ProvisioningEngine {
         ctx.emit(checkEvent(ctx.job.id, c, this.deps.clock.now()));
       };
       for (const s of senders) record(await this.expectAccess(appId, s, 'Granted'));
-      const problem = controlMailboxProblem(this.deps.controlMailbox, senders);
+      const problem = controlMailboxProblem(this.deps.controlMailbox, groupMembers);
       record(problem ? restrictionNotTested(problem) : await this.expectAccess(appId, this.deps.controlMailbox!, 'Denied'));
       if (signIn?.secretText && this.deps.appSignIn) record(await this.checkSignIn(appId, signIn.secretText));
       else if (signIn) record(skippedCheck('Token as the new app', signIn.notRunBecause));
@@ -1083,9 +1085,11 @@ export class ProvisioningEngine {
       const { added, members: after } = await this.ensureMembers(group, senders, false);
       return { out: { membersAdded: added, members: after }, summary: added.length ? `Added ${added.join(', ')}` : 'All senders were already members' };
     });
+    // Earlier senders are in the group too: a control mailbox among them cannot show the restriction.
+    const groupMembers = members.members ?? senders;
     let verify: { checks: VerificationCheck[] };
     if (where.scoping === 'rbac' && where.exoSpObjectId) {
-      verify = await stepVerifyRbac(this.runtimeFor(ctx), { exoSpIdentity: where.exoSpObjectId, spObjectId: where.spObjectId, appId: where.appId, senders, signIn: null });
+      verify = await stepVerifyRbac(this.runtimeFor(ctx), { exoSpIdentity: where.exoSpObjectId, spObjectId: where.spObjectId, appId: where.appId, senders, groupMembers, signIn: null });
       ctx.notes.push(RBAC_PROPAGATION_NOTE);
     } else if (where.scoping === 'mixed') {
       // Half-way through a migration either path may carry the mail: check the union.
@@ -1094,12 +1098,12 @@ export class ProvisioningEngine {
       verify = await this.step<{ checks: VerificationCheck[] }>(ctx, 'verify', async () => {
         const checks: VerificationCheck[] = [];
         for (const s of senders) checks.push(await expectSend(rt, loc, s, true));
-        checks.push(await expectControlRefused(rt, loc, senders));
+        checks.push(await expectControlRefused(rt, loc, groupMembers));
         return { out: { checks }, summary: verdict(checks) };
       });
       ctx.notes.push(ENFORCEMENT_NOTE, RBAC_PROPAGATION_NOTE);
     } else {
-      verify = await this.stepVerify(ctx, where.appId, senders, null);
+      verify = await this.stepVerify(ctx, where.appId, senders, null, groupMembers);
       ctx.notes.push(ENFORCEMENT_NOTE);
     }
     return {

@@ -171,9 +171,9 @@ export async function expectInScope(rt: JobRuntime, exoSpIdentity: string, mailb
 }
 
 /** The control mailbox must be out of scope; without a usable one the check is reported as not run. */
-export async function expectControlOutOfScope(rt: JobRuntime, exoSpIdentity: string, senders: string[]): Promise<VerificationCheck> {
+export async function expectControlOutOfScope(rt: JobRuntime, exoSpIdentity: string, groupMembers: string[]): Promise<VerificationCheck> {
   const control = rt.ports.controlMailbox;
-  const problem = controlMailboxProblem(control, senders);
+  const problem = controlMailboxProblem(control, groupMembers);
   return problem ? rt.check(restrictionNotTested(problem)) : expectInScope(rt, exoSpIdentity, control!, false);
 }
 
@@ -217,11 +217,14 @@ export type SignInProof = null | { secretText?: string; notRunBecause: string };
  * secret) a token without Mail.Send. Throws E_VERIFY_FAILED listing the failed checks; a check that could not run
  * is reported as skipped and named in the summary.
  */
-export function stepVerifyRbac(rt: JobRuntime, p: { stepName?: string; exoSpIdentity: string; spObjectId: string; appId: string; senders: string[]; signIn: SignInProof }) {
+export function stepVerifyRbac(
+  rt: JobRuntime,
+  p: { stepName?: string; exoSpIdentity: string; spObjectId: string; appId: string; senders: string[]; groupMembers?: string[]; signIn: SignInProof },
+) {
   return rt.step<{ checks: VerificationCheck[] }>(p.stepName ?? 'verify', async () => {
     const checks: VerificationCheck[] = [];
     for (const s of p.senders) checks.push(await expectInScope(rt, p.exoSpIdentity, s, true));
-    checks.push(await expectControlOutOfScope(rt, p.exoSpIdentity, p.senders));
+    checks.push(await expectControlOutOfScope(rt, p.exoSpIdentity, p.groupMembers ?? p.senders));
     checks.push(await checkNoGraphGrant(rt, p.spObjectId));
     if (p.signIn?.secretText) checks.push(await checkSignInRbac(rt, p.appId, p.signIn.secretText));
     else if (p.signIn) checks.push(rt.check(skippedCheck('Token as the new app', p.signIn.notRunBecause)));

@@ -102,6 +102,14 @@ describe('a check that did not run is not a pass', () => {
     }
   });
 
+  it('adding a sender where the control mailbox is an earlier sender: not verified, not a failed check', async () => {
+    const { engine } = engineFor();
+    await engine.run(engine.createProvisionJob({ appDisplayName: 'Control Earlier', senders: [sim.mailboxes.outside] }).id);
+    const added = await engine.run(engine.createAddSenderJob({ appDisplayName: 'Control Earlier', senders: [sim.mailboxes.faktura] }).id);
+    expect(added.error).toBeUndefined();
+    expect(tallyChecks(added.result!.checks)).toMatchObject({ failed: 0, restrictionNotVerified: `the control mailbox ${sim.mailboxes.outside} is itself a sender` });
+  });
+
   it('without a control mailbox the restriction is reported as not verified; with one, everything is verified', async () => {
     const none = engineFor({ controlMailbox: null }).engine;
     const unproven = await none.run(none.createProvisionJob({ appDisplayName: 'No Control', senders: [sim.mailboxes.info] }).id);
