@@ -144,6 +144,19 @@ describe('least-privilege identity (only what the script needs: no Role Manageme
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.length).toBeLessThanOrEqual(2);
     expect(refused.every((r) => r.status === 403)).toBe(true);
+
+    // The other day-two jobs on this registration run too, each saying what it could not check.
+    for (const job of [
+      engine.createRemoveSenderJob({ appDisplayName: 'Least Privilege', senders: [sim.mailboxes.faktura] }),
+      engine.createRepairJob({ appDisplayName: 'Least Privilege' }),
+      engine.createRotateSecretJob({ appDisplayName: 'Least Privilege' }),
+      engine.createTestEmailJob({ appDisplayName: 'Least Privilege', from: sim.mailboxes.info, to: sim.mailboxes.info }),
+    ]) {
+      const out = await engine.run(job.id);
+      expect(out.error, job.kind).toBeUndefined();
+      const notes = out.result?.notes ?? out.lifecycle?.notes ?? [];
+      expect(notes.some((n) => n.startsWith('RBAC for Applications was not checked')), job.kind).toBe(true);
+    }
   });
 
   it('surveys the registrations (the daily expiry check) with their secrets, and says what it could not look at', async () => {
