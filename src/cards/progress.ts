@@ -4,7 +4,7 @@
  */
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
-import { CARD_MARK, checkDetail, checkState, tallyChecks } from '../provisioning/check-results';
+import { CARD_MARK, checkDetail, checkState, unverifiedNotice } from '../provisioning/check-results';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, sectionTitle, textBlock } from './elements';
 import type { AdaptiveCardJson, CardElement, ProgressCardModel, ProgressStepView, StepState } from './types';
 
@@ -30,13 +30,10 @@ export function progressCard(model: ProgressCardModel): AdaptiveCardJson {
   if (model.status === 'running') {
     body.push(banner('In progress', 'accent', 'This card updates as each step finishes. You can close Teams; the work continues.'));
   } else if (model.status === 'succeeded') {
-    const tally = tallyChecks(model.checks);
-    if (tally.skipped > 0) {
-      // Finished, but "verified" would claim a check that did not run.
-      const why = tally.restrictionNotVerified
-        ? `The restriction to the sender group was not verified: ${tally.restrictionNotVerified}.`
-        : `${tally.skipped} check${tally.skipped === 1 ? '' : 's'} did not run; see Verification.`;
-      body.push(banner('Finished, not everything verified', 'warning', `${why}${model.finishedAt ? ` ${formatUtc(model.finishedAt)}` : ''}`));
+    // Finished, but "verified" would claim a check that did not run.
+    const notice = unverifiedNotice(model.checks);
+    if (notice) {
+      body.push(banner('Finished, not everything verified', 'warning', `${notice}${model.finishedAt ? ` ${formatUtc(model.finishedAt)}` : ''}`));
     } else {
       body.push(banner('Finished and verified', 'good', model.finishedAt ? formatUtc(model.finishedAt) : undefined));
     }

@@ -6,14 +6,13 @@
  * registrations, and is told what it could not check.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/core/ports';
-import { createTenantAdapters } from '../../src/adapters';
-import { ProvisioningEngine, type EngineDeps } from '../../src/provisioning/engine';
+import type { EngineDeps } from '../../src/provisioning/engine';
 import { checkState, tallyChecks } from '../../src/provisioning/checks';
 import { surveyRegistrations } from '../../src/provisioning/registry';
 import type { Simulator } from '../../src/sim';
 import { openStore, type Store } from '../../src/store';
-import { connectionFor, startTestSimulator } from '../adapters/helpers';
+import { startTestSimulator } from '../adapters/helpers';
+import { engineFor as engineOn } from '../lifecycle/helpers';
 
 let sim: Simulator;
 let store: Store;
@@ -33,26 +32,8 @@ beforeEach(() => {
   store = openStore({ memory: true });
 });
 
-const FAST = { baseDelayMs: 50, maxDelayMs: 500, maxTotalWaitMs: 10_000 };
-
 /** A new engine on the same store: what a new process (a restart, `opter-mail resume`) builds. */
-function engineFor(overrides: Partial<EngineDeps> = {}) {
-  const adapters = createTenantAdapters(connectionFor(sim));
-  const delivered = new Set<string>();
-  const engine = new ProvisioningEngine({
-    directory: adapters.directory,
-    exchange: adapters.exchange,
-    appSignIn: adapters.appSignIn,
-    journal: store.journal,
-    clock: systemClock,
-    controlMailbox: sim.mailboxes.outside,
-    retry: FAST,
-    verifyRetry: FAST,
-    secretSink: { deliver: (s) => void delivered.add(`${s.jobId}/${s.keyId}`), holds: (jobId, keyId) => delivered.has(`${jobId}/${keyId}`) },
-    ...overrides,
-  });
-  return { engine, adapters };
-}
+const engineFor = (overrides: Partial<EngineDeps> = {}) => engineOn(sim, store, overrides);
 
 describe('a check that did not run is not a pass', () => {
   it('a job resumed after its secret was made reports the sign-in proof as skipped, and its summary does not say passed', async () => {
