@@ -954,12 +954,12 @@ export class ProvisioningEngine {
   }
 
   /**
-   * The sign-in proof of a job that makes a secret: only the run that created the secret holds its value (it is
-   * never persisted), so a resumed job, or one that kept the existing secret, cannot run it and says so.
+   * The sign-in proof of the secret this job made: only the run that created it holds its value (it is never
+   * persisted), so a resumed job cannot run it and says so. A job that kept the existing secret made none to prove.
    */
   private signInProof(ctx: JobContext, secret: { keyId?: string }): SignInProof {
+    if (!secret.keyId) return null;
     if (!this.deps.appSignIn) return { notRunBecause: 'no app sign-in is configured' };
-    if (!secret.keyId) return { notRunBecause: 'the existing secret was kept; the bot never holds its value' };
     return {
       secretText: ctx.secretText,
       notRunBecause: 'the secret was created by an earlier run of this job, which alone held its value (the job was resumed)',
