@@ -75,7 +75,8 @@ export function auditInputForProgress(
       if (context.waiting) return { ...base, action: `step.${event.step}.waiting`, result: 'info', detail: event.message };
       return { ...base, action: `step.${event.step}.failed`, result: 'failure', detail: `${event.code}: ${event.message}` };
     case 'check':
-      return { ...base, action: 'verify.check', result: event.ok ? 'success' : 'failure', detail: `${event.name}: ${event.detail}` };
+      // A check that did not run is neither a success nor a failure.
+      return { ...base, action: 'verify.check', result: event.skipped ? 'info' : event.ok ? 'success' : 'failure', detail: `${event.name}: ${event.skipped ? `skipped — ${event.detail}` : event.detail}` };
     case 'job-finished':
       if (context.waiting && event.status === 'failed') return { ...base, action: 'job.waiting', result: 'info', detail: null };
       return { ...base, action: `job.${event.status}`, result: event.status === 'succeeded' ? 'success' : 'failure', detail: null };

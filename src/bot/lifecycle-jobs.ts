@@ -15,6 +15,7 @@ import {
   TEST_EMAIL_STEPS,
   type ProvisioningEngine,
 } from '../provisioning/engine';
+import { checkLine, checkState, unverifiedNotice } from '../provisioning/check-results';
 import { PROPAGATION_CAVEAT } from '../provisioning/test-email';
 import type { RequestRecord, Store } from '../store';
 import { appendAudit } from './audit';
@@ -133,7 +134,7 @@ export function lifecycleResultFromJournal(store: Store, tenantId: string, reque
 }
 
 function checkLines(checks: Checks): string {
-  return checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`).join('; ');
+  return checks.map(checkLine).join('; ');
 }
 
 /**
@@ -214,7 +215,8 @@ export function lifecycleResultCardFor(request: LifecycleRequest): AdaptiveCardJ
   const p = request.payload;
   const r = (request.result ?? {}) as Partial<LifecycleRequestResult>;
   const checks = r.checks ?? [];
-  const model: LifecycleResultModel = { requestId: request.id, title: '', ok: checks.every((c) => c.ok), summary: '', checks, notes: (r.notes ?? []).slice(-4) };
+  const model: LifecycleResultModel = { requestId: request.id, title: '', ok: checks.every((c) => checkState(c) !== 'failed'), summary: '', checks, notes: (r.notes ?? []).slice(-4) };
+  const notice = unverifiedNotice(checks);
   switch (kindOf(request)) {
     case 'remove-sender': {
       const removed = r.removed ?? [];
@@ -243,7 +245,7 @@ export function lifecycleResultCardFor(request: LifecycleRequest): AdaptiveCardJ
     }
     case 'repair':
       model.title = `${p.appName} was repaired`;
-      model.summary = 'Everything that was approved before is in place again and verified.';
+      model.summary = notice ? 'Everything that was approved before is in place again.' : 'Everything that was approved before is in place again and verified.';
       break;
     case 'adopt':
       model.title = `${p.appName} is now managed by the bot`;
@@ -254,5 +256,7 @@ export function lifecycleResultCardFor(request: LifecycleRequest): AdaptiveCardJ
       model.summary = 'Reveal it on the secret card in your 1:1 chat with me.';
       break;
   }
+  // A check that did not run is said, not passed over (the test email reports its layers instead).
+  if (notice && kindOf(request) !== 'test-email') model.summary = `${model.summary} ${notice}`;
   return lifecycleResultCard(model);
 }

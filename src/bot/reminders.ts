@@ -12,7 +12,7 @@ import { dueExpiryReminders, type ExpiryReminder } from '../provisioning/expiry'
 import type { RequestKind, RequestRecord } from '../store';
 import { appendAudit } from './audit';
 import { describeError } from './log';
-import { tenantRegistrations } from './tenant-registrations';
+import { tenantSurvey } from './tenant-registrations';
 import type { BotServices, OutboxPayload, RequestResult } from './types';
 import { SYSTEM_ACTOR } from './types';
 
@@ -44,8 +44,9 @@ export async function sweepExpiryReminders(services: BotServices): Promise<Expir
   const last = store.kv.get<{ at: string }>(EXPIRY_CHECK_KEY)?.value;
   if (last && now.getTime() - new Date(last.at).getTime() < settings.expiryCheckIntervalMs) return [];
   let regs;
+  let unchecked: string[];
   try {
-    regs = await tenantRegistrations(services);
+    ({ registrations: regs, unchecked } = await tenantSurvey(services));
   } catch (e) {
     // Not marked as run: the next sweep tries again.
     log.warn(`expiry check could not read the registrations (will retry): ${describeError(e)}`);
@@ -56,8 +57,13 @@ export async function sweepExpiryReminders(services: BotServices): Promise<Expir
     appDisplayName: r.appDisplayName,
     secrets: r.secrets.map((s) => ({ keyId: s.keyId, displayName: s.displayName, endDateTime: s.endDateTime })),
   }));
+  // A least-privilege identity still gets its reminders; what it could not look at is said, once per distinct gap.
+  if (unchecked.length) log.warn(`expiry check: ${unchecked.join(' ')}`);
   const fired = store.transaction(() => {
-    store.kv.set(EXPIRY_CHECK_KEY, { at: now.toISOString() });
+    store.kv.set(EXPIRY_CHECK_KEY, { at: now.toISOString(), ...(unchecked.length ? { unchecked } : {}) });
+    if (unchecked.length && store.kv.markOnce(`expiry-check:unchecked:${unchecked.join('|')}`, { at: now.toISOString() })) {
+      appendAudit(store, { actor: SYSTEM_ACTOR, action: 'expiry-check.incomplete', requestId: null, result: 'info', objects: {}, detail: `The daily expiry check ran without: ${unchecked.join(' ')}` });
+    }
     const due = dueExpiryReminders(candidates, now, (key) => store.kv.markOnce(key, { at: now.toISOString() }));
     for (const reminder of due) {
       const owners = ownerRequests(services, reminder.appId, reminder.appDisplayName);

@@ -10,6 +10,7 @@
 import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel } from '../cards';
 import { toOpterError } from '../core/errors';
 import type { JobRecord, ProgressEvent } from '../core/ports';
+import { checkLine, checkState, unverifiedNotice } from '../provisioning/check-results';
 import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, STEP_TITLES, type JobOutcome } from '../provisioning/engine';
 import type { RequestRecord } from '../store';
 import { isAddSender, type AnyPayload } from './approvals';
@@ -250,6 +251,10 @@ export class ProvisioningRunner {
         const where = (request.payload as AnyPayload).origin.isChannel ? ` in ${request.requester.name ?? 'the requester'}’s 1:1 chat with me` : ' in this chat';
         model = applyProgressEvent(model, { type: 'note', jobId: outcome.job.id, message: `The one-time client secret card is waiting${where}.`, at: this.services.clock.now().toISOString() });
       }
+      // What the identity could not check (least privilege) belongs on the card, not only in the log.
+      for (const message of result?.unchecked ?? []) {
+        model = applyProgressEvent(model, { type: 'note', jobId: outcome.job.id, message, at: this.services.clock.now().toISOString() });
+      }
       const test = result as Partial<LifecycleRequestResult> | null;
       if (test?.kind === 'test-email') {
         // The job finished (and its secret is gone) even when the message was refused: say how the test went.
@@ -291,7 +296,7 @@ export class ProvisioningRunner {
             ...(result.keyId ? { keyId: result.keyId } : {}),
             jobId: outcome.job.id,
           },
-          detail: result.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`).join('; ') || null,
+          detail: result.checks.map(checkLine).join('; ') || null,
         });
         if (isLifecycle(request)) {
           settleLifecycle(store, request, result as LifecycleRequestResult);
@@ -308,10 +313,13 @@ export class ProvisioningRunner {
           }
           // Access-policy registrations report Test-ApplicationAccessPolicy checks, RBAC ones "May send as …".
           const checks = result.checks.filter((c) => !c.name.startsWith('Token'));
+          const passed = checks.filter((c) => checkState(c) === 'passed');
+          const notice = unverifiedNotice(checks);
+          const notChecked = result.unchecked?.length ? ` Not checked: ${result.unchecked.join(' ')}` : '';
           this.notify(requestId, {
             title: 'Senders added',
-            text: `${request.payload.senders.join(', ')} can now send through ${request.payload.appName} (group ${result.groupSmtp}). Verified: ${checks.map((c) => `${c.name.replace(/^(Test-ApplicationAccessPolicy|Test-ServicePrincipalAuthorization|May send as) /, '')} → ${c.detail}`).join('; ')}.`,
-            tone: 'good',
+            text: `${request.payload.senders.join(', ')} can now send through ${request.payload.appName} (group ${result.groupSmtp}). ${notice ? 'Checked' : 'Verified'}: ${passed.map((c) => `${c.name.replace(/^(Test-ApplicationAccessPolicy|Test-ServicePrincipalAuthorization|May send as) /, '')} → ${c.detail}`).join('; ')}.${notice ? ` ${notice}` : ''}${notChecked}`,
+            tone: notice || notChecked ? 'warning' : 'good',
           });
         } else if (result.keyId) {
           const payload: OutboxPayload = { kind: 'secret-post', requestId };
@@ -398,7 +406,7 @@ export class ProvisioningRunner {
       }
     }
     const checks = (this.services.store.journal.getStep(outcome.job.id, 'verify')?.outputs.checks as RequestResult['checks'] | undefined) ?? [];
-    for (const c of checks) model = applyProgressEvent(model, { type: 'check', jobId: outcome.job.id, name: c.name, ok: c.ok, detail: c.detail, at });
+    for (const c of checks) model = applyProgressEvent(model, { type: 'check', jobId: outcome.job.id, name: c.name, ok: c.ok, detail: c.detail, ...(c.skipped ? { skipped: true } : {}), at });
     return applyProgressEvent(model, { type: 'job-finished', jobId: outcome.job.id, status: outcome.job.status === 'succeeded' ? 'succeeded' : 'failed', at });
   }
 
@@ -422,6 +430,7 @@ export class ProvisioningRunner {
         credentialEndDateTime: r.secret?.endDateTime ?? null,
         checks: r.checks,
         scoping: r.scoping ?? 'access-policy',
+        ...(r.unchecked?.length ? { unchecked: r.unchecked } : {}),
       };
     }
     // The job finished in an earlier process: rebuild the facts from the journal's step outputs.
@@ -442,6 +451,7 @@ export class ProvisioningRunner {
       credentialEndDateTime: typeof secretOut?.endDateTime === 'string' ? secretOut.endDateTime : null,
       checks,
       scoping: (outcome.job.input as { scoping?: string } | null)?.scoping === 'rbac' || str('locate', 'scoping') === 'rbac' ? 'rbac' : 'access-policy',
+      ...(Array.isArray(steps.get('locate')?.unchecked) && (steps.get('locate')!.unchecked as string[]).length ? { unchecked: steps.get('locate')!.unchecked as string[] } : {}),
     };
   }
 }

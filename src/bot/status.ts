@@ -25,6 +25,7 @@ export async function statusCardFor(services: BotServices): Promise<AdaptiveCard
       secretExpiresAt: r.secretExpiresAt,
       lastVerification: verificationView(services, r.lastVerification),
       drift: r.drift,
+      ...(r.unchecked.length ? { notChecked: r.unchecked } : {}),
     }));
   } catch (e) {
     // The tenant cannot be read: show what the bot set up, each with why nothing could be checked.

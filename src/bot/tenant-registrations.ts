@@ -6,15 +6,22 @@
  */
 import type { RegistrationStatus } from '../cards';
 import { OpterError } from '../core/errors';
-import { baselineFor, indexJournal, listRegistrations, type LastVerification, type RegistrationSummary } from '../provisioning/registry';
+import { baselineFor, indexJournal, surveyRegistrations, type LastVerification, type RegistrationSurvey, type RegistrationSummary } from '../provisioning/registry';
+import { describeChecks, tallyChecks } from '../provisioning/check-results';
 import { deriveNames } from '../provisioning/names';
+import type { VerificationCheck } from '../provisioning/runtime';
 import type { BotServices, LifecycleTarget } from './types';
 
 export type { RegistrationSummary } from '../provisioning/registry';
 
 export async function tenantRegistrations(services: BotServices): Promise<RegistrationSummary[]> {
+  return (await tenantSurvey(services)).registrations;
+}
+
+/** The registrations plus what could not be looked at (a read the provisioning identity may not run). */
+export function tenantSurvey(services: BotServices): Promise<RegistrationSurvey> {
   const { directory, exchange } = services.tenant.adapters;
-  return listRegistrations({ directory, exchange, journal: services.store.journal }, services.clock.now());
+  return surveyRegistrations({ directory, exchange, journal: services.store.journal }, services.clock.now());
 }
 
 /** The facts a lifecycle request carries about its registration (what the approvers see). */
@@ -79,16 +86,21 @@ export function membersOutsideBot(services: BotServices, r: RegistrationSummary)
   return r.senders.filter((m) => !known.has(m.toLowerCase()));
 }
 
-/** "3 of 3 checks passed" from the verifying job's recorded checks, else the registry's own summary. */
+/**
+ * "3 of 3 checks passed" (or "2 of 3 checks passed; the restriction was not verified: …") from the verifying job's
+ * recorded checks, else the registry's own summary.
+ */
 export function verificationView(services: BotServices, v: LastVerification | null): RegistrationStatus['lastVerification'] {
   if (!v) return null;
   for (const step of ['verify', 'testSend']) {
     const outputs = services.store.journal.getStep(v.jobId, step)?.outputs;
-    const checks = (outputs?.checks ?? outputs?.layers) as Array<{ ok: boolean }> | undefined;
+    const checks = (outputs?.checks ?? outputs?.layers) as VerificationCheck[] | undefined;
     if (Array.isArray(checks) && checks.length > 0) {
-      const passed = checks.filter((c) => c.ok).length;
-      return { at: v.at, ok: v.ok, summary: `${step === 'testSend' ? 'test email: ' : ''}${passed} of ${checks.length} checks passed` };
+      const named = checks.map((c) => ({ ...c, name: c.name ?? String((c as { layer?: string }).layer ?? '') }));
+      const t = tallyChecks(named);
+      const summary = t.verified ? `${t.passed} of ${checks.length} checks passed` : describeChecks(named);
+      return { at: v.at, ok: v.ok, verified: v.verified, summary: `${step === 'testSend' ? 'test email: ' : ''}${summary}` };
     }
   }
-  return { at: v.at, ok: v.ok, summary: v.summary };
+  return { at: v.at, ok: v.ok, verified: v.verified, summary: v.summary };
 }

@@ -145,9 +145,12 @@ export interface RequestResult {
   /** Key id and end of the credential created by this request, if one was. */
   keyId: string | null;
   credentialEndDateTime: string | null;
-  checks: Array<{ name: string; ok: boolean; detail: string }>;
+  /** `skipped`: the check did not run (never a pass; see provisioning/check-results.ts). */
+  checks: Array<{ name: string; ok: boolean; detail: string; skipped?: boolean; provesRestriction?: boolean }>;
   /** The scoping model of the registration after the job (absent on results from before: access-policy). */
   scoping?: ScopingModel;
+  /** What the job could not check because the provisioning identity may not run the read (least privilege). */
+  unchecked?: string[];
 }
 
 /** `request.result` of a lifecycle request: the common facts plus what that kind of job produced. */

@@ -107,6 +107,12 @@ describe('lifecycleResultCard and submittedRequestCard', () => {
     expect(text(card)).toMatch(/Layers\n✅ Token\nsigned in\n❌ Send accepted\nrefused: 403\nNotes\nMicrosoft applies/);
   });
 
+  it('shows a check that did not run as skipped, not as passed or failed', async () => {
+    const card = lifecycleResultCard({ requestId: 'r1', title: 'New secret', ok: true, summary: 'x', checks: [{ name: 'Token with the new secret', ok: false, skipped: true, detail: 'not run: the job was resumed' }] });
+    expect(await checkCard(card)).toEqual([]);
+    expect(text(card)).toMatch(/⚪ Token with the new secret\nskipped — not run: the job was resumed/);
+  });
+
   it('shows a migration plan step by step, in order, with why the order keeps mail flowing', async () => {
     const card = submittedRequestCard({ requestId: 'r1', title: 'Sent for approval', text: 'x', migration: sampleMigrationPlan, approvalNeededBy: '2026-03-03T00:00:00Z' });
     expect(await checkCard(card)).toEqual([]);

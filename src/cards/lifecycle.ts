@@ -3,6 +3,7 @@
  * rotation card whose "Opter updated" button retires the old secrets, the expiry reminder with "Rotate now", and
  * the result of a lifecycle job. None of them ever holds a secret: only key ids, names and times.
  */
+import { CARD_MARK, checkDetail, checkState } from '../provisioning/check-results';
 import { adaptiveCard, banner, bulletList, container, execute, factSet, formatUtc, heading, plainText, relativeTo, sectionTitle, textBlock } from './elements';
 import type {
   AdaptiveCardJson,
@@ -131,8 +132,9 @@ export function lifecycleResultCard(model: LifecycleResultModel): AdaptiveCardJs
   if (model.checks.length > 0) {
     body.push(sectionTitle(model.checksTitle ?? 'Verification'));
     for (const c of model.checks) {
-      body.push(textBlock(`${c.ok ? '✅' : '❌'} ${escapeMarkdown(c.name)}`, { weight: 'Bolder', spacing: 'Small', color: c.ok ? undefined : 'Attention' }));
-      body.push(plainText(c.detail, { size: 'Small', spacing: 'None' }));
+      const state = checkState(c);
+      body.push(textBlock(`${CARD_MARK[state]} ${escapeMarkdown(c.name)}`, { weight: 'Bolder', spacing: 'Small', color: state === 'failed' ? 'Attention' : state === 'skipped' ? 'Warning' : undefined }));
+      body.push(plainText(checkDetail(c), { size: 'Small', spacing: 'None' }));
     }
   }
   if (model.notes && model.notes.length > 0) {

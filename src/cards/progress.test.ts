@@ -83,6 +83,30 @@ describe('progressCard', () => {
     expect(card).not.toHaveProperty('actions');
   });
 
+  it('shows a check that did not run as skipped, never as passed, and does not say "verified"', () => {
+    let m = applyProgressEvent(base(), { type: 'check', jobId: 'j', name: 'Token as the new app', ok: false, skipped: true, detail: 'not run: the job was resumed', at: at(1) });
+    m = applyProgressEvent(m, { type: 'job-finished', jobId: 'j', status: 'succeeded', at: at(2) });
+    expect(m.checks).toEqual([{ name: 'Token as the new app', ok: false, skipped: true, detail: 'not run: the job was resumed' }]);
+    const card = progressCard(m);
+    const facts = findNodes(card, (n) => n.type === 'FactSet').flatMap((f) => f.facts as Array<{ title: string; value: string }>);
+    expect(facts).toContainEqual({ title: 'Token as the new app', value: '⚪ skipped — not run: the job was resumed' });
+    const texts = renderedTexts(card);
+    expect(texts).not.toContain('Finished and verified');
+    expect(texts).toContain('Finished, not everything verified');
+    // A journal from before the third state ("ok", "not run: …") is shown as skipped too.
+    const legacy = applyProgressEvent(applyProgressEvent(base(), { type: 'check', jobId: 'j', name: 'Token as the new app', ok: true, detail: 'not run: no new secret in this run', at: at(1) }), { type: 'job-finished', jobId: 'j', status: 'succeeded', at: at(2) });
+    expect(renderedTexts(progressCard(legacy))).not.toContain('Finished and verified');
+  });
+
+  it('says plainly that the restriction was not verified when no mailbox outside the group could be tested', async () => {
+    let m = applyProgressEvent(base(), { type: 'check', jobId: 'j', name: 'Test-ApplicationAccessPolicy a@x.se', ok: true, detail: 'Granted (expected Granted)', at: at(1) });
+    m = applyProgressEvent(m, { type: 'check', jobId: 'j', name: 'Refused for a mailbox outside the group', ok: false, skipped: true, detail: 'not run: the control mailbox a@x.se is itself a sender', at: at(1) });
+    m = applyProgressEvent(m, { type: 'job-finished', jobId: 'j', status: 'succeeded', at: at(2) });
+    const card = progressCard(m);
+    expect(renderedTexts(card).join('\n')).toContain('The restriction to the sender group was not verified: the control mailbox a@x.se is itself a sender.');
+    expect(await checkCard(card)).toEqual([]);
+  });
+
   it('uses a catalogue-independent title for codes it does not know', () => {
     const m = applyProgressEvent(base(), { type: 'step-failed', jobId: 'j', step: 'app', title: 'App', code: 'E_SOMETHING_NEW', message: 'm', action: 'a', at: at(1) });
     expect(renderedTexts(progressCard({ ...m, status: 'failed' }))).toContain('E_SOMETHING_NEW: The step failed');

@@ -4,6 +4,7 @@
  */
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
+import { CARD_MARK, checkDetail, checkState, unverifiedNotice } from '../provisioning/check-results';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, sectionTitle, textBlock } from './elements';
 import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardElement, ProgressCardModel, ProgressStepView, StepState } from './types';
@@ -30,7 +31,13 @@ export function progressCard(model: ProgressCardModel): AdaptiveCardJson {
   if (model.status === 'running') {
     body.push(banner('In progress', 'accent', 'This card updates as each step finishes. You can close Teams; the work continues.'));
   } else if (model.status === 'succeeded') {
-    body.push(banner('Finished and verified', 'good', model.finishedAt ? formatUtc(model.finishedAt) : undefined));
+    // Finished, but "verified" would claim a check that did not run.
+    const notice = unverifiedNotice(model.checks);
+    if (notice) {
+      body.push(banner('Finished, not everything verified', 'warning', `${notice}${model.finishedAt ? ` ${formatUtc(model.finishedAt)}` : ''}`));
+    } else {
+      body.push(banner('Finished and verified', 'good', model.finishedAt ? formatUtc(model.finishedAt) : undefined));
+    }
   } else if (model.status === 'waiting') {
     const until = model.waiting?.until ? ` It continues by itself after ${formatUtc(model.waiting.until)}.` : ' It continues by itself.';
     body.push(banner('Waiting', 'accent', `${escapeMarkdown(model.waiting?.reason ?? 'Waiting for Microsoft.')}${until}`));
@@ -43,7 +50,7 @@ export function progressCard(model: ProgressCardModel): AdaptiveCardJson {
 
   if (model.checks.length > 0) {
     body.push(sectionTitle('Verification'));
-    body.push(factSet(model.checks.map((c) => [c.name, `${c.ok ? '✅' : '❌'} ${c.detail}`])));
+    body.push(factSet(model.checks.map((c) => [c.name, `${CARD_MARK[checkState(c)]} ${checkDetail(c)}`])));
   }
 
   if (model.failure) body.push(failureBox(model.failure));
@@ -189,7 +196,7 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
     }
     case 'check': {
       const i = next.checks.findIndex((c) => c.name === event.name);
-      const check = { name: event.name, ok: event.ok, detail: event.detail };
+      const check = { name: event.name, ok: event.ok, detail: event.detail, ...(event.skipped ? { skipped: true } : {}) };
       if (i >= 0) next.checks[i] = check;
       else next.checks.push(check);
       break;

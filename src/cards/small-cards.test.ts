@@ -162,6 +162,23 @@ describe('statusCard', () => {
     ]);
   });
 
+  it('marks a verification whose checks did not all run as not verified, and lists what could not be checked', async () => {
+    const card = statusCard({
+      generatedAt: now,
+      registrations: [
+        reg({
+          lastVerification: { at: '2026-03-01T00:00:00Z', ok: true, verified: false, summary: '1 of 2 checks passed; the restriction was not verified: the control mailbox is a sender' },
+          notChecked: ['RBAC for Applications was not checked: the provisioning identity may not run Get-ServicePrincipal.'],
+        }),
+      ],
+    });
+    expect(await checkCard(card)).toEqual([]);
+    const t = renderedTexts(card).join('\n');
+    expect(t).toContain('⚪ 1 March 2026, 00:00 UTC: 1 of 2 checks passed; the restriction was not verified');
+    expect(t).not.toContain('✅ 1 March 2026');
+    expect(t).toMatch(/Not checked\n- RBAC for Applications was not checked/);
+  });
+
   it('says when a registration has no valid secret or was never verified', () => {
     const t = renderedTexts(statusCard({ generatedAt: now, registrations: [reg({ secretExpiresAt: null, lastVerification: null })] })).join('\n');
     expect(t).toContain('No valid secret: Opter cannot send');

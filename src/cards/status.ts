@@ -3,6 +3,7 @@
  * drift. Actions carry only the registration id; the server re-detects drift before repairing anything.
  */
 import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, relativeTo, sectionTitle, textBlock, bulletList, type ContainerStyle } from './elements';
+import { CARD_MARK } from '../provisioning/check-results';
 import { describeScopingState } from './lifecycle';
 import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardAction, CardElement, RegistrationStatus, StatusCardModel } from './types';
@@ -61,9 +62,8 @@ function registrationBlock(r: RegistrationStatus, now: string): CardElement {
     level === 'none' || !r.secretExpiresAt
       ? '❌ No valid secret: Opter cannot send'
       : `${level === 'expired' ? '❌ Expired' : level === 'soon' ? '⚠️ Expires' : '✅ Expires'} ${formatUtc(r.secretExpiresAt)} (${relativeTo(r.secretExpiresAt, now)})`;
-  const verification = r.lastVerification
-    ? `${r.lastVerification.ok ? '✅' : '❌'} ${formatUtc(r.lastVerification.at)}: ${r.lastVerification.summary}`
-    : 'Never verified';
+  const lv = r.lastVerification;
+  const verification = lv ? `${CARD_MARK[!lv.ok ? 'failed' : lv.verified === false ? 'skipped' : 'passed']} ${formatUtc(lv.at)}: ${lv.summary}` : 'Never verified';
   const items: CardElement[] = [
     textBlock(`${escapeMarkdown(r.appDisplayName)}${r.managed ? '' : ' (not managed by the bot yet)'}`, { weight: 'Bolder', size: 'Medium' }),
     factSet([
@@ -78,6 +78,10 @@ function registrationBlock(r: RegistrationStatus, now: string): CardElement {
   if (r.drift.length > 0) {
     items.push(sectionTitle('Drift found'));
     items.push(textBlock(bulletList(r.drift.map((d) => escapeMarkdown(d.description))), { color: 'Attention' }));
+  }
+  if (r.notChecked && r.notChecked.length > 0) {
+    items.push(sectionTitle('Not checked'));
+    items.push(textBlock(bulletList(r.notChecked), { color: 'Warning' }));
   }
   const actions: CardAction[] = [];
   if (!r.managed) actions.push(execute('adopt', 'Adopt', { registrationId: r.id }));

@@ -222,6 +222,9 @@ export interface VerificationCheckView {
   name: string;
   ok: boolean;
   detail: string;
+  /** The check did not run: shown as "⚪ skipped — not run", never as passed. */
+  skipped?: boolean;
+  provesRestriction?: boolean;
 }
 
 export type ProgressStatus = 'running' | 'succeeded' | 'failed' | 'waiting';
@@ -367,8 +370,11 @@ export interface RegistrationStatus {
   senders: string[];
   /** The latest expiry among the app's live secrets; null when it has none. */
   secretExpiresAt: IsoTime | null;
-  lastVerification: { at: IsoTime; ok: boolean; summary: string } | null;
+  /** `verified` false: nothing failed, but not every check ran (absent: as `ok`). */
+  lastVerification: { at: IsoTime; ok: boolean; verified?: boolean; summary: string } | null;
   drift: DriftItem[];
+  /** What the bot could not check for it (a read its identity may not run). */
+  notChecked?: string[];
 }
 
 export interface StatusCardModel {

@@ -19,7 +19,7 @@
  *   opter-mail audit verify
  *
  * Exit codes: 0 done and verified · 2 bad input · 3 permission/policy · 4 unfinished (run resume) · 5 conflict or
- * failed verification · 1 anything else.
+ * failed verification · 6 done, but a check did not run (e.g. the restriction was not verified) · 1 anything else.
  */
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -30,7 +30,9 @@ import { ProvisioningEngine, validateProvisionInput, type JobOutcome, type Provi
 import { secretsExpiringWithin } from '../provisioning/expiry';
 import { inspectRegistration } from '../provisioning/inspect';
 import { inspectMigration } from '../provisioning/migrate';
-import { listRegistrations } from '../provisioning/registry';
+import { surveyRegistrations, type RegistrationSurvey } from '../provisioning/registry';
+import { checkState, tallyChecks, unverifiedNotice } from '../provisioning/check-results';
+import type { VerificationCheck } from '../provisioning/runtime';
 import { findDueRetirements } from '../provisioning/rotate';
 import { retryPolicyFromEnv } from '../provisioning/retry';
 import { SCOPING_MODELS, type ScopingModel } from '../provisioning/runtime';
@@ -206,8 +208,8 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       }
       case 'list':
         return await withRuntime(dataDir, env, io, json, async (rt) => {
-          const regs = await listRegistrations({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange, journal: rt.store.journal }, systemClock.now());
-          if (json) io.out(JSON.stringify({ ok: true, registrations: regs }, null, 2));
+          const { registrations: regs, unchecked } = await survey(rt, systemClock.now(), io, json);
+          if (json) io.out(JSON.stringify({ ok: true, registrations: regs, unchecked }, null, 2));
           else io.out(formatRegistrations(regs, systemClock.now()).join('\n'));
           return 0;
         });
@@ -215,9 +217,9 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         const days = numberArg(v.days, '--days') ?? 30;
         return await withRuntime(dataDir, env, io, json, async (rt) => {
           const now = systemClock.now();
-          const regs = await listRegistrations({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange, journal: rt.store.journal }, now);
+          const { registrations: regs, unchecked } = await survey(rt, now, io, json);
           const expiring = secretsExpiringWithin(regs, now, days);
-          if (json) io.out(JSON.stringify({ ok: true, days, expiring }, null, 2));
+          if (json) io.out(JSON.stringify({ ok: true, days, expiring, unchecked }, null, 2));
           else io.out(formatExpiring(expiring, days).join('\n'));
           return 0;
         });
@@ -240,7 +242,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
             const c = report(outcome, rt, io, json, docs);
             code = code || c;
           }
-          if (json) io.out(JSON.stringify({ ok: code === 0, resumed: docs }, null, 2));
+          if (json) io.out(JSON.stringify({ ok: code === 0 || code === EXIT_NOT_VERIFIED, verified: code === 0, resumed: docs }, null, 2));
           return code;
         });
       case 'status': {
@@ -376,6 +378,30 @@ async function withRuntime(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json
   }
 }
 
+/** The registrations; what could not be looked at (least privilege) is said as a note, not a failure. */
+async function survey(rt: CliRuntime, now: Date, io: Io, json: boolean): Promise<RegistrationSurvey> {
+  const s = await surveyRegistrations({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange, journal: rt.store.journal }, now);
+  if (!json) for (const u of s.unchecked) io.err(`note: not checked: ${u}`);
+  return s;
+}
+
+/** Exit code 6: the job finished and nothing failed, but a check did not run, so it is not "done and verified". */
+export const EXIT_NOT_VERIFIED = 6;
+
+/** What the --json document says about the checks: each with its state, and whether everything was verified. */
+function verificationDoc(checks: VerificationCheck[]) {
+  const t = tallyChecks(checks);
+  return {
+    verified: t.verified,
+    passed: t.passed,
+    failed: t.failed,
+    skipped: t.skipped,
+    restrictionVerified: t.restrictionNotVerified === null,
+    ...(t.restrictionNotVerified ? { restrictionNotVerifiedBecause: t.restrictionNotVerified } : {}),
+    checks: checks.map((c) => ({ name: c.name, state: checkState(c), detail: c.detail })),
+  };
+}
+
 /** Creates one job (input validated before any call), runs it and reports it. */
 function runJob(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, create: (rt: CliRuntime) => { id: string }): Promise<number> {
   return withRuntime(dataDir, env, io, json, async (rt) => {
@@ -410,27 +436,41 @@ function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, coll
   }
   if (outcome.lifecycle) {
     const l = outcome.lifecycle;
-    const doc = { ok: l.kind !== 'test-email' || l.ok, jobId: outcome.job.id, kind: l.kind, result: l, ...(secretText ? { clientSecret: secretText } : {}), tenantId: rt.tenant.conn.tenantId };
+    const checks = 'checks' in l ? l.checks : [];
+    const notice = unverifiedNotice(checks);
+    const doc = {
+      ok: l.kind !== 'test-email' || l.ok,
+      jobId: outcome.job.id,
+      kind: l.kind,
+      result: l,
+      ...(checks.length ? { verification: verificationDoc(checks) } : {}),
+      ...(secretText ? { clientSecret: secretText } : {}),
+      tenantId: rt.tenant.conn.tenantId,
+    };
     if (collect) collect.push(doc);
     else if (json) io.out(JSON.stringify(doc, null, 2));
     else {
       for (const n of l.notes) io.err(`note: ${n}`);
       io.out(formatLifecycle(doc).join('\n'));
+      if (notice) io.err(`! ${notice}`);
     }
-    return doc.ok ? 0 : 5;
+    return !doc.ok ? 5 : notice ? EXIT_NOT_VERIFIED : 0;
   }
   const r = outcome.result!;
   const fields = outputFields(r, secretText, rt.tenant.controlMailbox);
-  const doc = { ok: true, jobId: r.jobId, kind: outcome.job.kind, output: fields, result: r };
+  const notice = unverifiedNotice(r.checks);
+  const doc = { ok: true, jobId: r.jobId, kind: outcome.job.kind, output: fields, verification: verificationDoc(r.checks), result: r };
   if (collect) collect.push(doc);
   else if (json) io.out(JSON.stringify(doc, null, 2));
   else {
     for (const n of r.notes) io.err(`note: ${n}`);
     if (outcome.job.kind === 'provision') io.out(['', ...formatOutputBlock(fields)].join('\n'));
-    else if (outcome.job.kind === 'repair') io.out(`Repaired ${r.names.appDisplayName} (${r.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'}): senders ${r.senders.join(', ') || '(none)'} in ${r.groupSmtp}; all checks passed.`);
+    else if (outcome.job.kind === 'repair') io.out(`Repaired ${r.names.appDisplayName} (${r.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'}): senders ${r.senders.join(', ') || '(none)'} in ${r.groupSmtp}; ${notice ? 'not every check ran' : 'all checks passed'}.`);
     else io.out(`Senders now allowed for ${r.names.appDisplayName}: ${r.senders.join(', ')} (group ${r.groupSmtp}).`);
+    // After the output, where it is seen: a check that did not run is not a pass (exit code 6).
+    if (notice) io.err(`! ${notice}`);
   }
-  return 0;
+  return notice ? EXIT_NOT_VERIFIED : 0;
 }
 
 function formatStatus(st: Awaited<ReturnType<typeof inspectRegistration>>): string[] {

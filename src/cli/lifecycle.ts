@@ -2,6 +2,7 @@
  * Terminal text for the lifecycle commands (list, expiring, migrate plan, and each job's result). The only place a
  * secret is printed is the rotate result, once, exactly as the provision OUTPUT block prints it.
  */
+import { checkLine } from '../provisioning/check-results';
 import type { LifecycleResult } from '../provisioning/engine';
 import type { secretsExpiringWithin } from '../provisioning/expiry';
 import type { MigrationPlan } from '../provisioning/migrate';
@@ -34,13 +35,13 @@ export function formatLifecycle(doc: { result: LifecycleResult; clientSecret?: s
       return [
         `Removed from ${r.groupSmtp}: ${r.removed.join(', ') || '(nobody)'}${r.notMembers.length ? `; not members: ${r.notMembers.join(', ')}` : ''}.`,
         `Senders now: ${r.members.join(', ') || '(none)'}`,
-        ...r.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`),
+        ...r.checks.map((c) => `  ${checkLine(c)}`),
       ];
     case 'migrate-rbac':
       return [
         `Migrated ${r.appId} to RBAC for Applications (role assignment "${r.roleAssignmentName}", scope ${r.groupSmtp}).`,
         `Graph Mail.Send grant removed: ${r.removedGraphGrant ? 'yes' : 'there was none'}; access policies removed: ${r.removedPolicies.length}.`,
-        ...r.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`),
+        ...r.checks.map((c) => `  ${checkLine(c)}`),
       ];
     case 'test-email':
       return [
@@ -49,7 +50,7 @@ export function formatLifecycle(doc: { result: LifecycleResult; clientSecret?: s
         `  The temporary secret was ${r.temporaryKeyRemoved ? 'removed' : 'NOT removed'}.`,
       ];
     case 'adopt':
-      return [`Adopted ${r.appId}: ${r.members.length} sender${r.members.length === 1 ? '' : 's'} in ${r.groupSmtp}, scoping ${r.scoping}.`, ...r.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`)];
+      return [`Adopted ${r.appId}: ${r.members.length} sender${r.members.length === 1 ? '' : 's'} in ${r.groupSmtp}, scoping ${r.scoping}.`, ...r.checks.map((c) => `  ${checkLine(c)}`)];
   }
 }
 

@@ -1,5 +1,6 @@
 /** Human rendering of progress events for a terminal (stderr), one line per event. */
 import type { ProgressEvent } from '../core/ports';
+import { checkLine } from '../provisioning/check-results';
 
 const MARK = { ok: '✓', skip: '•', retry: '…', fail: '✗', run: '→' };
 
@@ -16,7 +17,7 @@ export function renderProgressLine(e: ProgressEvent): string | null {
     case 'step-failed':
       return `${MARK.fail} ${e.title}: ${e.code} ${e.message}\n    What to do: ${e.action}`;
     case 'check':
-      return `  ${e.ok ? MARK.ok : MARK.fail} ${e.name}: ${e.detail}`;
+      return `  ${checkLine({ name: e.name, ok: e.ok, detail: e.detail, skipped: e.skipped })}`;
     case 'note':
       return `  note: ${e.message}`;
     default:

@@ -7,9 +7,12 @@
  * RBAC: 30 min – 2 h cache). The checks say so rather than pretend otherwise.
  */
 import { OpterError, toOpterError } from '../core/errors';
+import { controlMailboxProblem, restrictionNotTested } from './check-results';
 import type { LocatedRegistration } from './locate';
 import { rbacInScope } from './rbac';
 import type { JobRuntime, VerificationCheck } from './runtime';
+
+export * from './check-results';
 
 export interface SendPaths {
   entra: 'allowed' | 'denied' | 'no-grant';
@@ -47,6 +50,7 @@ export async function expectSend(
   allowed: boolean,
 ): Promise<VerificationCheck> {
   const name = `${allowed ? 'May' : 'May not'} send as ${mailbox}`;
+  const refusal = allowed ? {} : { provesRestriction: true };
   try {
     const paths = await rt.converge(async () => {
       const p = await sendPaths(rt, loc, mailbox);
@@ -59,16 +63,23 @@ export async function expectSend(
       }
       return p;
     });
-    return rt.check({ name, ok: true, detail: `${allowed ? 'allowed' : 'denied'}: ${describePaths(paths)}` });
+    return rt.check({ name, ok: true, detail: `${allowed ? 'allowed' : 'denied'}: ${describePaths(paths)}`, ...refusal });
   } catch (e) {
     const err = toOpterError(e);
-    return rt.check({ name, ok: false, detail: err.detail ?? err.message });
+    return rt.check({ name, ok: false, detail: err.detail ?? err.message, ...refusal });
   }
 }
 
-/** Throws E_VERIFY_FAILED naming every failed check; otherwise the step summary. */
-export function verdict(checks: VerificationCheck[]): string {
-  const failed = checks.filter((c) => !c.ok);
-  if (failed.length) throw new OpterError('E_VERIFY_FAILED', { detail: failed.map((c) => `${c.name}: ${c.detail}`).join('; ') });
-  return `${checks.length} check${checks.length === 1 ? '' : 's'} passed`;
+/**
+ * The control mailbox must be refused (both paths); when there is no usable control mailbox the check is reported
+ * as not run, so the summary says the restriction was not verified.
+ */
+export async function expectControlRefused(
+  rt: JobRuntime,
+  loc: Pick<LocatedRegistration, 'appId' | 'hasGraphMailSend' | 'scoping' | 'exoSpObjectId'>,
+  groupMembers: string[],
+): Promise<VerificationCheck> {
+  const control = rt.ports.controlMailbox;
+  const problem = controlMailboxProblem(control, groupMembers);
+  return problem ? rt.check(restrictionNotTested(problem)) : expectSend(rt, loc, control!, false);
 }

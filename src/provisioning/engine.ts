@@ -36,7 +36,7 @@ import { assertSecretAllowed, governingMaxLifetime } from './secret-policy';
 import { deriveNames, formatRoundTripUtc, typedNameProblem, type DerivedNames, type NameOverrides, DEFAULT_SECRET_VALID_YEARS } from './names';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from './senders';
-import { expectSend, verdict } from './checks';
+import { controlMailboxProblem, expectControlRefused, expectSend, restrictionNotTested, skippedCheck, verdict } from './checks';
 import { locatedFrom } from './locate';
 import { assertGroupIsOurs, registrationKey, sendersOfOtherRegistrations } from './ownership';
 import { runMigrate, validateMigrateInput, type MigrateInput, type MigrateResult } from './migrate';
@@ -48,6 +48,7 @@ import {
   stepRoleAssignment,
   stepVerifyRbac,
   type RbacTarget,
+  type SignInProof,
 } from './rbac';
 import { readRegistration } from './registration';
 import { baselineFor, indexJournal, runAdopt, validateAdoptInput, type AdoptInput, type AdoptResult } from './registry';
@@ -124,6 +125,8 @@ export interface ProvisionResult {
   notes: string[];
   /** The scoping model set up (absent on results of jobs from before RBAC existed: access-policy). */
   scoping?: ScopingModel;
+  /** What the job could not check because the provisioning identity may not run the read (least privilege). */
+  unchecked?: string[];
   /** RBAC for Applications objects (scoping 'rbac' only). */
   rbac?: { exchangeServicePrincipalCreated: boolean; roleAssignmentName: string; roleAssignmentCreated: boolean; graphGrantRemoved: boolean; organizationCustomized: boolean };
 }
@@ -475,7 +478,7 @@ export class ProvisioningEngine {
       verifyPolicy: this.verifyPolicy,
       step: (name, fn) => this.step(ctx, name, fn),
       check: (c) => {
-        ctx.emit({ type: 'check', jobId: ctx.job.id, name: c.name, ok: c.ok, detail: c.detail, at: clock.now().toISOString() });
+        ctx.emit(checkEvent(ctx.job.id, c, clock.now()));
         return c;
       },
       note: (message) => {
@@ -515,7 +518,7 @@ export class ProvisioningEngine {
     );
     const policy = await this.stepPolicy(ctx, graph.app.appId, group);
     const secret = createSecret ? await this.stepSecret(ctx, names, graph.app, input) : {};
-    const verify = await this.stepVerify(ctx, graph.app.appId, senders, secret.keyId ? ctx.secretText : undefined, { names, groupIdentity: group.groupIdentity });
+    const verify = await this.stepVerify(ctx, graph.app.appId, senders, createSecret ? this.signInProof(ctx, secret) : null, group.members ?? senders, { names, groupIdentity: group.groupIdentity });
     ctx.notes.push(ENFORCEMENT_NOTE);
 
     return {
@@ -604,7 +607,8 @@ export class ProvisioningEngine {
       spObjectId: graph.sp.spObjectId,
       appId: graph.app.appId,
       senders,
-      secretText: secret.keyId ? ctx.secretText : undefined,
+      groupMembers: group.members ?? senders,
+      signIn: createSecret ? this.signInProof(ctx, secret) : null,
       ownGroup: { names, groupIdentity: group.groupIdentity },
     });
     rt.note(RBAC_PROPAGATION_NOTE);
@@ -657,6 +661,7 @@ export class ProvisioningEngine {
       for (const p of check.problems) ctx.notes.push(`${p.address} is not re-added: ${p.message}`);
       const senders = wanted.filter((w) => !gone.has(w.toLowerCase()));
       if (unexpectedMembers.length) ctx.notes.push(`Left in the group (added outside the bot): ${unexpectedMembers.join(', ')}. Approve them with "add sender" or remove them with "remove sender".`);
+      ctx.notes.push(...facts.unchecked);
       return {
         out: { ...locatedFrom(facts), senders, intendedScoping, unexpectedMembers },
         summary: `Found ${facts.app.displayName} (client id ${facts.app.appId}); repairing as ${intendedScoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'} with ${senders.length} sender${senders.length === 1 ? '' : 's'}`,
@@ -943,31 +948,47 @@ export class ProvisioningEngine {
     );
   }
 
-  /** `own`: the registration's group, so that senders of other registrations can be proven Denied for this app. */
-  private async stepVerify(ctx: JobContext, appId: string, senders: string[], secretText: string | undefined, own: { names: DerivedNames; groupIdentity: string }) {
+  /**
+   * The sign-in proof of the secret this job made: only the run that created it holds its value (it is never
+   * persisted), so a resumed job cannot run it and says so. A job that kept the existing secret made none to prove.
+   */
+  private signInProof(ctx: JobContext, secret: { keyId?: string }): SignInProof {
+    if (!secret.keyId) return null;
+    if (!this.deps.appSignIn) return { notRunBecause: 'no app sign-in is configured' };
+    return {
+      secretText: ctx.secretText,
+      notRunBecause: 'the secret was created by an earlier run of this job, which alone held its value (the job was resumed)',
+    };
+  }
+
+  /**
+   * `groupMembers`: everyone in the group after the job (the control mailbox must not be one of them). `own`: the
+   * registration's group, so that senders of other registrations can be proven Denied for this app.
+   */
+  private async stepVerify(ctx: JobContext, appId: string, senders: string[], signIn: SignInProof, groupMembers: string[], own: { names: DerivedNames; groupIdentity: string }) {
     return this.step<{ checks: VerificationCheck[] }>(ctx, 'verify', async () => {
       const checks: VerificationCheck[] = [];
       const record = (c: VerificationCheck) => {
         checks.push(c);
-        ctx.emit({ type: 'check', jobId: ctx.job.id, name: c.name, ok: c.ok, detail: c.detail, at: this.deps.clock.now().toISOString() });
+        ctx.emit(checkEvent(ctx.job.id, c, this.deps.clock.now()));
       };
       for (const s of senders) record(await this.expectAccess(appId, s, 'Granted'));
-      const control = this.deps.controlMailbox;
-      if (control && !senders.some((s) => s.toLowerCase() === control.toLowerCase())) record(await this.expectAccess(appId, control, 'Denied'));
+      const problem = controlMailboxProblem(this.deps.controlMailbox, groupMembers);
+      record(problem ? restrictionNotTested(problem) : await this.expectAccess(appId, this.deps.controlMailbox!, 'Denied'));
       // The other direction: this app may not send as another registration's senders (a group shared by mistake).
+      const control = this.deps.controlMailbox;
       for (const f of await sendersOfOtherRegistrations(this.deps, { ...own, appId })) {
         if (f.mailbox.toLowerCase() !== control?.toLowerCase()) record(await this.expectAccess(appId, f.mailbox, 'Denied', ` (sender of "${f.owner}")`));
       }
-      if (secretText && this.deps.appSignIn) record(await this.checkSignIn(appId, secretText));
-      else record({ name: 'Token as the new app', ok: true, detail: 'not run: no new secret in this run' });
-      const failed = checks.filter((c) => !c.ok);
-      if (failed.length) throw new OpterError('E_VERIFY_FAILED', { detail: failed.map((c) => `${c.name}: ${c.detail}`).join('; ') });
-      return { out: { checks }, summary: `${checks.length} checks passed` };
+      if (signIn?.secretText && this.deps.appSignIn) record(await this.checkSignIn(appId, signIn.secretText));
+      else if (signIn) record(skippedCheck('Token as the new app', signIn.notRunBecause));
+      return { out: { checks }, summary: verdict(checks) };
     });
   }
 
   private async expectAccess(appId: string, mailbox: string, expected: 'Granted' | 'Denied', label = ''): Promise<VerificationCheck> {
     const name = `Test-ApplicationAccessPolicy ${mailbox}${label}`;
+    const refusal = expected === 'Denied' ? { provesRestriction: true } : {};
     try {
       const result = await withRetry(
         async () => {
@@ -980,10 +1001,10 @@ export class ProvisioningEngine {
         this.verifyPolicy,
         { clock: this.deps.clock, random: this.deps.random },
       );
-      return { name, ok: true, detail: `${result} (expected ${expected})` };
+      return { name, ok: true, detail: `${result} (expected ${expected})`, ...refusal };
     } catch (e) {
       const err = toOpterError(e);
-      return { name, ok: false, detail: err.detail ?? err.message };
+      return { name, ok: false, detail: err.detail ?? err.message, ...refusal };
     }
   }
 
@@ -1021,6 +1042,7 @@ export class ProvisioningEngine {
       scoping?: string;
       hasGraphMailSend?: boolean;
       exoSpObjectId?: string | null;
+      unchecked?: string[];
     }>(
       ctx,
       'locate',
@@ -1037,6 +1059,12 @@ export class ProvisioningEngine {
         assertOurGroup(group, names);
         // The scoping model decides how the new senders are verified (access policy vs RBAC for Applications).
         const facts = await readRegistration(this.deps, names, { appId: app.appId });
+        if (facts && !facts.rbacChecked && facts.scoping === 'unscoped') {
+          // No access policy, and RBAC cannot be read: nothing tells how the senders are scoped, so nothing to verify.
+          throw new OpterError('E_EXCHANGE_PERMISSION', {
+            detail: `${names.appDisplayName} has no Application Access Policy, so it is scoped by RBAC for Applications (or not at all), and the provisioning identity may not read RBAC for Applications (Role Management role).`,
+          });
+        }
         return {
           out: {
             appObjectId: app.id,
@@ -1048,17 +1076,22 @@ export class ProvisioningEngine {
             scoping: facts?.scoping ?? 'access-policy',
             hasGraphMailSend: !!facts?.graphMailSend,
             exoSpObjectId: facts?.exchangeServicePrincipal?.objectId ?? null,
+            unchecked: facts?.unchecked ?? [],
           },
           summary: `Found ${app.displayName} (client id ${app.appId}) and group ${group.primarySmtpAddress}`,
         };
       },
     );
+    const unchecked = where.unchecked ?? [];
+    ctx.notes.push(...unchecked);
     const members = await this.step<{ membersAdded: string[]; members?: string[] }>(ctx, 'members', async () => {
       const group = await this.deps.exchange.getDistributionGroup(where.groupIdentity);
       if (!group) throw new OpterError('E_NOT_FOUND', { detail: `the group ${where.groupSmtp} disappeared` });
       const { added, members: after } = await this.ensureMembers(group, senders, false);
       return { out: { membersAdded: added, members: after }, summary: added.length ? `Added ${added.join(', ')}` : 'All senders were already members' };
     });
+    // Earlier senders are in the group too: a control mailbox among them cannot show the restriction.
+    const groupMembers = members.members ?? senders;
     let verify: { checks: VerificationCheck[] };
     if (where.scoping === 'rbac' && where.exoSpObjectId) {
       verify = await stepVerifyRbac(this.runtimeFor(ctx), {
@@ -1066,6 +1099,8 @@ export class ProvisioningEngine {
         spObjectId: where.spObjectId,
         appId: where.appId,
         senders,
+        groupMembers,
+        signIn: null,
         ownGroup: { names, groupIdentity: where.groupIdentity },
       });
       ctx.notes.push(RBAC_PROPAGATION_NOTE);
@@ -1076,13 +1111,12 @@ export class ProvisioningEngine {
       verify = await this.step<{ checks: VerificationCheck[] }>(ctx, 'verify', async () => {
         const checks: VerificationCheck[] = [];
         for (const s of senders) checks.push(await expectSend(rt, loc, s, true));
-        const control = this.deps.controlMailbox;
-        if (control && !senders.some((s) => s.toLowerCase() === control.toLowerCase())) checks.push(await expectSend(rt, loc, control, false));
+        checks.push(await expectControlRefused(rt, loc, groupMembers));
         return { out: { checks }, summary: verdict(checks) };
       });
       ctx.notes.push(ENFORCEMENT_NOTE, RBAC_PROPAGATION_NOTE);
     } else {
-      verify = await this.stepVerify(ctx, where.appId, senders, undefined, { names, groupIdentity: where.groupIdentity });
+      verify = await this.stepVerify(ctx, where.appId, senders, null, groupMembers, { names, groupIdentity: where.groupIdentity });
       ctx.notes.push(ENFORCEMENT_NOTE);
     }
     return {
@@ -1101,6 +1135,7 @@ export class ProvisioningEngine {
       checks: verify.checks.filter((c) => !c.name.startsWith('Token')),
       notes: [...new Set(ctx.notes)],
       scoping: where.scoping === 'rbac' ? 'rbac' : 'access-policy',
+      ...(unchecked.length ? { unchecked } : {}),
     };
   }
 }
@@ -1114,6 +1149,10 @@ async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   if (ra.status === 'rejected') throw ra.reason;
   if (rb.status === 'rejected') throw rb.reason;
   return [ra.value, rb.value];
+}
+
+function checkEvent(jobId: string, c: VerificationCheck, at: Date): ProgressEvent {
+  return { type: 'check', jobId, name: c.name, ok: c.ok, detail: c.detail, ...(c.skipped ? { skipped: true } : {}), at: at.toISOString() };
 }
 
 function collectNotes(steps: StepRecord[]): string[] {

@@ -79,6 +79,7 @@ export function stepLocate(rt: JobRuntime, names: DerivedNames, opts: LocateOpti
     }
     if (opts.requireGroup) await assertGroupIsOurs(rt.ports, names, opts.adopting ? 'adopt' : 'use');
     const located = locatedFrom(facts);
+    for (const u of facts.unchecked) rt.note(u);
     return {
       out: located,
       summary: `Found ${facts.app.displayName} (client id ${facts.app.appId})${facts.group ? `, group ${facts.group.smtp}` : ''}; scoping: ${describeScoping(facts.scoping)}`,

@@ -14,7 +14,7 @@
 import { OpterError } from '../core/errors';
 import { groupOf, namesOf, stepLocate } from './locate';
 import type { DerivedNames, NameOverrides } from './names';
-import { DIRECT_MEMBERS_NOTE, RBAC_PROPAGATION_NOTE, checkNoGraphGrant, expectInScope, stepExchangeServicePrincipal, stepOrganization, stepRemoveGraphGrant, stepRoleAssignment, type RbacTarget } from './rbac';
+import { DIRECT_MEMBERS_NOTE, RBAC_PROPAGATION_NOTE, checkNoGraphGrant, expectControlOutOfScope, expectInScope, stepExchangeServicePrincipal, stepOrganization, stepRemoveGraphGrant, stepRoleAssignment, type RbacTarget } from './rbac';
 import { policyTargetsGroup, readRegistration, type RegistrationFacts } from './registration';
 import { RBAC_MAIL_SEND_ROLE, roleAssignmentNameFor } from './identity';
 import type { ExchangeLifecyclePort, ExchangePort, DirectoryPort } from '../core/ports';
@@ -274,8 +274,7 @@ export async function runMigrate(rt: JobRuntime): Promise<MigrateResult> {
   await rt.step<{ checks: VerificationCheck[] }>('verifyRbac', async () => {
     const checks: VerificationCheck[] = [];
     for (const s of loc.senders) checks.push(await expectInScope(rt, exoSp.exoSpObjectId, s, true));
-    const control = rt.ports.controlMailbox;
-    if (control && !loc.senders.some((s) => s.toLowerCase() === control.toLowerCase())) checks.push(await expectInScope(rt, exoSp.exoSpObjectId, control, false));
+    checks.push(await expectControlOutOfScope(rt, exoSp.exoSpObjectId, loc.senders));
     return { out: { checks }, summary: `${verdict(checks)}; the Graph grant and access policy are still in place` };
   });
 
@@ -315,8 +314,7 @@ export async function runMigrate(rt: JobRuntime): Promise<MigrateResult> {
   const verify = await rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
     const checks: VerificationCheck[] = [];
     for (const s of loc.senders) checks.push(await expectInScope(rt, exoSp.exoSpObjectId, s, true));
-    const control = rt.ports.controlMailbox;
-    if (control && !loc.senders.some((s) => s.toLowerCase() === control.toLowerCase())) checks.push(await expectInScope(rt, exoSp.exoSpObjectId, control, false));
+    checks.push(await expectControlOutOfScope(rt, exoSp.exoSpObjectId, loc.senders));
     checks.push(await checkNoGraphGrant(rt, loc.spObjectId!));
     const left = (await exchange.getApplicationAccessPolicies()).filter((p) => p.appId.toLowerCase() === loc.appId.toLowerCase() && p.accessRight === 'RestrictAccess' && policyTargetsGroup(p, target.group));
     checks.push(rt.check({ name: 'Access policy removed', ok: left.length === 0, detail: left.length ? `still present: ${left.map((p) => p.identity).join(', ')}` : 'no access policy scoped to the sender group' }));

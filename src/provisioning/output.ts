@@ -34,7 +34,8 @@ export function outputFields(r: ProvisionResult, secretText: string | null, cont
     secretExpires: r.secret?.endDateTime ?? '(unchanged)',
     groupSmtp: r.groupSmtp,
     allowedExample: r.senders[0],
-    deniedExample: controlMailbox ?? undefined,
+    // A control mailbox that is itself a sender is no example of a refused mailbox.
+    deniedExample: controlMailbox && !r.senders.some((s) => s.toLowerCase() === controlMailbox.toLowerCase()) ? controlMailbox : undefined,
   };
 }
 

@@ -9,6 +9,7 @@
  */
 import { OpterError, toOpterError } from '../core/errors';
 import { newObjectRead } from './activities';
+import { controlMailboxProblem, restrictionNotTested, skippedCheck, verdict } from './check-results';
 import { RBAC_MAIL_SEND_ROLE, RBAC_ROLES_WITH_MAIL_SEND, roleAssignmentNameFor } from './identity';
 import type { DerivedNames } from './names';
 import { sendersOfOtherRegistrations } from './ownership';
@@ -161,6 +162,7 @@ export async function rbacInScope(rt: JobRuntime, exoSpIdentity: string, mailbox
 /** `Test-ServicePrincipalAuthorization -Identity <sp> -Resource <mailbox>` until it shows what we expect (bounded). */
 export async function expectInScope(rt: JobRuntime, exoSpIdentity: string, mailbox: string, expected: boolean, label = ''): Promise<VerificationCheck> {
   const name = `Test-ServicePrincipalAuthorization ${mailbox}${label}`;
+  const refusal = expected ? {} : { provesRestriction: true };
   try {
     await rt.converge(async () => {
       const inScope = await rbacInScope(rt, exoSpIdentity, mailbox);
@@ -168,11 +170,18 @@ export async function expectInScope(rt: JobRuntime, exoSpIdentity: string, mailb
         throw new OpterError('E_VERIFY_FAILED', { transient: true, detail: `InScope ${inScope ? 'True' : 'False'}, expected ${expected ? 'True' : 'False'}`, retryReason: 'waiting for Exchange to apply the role assignment' });
       }
     });
-    return rt.check({ name, ok: true, detail: `InScope ${expected ? 'True' : 'False'} (expected ${expected ? 'True' : 'False'})` });
+    return rt.check({ name, ok: true, detail: `InScope ${expected ? 'True' : 'False'} (expected ${expected ? 'True' : 'False'})`, ...refusal });
   } catch (e) {
     const err = toOpterError(e);
-    return rt.check({ name, ok: false, detail: err.detail ?? err.message });
+    return rt.check({ name, ok: false, detail: err.detail ?? err.message, ...refusal });
   }
+}
+
+/** The control mailbox must be out of scope; without a usable one the check is reported as not run. */
+export async function expectControlOutOfScope(rt: JobRuntime, exoSpIdentity: string, groupMembers: string[]): Promise<VerificationCheck> {
+  const control = rt.ports.controlMailbox;
+  const problem = controlMailboxProblem(control, groupMembers);
+  return problem ? rt.check(restrictionNotTested(problem)) : expectInScope(rt, exoSpIdentity, control!, false);
 }
 
 /** The service principal must not hold the tenant-wide Graph Mail.Send grant next to an RBAC scope. */
@@ -187,7 +196,7 @@ export async function checkNoGraphGrant(rt: JobRuntime, spObjectId: string): Pro
 export async function checkSignInRbac(rt: JobRuntime, appId: string, secretText: string): Promise<VerificationCheck> {
   const name = 'Token as the new app';
   const signIn = rt.ports.appSignIn;
-  if (!signIn) return rt.check({ name, ok: true, detail: 'not run: no app sign-in configured' });
+  if (!signIn) return rt.check(skippedCheck(name, 'no app sign-in is configured'));
   try {
     const { roles } = await rt.converge(() => signIn.acquireGraphToken(appId, secretText));
     const tenantWide = roles.includes('Mail.Send');
@@ -205,28 +214,33 @@ export async function checkSignInRbac(rt: JobRuntime, appId: string, secretText:
 }
 
 /**
- * The RBAC verification: every sender InScope, the control mailbox not, no Graph grant, and (with a new secret) a
- * token without Mail.Send. Throws E_VERIFY_FAILED listing the failed checks.
+ * Whether a job proves that its secret signs in: `null` when the job makes no secret (add sender, repair); else the
+ * secret made in this run, if this run holds it, and why the proof cannot run when it does not.
+ */
+export type SignInProof = null | { secretText?: string; notRunBecause: string };
+
+/**
+ * The RBAC verification: every sender InScope, the control mailbox not, no Graph grant, and (when the job makes a
+ * secret) a token without Mail.Send. Throws E_VERIFY_FAILED listing the failed checks; a check that could not run
+ * is reported as skipped and named in the summary.
  */
 export function stepVerifyRbac(
   rt: JobRuntime,
-  p: { stepName?: string; exoSpIdentity: string; spObjectId: string; appId: string; senders: string[]; secretText?: string; ownGroup?: { names: DerivedNames; groupIdentity: string } },
+  p: { stepName?: string; exoSpIdentity: string; spObjectId: string; appId: string; senders: string[]; groupMembers?: string[]; signIn: SignInProof; ownGroup?: { names: DerivedNames; groupIdentity: string } },
 ) {
   return rt.step<{ checks: VerificationCheck[] }>(p.stepName ?? 'verify', async () => {
     const checks: VerificationCheck[] = [];
     for (const s of p.senders) checks.push(await expectInScope(rt, p.exoSpIdentity, s, true));
-    const control = rt.ports.controlMailbox;
-    if (control && !p.senders.some((s) => s.toLowerCase() === control.toLowerCase())) checks.push(await expectInScope(rt, p.exoSpIdentity, control, false));
+    checks.push(await expectControlOutOfScope(rt, p.exoSpIdentity, p.groupMembers ?? p.senders));
     // The other direction: senders of other registrations are out of this app's scope.
+    const control = rt.ports.controlMailbox;
     const others = p.ownGroup ? await sendersOfOtherRegistrations(rt.ports, { ...p.ownGroup, appId: p.appId }) : [];
     for (const f of others) {
       if (f.mailbox.toLowerCase() !== control?.toLowerCase()) checks.push(await expectInScope(rt, p.exoSpIdentity, f.mailbox, false, ` (sender of "${f.owner}")`));
     }
     checks.push(await checkNoGraphGrant(rt, p.spObjectId));
-    if (p.secretText) checks.push(await checkSignInRbac(rt, p.appId, p.secretText));
-    else checks.push(rt.check({ name: 'Token as the new app', ok: true, detail: 'not run: no new secret in this run' }));
-    const failed = checks.filter((c) => !c.ok);
-    if (failed.length) throw new OpterError('E_VERIFY_FAILED', { detail: failed.map((c) => `${c.name}: ${c.detail}`).join('; ') });
-    return { out: { checks }, summary: `${checks.length} checks passed` };
+    if (p.signIn?.secretText) checks.push(await checkSignInRbac(rt, p.appId, p.signIn.secretText));
+    else if (p.signIn) checks.push(rt.check(skippedCheck('Token as the new app', p.signIn.notRunBecause)));
+    return { out: { checks }, summary: verdict(checks) };
   });
 }

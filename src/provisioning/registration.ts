@@ -55,6 +55,40 @@ export interface RegistrationFacts {
   /** `Application Mail.Send` scoped to the sender group (what `--scoping rbac` creates), if present. */
   scopedRoleAssignment: ManagementRoleAssignment | null;
   scoping: ScopingState;
+  /** False when the identity may not read RBAC for Applications: the RBAC fields above are then unknown, not empty. */
+  rbacChecked: boolean;
+  /** What could not be checked because the provisioning identity may not run the read (least privilege). */
+  unchecked: string[];
+}
+
+/**
+ * The RBAC for Applications reads, which an identity holding only what the access-policy script needs may not run:
+ * Exchange hides cmdlets outside the caller's roles (403), and these belong to the Role Management role
+ * (docs/permissions.md). A refusal is recorded ("not checked") instead of failing the caller, and once refused they
+ * are not tried again in this survey.
+ */
+export class RbacReads {
+  private refused: string | null = null;
+
+  async read<T>(cmdlet: string, fallback: T, read: () => Promise<T>): Promise<T> {
+    if (this.refused) return fallback;
+    try {
+      return await read();
+    } catch (e) {
+      if (!(e instanceof OpterError) || e.code !== 'E_EXCHANGE_PERMISSION') throw e;
+      this.refused = cmdlet;
+      return fallback;
+    }
+  }
+
+  /** The cmdlet Exchange refused, or null when every RBAC read ran. */
+  get refusedCmdlet(): string | null {
+    return this.refused;
+  }
+}
+
+export function rbacNotChecked(cmdlet: string): string {
+  return `RBAC for Applications was not checked: the provisioning identity may not run ${cmdlet} (Exchange's Role Management role). An RBAC role assignment of this app made outside the bot would not show here.`;
 }
 
 type Ports = { directory: DirectoryPort; exchange: ExchangePort & ExchangeLifecyclePort };
@@ -150,8 +184,9 @@ export async function graphMailSendRole(directory: DirectoryPort): Promise<{ res
 }
 
 /** Everything about one registration. Null when no app registration matches. */
-export async function readRegistration(ports: Ports, names: DerivedNames, opts: { appId?: string } = {}): Promise<RegistrationFacts | null> {
+export async function readRegistration(ports: Ports, names: DerivedNames, opts: { appId?: string; rbacReads?: RbacReads } = {}): Promise<RegistrationFacts | null> {
   const { directory, exchange } = ports;
+  const rbacReads = opts.rbacReads ?? new RbacReads();
   const found = await findRegistrationApp(directory, names, opts.appId);
   if (!found) return null;
   const { app } = found;
@@ -160,7 +195,7 @@ export async function readRegistration(ports: Ports, names: DerivedNames, opts: 
   const [rawGroup, allPolicies, exoSp] = await Promise.all([
     exchange.getDistributionGroup(names.groupAlias),
     exchange.getApplicationAccessPolicies(),
-    sp ? exchange.getExchangeServicePrincipal(sp.id) : Promise.resolve(null),
+    sp ? rbacReads.read('Get-ServicePrincipal', null, () => exchange.getExchangeServicePrincipal(sp.id)) : Promise.resolve(null),
   ]);
   const group = rawGroup ? groupFacts(rawGroup) : null;
 
@@ -181,10 +216,12 @@ export async function readRegistration(ports: Ports, names: DerivedNames, opts: 
   if (exoSp) {
     // By assignee, plus our own assignment by name: whether -RoleAssignee accepts a service principal pointer is
     // [UNCONF] (api-facts §9.3 only documents look-ups by name), so the assignment we create is found either way.
-    const [byAssignee, byName] = await Promise.all([
-      exchange.getManagementRoleAssignments({ roleAssignee: exoSp.objectId }),
-      exchange.getManagementRoleAssignments({ identity: roleAssignmentNameFor(names) }),
-    ]);
+    const [byAssignee, byName] = await rbacReads.read('Get-ManagementRoleAssignment', [[], []] as ManagementRoleAssignment[][], () =>
+      Promise.all([
+        exchange.getManagementRoleAssignments({ roleAssignee: exoSp.objectId }),
+        exchange.getManagementRoleAssignments({ identity: roleAssignmentNameFor(names) }),
+      ]),
+    );
     const mine = new Map([...byAssignee, ...byName].filter((a) => assignmentHolder(a, exoSp) === 'ours').map((a) => [a.name.toLowerCase(), a]));
     mailSendRoleAssignments = [...mine.values()].filter((a) => RBAC_ROLES_WITH_MAIL_SEND.some((r) => r.toLowerCase() === a.role.toLowerCase()));
   }
@@ -209,6 +246,8 @@ export async function readRegistration(ports: Ports, names: DerivedNames, opts: 
     exchangeServicePrincipal: exoSp,
     mailSendRoleAssignments,
     scopedRoleAssignment,
+    rbacChecked: !rbacReads.refusedCmdlet,
+    unchecked: rbacReads.refusedCmdlet ? [rbacNotChecked(rbacReads.refusedCmdlet)] : [],
   };
   return { ...facts, scoping: scopingOf(facts) };
 }

@@ -25,6 +25,8 @@ const facts = (over: Partial<RegistrationFacts> = {}): RegistrationFacts => ({
   mailSendRoleAssignments: [],
   scopedRoleAssignment: null,
   scoping: 'access-policy',
+  rbacChecked: true,
+  unchecked: [],
   ...over,
 });
 const noBaseline: Baseline = { members: null, membersJobId: null, scoping: null, adopted: false, migrationJobId: null, lastVerification: null };
@@ -58,6 +60,12 @@ describe('detectDrift', () => {
     expect(kinds(facts({ graphMailSend: null, accessPolicies: [], restrictPolicy: null, scoping: 'unscoped' }), rbac)).toEqual(['rbac-assignment-missing']);
     const broad = { ...assignment, name: 'org', recipientGroupScope: null, recipientWriteScope: 'Organization' };
     expect(kinds(facts({ graphMailSend: null, accessPolicies: [], restrictPolicy: null, mailSendRoleAssignments: [assignment, broad], scopedRoleAssignment: assignment, scoping: 'rbac' }), rbac)).toEqual(['broad-rbac-assignment']);
+  });
+
+  it('RBAC that could not be read (least-privilege identity) is not reported as missing', () => {
+    const rbac = { ...noBaseline, scoping: 'rbac' as const };
+    const unread = facts({ graphMailSend: null, accessPolicies: [], restrictPolicy: null, scoping: 'unscoped', rbacChecked: false, unchecked: ['RBAC for Applications was not checked: …'] });
+    expect(kinds(unread, rbac)).toEqual([]);
   });
 
   it('an unfinished migration replaces grant/policy judgements; missing pieces and expired secrets are reported', () => {

@@ -11,9 +11,9 @@
 import type { DirectoryPort, ExchangeLifecyclePort, ExchangePort, JobRecord, JournalPort, StepRecord } from '../core/ports';
 import { namesOf, stepLocate, describeScoping } from './locate';
 import { deriveNames, type NameOverrides, type DerivedNames } from './names';
-import { latestSecretExpiry, readRegistration, registrationSecrets, type RegistrationFacts, type ScopingState } from './registration';
+import { RbacReads, latestSecretExpiry, readRegistration, registrationSecrets, type RegistrationFacts, type ScopingState } from './registration';
 import type { JobRuntime, ScopingModel, VerificationCheck } from './runtime';
-import { expectSend, verdict } from './checks';
+import { expectControlRefused, expectSend, tallyChecks, verdict } from './checks';
 import { OpterError } from '../core/errors';
 import { uniqueNameFor } from './identity';
 
@@ -50,7 +50,10 @@ export interface Baseline {
 
 export interface LastVerification {
   at: string;
+  /** No check failed. */
   ok: boolean;
+  /** Every check ran and passed (false when one was skipped, e.g. the restriction could not be tested). */
+  verified: boolean;
   summary: string;
   jobId: string;
 }
@@ -74,7 +77,15 @@ export interface RegistrationSummary {
   secretExpiresAt: string | null;
   lastVerification: LastVerification | null;
   drift: DriftItem[];
+  /** What could not be checked for this registration (a read the provisioning identity may not run). */
+  unchecked: string[];
   overrides?: NameOverrides;
+}
+
+/** The registrations, and what the survey could not look at (least privilege). */
+export interface RegistrationSurvey {
+  registrations: RegistrationSummary[];
+  unchecked: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -146,11 +157,13 @@ function verificationOf(v: JobView): LastVerification | null {
     if (!s?.finishedAt || (s.status !== 'succeeded' && s.status !== 'failed')) continue;
     if (name === 'testSend') {
       const ok = s.status === 'succeeded' && s.outputs.ok === true;
-      return { at: s.finishedAt, ok, summary: `test email: ${String(s.outputs.summary ?? s.lastError?.message ?? '')}`, jobId: v.job.id };
+      return { at: s.finishedAt, ok, verified: ok, summary: `test email: ${String(s.outputs.summary ?? s.lastError?.message ?? '')}`, jobId: v.job.id };
     }
+    const checks = Array.isArray(s.outputs.checks) ? (s.outputs.checks as VerificationCheck[]) : null;
     return {
       at: s.finishedAt,
       ok: s.status === 'succeeded',
+      verified: s.status === 'succeeded' && (checks ? tallyChecks(checks).verified : true),
       summary: s.status === 'succeeded' ? String(s.outputs.summary ?? 'checks passed') : (s.lastError?.message ?? 'verification failed'),
       jobId: v.job.id,
     };
@@ -210,7 +223,8 @@ export function detectDrift(f: RegistrationFacts, b: Baseline, now: Date): Drift
         });
       }
     } else {
-      if (!f.scopedRoleAssignment) drift.push({ kind: 'rbac-assignment-missing', description: 'No "Application Mail.Send" role assignment scoped to the sender group: the app cannot send through RBAC.' });
+      // Unread is not missing: an identity without the Role Management role cannot see the assignment.
+      if (!f.scopedRoleAssignment && f.rbacChecked) drift.push({ kind: 'rbac-assignment-missing', description: 'No "Application Mail.Send" role assignment scoped to the sender group: the app cannot send through RBAC.' });
       if (f.graphMailSend && !f.restrictPolicy) {
         drift.push({ kind: 'tenant-wide-grant', description: 'The app holds the tenant-wide Graph Mail.Send permission next to its RBAC scope; the two add up, so it can send as ANY mailbox.' });
       }
@@ -247,13 +261,20 @@ export interface RegistryPorts {
   journal: JournalPort;
 }
 
+/** Every Opter registration (see surveyRegistrations). */
+export async function listRegistrations(ports: RegistryPorts, now: Date): Promise<RegistrationSummary[]> {
+  return (await surveyRegistrations(ports, now)).registrations;
+}
+
 /**
  * Every Opter registration visible from the journal and the tenant. Candidates come from: apps this product's
  * journal knows; apps named by access policies; apps holding RBAC Mail.Send assignments; and the display names
- * behind `* - MailSend Allowed` security groups. Non-Opter apps that merely have a policy are left out.
+ * behind `* - MailSend Allowed` security groups. Non-Opter apps that merely have a policy are left out. An identity
+ * that may not read RBAC for Applications still gets the rest, with what was not checked said in `unchecked`.
  */
-export async function listRegistrations(ports: RegistryPorts, now: Date): Promise<RegistrationSummary[]> {
+export async function surveyRegistrations(ports: RegistryPorts, now: Date): Promise<RegistrationSurvey> {
   const { directory, exchange } = ports;
+  const rbacReads = new RbacReads();
   const index = indexJournal(ports.journal);
   const byAppId = new Map<string, { names: DerivedNames; overrides?: NameOverrides }>();
   const byName: { names: DerivedNames; overrides?: NameOverrides }[] = [];
@@ -269,7 +290,14 @@ export async function listRegistrations(ports: RegistryPorts, now: Date): Promis
     }
   }
 
-  const [policies, exoSps, groups] = await Promise.all([exchange.getApplicationAccessPolicies(), exchange.listExchangeServicePrincipals(), exchange.listMailSecurityGroups()]);
+  const [policies, exoSps, groups] = await Promise.all([
+    exchange.getApplicationAccessPolicies(),
+    rbacReads.read('Get-ServicePrincipal', [], () => exchange.listExchangeServicePrincipals()),
+    exchange.listMailSecurityGroups(),
+  ]);
+  const unchecked = rbacReads.refusedCmdlet
+    ? [`Registrations scoped only by RBAC for Applications that this bot did not set up could not be looked for, nor their secrets: the provisioning identity may not run ${rbacReads.refusedCmdlet} (Exchange's Role Management role).`]
+    : [];
   const candidateAppIds = new Set<string>(byAppId.keys());
   for (const p of policies) if (p.appId && p.appId !== '*') candidateAppIds.add(p.appId.toLowerCase());
   for (const sp of exoSps) candidateAppIds.add(sp.appId.toLowerCase());
@@ -303,7 +331,7 @@ export async function listRegistrations(ports: RegistryPorts, now: Date): Promis
         continue;
       }
     }
-    const facts = await readRegistration({ directory, exchange }, names, { appId });
+    const facts = await readRegistration({ directory, exchange }, names, { appId, rbacReads });
     if (!facts) continue;
     const baseline = baselineFor(index, facts.app.appId);
     const managedByUniqueName = facts.app.uniqueName === uniqueNameFor(names);
@@ -328,10 +356,13 @@ export async function listRegistrations(ports: RegistryPorts, now: Date): Promis
       secretExpiresAt: latestSecretExpiry(secrets, now),
       lastVerification: baseline.lastVerification,
       drift: detectDrift(facts, baseline, now),
+      unchecked: facts.unchecked,
       ...(known?.overrides ? { overrides: known.overrides } : {}),
     });
   }
-  return out.sort((a, b) => a.appDisplayName.localeCompare(b.appDisplayName) || a.appId.localeCompare(b.appId));
+  const registrations = out.sort((a, b) => a.appDisplayName.localeCompare(b.appDisplayName) || a.appId.localeCompare(b.appId));
+  if (registrations.some((r) => r.unchecked.length)) unchecked.push(...new Set(registrations.flatMap((r) => r.unchecked)));
+  return { registrations, unchecked };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -377,8 +408,7 @@ export async function runAdopt(rt: JobRuntime): Promise<AdoptResult> {
   const verify = await rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
     const checks: VerificationCheck[] = [];
     for (const s of loc.senders) checks.push(await expectSend(rt, loc, s, true));
-    const control = rt.ports.controlMailbox;
-    if (control && !loc.senders.some((s) => s.toLowerCase() === control.toLowerCase())) checks.push(await expectSend(rt, loc, control, false));
+    checks.push(await expectControlRefused(rt, loc, loc.senders));
     return { out: { checks }, summary: verdict(checks) };
   });
   return { kind: 'adopt', appId: loc.appId, groupSmtp: loc.groupSmtp!, scoping: base.intendedScoping, members: base.members, checks: verify.checks, notes: [...rt.notes] };

@@ -11,6 +11,7 @@ import type { JobRecord, JournalPort } from '../core/ports';
 import { namesOf, stepLocate } from './locate';
 import { DEFAULT_SECRET_VALID_YEARS, type NameOverrides } from './names';
 import { registrationSecrets } from './registration';
+import { skippedCheck, verdict } from './check-results';
 import type { JobRuntime, VerificationCheck } from './runtime';
 import { createDeliveredSecret, yearsLifetime } from './secret';
 
@@ -116,7 +117,8 @@ export async function runRotateSecret(rt: JobRuntime): Promise<RotateSecretResul
     const checks: VerificationCheck[] = [];
     const signIn = rt.ports.appSignIn;
     if (!secretText || !signIn) {
-      checks.push(rt.check({ name: 'Token with the new secret', ok: true, detail: 'not run: the secret was created by an earlier run of this job' }));
+      const why = !signIn ? 'no app sign-in is configured' : 'the secret was created by an earlier run of this job, which alone held its value';
+      checks.push(rt.check(skippedCheck('Token with the new secret', why)));
     } else {
       try {
         const { roles } = await rt.converge(() => signIn.acquireGraphToken(loc.appId, secretText!));
@@ -137,9 +139,7 @@ export async function runRotateSecret(rt: JobRuntime): Promise<RotateSecretResul
         checks.push(rt.check({ name: 'Token with the new secret', ok: false, detail: `${err.code}: ${err.detail ?? err.message}` }));
       }
     }
-    const failed = checks.filter((c) => !c.ok);
-    if (failed.length) throw new OpterError('E_VERIFY_FAILED', { detail: failed.map((c) => `${c.name}: ${c.detail}`).join('; ') });
-    return { out: { checks }, summary: `${checks.length} check${checks.length === 1 ? '' : 's'} passed` };
+    return { out: { checks }, summary: verdict(checks) };
   });
 
   if (secret.previous.length) {

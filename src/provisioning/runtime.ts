@@ -21,8 +21,13 @@ export const SCOPING_MODELS: readonly ScopingModel[] = ['access-policy', 'rbac']
 
 export interface VerificationCheck {
   name: string;
+  /** Passed. False when it failed and when it did not run (`skipped`): a check that did not run is not a pass. */
   ok: boolean;
   detail: string;
+  /** Did not run (nothing to test with, or not possible in this run); neither passed nor failed (check-results.ts). */
+  skipped?: boolean;
+  /** Tested a mailbox outside the sender group and expected it refused: when it passes, the restriction is shown. */
+  provesRestriction?: boolean;
 }
 
 export interface LifecyclePorts {

@@ -1,5 +1,5 @@
 /** Bearer-token validation shared by Graph and Exchange, including the "revoked permission" fault. */
-import { DIRECTORY_ROLES, EXCHANGE_APP_ID, GRAPH_APP_ID } from './catalog';
+import { DIRECTORY_ROLES, EXCHANGE_APP_ID, EXCHANGE_MANAGEMENT_ROLES, GRAPH_APP_ID } from './catalog';
 import { header, type SimContext, type SimRequest } from './http';
 import { verifyJwt } from './jwt';
 
@@ -36,18 +36,22 @@ export function resourceForAudience(ctx: SimContext, aud: string): Resource | nu
 
 /**
  * Permissions named in `revokedPermissions` stop working for the provisioning identity immediately — also for
- * tokens it already holds (real Entra only changes new tokens; tests should not have to wait for expiry).
+ * tokens it already holds (real Entra only changes new tokens; tests should not have to wait for expiry). A name
+ * is an application role, an Entra directory role, or an Exchange management role (its cmdlets are hidden).
  */
-export function revokedFor(ctx: SimContext, appId: string): { roles: Set<string>; directoryRoles: Set<string> } {
+export function revokedFor(ctx: SimContext, appId: string): { roles: Set<string>; directoryRoles: Set<string>; exchangeCmdlets: Set<string> } {
   const roles = new Set<string>();
   const directoryRoles = new Set<string>();
-  if (appId !== ctx.provisioningAppId) return { roles, directoryRoles };
+  const exchangeCmdlets = new Set<string>();
+  if (appId !== ctx.provisioningAppId) return { roles, directoryRoles, exchangeCmdlets };
   for (const p of ctx.faults.get().revokedPermissions) {
     const templateId = (DIRECTORY_ROLES as Record<string, string>)[p];
+    const cmdlets = EXCHANGE_MANAGEMENT_ROLES[p];
     if (templateId) directoryRoles.add(templateId);
+    else if (cmdlets) for (const c of cmdlets) exchangeCmdlets.add(c.toLowerCase());
     else roles.add(p);
   }
-  return { roles, directoryRoles };
+  return { roles, directoryRoles, exchangeCmdlets };
 }
 
 export function authenticate(ctx: SimContext, req: SimRequest, resource: Resource): AuthResult {

@@ -57,6 +57,29 @@ export const DIRECTORY_ROLES = {
 } as const;
 export type DirectoryRoleName = keyof typeof DIRECTORY_ROLES;
 
+/**
+ * Exchange management roles, by the cmdlets of theirs the simulator serves. "Role Management" carries the RBAC for
+ * Applications cmdlets: `Get-ManagementRole -Cmdlet New-ServicePrincipal` answers with it, its entries including
+ * Get-ServicePrincipal and Test-ServicePrincipalAuthorization
+ * (https://gist.github.com/alkampfergit/535e19f1298f68a97855b905548a7088; method:
+ * https://learn.microsoft.com/powershell/exchange/find-exchange-cmdlet-permissions). An app-only identity can hold a
+ * custom role group instead of an Entra role
+ * (https://learn.microsoft.com/powershell/exchange/app-only-auth-powershell-v2), so it may lack this role while
+ * holding everything the access-policy script needs.
+ */
+export const EXCHANGE_MANAGEMENT_ROLES: Record<string, readonly string[]> = {
+  'Role Management': [
+    'Get-ServicePrincipal',
+    'New-ServicePrincipal',
+    'Test-ServicePrincipalAuthorization',
+    'Get-ManagementRoleAssignment',
+    'New-ManagementRoleAssignment',
+    'Remove-ManagementRoleAssignment',
+    'Get-ManagementScope',
+    'New-ManagementScope',
+  ],
+};
+
 export function directoryRoleName(templateId: string): DirectoryRoleName | null {
   for (const [name, id] of Object.entries(DIRECTORY_ROLES)) if (id === templateId) return name as DirectoryRoleName;
   return null;

@@ -3,7 +3,7 @@
  * [api-facts §7, §8]. Success and error envelopes, paging, RBAC and replication as observed.
  */
 import { createHash } from 'node:crypto';
-import { authenticate, type Caller } from './auth';
+import { authenticate, revokedFor, type Caller } from './auth';
 import { DIRECTORY_ROLES, EXCHANGE_APP_ID } from './catalog';
 import { header, isPlainObject, isoNow, type SimContext, type SimReply, type SimRequest } from './http';
 import { base64url, isGuid, newGuid } from './ids';
@@ -961,7 +961,9 @@ export async function handleExchange(ctx: SimContext, req: SimRequest): Promise<
       body: { error: { code: 'Forbidden', message: msg, innererror: { message: msg, type: 'Microsoft.Exchange.Admin.OData.Core.ODataServiceException' } } },
     };
   }
-  if (!name || !roleAllows(caller, name, CMDLETS[name]!)) return unreadableForbidden();
+  // A revoked management role hides its cmdlets as any out-of-role cmdlet is hidden (catalog.ts).
+  const hiddenByRevokedRole = !!name && revokedFor(ctx, caller.appId).exchangeCmdlets.has(name.toLowerCase());
+  if (!name || hiddenByRevokedRole || !roleAllows(caller, name, CMDLETS[name]!)) return unreadableForbidden();
   const impl = CMDLETS[name]!;
 
   const rawParams = input.Parameters ?? {};

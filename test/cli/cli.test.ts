@@ -106,6 +106,8 @@ describe('opter-mail CLI', () => {
     expect(doc.result.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
     expect(tenantCounts('Cli Json')).toEqual({ apps: 1, sps: 1, grants: 1, groups: 1, policies: 1, secrets: 1 });
 
+    expect(doc.verification).toMatchObject({ verified: true, passed: 4, skipped: 0, restrictionVerified: true });
+
     const again = await runCli(['provision', '--app-name', 'Cli Json', '--sender', sim.mailboxes.info, '--sender', sim.mailboxes.faktura], dir);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('Ms Graph Client Secret   : (unchanged');
@@ -181,9 +183,23 @@ describe('opter-mail CLI', () => {
     const killed = await runCli(['provision', '--app-name', name, '--sender', sim.mailboxes.info], dir, (err) => err.includes(`✓ ${title}`));
     expect(killed.signal).toBe('SIGKILL');
     const resumed = await runCli(['resume', '--json'], dir);
-    expect(resumed.code, resumed.stderr).toBe(0);
     const doc = JSON.parse(resumed.stdout);
     expect(doc.resumed).toHaveLength(1);
+    if (step === 'secret') {
+      // The secret was made by the killed process, which alone held its value: the sign-in proof cannot run.
+      expect(resumed.code, resumed.stderr).toBe(6);
+      expect(doc).toMatchObject({ ok: true, verified: false });
+      expect(doc.resumed[0].verification).toMatchObject({ verified: false, skipped: 1, failed: 0 });
+      expect(doc.resumed[0].verification.checks).toContainEqual({
+        name: 'Token as the new app',
+        state: 'skipped',
+        detail: expect.stringMatching(/^not run: the secret was created by an earlier run of this job/),
+      });
+      expect(doc.resumed[0].result.checks.find((c: { name: string }) => c.name === 'Token as the new app')).toMatchObject({ ok: false, skipped: true });
+    } else {
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(doc.resumed[0].verification.verified).toBe(true);
+    }
     expect(tenantCounts(name)).toEqual({ apps: 1, sps: 1, grants: 1, groups: 1, policies: 1, secrets: 1 });
     // The secret printed by resume is the one that exists.
     const keyId = doc.resumed[0].result.secret.keyId;
@@ -191,6 +207,40 @@ describe('opter-mail CLI', () => {
     expect((app.passwordCredentials as { keyId: string }[]).map((c) => c.keyId)).toEqual([keyId]);
     expect(doc.resumed[0].output.clientSecret).toMatch(/^.{16,64}$/);
   }, 90_000);
+
+  it('says plainly that the restriction was not verified when the control mailbox is a sender, and exits 6', async () => {
+    const dir = newDataDir();
+    const r = await runCli(['provision', '--app-name', 'Cli Control Sender', '--sender', sim.mailboxes.info, '--sender', sim.mailboxes.outside], dir);
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toContain(`○ Refused for a mailbox outside the group: skipped — not run: the control mailbox ${sim.mailboxes.outside} is itself a sender`);
+    expect(r.stderr).toContain(`! The restriction to the sender group was not verified: the control mailbox ${sim.mailboxes.outside} is itself a sender.`);
+    expect(r.stderr).not.toMatch(/\d+ checks passed(?!;)/);
+
+    const json = await runCli(['add-sender', '--app-name', 'Cli Control Sender', '--sender', sim.mailboxes.faktura, '--json'], dir);
+    expect(json.code).toBe(6);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.verification).toMatchObject({ verified: false, skipped: 1, restrictionVerified: false, restrictionNotVerifiedBecause: `the control mailbox ${sim.mailboxes.outside} is itself a sender` });
+    expect(doc.verification.checks).toContainEqual({ name: 'Refused for a mailbox outside the group', state: 'skipped', detail: `not run: the control mailbox ${sim.mailboxes.outside} is itself a sender` });
+  });
+
+  it('as an identity with only what the script needs: add-sender and expiring work and say what they could not check', async () => {
+    const dir = newDataDir();
+    sim.setFaults({ revokedPermissions: ['Policy.Read.All', 'Role Management'] });
+    try {
+      expect((await runCli(['provision', '--app-name', 'Cli Least', '--sender', sim.mailboxes.info], dir)).code).toBe(0);
+      const added = await runCli(['add-sender', '--app-name', 'Cli Least', '--sender', sim.mailboxes.faktura], dir);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout).toContain(`Senders now allowed for Cli Least: ${sim.mailboxes.faktura}`);
+      expect(added.stderr).toContain('note: RBAC for Applications was not checked: the provisioning identity may not run Get-ServicePrincipal');
+      const expiring = await runCli(['expiring', '--days', '4000', '--json'], dir);
+      expect(expiring.code, expiring.stderr).toBe(0);
+      const doc = JSON.parse(expiring.stdout);
+      expect(doc.expiring.map((e: { appDisplayName: string }) => e.appDisplayName)).toContain('Cli Least');
+      expect(doc.unchecked[0]).toMatch(/could not be looked for, nor their secrets: the provisioning identity may not run Get-ServicePrincipal/);
+    } finally {
+      sim.setFaults({ revokedPermissions: [] });
+    }
+  });
 
   it('killed while addPassword is in flight, resume removes the orphan and leaves exactly one secret', async () => {
     const dir = newDataDir();

@@ -143,6 +143,19 @@ describe('errors', () => {
     sim.setFaults({ revokedPermissions: [] });
     expect((await invoke(sim, token, 'Get-AcceptedDomain')).status).toBe(200);
   });
+
+  test('without the Role Management role, its cmdlets are hidden like unknown ones; the script\'s cmdlets still run', async () => {
+    sim.setFaults({ revokedPermissions: ['Role Management'] });
+    for (const cmdlet of ['Get-ServicePrincipal', 'Get-ManagementRoleAssignment', 'Test-ServicePrincipalAuthorization']) {
+      const hidden = await invoke(sim, token, cmdlet);
+      expect(hidden.status, cmdlet).toBe(403);
+      expect(hidden.unreadable, cmdlet).toBe(true);
+    }
+    expect((await invoke(sim, token, 'Get-ApplicationAccessPolicy')).status).toBe(200);
+    expect((await invoke(sim, token, 'Get-DistributionGroup')).status).toBe(200);
+    sim.setFaults({ revokedPermissions: [] });
+    expect((await invoke(sim, token, 'Get-ServicePrincipal')).status).toBe(200);
+  });
 });
 
 describe('recipients', () => {
