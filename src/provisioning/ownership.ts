@@ -20,7 +20,7 @@ import { OpterError } from '../core/errors';
 import type { DirectoryPort, DistributionGroup, ExchangeLifecyclePort, ExchangePort, JournalPort } from '../core/ports';
 import { RBAC_MAIL_SEND_ROLE, roleAssignmentNameFor, uniqueNameFor } from './identity';
 import { EXCHANGE_NAME_MAX, deriveNames, type DerivedNames, type NameOverrides } from './names';
-import { assignmentHolder, assignmentTargetsGroup, groupFacts, policyTargetsGroup } from './registration';
+import { RbacReads, assignmentHolder, assignmentTargetsGroup, groupFacts, policyTargetsGroup } from './registration';
 
 export interface OwnershipPorts {
   directory: DirectoryPort;
@@ -144,7 +144,13 @@ interface Scope {
 async function scopesOn(ports: OwnershipPorts, g: DistributionGroup, claims: GroupClaim[], ownAssignmentName: string): Promise<Scope[]> {
   const { exchange, directory } = ports;
   const facts = groupFacts(g);
-  const [policies, assignments] = await Promise.all([exchange.getApplicationAccessPolicies(), exchange.getManagementRoleAssignments({ role: RBAC_MAIL_SEND_ROLE })]);
+  // An identity without Exchange's Role Management role (what the script's steps need, no more) may not read role
+  // assignments: ownership then rests on our journal and the access policies, and the RBAC evidence is not read.
+  const rbacReads = new RbacReads();
+  const [policies, assignments] = await Promise.all([
+    exchange.getApplicationAccessPolicies(),
+    rbacReads.read('Get-ManagementRoleAssignment', [], () => exchange.getManagementRoleAssignments({ role: RBAC_MAIL_SEND_ROLE })),
+  ]);
   const byApp = new Map<string, string>();
   for (const p of policies) {
     if (p.appId && p.appId !== '*' && policyTargetsGroup(p, facts)) byApp.set(p.appId.toLowerCase(), `its app has an access policy (${p.accessRight}) on the group`);
@@ -154,7 +160,7 @@ async function scopesOn(ports: OwnershipPorts, g: DistributionGroup, claims: Gro
   // E_ROLE_ASSIGNMENT_UNCLEAR when it cannot tell the holder — not another registration's claim on the group.
   const scoped = assignments.filter((a) => assignmentTargetsGroup(a, facts) && a.name.toLowerCase() !== ownAssignmentName.toLowerCase());
   if (scoped.length) {
-    const pointers = await exchange.listExchangeServicePrincipals();
+    const pointers = await rbacReads.read('Get-ServicePrincipal', [], () => exchange.listExchangeServicePrincipals());
     for (const a of scoped) {
       // Matched on the assignee's identity (RoleAssignee), not the pointer's name: see assignmentHolder.
       const sp = pointers.find((s) => assignmentHolder(a, s) === 'ours');

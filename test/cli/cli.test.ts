@@ -209,6 +209,8 @@ describe('opter-mail CLI', () => {
   }, 90_000);
 
   it('says plainly that the restriction was not verified when the control mailbox is a sender, and exits 6', async () => {
+    // A tenant with no other registration: their senders, proven Denied, would show the restriction instead.
+    sim.reset();
     const dir = newDataDir();
     const r = await runCli(['provision', '--app-name', 'Cli Control Sender', '--sender', sim.mailboxes.info, '--sender', sim.mailboxes.outside], dir);
     expect(r.code, r.stderr).toBe(6);

@@ -39,13 +39,15 @@ describe('a check that did not run is not a pass', () => {
   it('a job resumed after its secret was made reports the sign-in proof as skipped, and its summary does not say passed', async () => {
     const first = engineFor();
     const job = first.engine.createProvisionJob({ appDisplayName: 'Resumed Proof', senders: [sim.mailboxes.info] });
-    // Stop the first run right after the secret: Exchange refuses the checks, so verification fails.
+    // Stop the first run right after the secret: Exchange refuses the verify step's reads, so verification stops.
     const stopped = await first.engine.run(job.id, {
       listener: (e) => {
         if (e.type === 'step-succeeded' && e.step === 'secret') sim.setFaults({ revokedPermissions: ['Exchange.ManageAsApp'] });
       },
     });
-    expect(stopped.error?.code).toBe('E_VERIFY_FAILED');
+    expect(stopped.error?.code).toBe('E_EXCHANGE_PERMISSION');
+    expect(store.journal.getStep(job.id, 'secret')!.status).toBe('succeeded');
+    expect(store.journal.getStep(job.id, 'verify')!.status).not.toBe('succeeded');
     sim.setFaults({ revokedPermissions: [] });
 
     const checkEvents: { name: string; ok: boolean; skipped?: boolean }[] = [];
