@@ -9,18 +9,29 @@
  * approvers or a Teams retry can never produce two decisions.
  */
 import type { TurnContext } from 'botbuilder';
-import { approvalCard, readActionData, type AdaptiveCardJson, type ApprovalCardModel, type ApprovalPlan, type ApprovalState, type ApprovalViewer } from '../cards';
+import {
+  approvalCard,
+  channelChangeApprovalCard,
+  readActionData,
+  type AdaptiveCardJson,
+  type ApprovalCardModel,
+  type ApprovalFrame,
+  type ApprovalPlan,
+  type ApprovalState,
+  type ApprovalViewer,
+} from '../cards';
 import { OpterError } from '../core/errors';
 import { checkMayDecide, type Actor } from '../requests/rules';
 import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type RequestRecord } from '../store';
 import { appendAudit, userActor } from './audit';
+import { channelChangePlan, isChannelChange } from './channel-change';
 import { cardResult, refusal, type InvokeResult } from './invoke';
 import { cardKindOf, isLifecycle, kindOf, lifecycleApprovalPlan } from './lifecycle-plan';
 import { cardMessage, channelReference, type ConversationRef } from './teams-io';
 import { checkCardBinding, ruleActorOf } from './turn';
-import type { AddSenderPayload, ApprovalTarget, BotServices, LifecyclePayload, OutboxPayload, ProvisionPayload } from './types';
+import type { AddSenderPayload, ApprovalTarget, BotRequestKind, BotServices, ChannelChangePayload, LifecyclePayload, OutboxPayload, ProvisionPayload } from './types';
 
-export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload;
+export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload | ChannelChangePayload;
 
 export function isAddSender(request: RequestRecord): request is RequestRecord<AddSenderPayload> {
   return request.kind === 'add-sender';
@@ -78,18 +89,24 @@ export function approvalPlan(request: RequestRecord): ApprovalPlan {
   };
 }
 
-export function approvalModel(request: RequestRecord, viewer: ApprovalViewer = 'shared', refreshUserIds?: string[]): ApprovalCardModel {
-  return {
+/**
+ * The approval card of a request as this viewer sees it: the card for a channel change, else the plan of what the
+ * job will do. Built from the stored request only.
+ */
+export function approvalCardFor(request: RequestRecord, viewer: ApprovalViewer = 'shared', extra: { refreshUserIds?: string[]; reasonError?: string } = {}): AdaptiveCardJson {
+  const frame: ApprovalFrame = {
     requestId: request.id,
-    kind: cardKindOf(kindOf(request)),
     requestedBy: { name: request.requester.name ?? request.requester.aadObjectId },
     requestedAt: request.createdAt,
     expiresAt: request.expiresAt,
-    plan: approvalPlan(request),
     state: approvalState(request),
     viewer,
-    ...(refreshUserIds && refreshUserIds.length ? { refreshUserIds } : {}),
+    ...(extra.refreshUserIds && extra.refreshUserIds.length ? { refreshUserIds: extra.refreshUserIds } : {}),
+    ...(extra.reasonError ? { reasonError: extra.reasonError } : {}),
   };
+  if (isChannelChange(request)) return channelChangeApprovalCard({ ...frame, ...channelChangePlan(request) });
+  const model: ApprovalCardModel = { ...frame, kind: cardKindOf(kindOf(request) as Exclude<BotRequestKind, 'channel-change'>), plan: approvalPlan(request) };
+  return approvalCard(model);
 }
 
 /** Which view of the approval card this person gets (authority from config, identity from the activity). */
@@ -165,7 +182,7 @@ export function refreshIdsFor(services: BotServices, request: RequestRecord): st
 }
 
 export function sharedApprovalCard(services: BotServices, request: RequestRecord, isChannel: boolean): AdaptiveCardJson {
-  return approvalCard(approvalModel(request, 'shared', isChannel && request.status === 'pending' ? refreshIdsFor(services, request) : undefined));
+  return approvalCardFor(request, 'shared', { refreshUserIds: isChannel && request.status === 'pending' ? refreshIdsFor(services, request) : undefined });
 }
 
 /** Posts one approval copy and records its message id (outbox delivery). */
@@ -210,7 +227,7 @@ export interface DecisionHooks {
 }
 
 function decidedView(services: BotServices, request: RequestRecord): InvokeResult {
-  return cardResult(approvalCard(approvalModel(request, 'shared')));
+  return cardResult(approvalCardFor(request, 'shared'));
 }
 
 /** Marks due pending requests expired, audits them, and queues their card updates and the requester's notice. */
@@ -296,7 +313,7 @@ export async function handleDecision(
 
   const inputReason = (read.inputs.reason ?? '').trim();
   if (verb === 'reject' && !inputReason) {
-    return cardResult(approvalCard({ ...approvalModel(request, 'approver'), reasonError: 'Give a reason so the requester knows what to change.' }));
+    return cardResult(approvalCardFor(request, 'approver', { reasonError: 'Give a reason so the requester knows what to change.' }));
   }
 
   const outcome = store.requests.decide(requestId, {
@@ -359,5 +376,5 @@ export function handleApprovalRefresh(services: BotServices, context: TurnContex
   const request = services.store.requests.get(read.data.requestId);
   if (!request) return refusal('E_REQUEST_NOT_FOUND');
   const actor = ruleActorOf(context.activity);
-  return cardResult(approvalCard(approvalModel(request, request.status === 'pending' ? viewerOf(services, request, actor) : 'shared')));
+  return cardResult(approvalCardFor(request, request.status === 'pending' ? viewerOf(services, request, actor) : 'shared'));
 }

@@ -5,6 +5,7 @@
  */
 import { PROVISION_STEPS, STEP_TITLES } from '../provisioning/engine';
 import { approvalCard } from './approval';
+import { channelChangeApprovalCard } from './channel-change';
 import { expiryReminderCard, lifecycleResultCard, rotationCard, submittedRequestCard } from './lifecycle';
 import { auditEntryCard } from './audit';
 import { chooseRegistrationCard } from './choose-registration';
@@ -215,6 +216,26 @@ export function cardGallery(): GalleryEntry[] {
     { name: 'approval (test email)', card: approvalCard({ ...sampleApproval, kind: 'test-email', plan: { ...lifecyclePlan, testEmail: { from: 'faktura@contoso.com', to: 'alice@contoso.com', temporarySecretMinutes: 60 } } }) },
     { name: 'approval (repair)', card: approvalCard({ ...sampleApproval, kind: 'repair', plan: { ...lifecyclePlan, drift: ['No Application Access Policy limits the app to its group: it can send as ANY mailbox.'] } }) },
     { name: 'approval (adopt)', card: approvalCard({ ...sampleApproval, kind: 'adopt', plan: { ...lifecyclePlan, adoption: { scoping: 'access-policy', senders: ['info@contoso.com'] } } }) },
+    {
+      name: 'approval (audit channel change, pending)',
+      card: channelChangeApprovalCard({
+        ...sampleApproval,
+        refreshUserIds: SAMPLE_APPROVER_MRIS,
+        purpose: 'audit',
+        to: { channelId: '19:audit-new@thread.tacv2', name: 'Audit 2026' },
+        from: { channelId: '19:audit@thread.tacv2', name: 'Audit' },
+      }),
+    },
+    {
+      name: 'approval (approvals channel, first choice, approved)',
+      card: channelChangeApprovalCard({
+        ...sampleApproval,
+        state: { status: 'approved', by: { name: 'Bob Approver' }, at: '2026-03-02T14:00:00Z' },
+        purpose: 'approvals',
+        to: { channelId: '19:requests@thread.tacv2', name: 'Requests' },
+        from: null,
+      }),
+    },
     {
       name: 'submitted (migration plan)',
       card: submittedRequestCard({

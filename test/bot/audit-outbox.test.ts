@@ -25,10 +25,10 @@ afterAll(async () => {
   await sim?.close();
 });
 
-const isAuditPost = (r: { method: string; path: string }) => r.method === 'POST' && r.path.startsWith(`/v3/conversations/${channel.channelId}/`);
+const isAuditPost = (r: { method: string; path: string }) => r.method === 'POST' && r.path.startsWith(`/v3/conversations/${channel.channelId}`);
 
 function auditPosts(): string[] {
-  return connector.messages(channel.channelId).map((m) => textOf(cardOf(m)));
+  return connector.channelMessages(channel.channelId).map((m) => textOf(cardOf(m)));
 }
 
 describe('audit channel delivery', () => {
