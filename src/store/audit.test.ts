@@ -3,9 +3,10 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { OpterError } from '../core/errors';
-import { auditEntryHash, deriveAuditChainKey, DB_FILE_NAME, GENESIS_HASH, legacyAuditEntryHash, migrate, MIGRATIONS, openStore, type AuditEntry, type AuditInput, type Store } from './index';
+import { auditEntryHash, deriveAuditChainKey, DB_FILE_NAME, GENESIS_HASH, legacyAuditEntryHash, migrate, MIGRATIONS, openStore, type AuditInput, type Store } from './index';
 import { manualClock, tempDataDir, type ManualClock } from './testing/helpers';
 import { race } from './testing/race';
+import { rehashFrom } from './testing/tamper';
 
 const ALICE = { kind: 'user' as const, aadObjectId: 'aad-alice', name: 'Alice Admin' };
 /** The race children open the store with this key too. */
@@ -260,33 +261,6 @@ describe('AuditLog', () => {
     expect(store.audit.verify()).toMatchObject({ ok: true, count: 301, headSeq: 301 });
   }, 60_000);
 });
-
-/** Rewrites entries from `fromSeq` on (through `edit`) and re-chains them with `hash`, as a tamperer with the file would. */
-function rehashFrom(raw: Database.Database, fromSeq: number, edit: (e: AuditEntry) => AuditEntry, hash: (e: AuditEntry) => string): void {
-  const rows = raw.prepare('SELECT * FROM audit_log ORDER BY seq').all() as Array<Record<string, unknown>>;
-  let prevHash = GENESIS_HASH;
-  for (const r of rows) {
-    const e: AuditEntry = {
-      seq: r.seq as number,
-      chainVersion: r.chain_version === 1 ? 1 : 2,
-      at: r.at as string,
-      actor: JSON.parse(r.actor as string),
-      action: r.action as string,
-      requestId: r.request_id as string | null,
-      objects: JSON.parse(r.objects as string),
-      result: r.result as string,
-      detail: r.detail as string | null,
-      prevHash: r.prev_hash as string,
-      hash: r.hash as string,
-    };
-    if (e.seq >= fromSeq) {
-      const forged = { ...edit(e), prevHash };
-      forged.hash = hash(forged);
-      raw.prepare('UPDATE audit_log SET result = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(forged.result, forged.prevHash, forged.hash, e.seq);
-      prevHash = forged.hash;
-    } else prevHash = e.hash;
-  }
-}
 
 describe('a chain from before keying', () => {
   let data: ReturnType<typeof tempDataDir>;

@@ -11,7 +11,8 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as cli } from '../../src/cli';
 import type { Simulator } from '../../src/sim';
-import { APPROVALS_CHANNEL, AUDIT_CHANNEL, DB_FILE_NAME, GENESIS_HASH, legacyAuditEntryHash, type AuditEntry } from '../../src/store';
+import { APPROVALS_CHANNEL, AUDIT_CHANNEL, DB_FILE_NAME, legacyAuditEntryHash } from '../../src/store';
+import { rehashFrom } from '../../src/store/testing/tamper';
 import type { FakeMessage } from '../harness/fake-connector';
 import {
   bodyOf,
@@ -196,23 +197,7 @@ describe('opter-mail audit verify on the bot’s DATA_DIR, against the channel',
   it('fails on a chain re-hashed with plain SHA-256 after an edit (what write access to the file allows)', async () => {
     const db = raw();
     db.exec('DROP TRIGGER audit_log_no_update');
-    const rows = db.prepare('SELECT * FROM audit_log ORDER BY seq').all() as Array<Record<string, unknown>>;
-    let prevHash = GENESIS_HASH;
-    for (const r of rows) {
-      const e = {
-        seq: r.seq as number,
-        at: r.at as string,
-        actor: JSON.parse(r.actor as string),
-        action: r.action as string,
-        requestId: r.request_id as string | null,
-        objects: JSON.parse(r.objects as string),
-        result: r.action === 'request.approved' ? 'failure' : (r.result as string),
-        detail: r.detail as string | null,
-        prevHash,
-      } satisfies Omit<AuditEntry, 'hash' | 'chainVersion'>;
-      prevHash = legacyAuditEntryHash(e);
-      db.prepare('UPDATE audit_log SET result = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(e.result, e.prevHash, prevHash, e.seq);
-    }
+    rehashFrom(db, 1, (e) => ({ ...e, result: e.action === 'request.approved' ? 'failure' : e.result }), legacyAuditEntryHash);
     db.close();
     const r = await cliRun(['audit', 'verify', '--json']);
     expect(JSON.parse(r.out)).toMatchObject({ ok: false, brokenSeq: 1, reason: 'hash-mismatch', error: { code: 'E_AUDIT_CHAIN_BROKEN' } });
