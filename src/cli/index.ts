@@ -134,7 +134,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       case 'provision':
       case 'add-sender': {
         const input = readProvisionArgs(v, command === 'add-sender');
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, {}, async (rt) => {
           const job = rt.started(
             command === 'provision'
               ? rt.engine.createProvisionJob(input)
@@ -171,7 +171,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       case 'retire-old-secrets': {
         if (v.due) {
           // For a daily cron: every rotation whose overlap has ended (no confirmation needed then).
-          return await withRuntime(dataDir, env, io, json, async (rt) => {
+          return await withRuntime(dataDir, env, io, json, {}, async (rt) => {
             const due = findDueRetirements(rt.store.journal, systemClock.now());
             const docs: unknown[] = [];
             let code = 0;
@@ -200,7 +200,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       case 'migrate': {
         const appDisplayName = required(v['app-name'], '--app-name');
         const settleMinutes = numberArg(v['settle-minutes'], '--settle-minutes');
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, { readOnly: !!v['plan-only'] }, async (rt) => {
           const { plan } = await inspectMigration({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange }, { appDisplayName, overrides: overridesFrom(v), settleMinutes });
           if (v['plan-only']) {
             if (json) io.out(JSON.stringify({ ok: plan.blockers.length === 0, plan }, null, 2));
@@ -214,7 +214,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         });
       }
       case 'list':
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, { readOnly: true }, async (rt) => {
           const regs = await listRegistrations({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange, journal: rt.store.journal }, systemClock.now());
           if (json) io.out(JSON.stringify({ ok: true, registrations: regs }, null, 2));
           else io.out(formatRegistrations(regs, systemClock.now()).join('\n'));
@@ -222,7 +222,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         });
       case 'expiring': {
         const days = numberArg(v.days, '--days') ?? 30;
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, { readOnly: true }, async (rt) => {
           const now = systemClock.now();
           const regs = await listRegistrations({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange, journal: rt.store.journal }, now);
           const expiring = secretsExpiringWithin(regs, now, days);
@@ -232,7 +232,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         });
       }
       case 'resume':
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, {}, async (rt) => {
           // Interrupted jobs, and failed ones that a retry can fix (bad input needs a new request instead).
           const retryable = rt.store.journal.listJobs({ status: 'failed' }).filter((j) => !isInputError(j.lastError?.code));
           const jobs = [...rt.store.journal.listJobs({ status: 'running' }), ...retryable];
@@ -255,7 +255,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         });
       case 'status': {
         const appName = required(v['app-name'], '--app-name');
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, { readOnly: true }, async (rt) => {
           const st = await inspectRegistration(
             { directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange, now: systemClock.now() },
             appName,
@@ -375,8 +375,24 @@ function cliActor(tenant: TenantRuntime): AuditActor {
   return { kind: 'cli', name: `${user}@${hostname()}`, identity: tenant.conn.clientId ?? describeCredential(tenant.conn) };
 }
 
-async function withRuntime(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, fn: (rt: CliRuntime) => Promise<number>): Promise<number> {
-  const encryptionKey = encryptionKeyFor(dataDir, env, usesEmbeddedSimulator(env));
+/**
+ * Opens the tenant, the store and the engine for one command. A command that changes the tenant needs the key (it
+ * writes the keyed audit chain); a read-only one (`readOnly`) runs without it and writes nothing to the chain.
+ */
+async function withRuntime(
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  io: Io,
+  json: boolean,
+  options: { readOnly?: boolean },
+  fn: (rt: CliRuntime) => Promise<number>,
+): Promise<number> {
+  let encryptionKey: Buffer | undefined;
+  try {
+    encryptionKey = encryptionKeyFor(dataDir, env, usesEmbeddedSimulator(env));
+  } catch (e) {
+    if (!options.readOnly) throw e;
+  }
   await prepareProcessTrust(dataDir, env);
   const tenant = await openTenant({ dataDir, env });
   if (tenant.mode === 'simulator') io.err(`\n!!! Using the ${tenant.description}\n`);
@@ -428,7 +444,7 @@ async function withRuntime(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json
 
 /** Creates one job (input validated before any call), runs it and reports it. */
 function runJob(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, create: (rt: CliRuntime) => { id: string; kind: string }): Promise<number> {
-  return withRuntime(dataDir, env, io, json, async (rt) => {
+  return withRuntime(dataDir, env, io, json, {}, async (rt) => {
     const job = rt.started(create(rt));
     return report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json);
   });

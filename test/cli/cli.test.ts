@@ -156,7 +156,7 @@ describe('opter-mail CLI', () => {
     }
   });
 
-  it('needs SECRET_ENCRYPTION_KEY against a real tenant: refused before any call, and no key file is made up', async () => {
+  it('needs SECRET_ENCRYPTION_KEY against a real tenant to change it: refused before any call, no key file made up; reading needs none', async () => {
     const dir = newDataDir();
     sim.clearRequests();
     const r = await runCli(['provision', '--app-name', 'Cli No Key', '--sender', sim.mailboxes.info], dir, undefined, 60_000, { ...envFor(dir), SECRET_ENCRYPTION_KEY: '' });
@@ -167,6 +167,10 @@ describe('opter-mail CLI', () => {
     const verify = await runCli(['audit', 'verify'], dir, undefined, 60_000, { ...envFor(dir), SECRET_ENCRYPTION_KEY: '' });
     expect(verify.code).toBe(2);
     expect(verify.stderr).toContain('E_AUDIT_KEY_MISSING');
+    // Reading the tenant writes nothing to the audit chain, so it needs no key.
+    const list = await runCli(['list'], dir, undefined, 60_000, { ...envFor(dir), SECRET_ENCRYPTION_KEY: '' });
+    expect(list.code, list.stderr).toBe(0);
+    expect(existsSync(join(dir, 'secret.key'))).toBe(false);
   });
 
   it('refuses bad input with exit 2 before any call is made', async () => {
