@@ -1,7 +1,7 @@
 /**
- * Four-eyes approval. Who gets the card: the approvals channel (chosen in Teams with "use this channel for
- * approvals", else APPROVALS_CHANNEL_ID), else a 1:1 copy to every approver other than the requester whose chat the
- * bot knows, else the conversation the request came from. Every copy's message id is recorded, and after a
+ * Four-eyes approval. Who gets the card: the approvals channel (APPROVALS_CHANNEL_ID, else the one chosen in Teams
+ * with "use this channel for approvals" and approved by a second admin), else a 1:1 copy to every approver other
+ * than the requester whose chat the bot knows, else the conversation the request came from. Every copy's message id is recorded, and after a
  * decision (or expiry, or cancel) all copies are re-rendered from the store for everyone.
  *
  * The decision itself is decided by the store, never by the card: approver, not the requester, same tenant, still
@@ -123,8 +123,9 @@ export function viewerOf(services: BotServices, request: RequestRecord, actor: A
 /** Decided once, when the request is created; the worker resolves each target when it posts. */
 export function approvalTargets(services: BotServices, request: RequestRecord): ApprovalTarget[] {
   const { store, config } = services;
-  if (store.cards.getConversation(APPROVALS_CHANNEL)) return [{ kind: 'named', name: APPROVALS_CHANNEL }];
+  // A configured channel is the only one; a channel chosen in Teams counts only while none is configured.
   if (config.approvalsChannelId) return [{ kind: 'channel-id', channelId: config.approvalsChannelId }];
+  if (store.cards.getConversation(APPROVALS_CHANNEL)) return [{ kind: 'named', name: APPROVALS_CHANNEL }];
   const requester = request.requester.aadObjectId.toLowerCase();
   const personal = config.approvers
     .filter((id) => id !== requester)

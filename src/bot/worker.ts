@@ -60,8 +60,9 @@ export function rememberLastSeen(services: BotServices, context: TurnContext, te
 
 export function auditChannel(services: BotServices): ConversationRef {
   const named = services.store.cards.getConversation<ConversationRef>(AUDIT_CHANNEL);
-  if (named) return named.reference;
   const channelId = services.config.auditChannelId;
+  // A configured channel is the only one (a channel chosen in Teams before the variable was set no longer counts).
+  if (!channelId && named) return named.reference;
   const seen = services.store.kv.get<LastSeen>(LAST_SEEN_KEY)?.value;
   if (channelId && seen) return channelReference({ channelId, serviceUrl: seen.serviceUrl, bot: seen.bot, tenantId: seen.tenantId });
   throw new NotRoutableError(

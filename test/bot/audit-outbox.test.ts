@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim';
 import { startFakeConnector, type FakeConnector } from '../harness/fake-connector';
 import { APPROVALS_CHANNEL, AUDIT_CHANNEL } from '../../src/store';
-import { cardOf, channelFor, click, formInputs, openForm, startTestBot, startTestSimulator, textOf, waitForCard, type TestBot } from './helpers';
+import { approvalCopy, cardOf, channelFor, click, formInputs, openForm, startTestBot, startTestSimulator, submitSetup, textOf, waitForCard, type TestBot } from './helpers';
 import { DEFAULT_TENANT_ID } from '../harness/teams-client';
 
 const channel = channelFor(DEFAULT_TENANT_ID, 'audit-env');
@@ -92,5 +92,23 @@ describe('channels fixed by configuration', () => {
     expect(t.bot.store.cards.getConversation(AUDIT_CHANNEL)).toBeNull();
     expect(t.bot.store.cards.getConversation(APPROVALS_CHANNEL)).toBeNull();
     expect(connector.channelMessages(elsewhere.channelId).filter((m) => /#\d+ ·/.test(textOf(cardOf(m))))).toEqual([]);
+  });
+
+  it('a channel chosen in Teams before the variable was set no longer counts: the configured channels win', async () => {
+    // As a store from before AUDIT_CHANNEL_ID / APPROVALS_CHANNEL_ID were set would have it.
+    const reference = { channelId: 'msteams', serviceUrl: connector.url, bot: t.teams.bot, conversation: { id: elsewhere.channelId, isGroup: true, conversationType: 'channel' } };
+    for (const name of [AUDIT_CHANNEL, APPROVALS_CHANNEL]) {
+      t.bot.store.cards.setConversation(name, { conversationId: elsewhere.channelId, serviceUrl: connector.url, reference });
+    }
+    try {
+      const { requestId } = await submitSetup(t, { appName: 'Opter Pinned Wins', senders: [sim.mailboxes.info] });
+      const created = t.bot.store.audit.listForRequest(requestId)[0]!;
+      await connector.waitFor(() => auditPosts().some((text) => text.includes(`#${created.seq} ·`)), 15_000);
+      await approvalCopy(t, requestId, approvals.channelId);
+      await t.bot.tick();
+      expect(connector.channelMessages(elsewhere.channelId).filter((m) => textOf(cardOf(m)).includes(requestId))).toEqual([]);
+    } finally {
+      for (const name of [AUDIT_CHANNEL, APPROVALS_CHANNEL]) t.bot.store.cards.removeConversation(name);
+    }
   });
 });
