@@ -11,10 +11,9 @@ import { Application, type TeamsAdapter, type TurnState } from '@microsoft/teams
 import { errorCard, helpCard, noticeCard, VERBS, type Verb } from '../cards';
 import { OpterError } from '../core/errors';
 import { checkMayRequest, type Actor } from '../requests/rules';
-import { APPROVALS_CHANNEL, AUDIT_CHANNEL } from '../store';
 import { handleAddSenderCommand, handleChooseRegistration } from './add-sender';
 import { handleApprovalRefresh, handleDecision } from './approvals';
-import { appendAudit, userActor } from './audit';
+import { handleUseChannel } from './channel-change';
 import { parseCommand } from './commands';
 import { handleCancel, handleFormAction, handleStartSetup, postSetupForm } from './forms';
 import { refusal, sendInvokeResponse, type InvokeResult } from './invoke';
@@ -25,7 +24,7 @@ import { handleLifecycleCommand, handleRegistrationAction } from './lifecycle-re
 import { handleResume } from './resume';
 import { handleOpterUpdated } from './rotation';
 import { statusCardFor } from './status';
-import { cardMessage, channelReference } from './teams-io';
+import { cardMessage } from './teams-io';
 import { conversationRefOf, isPersonal, stripMentions } from './teams-context';
 import { ruleActorOf } from './turn';
 import type { BotServices } from './types';
@@ -63,48 +62,6 @@ function rememberPrivileged(services: BotServices, context: TurnContext, actor: 
 
 async function replyError(context: TurnContext, error: OpterError): Promise<void> {
   await context.sendActivity(cardMessage(errorCard({ code: error.code, detail: error.detail })));
-}
-
-async function useChannel(services: BotServices, context: TurnContext, actor: Actor, purpose: 'audit' | 'approvals'): Promise<void> {
-  const denied = checkMayRequest(actor, services.roles);
-  if (denied) return replyError(context, denied);
-  const activity = context.activity;
-  if (activity.conversation?.conversationType !== 'channel') {
-    await context.sendActivity(`Write “use this channel for ${purpose}” in the team channel you want to use, with an @mention of me.`);
-    return;
-  }
-  const channelData = (activity.channelData ?? {}) as { channel?: { id?: string; name?: string } };
-  const channelId = channelData.channel?.id ?? activity.conversation.id.split(';')[0]!;
-  const reference = channelReference({
-    channelId,
-    serviceUrl: activity.serviceUrl,
-    bot: { id: activity.recipient.id, name: activity.recipient.name },
-    tenantId: actor.tenantId,
-  });
-  const name = purpose === 'audit' ? AUDIT_CHANNEL : APPROVALS_CHANNEL;
-  services.store.transaction(() => {
-    services.store.cards.setConversation(name, { conversationId: channelId, serviceUrl: activity.serviceUrl, tenantId: actor.tenantId, reference, updatedBy: actor.aadObjectId });
-    appendAudit(services.store, {
-      actor: userActor(actor),
-      action: `config.${purpose}-channel`,
-      result: 'success',
-      objects: { channelId },
-      detail: `${purpose === 'audit' ? 'Audit entries' : 'Approval requests'} now go to ${channelData.channel?.name ?? channelId}.`,
-    });
-  });
-  services.poke();
-  await context.sendActivity(
-    cardMessage(
-      noticeCard({
-        title: purpose === 'audit' ? 'Audit channel set' : 'Approvals channel set',
-        text:
-          purpose === 'audit'
-            ? 'From now on I post every audit entry here: requests, decisions, each provisioning step, verification results and secret events. Never a secret.'
-            : 'From now on approval requests are posted here; only configured approvers can decide, and never on their own requests.',
-        tone: 'good',
-      }),
-    ),
-  );
 }
 
 const welcomedKey = (conversationId: string) => `welcomed:${conversationId}`;
@@ -174,7 +131,7 @@ async function onMessage(services: BotServices, context: TurnContext): Promise<v
       return handleLifecycleCommand(services, context, actor, command);
     }
     case 'use-channel':
-      return useChannel(services, context, actor, command.purpose);
+      return handleUseChannel(services, context, actor, command.purpose);
     case 'status':
       await context.sendActivity(cardMessage(await statusCardFor(services)));
       return;

@@ -1,7 +1,7 @@
 /**
- * Four-eyes approval. Who gets the card: the approvals channel (chosen in Teams with "use this channel for
- * approvals", else APPROVALS_CHANNEL_ID), else a 1:1 copy to every approver other than the requester whose chat the
- * bot knows, else the conversation the request came from. Every copy's message id is recorded, and after a
+ * Four-eyes approval. Who gets the card: the approvals channel (APPROVALS_CHANNEL_ID, else the one chosen in Teams
+ * with "use this channel for approvals" and approved by a second admin), else a 1:1 copy to every approver other
+ * than the requester whose chat the bot knows, else the conversation the request came from. Every copy's message id is recorded, and after a
  * decision (or expiry, or cancel) all copies are re-rendered from the store for everyone.
  *
  * The decision itself is decided by the store, never by the card: approver, not the requester, same tenant, still
@@ -9,19 +9,30 @@
  * approvers or a Teams retry can never produce two decisions.
  */
 import type { TurnContext } from 'botbuilder';
-import { approvalCard, readActionData, type AdaptiveCardJson, type ApprovalCardModel, type ApprovalPlan, type ApprovalState, type ApprovalViewer } from '../cards';
+import {
+  approvalCard,
+  channelChangeApprovalCard,
+  readActionData,
+  type AdaptiveCardJson,
+  type ApprovalCardModel,
+  type ApprovalFrame,
+  type ApprovalPlan,
+  type ApprovalState,
+  type ApprovalViewer,
+} from '../cards';
 import { OpterError } from '../core/errors';
 import { typedTextProblem } from '../provisioning/names';
 import { checkMayDecide, selfDecisionCode, type Actor } from '../requests/rules';
 import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type RequestRecord } from '../store';
 import { appendAudit, userActor } from './audit';
+import { channelChangePlan, isChannelChange } from './channel-change';
 import { cardResult, refusal, type InvokeResult } from './invoke';
 import { cardKindOf, isLifecycle, kindOf, lifecycleApprovalPlan } from './lifecycle-plan';
 import { cardMessage, channelReference, type ConversationRef } from './teams-io';
 import { checkCardBinding, isAutomaticRefresh, ruleActorOf } from './turn';
-import type { AddSenderPayload, ApprovalTarget, BotServices, LifecyclePayload, OutboxPayload, ProvisionPayload } from './types';
+import type { AddSenderPayload, ApprovalTarget, BotRequestKind, BotServices, ChannelChangePayload, LifecyclePayload, OutboxPayload, ProvisionPayload } from './types';
 
-export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload;
+export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload | ChannelChangePayload;
 
 export function isAddSender(request: RequestRecord): request is RequestRecord<AddSenderPayload> {
   return request.kind === 'add-sender';
@@ -81,18 +92,24 @@ export function approvalPlan(request: RequestRecord): ApprovalPlan {
   };
 }
 
-export function approvalModel(request: RequestRecord, viewer: ApprovalViewer = 'shared', refreshUserIds?: string[]): ApprovalCardModel {
-  return {
+/**
+ * The approval card of a request as this viewer sees it: the card for a channel change, else the plan of what the
+ * job will do. Built from the stored request only.
+ */
+export function approvalCardFor(request: RequestRecord, viewer: ApprovalViewer = 'shared', extra: { refreshUserIds?: string[]; reasonError?: string } = {}): AdaptiveCardJson {
+  const frame: ApprovalFrame = {
     requestId: request.id,
-    kind: cardKindOf(kindOf(request)),
     requestedBy: { name: request.requester.name ?? request.requester.aadObjectId },
     requestedAt: request.createdAt,
     expiresAt: request.expiresAt,
-    plan: approvalPlan(request),
     state: approvalState(request),
     viewer,
-    ...(refreshUserIds && refreshUserIds.length ? { refreshUserIds } : {}),
+    ...(extra.refreshUserIds && extra.refreshUserIds.length ? { refreshUserIds: extra.refreshUserIds } : {}),
+    ...(extra.reasonError ? { reasonError: extra.reasonError } : {}),
   };
+  if (isChannelChange(request)) return channelChangeApprovalCard({ ...frame, ...channelChangePlan(request) });
+  const model: ApprovalCardModel = { ...frame, kind: cardKindOf(kindOf(request) as Exclude<BotRequestKind, 'channel-change'>), plan: approvalPlan(request) };
+  return approvalCard(model);
 }
 
 /** Which view of the approval card this person gets (authority from config, identity from the activity). */
@@ -109,8 +126,9 @@ export function viewerOf(services: BotServices, request: RequestRecord, actor: A
 /** Decided once, when the request is created; the worker resolves each target when it posts. */
 export function approvalTargets(services: BotServices, request: RequestRecord): ApprovalTarget[] {
   const { store, config } = services;
-  if (store.cards.getConversation(APPROVALS_CHANNEL)) return [{ kind: 'named', name: APPROVALS_CHANNEL }];
+  // A configured channel is the only one; a channel chosen in Teams counts only while none is configured.
   if (config.approvalsChannelId) return [{ kind: 'channel-id', channelId: config.approvalsChannelId }];
+  if (store.cards.getConversation(APPROVALS_CHANNEL)) return [{ kind: 'named', name: APPROVALS_CHANNEL }];
   const requester = request.requester.aadObjectId.toLowerCase();
   const personal = config.approvers
     .filter((id) => id !== requester)
@@ -168,7 +186,7 @@ export function refreshIdsFor(services: BotServices, request: RequestRecord): st
 }
 
 export function sharedApprovalCard(services: BotServices, request: RequestRecord, isChannel: boolean): AdaptiveCardJson {
-  return approvalCard(approvalModel(request, 'shared', isChannel && request.status === 'pending' ? refreshIdsFor(services, request) : undefined));
+  return approvalCardFor(request, 'shared', { refreshUserIds: isChannel && request.status === 'pending' ? refreshIdsFor(services, request) : undefined });
 }
 
 /** Posts one approval copy and records its message id (outbox delivery). */
@@ -213,7 +231,7 @@ export interface DecisionHooks {
 }
 
 function decidedView(services: BotServices, request: RequestRecord): InvokeResult {
-  return cardResult(approvalCard(approvalModel(request, 'shared')));
+  return cardResult(approvalCardFor(request, 'shared'));
 }
 
 /** Marks due pending requests expired, audits them, and queues their card updates and the requester's notice. */
@@ -301,11 +319,11 @@ export async function handleDecision(
 
   const inputReason = (read.inputs.reason ?? '').trim();
   if (verb === 'reject' && !inputReason) {
-    return cardResult(approvalCard({ ...approvalModel(request, 'approver'), reasonError: 'Give a reason so the requester knows what to change.' }));
+    return cardResult(approvalCardFor(request, 'approver', { reasonError: 'Give a reason so the requester knows what to change.' }));
   }
   // The reason is shown to the requester and kept in the audit trail: nothing in it may hide or reorder text.
   const reasonProblem = verb === 'reject' ? typedTextProblem('reason', inputReason) : null;
-  if (reasonProblem) return cardResult(approvalCard({ ...approvalModel(request, 'approver'), reasonError: reasonProblem }));
+  if (reasonProblem) return cardResult(approvalCardFor(request, 'approver', { reasonError: reasonProblem }));
 
   const outcome = store.requests.decide(requestId, {
     decision: verb,
@@ -367,5 +385,5 @@ export function handleApprovalRefresh(services: BotServices, context: TurnContex
   const request = services.store.requests.get(read.data.requestId);
   if (!request) return refusal('E_REQUEST_NOT_FOUND');
   const actor = ruleActorOf(context.activity);
-  return cardResult(approvalCard(approvalModel(request, request.status === 'pending' ? viewerOf(services, request, actor) : 'shared')));
+  return cardResult(approvalCardFor(request, request.status === 'pending' ? viewerOf(services, request, actor) : 'shared'));
 }

@@ -1,20 +1,19 @@
 /**
- * Audit: every event is appended to the hash-chained log AND queued for the audit channel in one transaction, so
- * an event is either recorded and on its way to Teams, or neither. The outbox worker renders the card from the
- * stored entry at delivery time (auditCardFor), so the post shows exactly what the chain holds — never a secret,
- * because the audit log never holds one (and redacts shapes that look like one).
+ * Audit: every event is appended to the keyed hash chain, put in its thread (one per request) AND queued for the
+ * audit channel in one transaction, so an event is either recorded and on its way to Teams, or neither. The outbox
+ * worker renders the card from the stored entry at delivery time (auditCardFor), so the post shows exactly what the
+ * chain holds — never a secret, because the audit log never holds one (and redacts shapes that look like one).
+ * The bot and the `opter-mail` CLI both write through appendAudit.
  */
 import { auditEntryCard, type AdaptiveCardJson, type AuditResult as CardAuditResult } from '../cards';
 import type { ProgressEvent } from '../core/ports';
-import type { AuditActor, AuditEntry, AuditInput, Store } from '../store';
-import type { OutboxPayload } from './types';
+import { auditOutboxItem, type AuditActor, type AuditEntry, type AuditInput, type Store } from '../store';
 import { SYSTEM_ACTOR } from './types';
 
 export function appendAudit(store: Store, input: AuditInput): AuditEntry {
   return store.transaction(() => {
     const entry = store.audit.append(input);
-    const payload: OutboxPayload = { kind: 'audit', seq: entry.seq };
-    store.outbox.enqueue({ kind: 'audit', target: { conversation: 'audit-channel' }, payload, dedupeKey: `audit:${entry.seq}` });
+    store.outbox.enqueue(auditOutboxItem(entry.seq, store.audit.joinThread(entry)));
     return entry;
   });
 }
@@ -25,6 +24,12 @@ export function userActor(person: { aadObjectId: string; name?: string | null })
 
 const RESULT_FOR_CARD: Record<string, CardAuditResult> = { success: 'ok', failure: 'failed', refused: 'refused', info: 'info' };
 
+/** Who, as the card says it: a terminal user also names the provisioning identity the command signed in as. */
+function actorLine(actor: AuditActor): string {
+  if (actor.kind !== 'cli') return actor.name;
+  return `${actor.name} (opter-mail${actor.identity ? `, as provisioning identity ${actor.identity}` : ''})`;
+}
+
 /** Object ids the audit card has rows for, picked by name from the entry's objects. */
 export function auditCardFor(entry: AuditEntry): AdaptiveCardJson {
   const o = entry.objects;
@@ -32,7 +37,7 @@ export function auditCardFor(entry: AuditEntry): AdaptiveCardJson {
     seq: entry.seq,
     hash: entry.hash,
     at: entry.at,
-    actor: entry.actor.name,
+    actor: actorLine(entry.actor),
     action: entry.action,
     result: RESULT_FOR_CARD[entry.result] ?? 'info',
     requestId: entry.requestId ?? undefined,
@@ -57,14 +62,15 @@ const STEP_OBJECT_KEYS = ['appId', 'appObjectId', 'spObjectId', 'groupSmtp', 'gr
  */
 export function auditInputForProgress(
   event: ProgressEvent,
-  context: { requestId: string | null; stepOutputs?: Record<string, unknown>; waiting?: boolean },
+  /** actor: who the engine works for (default the bot; the CLI passes its terminal user). */
+  context: { requestId: string | null; stepOutputs?: Record<string, unknown>; waiting?: boolean; actor?: AuditActor },
 ): AuditInput | null {
   const objects: Record<string, string> = { jobId: event.jobId };
   for (const key of STEP_OBJECT_KEYS) {
     const v = context.stepOutputs?.[key];
     if (typeof v === 'string' && v) objects[key] = v;
   }
-  const base = { actor: SYSTEM_ACTOR, requestId: context.requestId, objects };
+  const base = { actor: context.actor ?? SYSTEM_ACTOR, requestId: context.requestId, objects };
   switch (event.type) {
     case 'job-started':
       return { ...base, action: 'job.started', result: 'info', detail: null };
@@ -83,4 +89,21 @@ export function auditInputForProgress(
     default:
       return null;
   }
+}
+
+/**
+ * A progress listener that audits an engine run: each event worth a line becomes an entry (see auditInputForProgress)
+ * with the step's recorded object ids. Returns the entry it appended, if any. Used by the bot's runner and the CLI,
+ * so both write the same entries for the same job.
+ */
+export function progressAuditor(store: Store, context: { requestId: (jobId: string) => string | null; actor?: AuditActor }): (event: ProgressEvent) => AuditEntry | null {
+  let waiting = false;
+  return (event) => {
+    if (event.type === 'job-started') waiting = false;
+    // A job that stops on purpose until a time (E_JOB_UNFINISHED) is waiting, not failing.
+    if (event.type === 'step-failed' && event.code === 'E_JOB_UNFINISHED') waiting = true;
+    const stepOutputs = 'step' in event ? store.journal.getStep(event.jobId, event.step)?.outputs : undefined;
+    const input = auditInputForProgress(event, { requestId: context.requestId(event.jobId), stepOutputs, waiting, actor: context.actor });
+    return input ? appendAudit(store, input) : null;
+  };
 }

@@ -329,7 +329,8 @@ export function createRequestWithApprovals(
     id?: string;
     kind: BotRequestKind;
     actor: Actor;
-    appName: string;
+    /** null for a request about no app (a channel change). */
+    appName: string | null;
     payload: Record<string, unknown> & { origin: Origin };
     dedupeKey: string;
     summary: string;

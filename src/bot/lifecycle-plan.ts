@@ -16,8 +16,8 @@ export function isLifecycle(request: RequestRecord): request is RequestRecord<Li
   return (LIFECYCLE_KINDS as readonly string[]).includes(request.kind);
 }
 
-/** The approval card's name for a request kind. */
-export function cardKindOf(kind: BotRequestKind): CardRequestKind {
+/** The approval card's name for a request kind (a channel change has a card of its own). */
+export function cardKindOf(kind: Exclude<BotRequestKind, 'channel-change'>): CardRequestKind {
   switch (kind) {
     case 'provision':
       return 'setup';

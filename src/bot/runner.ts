@@ -14,9 +14,10 @@ import { checkLine, checkState, unverifiedNotice } from '../provisioning/check-r
 import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, STEP_TITLES, type JobOutcome } from '../provisioning/engine';
 import type { RequestRecord } from '../store';
 import { isAddSender, type AnyPayload } from './approvals';
-import { appendAudit, auditInputForProgress } from './audit';
+import { appendAudit, progressAuditor } from './audit';
 import { Coalescer } from './coalesce';
 import { createLifecycleJob, lifecycleResultFromJournal, lifecycleSteps, lifecycleTitle, settleLifecycle } from './lifecycle-jobs';
+import { applyChannelChange, isChannelChange } from './channel-change';
 import { isLifecycle } from './lifecycle-plan';
 import { describeError } from './log';
 import { cardMessage, type ConversationRef } from './teams-io';
@@ -171,6 +172,8 @@ export class ProvisioningRunner {
     let request = store.requests.get(requestId);
     if (!request) return;
     if (!['approved', 'provisioning'].includes(request.status)) return;
+    // A channel change has no tenant job: approving it is all it needs (also resumed here after a crash).
+    if (isChannelChange(request)) return applyChannelChange(this.services, request);
 
     let job: JobRecord;
     try {
@@ -200,19 +203,12 @@ export class ProvisioningRunner {
       publish: (m) => publishProgress(this.services, request!, progressCard(m)),
       onError: (err) => this.services.log.warn(`progress card of request ${requestId}: ${describeError(err)}`),
     });
-    let waiting = false;
+    const audit = progressAuditor(store, { requestId: () => requestId });
     const listener = (event: ProgressEvent) => {
       if (this.stopping) return;
       model = applyProgressEvent(model, event);
       if (event.type !== 'job-finished') card.set(model);
-      if (event.type === 'job-started') waiting = false;
-      if (event.type === 'step-failed' && event.code === UNFINISHED) waiting = true;
-      const stepOutputs = 'step' in event ? store.journal.getStep(event.jobId, event.step)?.outputs : undefined;
-      const input = auditInputForProgress(event, { requestId, stepOutputs, waiting });
-      if (input) {
-        appendAudit(store, input);
-        this.services.poke();
-      }
+      if (audit(event)) this.services.poke();
     };
 
     let outcome: JobOutcome;

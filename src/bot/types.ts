@@ -86,8 +86,8 @@ export interface AddSenderPayload {
  * Every request kind the bot makes. The store's RequestKind predates repair and adopt; its column is free text, so
  * the bot keeps the full list here and converts at the store boundary (see requestKindForStore).
  */
-export type BotRequestKind = RequestKind | 'repair' | 'adopt';
-export type LifecycleKind = Exclude<BotRequestKind, 'provision' | 'add-sender'>;
+export type BotRequestKind = RequestKind | 'repair' | 'adopt' | 'channel-change';
+export type LifecycleKind = Exclude<BotRequestKind, 'provision' | 'add-sender' | 'channel-change'>;
 export const LIFECYCLE_KINDS: readonly LifecycleKind[] = ['rotate-secret', 'remove-sender', 'migrate-rbac', 'test-email', 'repair', 'adopt'];
 
 export function requestKindForStore(kind: BotRequestKind): RequestKind {
@@ -133,6 +133,20 @@ export interface LifecyclePayload extends LifecycleTarget {
   repairOf?: 'member-outside-bot';
 }
 
+/** Where the bot posts what: the audit trail, or the approval requests. */
+export type ChannelPurpose = 'audit' | 'approvals';
+
+/** Payload of a `channel-change` request ("use this channel for audit|approvals", approved by a second admin). */
+export interface ChannelChangePayload {
+  [key: string]: unknown;
+  purpose: ChannelPurpose;
+  /** The channel to use from now on, and the reference to post into it. */
+  to: { channelId: string; name: string | null; reference: ConversationRef };
+  /** The channel used when the request was made (the approval card shows it), or null. */
+  from: { channelId: string; name: string | null } | null;
+  origin: Origin;
+}
+
 /** What a finished job leaves on its request (`request.result`). */
 export interface RequestResult {
   tenantId: string;
@@ -175,7 +189,8 @@ export interface LifecycleRequestResult extends RequestResult {
 export type ApprovalTarget = { kind: 'named'; name: string } | { kind: 'channel-id'; channelId: string } | { kind: 'origin' };
 
 export type OutboxPayload =
-  | { kind: 'audit'; seq: number }
+  /** threadRootSeq: the first entry of the entry's request (or job); absent for an entry posted on its own. */
+  | { kind: 'audit'; seq: number; threadRootSeq?: number }
   | { kind: 'approval-post'; requestId: string; target: ApprovalTarget }
   | { kind: 'approval-sync'; requestId: string }
   | { kind: 'secret-post'; requestId: string }
@@ -189,6 +204,8 @@ export type OutboxPayload =
   | { kind: 'rotation-sync'; requestId: string }
   /** The result card of a lifecycle job, in the conversation the request came from. */
   | { kind: 'result-post'; requestId: string }
+  /** A notice posted as a new message into a channel (a channel change is announced in the old and the new one). */
+  | { kind: 'announce'; reference: ConversationRef; title: string; text: string; tone: 'info' | 'good' | 'warning' | 'attention' }
   /** An expiry reminder to one owner's 1:1 chat (opened through their request) or to the audit channel. */
   | { kind: 'reminder'; reminder: ExpiryReminder; to: { owner: string; requestId: string } | 'audit' };
 

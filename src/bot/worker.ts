@@ -31,6 +31,17 @@ export class NotRoutableError extends Error {
   }
 }
 
+/** Raised for a reply whose thread's root post has not landed yet: tried again when the root is next due. */
+export class AwaitingThreadRootError extends Error {
+  constructor(
+    readonly rootSeq: number,
+    readonly retryAt: Date | null,
+  ) {
+    super(`waiting for the post of audit entry #${rootSeq}, the root of its thread`);
+    this.name = 'AwaitingThreadRootError';
+  }
+}
+
 /** Where the bot was last reached (serviceUrl + its own id), needed to address a channel known only by id. */
 export interface LastSeen {
   serviceUrl: string;
@@ -49,8 +60,9 @@ export function rememberLastSeen(services: BotServices, context: TurnContext, te
 
 export function auditChannel(services: BotServices): ConversationRef {
   const named = services.store.cards.getConversation<ConversationRef>(AUDIT_CHANNEL);
-  if (named) return named.reference;
   const channelId = services.config.auditChannelId;
+  // A configured channel is the only one (a channel chosen in Teams before the variable was set no longer counts).
+  if (!channelId && named) return named.reference;
   const seen = services.store.kv.get<LastSeen>(LAST_SEEN_KEY)?.value;
   if (channelId && seen) return channelReference({ channelId, serviceUrl: seen.serviceUrl, bot: seen.bot, tenantId: seen.tenantId });
   throw new NotRoutableError(
@@ -63,12 +75,8 @@ export function auditChannel(services: BotServices): ConversationRef {
 export async function deliver(services: BotServices, payload: OutboxPayload): Promise<void> {
   const { store, io } = services;
   switch (payload.kind) {
-    case 'audit': {
-      const entry = store.audit.get(payload.seq);
-      if (!entry) return;
-      await io.post(auditChannel(services), cardMessage(auditCardFor(entry)));
-      return;
-    }
+    case 'audit':
+      return postAuditEntry(services, payload.seq, payload.threadRootSeq ?? null);
     case 'approval-post':
       return postApprovalCopy(services, payload.requestId, payload.target);
     case 'approval-sync':
@@ -93,6 +101,9 @@ export async function deliver(services: BotServices, payload: OutboxPayload): Pr
       await publishProgress(services, request, payload.card as never);
       return;
     }
+    case 'announce':
+      await io.post(payload.reference, cardMessage(noticeCard({ title: payload.title, text: payload.text, tone: payload.tone })));
+      return;
     case 'rotation-post':
       return postRotationCard(services, payload.requestId);
     case 'rotation-sync':
@@ -115,6 +126,37 @@ export async function deliver(services: BotServices, payload: OutboxPayload): Pr
       return;
     }
   }
+}
+
+/**
+ * One audit entry to the audit channel, threaded: the first entry of a request is a top-level post, the later ones
+ * reply to it (`{channelId};messageid={rootActivityId}` — see docs/operations.md, "The audit channel"). A reply waits
+ * while its root is still on its way; if the root will never land in this channel (given up, or posted to the
+ * channel used before a change), the reply becomes the thread's top-level post here.
+ */
+async function postAuditEntry(services: BotServices, seq: number, threadRootSeq: number | null): Promise<void> {
+  const { store, io } = services;
+  const entry = store.audit.get(seq);
+  if (!entry) return;
+  const channel = auditChannel(services);
+  const channelId = (channel.conversation?.id ?? '').split(';')[0]!;
+  let threadActivityId: string | null = null;
+  if (threadRootSeq !== null && threadRootSeq !== seq) {
+    threadActivityId = store.audit.threadPost(threadRootSeq, channelId);
+    if (!threadActivityId) {
+      const root = store.outbox.getByDedupeKey(`audit:${threadRootSeq}`);
+      if (root && root.status === 'pending') throw new AwaitingThreadRootError(threadRootSeq, new Date(root.nextAttemptAt));
+      if (root && root.status === 'leased') throw new AwaitingThreadRootError(threadRootSeq, null);
+    }
+  }
+  const target = threadActivityId ? threadReference(channel, channelId, threadActivityId) : channel;
+  const posted = await io.post(target, cardMessage(auditCardFor(entry)));
+  store.audit.recordDelivery({ seq, conversationId: channelId, activityId: posted.activityId, threadRootSeq, threadActivityId: threadActivityId ?? posted.activityId });
+}
+
+/** The reference of a reply in a channel thread: the channel's conversation id with the root message's id. */
+function threadReference(channel: ConversationRef, channelId: string, rootActivityId: string): ConversationRef {
+  return { ...channel, conversation: { ...channel.conversation!, id: `${channelId};messageid=${rootActivityId}` } };
 }
 
 export class BackgroundWorker {
@@ -208,6 +250,12 @@ export class BackgroundWorker {
     } catch (e) {
       const now = clock.now();
       const reason = describeError(e);
+      if (e instanceof AwaitingThreadRootError) {
+        // Not a failure: due again with the root (claimed first, being older), or soon if another worker holds it.
+        const retryAt = e.retryAt && e.retryAt > now ? e.retryAt : new Date(now.getTime() + (e.retryAt ? 0 : settings.outboxRetryBaseMs));
+        store.outbox.markFailed(item.id, reason, retryAt, { now });
+        return;
+      }
       if (e instanceof NotRoutableError) {
         store.outbox.markFailed(item.id, reason, new Date(now.getTime() + settings.auditUnroutedRetryMs), { now });
         return;

@@ -7,7 +7,7 @@ import { nameWarnings } from '../provisioning/names';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, refreshUserIds, sectionTitle, textBlock, bulletList, warningBox } from './elements';
 import { describeScopingState, migrationPlanElements } from './lifecycle';
 import { escapeMarkdown } from './markdown';
-import type { AdaptiveCardJson, ApprovalCardModel, ApprovalPlan, CardAction, CardElement, RequestKind } from './types';
+import type { AdaptiveCardJson, ApprovalCardModel, ApprovalFrame, ApprovalPlan, CardAction, CardElement, RequestKind } from './types';
 
 /** Input id of the reject reason (merged into action.data as `reason`). */
 export const APPROVAL_INPUTS = { reason: 'reason' } as const;
@@ -27,9 +27,25 @@ const KIND_TITLES: Record<RequestKind, string> = {
 const MEMBERSHIP_KINDS: ReadonlySet<RequestKind> = new Set(['setup', 'add-sender', 'remove-sender']);
 
 export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
-  const { plan, state } = model;
-  const viewer = model.viewer ?? 'shared';
-  const title = state.status === 'pending' ? `Approval needed: ${KIND_TITLES[model.kind]}` : KIND_TITLES[model.kind];
+  const { plan } = model;
+  // Before the facts: a look-alike letter is what an approver would otherwise read past.
+  const warnings = warningBox(nameWarnings([['app display name', plan.appDisplayName], ['group name', plan.group.name], ['secret name', plan.secret?.displayName]]));
+  const body = approvalHeader(model, KIND_TITLES[model.kind], `${model.kind === 'setup' ? 'Setup' : 'It'} runs now; the requester sees the progress.`, warnings);
+
+  body.push(sectionTitle(model.kind === 'setup' ? 'What will be created' : model.kind === 'adopt' || model.kind === 'test-email' ? 'What it is about' : 'What will change'));
+  body.push(factSet(planFacts(plan, model.kind)));
+  body.push(...(MEMBERSHIP_KINDS.has(model.kind) ? membersSection(plan) : unchangedSenders(plan)));
+  body.push(...kindSection(model.kind, plan));
+
+  body.push(sectionTitle('Permissions this grants'));
+  body.push(textBlock(bulletList(permissionLines(model.kind, plan))));
+  return approvalFooter(model, body);
+}
+
+/** The top of every approval card: title, the state banner, who asked and when. */
+export function approvalHeader(model: ApprovalFrame, kindTitle: string, approvedNote: string, warnings: CardElement[] = []): CardElement[] {
+  const { state } = model;
+  const title = state.status === 'pending' ? `Approval needed: ${kindTitle}` : kindTitle;
   const body: CardElement[] = [...heading(title, `Request ${model.requestId}`)];
 
   switch (state.status) {
@@ -37,7 +53,7 @@ export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
       body.push(banner('Waiting for approval', 'warning', `Expires ${formatUtc(model.expiresAt)} if nobody decides.`));
       break;
     case 'approved':
-      body.push(banner(`Approved by ${escapeMarkdown(state.by.name)}`, 'good', `${formatUtc(state.at)}. ${model.kind === 'setup' ? 'Setup' : 'It'} runs now; the requester sees the progress.`));
+      body.push(banner(`Approved by ${escapeMarkdown(state.by.name)}`, 'good', `${formatUtc(state.at)}. ${approvedNote}`));
       break;
     case 'rejected':
       body.push(banner(`Rejected by ${escapeMarkdown(state.by.name)}`, 'attention', formatUtc(state.at)));
@@ -52,8 +68,7 @@ export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
       break;
   }
 
-  // Before the facts: a look-alike letter is what an approver would otherwise read past.
-  body.push(...warningBox(nameWarnings([['app display name', plan.appDisplayName], ['group name', plan.group.name], ['secret name', plan.secret?.displayName]])));
+  body.push(...warnings);
 
   body.push(
     factSet([
@@ -62,15 +77,13 @@ export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
       ['Expires', state.status === 'pending' ? formatUtc(model.expiresAt) : undefined],
     ]),
   );
+  return body;
+}
 
-  body.push(sectionTitle(model.kind === 'setup' ? 'What will be created' : model.kind === 'adopt' || model.kind === 'test-email' ? 'What it is about' : 'What will change'));
-  body.push(factSet(planFacts(plan, model.kind)));
-  body.push(...(MEMBERSHIP_KINDS.has(model.kind) ? membersSection(plan) : unchangedSenders(plan)));
-  body.push(...kindSection(model.kind, plan));
-
-  body.push(sectionTitle('Permissions this grants'));
-  body.push(textBlock(bulletList(permissionLines(model.kind, plan))));
-
+/** The end of every approval card: the decision buttons for this viewer (or why there are none) and the refresh. */
+export function approvalFooter(model: ApprovalFrame, body: CardElement[]): AdaptiveCardJson {
+  const { state } = model;
+  const viewer = model.viewer ?? 'shared';
   const actions: CardAction[] = [];
   if (state.status === 'pending') {
     if (viewer === 'requester') {
@@ -87,7 +100,7 @@ export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
   return adaptiveCard(body, actions, refresh);
 }
 
-function decisionActions(model: ApprovalCardModel): CardAction[] {
+function decisionActions(model: ApprovalFrame): CardAction[] {
   const requestId = model.requestId;
   const rejectForm: CardElement[] = [
     {

@@ -7,6 +7,7 @@ import { PROVISION_STEPS, STEP_TITLES } from '../provisioning/engine';
 import * as approval from './approval';
 import * as lifecycle from './lifecycle';
 import * as audit from './audit';
+import * as channelChange from './channel-change';
 import * as chooseRegistration from './choose-registration';
 import { helpCard } from './help';
 import * as notice from './notice';
@@ -196,6 +197,7 @@ export function cardGallery(names: Partial<GalleryNames> = {}): GalleryEntry[] {
   const submittedRequestCard = named(lifecycle.submittedRequestCard);
   const auditEntryCard = named(audit.auditEntryCard);
   const chooseRegistrationCard = named(chooseRegistration.chooseRegistrationCard);
+  const channelChangeApprovalCard = named(channelChange.channelChangeApprovalCard);
   const errorCard = named(notice.errorCard);
   const noticeCard = named(notice.noticeCard);
   const progressCard = named(buildProgressCard);
@@ -261,6 +263,26 @@ export function cardGallery(names: Partial<GalleryNames> = {}): GalleryEntry[] {
     { name: 'approval (test email)', card: approvalCard({ ...sampleApproval, kind: 'test-email', plan: { ...lifecyclePlan, testEmail: { from: 'faktura@contoso.com', to: 'alice@contoso.com', temporarySecretMinutes: 60 } } }) },
     { name: 'approval (repair)', card: approvalCard({ ...sampleApproval, kind: 'repair', plan: { ...lifecyclePlan, drift: ['No Application Access Policy limits the app to its group: it can send as ANY mailbox.'] } }) },
     { name: 'approval (adopt)', card: approvalCard({ ...sampleApproval, kind: 'adopt', plan: { ...lifecyclePlan, adoption: { scoping: 'access-policy', senders: ['info@contoso.com'] } } }) },
+    {
+      name: 'approval (audit channel change, pending)',
+      card: channelChangeApprovalCard({
+        ...sampleApproval,
+        refreshUserIds: SAMPLE_APPROVER_MRIS,
+        purpose: 'audit',
+        to: { channelId: '19:audit-new@thread.tacv2', name: 'Audit 2026' },
+        from: { channelId: '19:audit@thread.tacv2', name: 'Audit' },
+      }),
+    },
+    {
+      name: 'approval (approvals channel, first choice, approved)',
+      card: channelChangeApprovalCard({
+        ...sampleApproval,
+        state: { status: 'approved', by: { name: 'Bob Approver' }, at: '2026-03-02T14:00:00Z' },
+        purpose: 'approvals',
+        to: { channelId: '19:requests@thread.tacv2', name: 'Requests' },
+        from: null,
+      }),
+    },
     {
       name: 'submitted (migration plan)',
       card: submittedRequestCard({

@@ -5,6 +5,7 @@ export { cardAttachment, formatUtc, refreshUserIds, CARD_CONTENT_TYPE, CARD_SCHE
 export { helpCard, HELP_COMMANDS } from './help';
 export { requestFormCard, readRequestForm, formErrorFor, REQUEST_FORM_INPUTS, SCOPING_CHOICES, MIN_SECRET_YEARS, MAX_SECRET_YEARS } from './request-form';
 export { approvalCard, APPROVAL_INPUTS } from './approval';
+export { channelChangeApprovalCard, channelLabel } from './channel-change';
 export { progressCard, newProgress, applyProgressEvent } from './progress';
 export { secretReadyCard, revealedSecretCard, secretHiddenCard, secretExpiredCard, rbacTestHints } from './secret';
 export { auditEntryCard, HASH_PREFIX_LENGTH } from './audit';

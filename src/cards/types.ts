@@ -189,6 +189,22 @@ export interface ApprovalCardModel {
   reasonError?: string;
 }
 
+/** What every approval card has, whatever it is about. */
+export type ApprovalFrame = Omit<ApprovalCardModel, 'kind' | 'plan'>;
+
+export interface ChannelRef {
+  channelId: string;
+  name: string | null;
+}
+
+/** "Use this channel for audit|approvals": moving where the bot posts needs a second admin too. */
+export interface ChannelChangeApprovalModel extends ApprovalFrame {
+  purpose: 'audit' | 'approvals';
+  to: ChannelRef;
+  /** The channel used until now; null when none was chosen yet. */
+  from: ChannelRef | null;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // 4. Progress
 // ---------------------------------------------------------------------------------------------------------------

@@ -16,16 +16,20 @@
  *   opter-mail test-email --app-name <name> --from <sender> --to <recipient> [--json]
  *   opter-mail resume [--json]
  *   opter-mail sim-reset
- *   opter-mail audit verify
+ *   opter-mail audit verify [--last-posted-seq N [--last-posted-hash PREFIX]] [--json]
+ *
+ * Every command that changes the tenant writes the same audit entries as the bot (actor: the OS user and the
+ * provisioning identity), into the keyed chain in DATA_DIR; the bot posts them to the audit channel when it runs.
  *
  * Exit codes: 0 done and verified · 2 bad input · 3 permission/policy · 4 unfinished (run resume) · 5 conflict or
  * failed verification · 6 done, but a check did not run (e.g. the restriction was not verified) · 1 anything else.
  */
 import { rmSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ERROR_CATALOGUE, OpterError, exitCodeFor, toOpterError, type ErrorCode } from '../core/errors';
 import { systemClock, type ProgressEvent, type SecretSink } from '../core/ports';
-import { readDataDir } from '../adapters/config';
+import { describeCredential, readDataDir } from '../adapters/config';
 import { ProvisioningEngine, validateProvisionInput, type JobOutcome, type ProvisionInput } from '../provisioning/engine';
 import { secretsExpiringWithin } from '../provisioning/expiry';
 import { inspectRegistration } from '../provisioning/inspect';
@@ -39,7 +43,8 @@ import { SCOPING_MODELS, type ScopingModel } from '../provisioning/runtime';
 import { formatDerivedNames, deriveNames } from '../provisioning/names';
 import { formatOutputBlock, outputFields } from '../provisioning/output';
 import { parseSenderList } from '../provisioning/senders';
-import { openStore, type Store } from '../store';
+import { appendAudit, progressAuditor } from '../bot/audit';
+import { loadOrCreateEncryptionKey, openStore, type AuditActor, type Store } from '../store';
 import { openTenant, prepareProcessTrust, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
 import { formatExpiring, formatLifecycle, formatPlan, formatRegistrations } from './lifecycle';
 import { renderProgressLine } from './render';
@@ -61,7 +66,8 @@ export const USAGE = `usage:
   opter-mail test-email --app-name <name> --from <sender> --to <recipient> [--json]
   opter-mail resume [--json]
   opter-mail sim-reset
-  opter-mail audit verify`;
+  opter-mail audit verify [--last-posted-seq N [--last-posted-hash PREFIX]] [--json]
+                          (N and PREFIX: "Chain #N · PREFIX" on the newest post in the audit channel)`;
 
 const OPTIONS = {
   'app-name': { type: 'string' },
@@ -80,6 +86,8 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   json: { type: 'boolean' },
+  'last-posted-seq': { type: 'string' },
+  'last-posted-hash': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -99,10 +107,10 @@ class MemorySecretSink implements SecretSink {
   holds(jobId: string, keyId: string): boolean {
     return this.secrets.get(jobId)?.keyId === keyId;
   }
-  take(jobId: string): string | null {
+  take(jobId: string): { keyId: string; secretText: string } | null {
     const s = this.secrets.get(jobId);
     this.secrets.delete(jobId);
-    return s?.secretText ?? null;
+    return s ?? null;
   }
 }
 
@@ -128,11 +136,12 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       case 'provision':
       case 'add-sender': {
         const input = readProvisionArgs(v, command === 'add-sender');
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
-          const job =
+        return await withRuntime(dataDir, env, io, json, {}, async (rt) => {
+          const job = rt.started(
             command === 'provision'
               ? rt.engine.createProvisionJob(input)
-              : rt.engine.createAddSenderJob({ appDisplayName: input.appDisplayName, senders: input.senders, overrides: input.overrides });
+              : rt.engine.createAddSenderJob({ appDisplayName: input.appDisplayName, senders: input.senders, overrides: input.overrides }),
+          );
           if (!json && command === 'provision') io.err(['', ...formatDerivedNames(deriveNames(input.appDisplayName, input.overrides)), ''].join('\n'));
           const outcome = await rt.engine.run(job.id, { listener: rt.listener });
           return report(outcome, rt, io, json);
@@ -164,12 +173,12 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       case 'retire-old-secrets': {
         if (v.due) {
           // For a daily cron: every rotation whose overlap has ended (no confirmation needed then).
-          return await withRuntime(dataDir, env, io, json, async (rt) => {
+          return await withRuntime(dataDir, env, io, json, {}, async (rt) => {
             const due = findDueRetirements(rt.store.journal, systemClock.now());
             const docs: unknown[] = [];
             let code = 0;
             for (const d of due) {
-              const job = rt.engine.createRetireSecretsJob({ appDisplayName: d.appDisplayName, rotateJobId: d.rotateJobId, confirmed: false });
+              const job = rt.started(rt.engine.createRetireSecretsJob({ appDisplayName: d.appDisplayName, rotateJobId: d.rotateJobId, confirmed: false }));
               code = code || report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json, docs);
             }
             if (json) io.out(JSON.stringify({ ok: code === 0, retired: docs }, null, 2));
@@ -193,7 +202,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       case 'migrate': {
         const appDisplayName = required(v['app-name'], '--app-name');
         const settleMinutes = numberArg(v['settle-minutes'], '--settle-minutes');
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, { readOnly: !!v['plan-only'] }, async (rt) => {
           const { plan } = await inspectMigration({ directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange }, { appDisplayName, overrides: overridesFrom(v), settleMinutes });
           if (v['plan-only']) {
             if (json) io.out(JSON.stringify({ ok: plan.blockers.length === 0, plan }, null, 2));
@@ -202,12 +211,12 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
           }
           if (!json) io.err(formatPlan(plan).join('\n'));
           if (plan.blockers.length) throw new OpterError('E_NOT_FOUND', { detail: plan.blockers.join(' ') });
-          const job = rt.engine.createMigrateJob({ appDisplayName, overrides: overridesFrom(v), settleMinutes });
+          const job = rt.started(rt.engine.createMigrateJob({ appDisplayName, overrides: overridesFrom(v), settleMinutes }));
           return report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json);
         });
       }
       case 'list':
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, { readOnly: true }, async (rt) => {
           const { registrations: regs, unchecked } = await survey(rt, systemClock.now(), io, json);
           if (json) io.out(JSON.stringify({ ok: true, registrations: regs, unchecked }, null, 2));
           else io.out(formatRegistrations(regs, systemClock.now()).join('\n'));
@@ -215,7 +224,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         });
       case 'expiring': {
         const days = numberArg(v.days, '--days') ?? 30;
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, { readOnly: true }, async (rt) => {
           const now = systemClock.now();
           const { registrations: regs, unchecked } = await survey(rt, now, io, json);
           const expiring = secretsExpiringWithin(regs, now, days);
@@ -225,7 +234,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         });
       }
       case 'resume':
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, {}, async (rt) => {
           // Interrupted jobs, and failed ones that a retry can fix (bad input needs a new request instead).
           const retryable = rt.store.journal.listJobs({ status: 'failed' }).filter((j) => !isInputError(j.lastError?.code));
           const jobs = [...rt.store.journal.listJobs({ status: 'running' }), ...retryable];
@@ -238,6 +247,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
           const docs: unknown[] = [];
           for (const job of jobs) {
             if (!json) io.err(`\n=== Resuming job ${job.id} (${job.kind}) ===`);
+            rt.started(job, 'job.resumed');
             const outcome = await rt.engine.run(job.id, { listener: rt.listener });
             const c = report(outcome, rt, io, json, docs);
             code = code || c;
@@ -247,7 +257,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         });
       case 'status': {
         const appName = required(v['app-name'], '--app-name');
-        return await withRuntime(dataDir, env, io, json, async (rt) => {
+        return await withRuntime(dataDir, env, io, json, { readOnly: true }, async (rt) => {
           const st = await inspectRegistration(
             { directory: rt.tenant.adapters.directory, exchange: rt.tenant.adapters.exchange, now: systemClock.now() },
             appName,
@@ -268,18 +278,9 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         io.err(`Simulated tenant reset (${stateFile} removed); the next run starts from the seeded tenant.`);
         return 0;
       }
-      case 'audit': {
+      case 'audit':
         if (args.positionals[0] !== 'verify') throw new OpterError('E_INPUT_INVALID', { detail: 'use: opter-mail audit verify' });
-        const store = openStore({ dataDir });
-        try {
-          const r = store.audit.verify();
-          if (r.ok) io.out(`audit chain OK: ${r.count} entries, head seq ${r.headSeq}, hash ${r.headHash}`);
-          else io.out(`audit chain BROKEN at seq ${r.brokenSeq}: ${r.reason}`);
-          return r.ok ? 0 : 5;
-        } finally {
-          store.close();
-        }
-      }
+        return auditVerify(dataDir, env, io, json, v);
       default:
         io.err(`unknown command "${command}"\n${USAGE}`);
         return 2;
@@ -347,13 +348,63 @@ interface CliRuntime {
   engine: ProvisioningEngine;
   sink: MemorySecretSink;
   listener: (e: ProgressEvent) => void;
+  /** Who runs this command, as the audit log records it. */
+  actor: AuditActor;
+  /** Audits that this command starts (or resumes) the job, as the root of the job's thread; returns the job. */
+  started<J extends { id: string; kind: string }>(job: J, action?: string): J;
 }
 
-async function withRuntime(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, fn: (rt: CliRuntime) => Promise<number>): Promise<number> {
+/**
+ * The key that seals secrets and keys the audit chain: SECRET_ENCRYPTION_KEY (the bot's), else DATA_DIR/secret.key —
+ * created only for the embedded simulated tenant (local mode), never next to a real tenant's store.
+ */
+function encryptionKeyFor(dataDir: string, env: NodeJS.ProcessEnv, allowCreate: boolean): Buffer {
+  try {
+    return loadOrCreateEncryptionKey(dataDir, { env, allowCreate });
+  } catch (e) {
+    throw new OpterError('E_AUDIT_KEY_MISSING', { detail: (e as Error).message, cause: e });
+  }
+}
+
+/** The person at the terminal (OS user on this host) and the provisioning identity the command signs in as. */
+function cliActor(tenant: TenantRuntime): AuditActor {
+  let user = process.env.USER ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): keep $USER
+  }
+  return { kind: 'cli', name: `${user}@${hostname()}`, identity: tenant.conn.clientId ?? describeCredential(tenant.conn) };
+}
+
+/**
+ * Opens the tenant, the store and the engine for one command. A command that changes the tenant needs the key (it
+ * writes the keyed audit chain); a read-only one (`readOnly`) runs without it and writes nothing to the chain.
+ */
+async function withRuntime(
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  io: Io,
+  json: boolean,
+  options: { readOnly?: boolean },
+  fn: (rt: CliRuntime) => Promise<number>,
+): Promise<number> {
+  let encryptionKey: Buffer | undefined;
+  try {
+    encryptionKey = encryptionKeyFor(dataDir, env, usesEmbeddedSimulator(env));
+  } catch (e) {
+    if (!options.readOnly) throw e;
+  }
   await prepareProcessTrust(dataDir, env);
   const tenant = await openTenant({ dataDir, env });
   if (tenant.mode === 'simulator') io.err(`\n!!! Using the ${tenant.description}\n`);
-  const store = openStore({ dataDir });
+  let store: Store;
+  try {
+    store = openStore({ dataDir, encryptionKey });
+  } catch (e) {
+    await tenant.close();
+    throw e;
+  }
   const sink = new MemorySecretSink();
   const engine = new ProvisioningEngine({
     directory: tenant.adapters.directory,
@@ -365,13 +416,28 @@ async function withRuntime(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json
     controlMailbox: tenant.controlMailbox,
     retry: retryPolicyFromEnv(env),
   });
+  const actor = cliActor(tenant);
+  // A job the bot made for a request (resumed here) stays in that request's thread.
+  const audit = progressAuditor(store, { requestId: (jobId) => store.requests.getByJobId(jobId)?.id ?? null, actor });
   const listener = (e: ProgressEvent) => {
+    audit(e);
     if (json) return;
     const line = renderProgressLine(e);
     if (line) io.err(line);
   };
+  const started = <J extends { id: string; kind: string }>(job: J, action = 'job.requested'): J => {
+    appendAudit(store, {
+      actor,
+      action,
+      requestId: store.requests.getByJobId(job.id)?.id ?? null,
+      objects: { jobId: job.id },
+      result: 'info',
+      detail: `opter-mail ${job.kind} (${tenant.mode === 'simulator' ? 'simulated tenant' : `tenant ${tenant.conn.tenantId}`})`,
+    });
+    return job;
+  };
   try {
-    return await fn({ tenant, store, engine, sink, listener });
+    return await fn({ tenant, store, engine, sink, listener, actor, started });
   } finally {
     store.close();
     await tenant.close();
@@ -403,15 +469,27 @@ function verificationDoc(checks: VerificationCheck[]) {
 }
 
 /** Creates one job (input validated before any call), runs it and reports it. */
-function runJob(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, create: (rt: CliRuntime) => { id: string }): Promise<number> {
-  return withRuntime(dataDir, env, io, json, async (rt) => {
-    const job = create(rt);
+function runJob(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, create: (rt: CliRuntime) => { id: string; kind: string }): Promise<number> {
+  return withRuntime(dataDir, env, io, json, {}, async (rt) => {
+    const job = rt.started(create(rt));
     return report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json);
   });
 }
 
 function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, collect?: unknown[]): number {
-  const secretText = rt.sink.take(outcome.job.id);
+  const secret = rt.sink.take(outcome.job.id);
+  const secretText = secret?.secretText ?? null;
+  if (secret) {
+    // The CLI's one-time reveal: the secret goes to this terminal (or the --json document) exactly once.
+    appendAudit(rt.store, {
+      actor: rt.actor,
+      action: 'secret.revealed',
+      requestId: rt.store.requests.getByJobId(outcome.job.id)?.id ?? null,
+      objects: { jobId: outcome.job.id, keyId: secret.keyId },
+      result: 'success',
+      detail: `Printed once to the terminal of ${rt.actor.name}.`,
+    });
+  }
   if (outcome.error) {
     const err = outcome.error;
     const unfinished = err.transient || err.category === 'transient';
@@ -471,6 +549,45 @@ function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, coll
     if (notice) io.err(`! ${notice}`);
   }
   return notice ? EXIT_NOT_VERIFIED : 0;
+}
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  const n = numberArg(value, flag);
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new OpterError('E_INPUT_INVALID', { detail: `${flag} must be a whole number ≥ 1 (got "${value}").` });
+  return n;
+}
+
+/**
+ * `audit verify`: the keyed chain from its first entry, no gaps, and — against the recorded deliveries and, when
+ * given, the seq and hash prefix read from the newest post in the audit channel — no dropped newest entries.
+ */
+function auditVerify(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, v: Record<string, unknown>): number {
+  const lastPostedSeq = positiveInt(v['last-posted-seq'] as string | undefined, '--last-posted-seq');
+  const lastPostedHash = v['last-posted-hash'] as string | undefined;
+  if (lastPostedHash !== undefined && lastPostedSeq === undefined) throw new OpterError('E_INPUT_INVALID', { detail: '--last-posted-hash needs --last-posted-seq.' });
+  const store = openStore({ dataDir, encryptionKey: encryptionKeyFor(dataDir, env, false) });
+  try {
+    const r = store.audit.verify({ lastPostedSeq, lastPostedHash });
+    if (r.ok) {
+      if (json) io.out(JSON.stringify(r, null, 2));
+      else {
+        const legacy = r.legacyCount ? ` (${r.legacyCount} from before the chain was keyed)` : '';
+        const posted = r.postedSeq ? `; reaches the newest posted entry #${r.postedSeq}` : '';
+        io.out(`audit chain OK: ${r.count} entries${legacy}, head seq ${r.headSeq}, hash ${r.headHash}${posted}`);
+      }
+      return 0;
+    }
+    if (r.reason === 'no-key') throw new OpterError('E_AUDIT_KEY_MISSING');
+    const err = new OpterError('E_AUDIT_CHAIN_BROKEN', { detail: `${r.reason} at seq ${r.brokenSeq}` });
+    if (json) io.out(JSON.stringify({ ok: false, count: r.count, brokenSeq: r.brokenSeq, reason: r.reason, error: { code: err.code, message: err.summary, action: err.action } }, null, 2));
+    else {
+      io.out(`audit chain BROKEN at seq ${r.brokenSeq}: ${r.reason}`);
+      io.err(`✗ ${err.code}: ${err.summary}\n  What to do: ${err.action}`);
+    }
+    return exitCodeFor(err.code);
+  } finally {
+    store.close();
+  }
 }
 
 function formatStatus(st: Awaited<ReturnType<typeof inspectRegistration>>): string[] {

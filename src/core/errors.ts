@@ -142,6 +142,24 @@ export const ERROR_CATALOGUE = {
     title: 'Nothing was done: this was a card refresh, not a click',
     action: 'A refresh never reveals a secret or decides a request. Press the button to do it.',
   },
+  E_CHANNEL_PINNED: {
+    category: 'policy',
+    title: 'This channel is fixed by the bot’s configuration',
+    action: 'Change {detail} in the bot’s configuration (docs/configuration.md) and restart it; a chat command cannot move it.',
+  },
+  // --- audit -------------------------------------------------------------------------------------------------
+  E_AUDIT_KEY_MISSING: {
+    category: 'input',
+    title: 'The audit chain key is not available',
+    action:
+      'Set SECRET_ENCRYPTION_KEY to the bot’s key (without it, the key file DATA_DIR/secret.key of local mode is used), then run the command again.',
+  },
+  E_AUDIT_CHAIN_BROKEN: {
+    category: 'conflict',
+    title: 'The audit log does not verify',
+    action:
+      'Entries were changed, removed or re-hashed ({detail}). Compare with the audit channel, keep a copy of DATA_DIR for the investigation, and find out who could write it (docs/security.md).',
+  },
   // --- internal ----------------------------------------------------------------------------------------------
   E_INTERNAL: { category: 'internal', title: 'Unexpected error', action: 'Press Retry; if it persists, check the bot log for {detail}.' },
   // --- lifecycle (issue 6) -----------------------------------------------------------------------------------

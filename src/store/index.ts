@@ -40,8 +40,15 @@ export {
 export {
   AuditLog,
   GENESIS_HASH,
+  LEGACY_ANCHOR_ACTION,
   auditEntryHash,
+  auditOutboxItem,
+  legacyAuditEntryHash,
   type AuditActor,
+  type AuditBreak,
+  type AuditDelivery,
+  type AuditVerifyOptions,
+  type ChainVersion,
   type AuditEntry,
   type AuditInput,
   type AuditResult,
@@ -49,7 +56,7 @@ export {
 } from './audit';
 export { Outbox, type ClaimOptions, type EnqueueInput, type OutboxItem, type OutboxKind, type OutboxStatus } from './outbox';
 export { KeyValueStore, type KvEntry } from './kv';
-export { degenerateKeyReason, loadOrCreateEncryptionKey, parseEncryptionKey, resolveEncryptionKey, keyFingerprint, KEY_FILE_NAME, type LoadKeyOptions, type ResolvedKey } from './key';
+export { degenerateKeyReason, loadOrCreateEncryptionKey, parseEncryptionKey, resolveEncryptionKey, keyFingerprint, deriveAuditChainKey, KEY_FILE_NAME, type LoadKeyOptions, type ResolvedKey } from './key';
 export { redact, redactString, isSecretKey, findSecretKeys, SecretRegistry, REDACTED, type RedactOptions } from './redact';
 export { MIGRATIONS, migrate, schemaVersion, appliedMigrations, migrationChecksum, type Migration, type AppliedMigration } from './migrations';
 export { DB_FILE_NAME } from './db';

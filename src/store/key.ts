@@ -3,7 +3,7 @@
  * or hex) when set — the production path, so the key never sits next to the database — else, in local mode, a
  * random key generated once into `${dataDir}/secret.key` with mode 0600 and reused after.
  */
-import { randomBytes, createHmac } from 'node:crypto';
+import { randomBytes, createHmac, hkdfSync } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -105,4 +105,12 @@ function readKeyFile(file: string): Buffer | null {
 /** A short, non-reversible label of a key, stored with each ciphertext so a wrong key is named, not guessed. */
 export function keyFingerprint(key: Buffer): string {
   return createHmac('sha256', key).update('opter-mail secret key fingerprint v1').digest('hex').slice(0, 16);
+}
+
+/**
+ * The key of the audit chain's HMAC, derived from the secret-sealing key with HKDF-SHA256 and a label of its own: one
+ * key to configure, yet the AES key and the chain key are independent, and neither is ever stored in the database.
+ */
+export function deriveAuditChainKey(key: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'opter-mail audit chain hmac v1', KEY_BYTES));
 }

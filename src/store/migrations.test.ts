@@ -25,7 +25,7 @@ describe('migrations', () => {
     expect(migrate(db)).toEqual([]);
     expect(schemaVersion(db)).toBe(MIGRATIONS.at(-1)!.version);
     expect(appliedMigrations(db).map((m) => m.version)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(tables(db)).toEqual(['audit_log', 'card_activities', 'conversation_refs', 'jobs', 'kv', 'outbox', 'requests', 'schema_migrations', 'secrets', 'steps']);
+    expect(tables(db)).toEqual(['audit_deliveries', 'audit_log', 'audit_threads', 'card_activities', 'conversation_refs', 'jobs', 'kv', 'outbox', 'requests', 'schema_migrations', 'secrets', 'steps']);
     db.close();
   });
 

@@ -177,6 +177,39 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'audit: keyed chain (HMAC), deliveries to the audit channel, one thread per request',
+    sql: `
+      -- 1 = SHA-256 (entries written before this version), 2 = HMAC-SHA256 with a key that is not in this database.
+      ALTER TABLE audit_log ADD COLUMN chain_version INTEGER NOT NULL DEFAULT 1;
+
+      -- An existing chain is closed by one keyed entry (audit.chain-keyed) at the first start that has the key; until
+      -- then this marker says one is due. Verification accepts unkeyed entries only before that entry.
+      INSERT INTO kv (key, value, created_at, updated_at)
+        SELECT 'audit:legacy-anchor-due', json_object('legacyHeadSeq', MAX(seq)),
+               strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+        FROM audit_log HAVING COUNT(*) > 0;
+
+      -- The thread an entry belongs to: the first entry of its request (or job) is the thread's root post.
+      CREATE TABLE audit_threads (
+        thread_key TEXT PRIMARY KEY,
+        root_seq   INTEGER NOT NULL
+      ) STRICT;
+
+      -- Every post of an entry to the audit channel: where it landed and which top-level message it replied to.
+      CREATE TABLE audit_deliveries (
+        seq                INTEGER NOT NULL,
+        conversation_id    TEXT NOT NULL,
+        activity_id        TEXT NOT NULL,
+        thread_root_seq    INTEGER,
+        thread_activity_id TEXT NOT NULL,
+        posted_at          TEXT NOT NULL,
+        PRIMARY KEY (seq, conversation_id)
+      ) STRICT;
+      CREATE INDEX audit_deliveries_by_thread ON audit_deliveries (thread_root_seq, conversation_id);
+    `,
+  },
 ];
 
 export interface AppliedMigration {

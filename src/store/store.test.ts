@@ -17,7 +17,7 @@ describe('openStore', () => {
     expect(store.path).toBe(join(dir, DB_FILE_NAME));
     expect(statSync(store.path).mode & 0o777).toBe(0o600);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    store.audit.append({ actor: { kind: 'system', name: 'bot' }, action: 'x', result: 'info' });
+    store.kv.set('first-write', true);
     expect(statSync(`${store.path}-wal`).mode & 0o777).toBe(0o600);
     store.close();
     const raw = new Database(store.path, { readonly: true });

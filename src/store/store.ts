@@ -6,10 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../core/ports';
-import { AuditLog } from './audit';
+import { AuditLog, auditOutboxItem } from './audit';
 import { CardRepository } from './cards';
 import { openDatabase } from './db';
 import { SqliteJournal } from './journal';
+import { deriveAuditChainKey } from './key';
 import { KeyValueStore } from './kv';
 import { migrate, MIGRATIONS, schemaVersion } from './migrations';
 import { Outbox } from './outbox';
@@ -22,8 +23,9 @@ export interface StoreOptions {
   /** An in-memory database (tests, the CLI without DATA_DIR). */
   memory?: boolean;
   /**
-   * 32-byte AES key for one-time secrets (see loadOrCreateEncryptionKey). Without it, a file store refuses secret
-   * operations; a memory store uses a random per-process key (its secrets cannot outlive the process anyway).
+   * 32-byte AES key for one-time secrets (see loadOrCreateEncryptionKey); the audit chain's HMAC key is derived from
+   * it. Without it, a file store refuses secret operations and cannot append to or verify the audit chain; a memory
+   * store uses a random per-process key (it cannot outlive the process anyway).
    */
   encryptionKey?: Buffer;
   clock?: Clock;
@@ -78,7 +80,18 @@ export function openStore(options: StoreOptions = {}): Store {
     }
   };
 
-  return buildStore(db, path, clock, encryptionKey, checkpoint, afterSecretDestroyed);
+  const store = buildStore(db, path, clock, encryptionKey, checkpoint, afterSecretDestroyed);
+  try {
+    // A chain from before keying is closed by one keyed entry at the first open that has the key; it is posted too.
+    store.transaction(() => {
+      const anchor = store.audit.anchorLegacyChain();
+      if (anchor) store.outbox.enqueue(auditOutboxItem(anchor.seq, null));
+    });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return store;
 }
 
 function buildStore(
@@ -96,7 +109,7 @@ function buildStore(
     requests: new RequestRepository(db, clock),
     cards: new CardRepository(db, clock),
     secrets: new SecretVault(db, clock, encryptionKey, afterSecretDestroyed),
-    audit: new AuditLog(db, clock),
+    audit: new AuditLog(db, clock, encryptionKey ? deriveAuditChainKey(encryptionKey) : null),
     outbox: new Outbox(db, clock),
     kv: new KeyValueStore(db, clock),
     transaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),

@@ -155,6 +155,28 @@ describe('strictness, decoding and errors', () => {
     expect(connector.requests.at(-1)!.rawPath).toBe('/v3/conversations/a%3A1known/activities');
   });
 
+  it('keeps replies to a channel post in its thread (`<channel>;messageid=<root>`), and lists the channel with its threads', async () => {
+    const root = await call('POST', `/v3/conversations/${encodeURIComponent(channel.channelId)}/activities`, { type: 'message', text: 'root' });
+    expect(root.status).toBe(201);
+    const threadId = `${channel.channelId};messageid=${root.body.id}`;
+    const reply = await call('POST', `/v3/conversations/${encodeURIComponent(threadId)}/activities`, { type: 'message', text: 'reply' });
+    expect(reply.status).toBe(201);
+    expect(connector.requests.at(-1)!.rawPath).toBe(`/v3/conversations/${encodeURIComponent(threadId)}/activities`);
+    const other = await call('POST', `/v3/conversations/${encodeURIComponent(channel.channelId)}/activities`, { type: 'message', text: 'another root' });
+
+    expect(connector.messages(channel.channelId).map((m) => m.activity.text)).toEqual(expect.arrayContaining(['root', 'another root']));
+    expect(connector.messages(channel.channelId).map((m) => m.activity.text)).not.toContain('reply');
+    expect(connector.messages(threadId).map((m) => m.activity.text)).toEqual(['reply']);
+    const listed = connector.channelMessages(channel.channelId).map((m) => m.activity.text);
+    expect(listed.slice(listed.indexOf('root'))).toEqual(['root', 'reply', 'another root']);
+    const replyMessage = connector.message(threadId, reply.body.id)!;
+    expect(connector.threadRootOf(replyMessage)).toBe(root.body.id);
+    expect(connector.threadRootOf(connector.message(channel.channelId, other.body.id)!)).toBe(other.body.id);
+    // A reply naming a message that is not in the channel is recorded, but belongs to no known thread.
+    await call('POST', `/v3/conversations/${encodeURIComponent(`${channel.channelId};messageid=999`)}/activities`, { type: 'message', text: 'orphan' });
+    expect(connector.threadRootOf(connector.messages(`${channel.channelId};messageid=999`)[0]!)).toBeNull();
+  });
+
   it('keeps typing indicators out of the conversation', async () => {
     connector.ensureConversation({ id: 'a:1typing', kind: 'personal', tenantId: personas.requester.tenantId });
     const res = await call('POST', '/v3/conversations/a%3A1typing/activities', { type: 'typing' });

@@ -11,6 +11,7 @@ import {
   bodyOf,
   cardOf,
   channelFor,
+  chooseChannel,
   click,
   credentialsOf,
   expectAllCardsValid,
@@ -41,8 +42,7 @@ beforeAll(async () => {
   const { requester, approver } = t.personas;
   audit = channelFor(requester.tenantId, 'audit');
   t.teams.addChannel(audit, [requester, approver]);
-  await t.teams.mention(requester, audit, 'use this channel for audit');
-  await waitForCard(t, audit.channelId, (c) => textOf(c).includes('Audit channel set'));
+  await chooseChannel(t, 'audit', audit);
   await greet(t, approver);
   reg = await setUpRegistration(t, sim, { appName: 'Opter Expiring', senders: [sim.mailboxes.info], years: 1 });
 });

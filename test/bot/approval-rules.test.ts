@@ -11,6 +11,7 @@ import {
   bodyOf,
   cardOf,
   channelFor,
+  chooseChannel,
   click,
   conversationOf,
   dataOf,
@@ -236,8 +237,7 @@ describe('approvals channel', () => {
     t.teams.addChannel(channel, [requester, approver, nonAdmin]);
     await t.teams.mention(nonAdmin, channel, 'use this channel for approvals');
     await waitForCard(t, channel.channelId, (c) => textOf(c).includes('E_NOT_ADMIN'));
-    await t.teams.mention(approver, channel, 'use this channel for approvals');
-    await waitForCard(t, channel.channelId, (c) => textOf(c).includes('Approvals channel set'));
+    await chooseChannel(t, 'approvals', channel, { by: approver, approver: requester });
 
     const { requestId } = await submitSetup(t, { appName: 'Opter Channel', senders: [sim.mailboxes.faktura] });
     const copy = await approvalCopy(t, requestId, channel.channelId);

@@ -327,6 +327,31 @@ export async function install(t: TestBot, who: Persona): Promise<void> {
   await waitForCard(t, personalId(t, who), (c) => hasVerb(c, 'status'));
 }
 
+/**
+ * "use this channel for audit|approvals" by `by`, approved by `approver` (a second admin, as the bot requires):
+ * resolves once the change took effect (its announcement reached the channel).
+ */
+export async function chooseChannel(
+  t: TestBot,
+  purpose: 'audit' | 'approvals',
+  channel: TeamsChannel,
+  people: { by?: Persona; approver?: Persona } = {},
+): Promise<void> {
+  const { by = t.personas.requester, approver = t.personas.approver } = people;
+  const before = t.connector.allMessages().length;
+  const asked = await t.teams.mention(by, channel, `use this channel for ${purpose}`);
+  if (asked.status !== 200) throw new Error(`"use this channel for ${purpose}" answered HTTP ${asked.status}`);
+  const copy = await t.connector.waitFor(() =>
+    t.connector.allMessages().slice(before).find((m) => {
+      const c = cardOf(m);
+      return !!c && textOf(c).includes(`Change the ${purpose} channel`) && hasVerb(c, 'approve');
+    }),
+  );
+  const decided = bodyOf(await click(t, approver, copy, 'approve', {}, { channel: copy.conversationId.startsWith('19:') ? channel : undefined }));
+  if (!textOf(decided.value).includes(`Approved by ${approver.name}`)) throw new Error(`the channel change was not approved: ${JSON.stringify(decided.value)}`);
+  await waitForCard(t, channel.channelId, (c) => textOf(c).includes(`This is now the ${purpose} channel`));
+}
+
 /** Lets the approver's 1:1 chat be known to the bot (approval copies go there). */
 export async function greet(t: TestBot, who: Persona): Promise<void> {
   await t.teams.message(who, 'help');

@@ -14,6 +14,7 @@ import {
   bodyOf,
   cardOf,
   channelFor,
+  chooseChannel,
   click,
   dataOf,
   expectAllCardsValid,
@@ -48,8 +49,7 @@ describe('set up Opter email, end to end', () => {
     const { requester, approver } = t.personas;
     const audit = channelFor(requester.tenantId, 'audit');
     t.teams.addChannel(audit, [requester, approver]);
-    await t.teams.mention(requester, audit, 'use this channel for audit');
-    await waitForCard(t, audit.channelId, (c) => textOf(c).includes('Audit channel set'));
+    await chooseChannel(t, 'audit', audit);
     await greet(t, approver);
 
     // The form, checked first: a foreign domain and a non-mailbox get field-level messages.
@@ -71,7 +71,7 @@ describe('set up Opter email, end to end', () => {
     // Submitting the same form again (a double click, a Teams retry) makes no second request.
     const again = bodyOf(await click(t, requester, form, 'submit-request', {}, { data: { requestId, ...formInputs({ appName: 'Opter Flow', senders }) } }));
     expect(textOf(again.value)).toContain('Sent for approval');
-    expect(t.bot.store.requests.list()).toHaveLength(1);
+    expect(t.bot.store.requests.list({ kind: 'provision' })).toHaveLength(1);
 
     // The approval card reached the other admin's 1:1 chat, once, with the plan and the permissions it grants.
     const copy = await approvalCopy(t, requestId, personalId(t, approver));
@@ -156,11 +156,26 @@ describe('set up Opter email, end to end', () => {
     }
     const entries = t.bot.store.audit.list().length;
     const auditPosts = await t.connector.waitFor(() => {
-      const posts = t.connector.messages(audit.channelId).filter((m) => textOf(cardOf(m)).includes('Chain'));
+      const posts = t.connector.channelMessages(audit.channelId).filter((m) => textOf(cardOf(m)).includes('Chain'));
       return posts.length >= entries ? posts : undefined;
     }, 10_000);
     expect(auditPosts.length).toBe(entries);
     expect(auditPosts.some((m) => textOf(cardOf(m)).includes(String(app.appId)))).toBe(true);
+
+    // One thread per request: the setup's first entry is the only top-level post, every later one replies to it.
+    const setupEntries = t.bot.store.audit.listForRequest(requestId);
+    expect(setupEntries.length).toBeGreaterThan(15);
+    const postOf = (seq: number) => auditPosts.find((m) => textOf(cardOf(m)).includes(`#${seq} ·`))!;
+    const root = postOf(setupEntries[0]!.seq);
+    expect(setupEntries[0]!.action).toBe('request.created');
+    expect(root.conversationId).toBe(audit.channelId);
+    for (const e of setupEntries.slice(1)) {
+      const reply = postOf(e.seq);
+      expect(reply.conversationId, e.action).toBe(`${audit.channelId};messageid=${root.id}`);
+      expect(t.connector.threadRootOf(reply)).toBe(root.id);
+    }
+    const topLevel = t.connector.messages(audit.channelId).filter((m) => textOf(cardOf(m)).includes('Chain'));
+    expect(topLevel.filter((m) => textOf(cardOf(m)).includes(requestId))).toEqual([root]);
 
     // The secret is nowhere but the one invoke answer: not in any request the bot made, not in any log line.
     for (const r of t.connector.requests) expect(JSON.stringify(r.body ?? '')).not.toContain(secret);

@@ -3,9 +3,10 @@
  * contract (AZURE_* and endpoint variables), including SIGKILL at every step boundary followed by `resume`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim';
 import { startTestSimulator } from '../adapters/helpers';
@@ -22,6 +23,9 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** The bot's SECRET_ENCRYPTION_KEY, which the CLI needs against a real tenant: a test value, not a secret. */
+const TEST_ENCRYPTION_KEY = 'cd'.repeat(32);
+
 function envFor(dataDir: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -34,6 +38,7 @@ function envFor(dataDir: string): NodeJS.ProcessEnv {
     VERIFY_DENIED_MAILBOX: sim.mailboxes.outside,
     DATA_DIR: dataDir,
     OPTER_RETRY_BASE_MS: '100',
+    SECRET_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
   };
 }
 
@@ -51,9 +56,9 @@ interface Run {
 }
 
 /** Runs the CLI; `killWhen` sees each stderr line (and may poll the simulator) and SIGKILLs the process when true. */
-function runCli(args: string[], dataDir: string, killWhen?: (stderrSoFar: string) => boolean, timeoutMs = 60_000): Promise<Run> {
+function runCli(args: string[], dataDir: string, killWhen?: (stderrSoFar: string) => boolean, timeoutMs = 60_000, env: NodeJS.ProcessEnv = envFor(dataDir)): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: envFor(dataDir), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let poll: NodeJS.Timeout | undefined;
@@ -117,6 +122,57 @@ describe('opter-mail CLI', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('Mail.Send granted  : yes');
     expect(status.stdout).toContain(`${sim.mailboxes.info}, ${sim.mailboxes.faktura}`);
+  });
+
+  it('writes the same audit log as the bot: every step keyed into the chain, by the OS user as the provisioning identity', async () => {
+    const dir = newDataDir();
+    const r = await runCli(['provision', '--app-name', 'Cli Audit', '--sender', sim.mailboxes.info], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const verified = await runCli(['audit', 'verify', '--json'], dir);
+    expect(verified.code, verified.stderr).toBe(0);
+    const doc = JSON.parse(verified.stdout);
+    expect(doc).toMatchObject({ ok: true, legacyCount: 0 });
+    expect(doc.count).toBeGreaterThan(10);
+
+    const db = new Database(join(dir, 'opter-mail.sqlite'), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT seq, actor, action, objects, chain_version FROM audit_log ORDER BY seq').all() as Array<{ actor: string; action: string; objects: string; chain_version: number }>;
+      expect(rows).toHaveLength(doc.count);
+      const actions = rows.map((e) => e.action);
+      for (const a of ['job.requested', 'job.started', 'step.app.succeeded', 'step.policy.succeeded', 'verify.check', 'job.succeeded', 'secret.revealed']) expect(actions).toContain(a);
+      const actors = new Set(rows.map((e) => e.actor));
+      expect([...actors].map((a) => JSON.parse(a))).toEqual([{ kind: 'cli', name: `${userInfo().username}@${hostname()}`, identity: sim.provisioning.clientId }]);
+      expect(rows.every((e) => e.chain_version === 2)).toBe(true);
+      // The secret printed once is named by its key id, like the bot's reveal; the value is nowhere.
+      const app = sim.snapshot().applications.find((a) => a.displayName === 'Cli Audit')!;
+      const revealed = JSON.parse(rows.find((e) => e.action === 'secret.revealed')!.objects);
+      expect(revealed.keyId).toBe((app.passwordCredentials as Array<{ keyId: string }>)[0]!.keyId);
+      const printed = /Client Secret\s*:\s*(\S{16,})/.exec(r.stdout)?.[1];
+      expect(printed).toBeTruthy();
+      expect(JSON.stringify(rows)).not.toContain(printed);
+      // One thread (the job's) and one queued audit post per entry, for the bot to deliver to the audit channel.
+      expect(db.prepare('SELECT COUNT(*) AS n FROM audit_threads').get()).toEqual({ n: 1 });
+      expect(db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'audit' AND status = 'pending'").get()).toEqual({ n: doc.count });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('needs SECRET_ENCRYPTION_KEY against a real tenant to change it: refused before any call, no key file made up; reading needs none', async () => {
+    const dir = newDataDir();
+    sim.clearRequests();
+    const r = await runCli(['provision', '--app-name', 'Cli No Key', '--sender', sim.mailboxes.info], dir, undefined, 60_000, { ...envFor(dir), SECRET_ENCRYPTION_KEY: '' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('E_AUDIT_KEY_MISSING');
+    expect(sim.requests()).toHaveLength(0);
+    expect(existsSync(join(dir, 'secret.key'))).toBe(false);
+    const verify = await runCli(['audit', 'verify'], dir, undefined, 60_000, { ...envFor(dir), SECRET_ENCRYPTION_KEY: '' });
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toContain('E_AUDIT_KEY_MISSING');
+    // Reading the tenant writes nothing to the audit chain, so it needs no key.
+    const list = await runCli(['list'], dir, undefined, 60_000, { ...envFor(dir), SECRET_ENCRYPTION_KEY: '' });
+    expect(list.code, list.stderr).toBe(0);
+    expect(existsSync(join(dir, 'secret.key'))).toBe(false);
   });
 
   it('refuses bad input with exit 2 before any call is made', async () => {
@@ -262,6 +318,10 @@ describe('opter-mail CLI', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout).resumed).toHaveLength(1);
     expect(tenantCounts(name)).toEqual({ apps: 1, sps: 1, grants: 1, groups: 1, policies: 1, secrets: 1 });
+    // The killed run and the resume both wrote to the chain; it is whole.
+    const verified = await runCli(['audit', 'verify'], dir);
+    expect(verified.stdout, verified.stderr).toMatch(/audit chain OK: \d+ entries/);
+    expect(verified.code).toBe(0);
   }, 90_000);
 });
 

@@ -100,6 +100,13 @@ export interface FakeConnector {
   conversations(): FakeConversation[];
   /** Messages of a conversation (for a channel thread id, that thread), including deleted ones, in send order. */
   messages(conversationId: string): FakeMessage[];
+  /**
+   * A channel's messages together with the replies in its threads (`<channelId>;messageid=<rootId>`), in send order.
+   * A reply's `conversationId` names its thread; `threadRootOf` gives the top-level message it belongs to.
+   */
+  channelMessages(channelId: string): FakeMessage[];
+  /** The top-level message of a channel thread reply (its own id for a top-level message), or null if unknown. */
+  threadRootOf(message: FakeMessage): string | null;
   /** Every message in every conversation, in send order. */
   allMessages(): FakeMessage[];
   message(conversationId: string, activityId: string): FakeMessage | undefined;
@@ -468,6 +475,13 @@ export async function startFakeConnector(options: StartFakeConnectorOptions = {}
     conversation: (id) => conversations.get(id),
     conversations: () => [...conversations.values()],
     messages: (id) => conversations.get(id)?.messages ?? [],
+    channelMessages: (channelId) => order.filter((m) => m.conversationId === channelId || m.conversationId.startsWith(`${channelId};messageid=`)),
+    threadRootOf(message) {
+      const root = /;messageid=([^;]+)$/.exec(message.conversationId)?.[1];
+      if (!root) return message.id;
+      const [channelId] = message.conversationId.split(';');
+      return conversations.get(channelId!)?.messages.some((m) => m.id === root) || message.id === root ? root : null;
+    },
     allMessages: () => [...order],
     message: (conversationId, activityId) => conversations.get(conversationId)?.messages.find((m) => m.id === activityId),
     createdConversations: () => [...created],

@@ -49,6 +49,8 @@ function runCli(args: string[], dataDir: string, killWhen?: (stderr: string) => 
         VERIFY_DENIED_MAILBOX: sim.mailboxes.outside,
         DATA_DIR: dataDir,
         OPTER_RETRY_BASE_MS: '100',
+        // Against a real tenant the CLI needs the bot's key (it keys the audit chain); a test value, not a secret.
+        SECRET_ENCRYPTION_KEY: 'ab'.repeat(32),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

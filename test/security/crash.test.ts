@@ -224,7 +224,7 @@ async function expectFinished(flow: Flow, opts: { signInSkipped?: boolean } = {}
   expect(await cli(['audit', 'verify'], { out: (s) => out.push(s), err: (s) => out.push(s) }, { ...process.env, DATA_DIR: dataDir })).toBe(0);
   expect(out.join('\n')).toMatch(/audit chain OK/);
   await connector.waitFor(() => {
-    const posted = connector.messages(auditChannel.channelId).map((m) => textOf(cardOf(m)));
+    const posted = connector.channelMessages(auditChannel.channelId).map((m) => textOf(cardOf(m)));
     return all<{ seq: number }>('SELECT seq FROM audit_log').every((e) => posted.some((p) => p.includes(`#${e.seq} ·`)));
   }, 20_000);
 
@@ -319,8 +319,9 @@ describe('SIGKILL at every stage of a setup, then a new process on the same DATA
   });
 
   it('during audit delivery while Teams refuses the audit channel', async () => {
-    const auditPost = `/v3/conversations/${auditChannel.channelId}/activities`;
-    connector.failShare(1, { status: 429, retryAfterSeconds: 0, match: (r) => r.method === 'POST' && r.path === auditPost });
+    // Top-level audit posts and the replies in their threads (`<channel>;messageid=<root>`).
+    const isAuditPost = (path: string) => path.startsWith(`/v3/conversations/${auditChannel.channelId}`) && path.endsWith('/activities');
+    connector.failShare(1, { status: 429, retryAfterSeconds: 0, match: (r) => r.method === 'POST' && isAuditPost(r.path) });
     const flow = await submit('Crash During Audit');
     await approve(flow);
     await killWhen('during audit delivery', () => progressCardRecorded(flow.requestId) && stepStatus(flow.requestId, 'group') === 'running' && all<{ attempts: number }>("SELECT attempts FROM outbox WHERE kind = 'audit' AND status != 'sent'").some((r) => r.attempts > 0));
@@ -332,7 +333,7 @@ describe('SIGKILL at every stage of a setup, then a new process on the same DATA
   it('killed at every stage above; the audit channel lost nothing and repeated at most the one post in flight per kill', () => {
     expect(kills).toEqual(['after request', 'after approval', ...PROVISION_STEPS.map((s) => `in step ${s}`), 'addPassword in flight', 'between secret and card', 'during audit delivery']);
     const posts = new Map<number, number>();
-    for (const m of connector.messages(auditChannel.channelId)) {
+    for (const m of connector.channelMessages(auditChannel.channelId)) {
       const seq = /#(\d+) ·/.exec(textOf(cardOf(m)))?.[1];
       if (seq) posts.set(Number(seq), (posts.get(Number(seq)) ?? 0) + 1);
     }

@@ -103,7 +103,7 @@ async function expectCaughtUp(
   if (options.failedOnceThenRetried) expect(actions.filter((a) => a === 'request.failed' || a === 'request.retried')).toEqual(['request.failed', 'request.retried']);
   else expect(actions.filter((a) => a.endsWith('.failed'))).toEqual([]);
   await t.connector.waitFor(() => {
-    const posted = t.connector.messages(auditChannel.channelId).map((m) => textOf(cardOf(m)));
+    const posted = t.connector.channelMessages(auditChannel.channelId).map((m) => textOf(cardOf(m)));
     return t.bot.store.audit.list().every((e) => posted.some((p) => p.includes(`#${e.seq} ·`)));
   }, 30_000);
   expect(t.bot.store.outbox.counts().dead).toBe(0);

@@ -144,7 +144,7 @@ describe('the one-time secret', () => {
     t.clock.advance(16 * 60_000);
     await t.bot.tick();
     await waitForCard(t, secretMsg.conversationId, (c, m) => m.id === secretMsg.id && /Secret revealed/.test(textOf(c)));
-    await t.connector.waitFor(() => t.bot.store.audit.list().every((e) => t.connector.messages(auditChannel.channelId).some((m) => textOf((m.activity.attachments as Array<{ content: unknown }> | undefined)?.[0]?.content).includes(`#${e.seq} ·`))), 20_000);
+    await t.connector.waitFor(() => t.bot.store.audit.list().every((e) => t.connector.channelMessages(auditChannel.channelId).some((m) => textOf((m.activity.attachments as Array<{ content: unknown }> | undefined)?.[0]?.content).includes(`#${e.seq} ·`))), 20_000);
     await t.bot.idle();
     snapshotDataDir('after-grace');
     const tables = dumpStore(t.bot.store.path);

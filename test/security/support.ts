@@ -18,6 +18,8 @@ export const STORE_TABLES: Readonly<Record<string, readonly string[]>> = {
   conversation_refs: ['name'],
   secrets: ['request_id'],
   audit_log: ['seq'],
+  audit_threads: ['thread_key'],
+  audit_deliveries: ['seq', 'conversation_id'],
   outbox: ['id'],
   kv: ['key'],
 };
@@ -70,7 +72,8 @@ export function storeChanges(before: StoreDump, after: StoreDump): StoreChange[]
 }
 
 /**
- * Splits changes into the allowed "refused" audit entries (+ their outbox posts) and everything else. The product
+ * Splits changes into the allowed "refused" audit entries (+ their outbox posts and the record of those posts) and
+ * everything else. The product
  * records refusals of approvals/rejections and of reveals, so probing is visible in the audit channel; any other
  * change is a defect for hostile input.
  */
@@ -83,6 +86,7 @@ export function classifyChanges(changes: StoreChange[]): { refusals: StoreRow[];
       const payload = JSON.parse(String(c.after!.payload)) as { seq?: number };
       if (payload.seq !== undefined && refusedSeqs.has(payload.seq)) return false;
     }
+    if (c.table === 'audit_deliveries' && c.kind !== 'removed' && refusedSeqs.has(Number(c.after!.seq))) return false;
     return true;
   });
   return { refusals, unexplained };
