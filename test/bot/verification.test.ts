@@ -63,14 +63,15 @@ describe('verification states on the cards', () => {
   it('Retry after verification stopped: the sign-in proof of the secret made before is shown as skipped, not ✓', async () => {
     const { requester } = t.personas;
     const { requestId } = await submitSetup(t, { appName: 'Opter Proof Retry', senders: [sim.mailboxes.info] });
-    // Exchange stops answering right after the secret is made: the verification of this run fails.
+    // Exchange stops answering right after the secret is made: the verification of this run stops (its reads of
+    // other registrations' scopes are refused).
     const off = t.bot.engine.onProgress((e) => {
       if (e.type === 'step-succeeded' && e.step === 'secret') sim.setFaults({ revokedPermissions: ['Exchange.ManageAsApp'] });
     });
     try {
       await approve(requestId);
       const failed = await progressCardIn(t, personalId(t, requester), requestId, /Stopped: a step failed/);
-      expect(textOf(cardOf(failed))).toContain('E_VERIFY_FAILED');
+      expect(textOf(cardOf(failed))).toContain('E_EXCHANGE_PERMISSION');
       sim.setFaults({ revokedPermissions: [] });
       await click(t, requester, failed, 'resume');
       await waitForCard(t, failed.conversationId, (c, m) => m.id === failed.id && !/Stopped: a step failed/.test(textOf(c)));

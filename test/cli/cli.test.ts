@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 /** The bot's SECRET_ENCRYPTION_KEY, which the CLI needs against a real tenant: a test value, not a secret. */
-const TEST_ENCRYPTION_KEY = 'cd'.repeat(32);
+const TEST_ENCRYPTION_KEY = 'f62bbbaf7626606942ce3fd4eae2da672cc3bcb16ccef9081cfcefb31dbe03a0';
 
 function envFor(dataDir: string): NodeJS.ProcessEnv {
   return {

@@ -50,7 +50,7 @@ function runCli(args: string[], dataDir: string, killWhen?: (stderr: string) => 
         DATA_DIR: dataDir,
         OPTER_RETRY_BASE_MS: '100',
         // Against a real tenant the CLI needs the bot's key (it keys the audit chain); a test value, not a secret.
-        SECRET_ENCRYPTION_KEY: 'ab'.repeat(32),
+        SECRET_ENCRYPTION_KEY: 'f62bbbaf7626606942ce3fd4eae2da672cc3bcb16ccef9081cfcefb31dbe03a0', // a test value, not a secret (a repeated pattern is refused as degenerate)
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
