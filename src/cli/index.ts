@@ -59,7 +59,12 @@ export const USAGE = `usage:
   opter-mail test-email --app-name <name> --from <sender> --to <recipient> [--json]
   opter-mail resume [--json]
   opter-mail sim-reset
-  opter-mail audit verify`;
+  opter-mail audit verify
+  opter-mail help | --help | -h                     this text
+
+Without AZURE_CLIENT_ID every command works on the embedded simulated tenant (state in DATA_DIR, default ./data).
+Exit codes: 0 done and verified · 2 bad input · 3 permission/policy · 4 unfinished (run resume) · 5 conflict or
+failed verification · 1 anything else.`;
 
 const OPTIONS = {
   'app-name': { type: 'string' },
@@ -104,7 +109,35 @@ class MemorySecretSink implements SecretSink {
   }
 }
 
+/** Every command `main` knows, in the order USAGE lists them (the switch below is checked against this list). */
+export const COMMANDS = [
+  'provision',
+  'add-sender',
+  'remove-sender',
+  'status',
+  'list',
+  'repair',
+  'adopt',
+  'migrate',
+  'rotate',
+  'retire-old-secrets',
+  'expiring',
+  'test-email',
+  'resume',
+  'sim-reset',
+  'audit',
+  'help',
+] as const;
+type CommandName = (typeof COMMANDS)[number];
+
+const HELP_FLAGS = new Set(['--help', '-h']);
+
 export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // `opter-mail --help` / `-h`: the flag stands where the command would (people type it first).
+  if (argv[0] !== undefined && HELP_FLAGS.has(argv[0])) {
+    io.out(USAGE);
+    return 0;
+  }
   const [command, ...rest] = argv;
   let args: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
@@ -114,7 +147,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
     return 2;
   }
   const v = args.values;
-  if (!command || v.help || command === 'help') {
+  if (!command || v.help) {
     io.out(USAGE);
     return command ? 0 : 2;
   }
@@ -122,7 +155,11 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
   const json = !!v.json;
 
   try {
-    switch (command) {
+    const name = command as CommandName;
+    switch (name) {
+      case 'help':
+        io.out(USAGE);
+        return 0;
       case 'provision':
       case 'add-sender': {
         const input = readProvisionArgs(v, command === 'add-sender');
@@ -278,9 +315,12 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
           store.close();
         }
       }
-      default:
-        io.err(`unknown command "${command}"\n${USAGE}`);
+      default: {
+        // Compile-time check that every name in COMMANDS has its case; at run time, anything else lands here.
+        const unknown: never = name;
+        io.err(`unknown command "${String(unknown)}"\n${USAGE}`);
         return 2;
+      }
     }
   } catch (e) {
     const err = toOpterError(e);
