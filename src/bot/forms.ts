@@ -24,7 +24,7 @@ import { validateProvisionInput } from '../provisioning/engine';
 import { inspectRegistration } from '../provisioning/inspect';
 import { secretLifetime } from '../provisioning/lifetime';
 import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../provisioning/names';
-import { checkSendersInTenant } from '../provisioning/senders';
+import { checkSendersInTenant, describeSenderProblems } from '../provisioning/senders';
 import { checkIsRequester, checkMayRequest, type Actor } from '../requests/rules';
 import type { RequestRecord } from '../store';
 import { describeTargets, enqueueApprovalPosts, enqueueApprovalSync } from './approvals';
@@ -163,7 +163,7 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
     model.generalError = `Could not check the tenant: ${refusalMessage(tenantFailure)}`;
     return { model, payload: null };
   }
-  if (senderCheck && senderCheck.problems.length) setError('senders', senderCheck.problems.map((p) => p.message).join(' '));
+  if (senderCheck && senderCheck.problems.length) setError('senders', describeSenderProblems(senderCheck.problems));
 
   // Name checks: our own requests in flight, then the tenant's registrations.
   const busy = inFlightFor(services.store, names.appDisplayName, draft.id);
