@@ -160,7 +160,7 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
     directory.getMaxPasswordLifetime().catch(() => null),
   ]);
   if (tenantFailure) {
-    model.generalError = `Could not check the tenant: ${refusalMessage(tenantFailure)}`;
+    model.generalError = `Could not check the tenant: ${refusalMessage(tenantFailure, 'form')}`;
     return { model, payload: null };
   }
   if (senderCheck && senderCheck.problems.length) setError('senders', describeSenderProblems(senderCheck.problems));
@@ -171,7 +171,7 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
   const exact = apps.filter((a) => a.displayName === names.appDisplayName);
   let reuse: ProvisionPayload['reuse'] = null;
   if (exact.length > 1) {
-    setError('appDisplayName', new OpterError('E_APP_NAME_AMBIGUOUS', { detail: `${exact.length} registrations are named “${names.appDisplayName}”` }).action);
+    setError('appDisplayName', new OpterError('E_APP_NAME_AMBIGUOUS', { detail: `${exact.length} registrations are named “${names.appDisplayName}”` }).actionIn('form'));
   } else if (exact.length === 1) {
     const existing = exact[0]!;
     const status = await inspectRegistration({ directory, exchange, now: services.clock.now() }, names.appDisplayName, overrides).catch(() => null);
@@ -190,7 +190,7 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
     if (!ours) {
       setError(
         overrides.groupAlias ? 'groupAlias' : 'appDisplayName',
-        new OpterError('E_GROUP_CONFLICT', { detail: `${group.primarySmtpAddress} is the ${group.recipientTypeDetails} “${group.name}”` }).action,
+        new OpterError('E_GROUP_CONFLICT', { detail: `${group.primarySmtpAddress} is the ${group.recipientTypeDetails} “${group.name}”` }).actionIn('form'),
       );
     }
   }

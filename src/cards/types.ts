@@ -4,6 +4,7 @@
  *
  * Secret hygiene is in the types: only RevealedSecretModel has a field for the plaintext.
  */
+import type { ErrorPlace } from '../core/errors';
 
 export type IsoTime = string;
 
@@ -335,6 +336,8 @@ export interface ErrorCardModel {
   code: string;
   detail?: string;
   requestId?: string;
+  /** Where the card is shown, so "what to do" offers only what that place has (default: a chat reply). */
+  place?: ErrorPlace;
 }
 
 export type NoticeTone = 'info' | 'good' | 'warning' | 'attention';

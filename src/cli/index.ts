@@ -324,8 +324,8 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
     }
   } catch (e) {
     const err = toOpterError(e);
-    if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.summary, action: err.action, field: err.field ?? null } }, null, 2));
-    else io.err(`✗ ${err.code}: ${err.summary}\n  What to do: ${err.action}`);
+    if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.summary, action: err.actionIn('cli'), field: err.field ?? null } }, null, 2));
+    else io.err(`✗ ${err.code}: ${err.summary}\n  What to do: ${err.actionIn('cli')}`);
     return exitCodeFor(err.code);
   }
 }
@@ -435,14 +435,14 @@ function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, coll
       ok: false,
       jobId: outcome.job.id,
       kind: outcome.job.kind,
-      error: { code: err.code, message: err.summary, action: err.action, field: err.field ?? null },
+      error: { code: err.code, message: err.summary, action: err.actionIn('cli-job'), field: err.field ?? null },
       resumable,
       ...(outcome.resumeAfter ? { resumeAfter: outcome.resumeAfter } : {}),
     };
     if (collect) collect.push(doc);
     else if (json) io.out(JSON.stringify(doc, null, 2));
     else {
-      io.err(`\n✗ Job ${outcome.job.id} stopped: ${err.code} — ${err.summary}\n  What to do: ${err.action}`);
+      io.err(`\n✗ Job ${outcome.job.id} stopped: ${err.code} — ${err.summary}\n  What to do: ${err.actionIn('cli-job')}`);
       if (outcome.resumeAfter) io.err(`  Run "opter-mail resume" after ${outcome.resumeAfter} to continue.`);
       else if (resumable) io.err('  Finished steps are kept; run "opter-mail resume" to continue.');
     }
