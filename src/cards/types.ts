@@ -315,7 +315,8 @@ export interface RegistrationChoice {
   appDisplayName: string;
   appId: string;
   groupSmtp: string;
-  senders: string[];
+  /** The group's members as the tenant shows them now; null when the tenant could not be read. */
+  senders: string[] | null;
 }
 
 export interface ChooseRegistrationModel {
@@ -372,12 +373,23 @@ export interface RegistrationStatus {
   secretExpiresAt: IsoTime | null;
   lastVerification: { at: IsoTime; ok: boolean; summary: string } | null;
   drift: DriftItem[];
+  /** Some of the drift is what Repair fixes: only then is there a Repair button (a refused button helps nobody). */
+  repairable?: boolean;
+  /** A migration to RBAC waiting for Exchange's permission cache until `until` (planned), or running now. */
+  migration?: { state: 'waiting' | 'running'; until: IsoTime | null } | null;
 }
 
 export interface StatusCardModel {
   /** "Now" for expiry colouring; passed in so the builder stays pure. */
   generatedAt: IsoTime;
   registrations: RegistrationStatus[];
+  /**
+   * The card goes only to someone who may ask for changes (an admin, in a view nobody else sees): only then does it
+   * carry the Adopt / Repair / New secret buttons. Everyone else gets the same facts without buttons.
+   */
+  viewerMayRequest: boolean;
+  /** Shown instead of the buttons when they are left out (e.g. where to ask for them). */
+  withoutButtonsNote?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
