@@ -224,7 +224,7 @@ describe('docs/operations.md: the lifecycle in the playground, with the cards th
     await side.getByTestId('tenant-policy').filter({ hasText: APP }).waitFor();
   });
 
-  it('status: the registration with its scoping, senders, secret expiry, last verification and drift', async () => {
+  it('status: the registration with its scoping, senders, secret expiry, last verification, and the migration waiting with its time', async () => {
     await type(page, 'status');
     const status = await pin(page, botMessageWith(page, /need attention|look healthy/));
     const text = await textOf(status);
@@ -232,6 +232,11 @@ describe('docs/operations.md: the lifecycle in the playground, with the cards th
     expect(text).toMatch(/Scoping/);
     expect(text).toContain(`info@${domain}`);
     expect(text).not.toContain(`faktura@${domain}`);
+    // The waiting migration is a planned wait with its time, not drift with a Repair button that would be refused.
+    expect(text).toMatch(/waiting for Exchange’s permission cache until .+ UTC/);
+    expect(text).not.toMatch(/migration to RBAC (is not finished|stopped)/i);
+    expect(await status.getByRole('button', { name: 'Repair' }).count()).toBe(0);
+    await status.getByRole('button', { name: 'New secret' }).waitFor();
     await shoot(status, 'ops-status');
     expect(pageErrors).toEqual([]);
   });
