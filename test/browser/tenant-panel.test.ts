@@ -4,13 +4,10 @@
  * senders to type are known before the form asks), and the fault knobs show the latency the tenant runs with.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { MICROSOFT_LIKE_DELAYS, startProduct, type Product } from '../../src/playground/product';
-import { DEFAULT_TEST_TLS_DIR } from '../../src/sim';
-import { launchBrowser, openPage, screenshot } from './browser';
+import { launchBrowser, openPage, productDataDir, screenshot } from './browser';
 
 describe('the tenant panel on first sight', () => {
   let dataDir: string;
@@ -20,10 +17,7 @@ describe('the tenant panel on first sight', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tenant-panel-'));
-    // The workers trust the test simulator certificate; the product's embedded simulator serves that one.
-    mkdirSync(join(dataDir, 'sim-tls'));
-    for (const f of readdirSync(DEFAULT_TEST_TLS_DIR).filter((f) => f.endsWith('.pem') && f !== 'ca-bundle.pem')) copyFileSync(join(DEFAULT_TEST_TLS_DIR, f), join(dataDir, 'sim-tls', f));
+    dataDir = productDataDir('tenant-panel-');
     product = await startProduct({ env: { PORT: '0', PLAYGROUND_PORT: '0' }, dataDir, logger: { info: () => {}, warn: () => {}, error: () => {} }, simulatorDelays: 'microsoft-like' });
     browser = await launchBrowser();
     page = await openPage(browser, product.playground!.url, pageErrors);
