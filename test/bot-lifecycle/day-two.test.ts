@@ -3,7 +3,8 @@
  *  - a migration to RBAC waiting for Exchange's permission cache blocks nothing that is safe beside it: "I lost the
  *    secret", the New secret button, Repair and "remove sender" all go through while it waits, and the migration
  *    then finishes and verifies the senders as they are by then; the status card shows the wait with its time (not
- *    drift, no Repair button), and a non-admin (or a channel) gets the facts without buttons;
+ *    drift, no Repair button), and a non-admin (or a channel) gets the facts without buttons; a repair that is
+ *    running when the wait ends goes first (one job per registration at a time);
  *  - the add-sender chooser's "Senders now" is read from the tenant (a removed sender is not shown);
  *  - errors in a chat say what can be done in a chat (no "highlighted fields", no "press Retry"), and 60 bad
  *    senders are one line with a count.
@@ -149,6 +150,47 @@ describe('a migration waiting for Exchange’s permission cache', () => {
     const after = await status();
     expect(blockOf(after.text, 'Opter Vänta')).not.toContain('Migration');
     expect(blockOf(after.text, 'Opter Vänta')).toMatch(/Scoping\nRBAC for Applications/);
+  }, 180_000);
+
+  it('a repair running when the wait ends goes first: the migration continues only after it has finished', async () => {
+    const { requester } = t.personas;
+    const reg = await setUpRegistration(t, sim, { appName: 'Opter Kö', senders: [sim.mailboxes.info, sim.mailboxes.faktura] });
+    await say(t, 'migrate Opter Kö to RBAC', (c) => textOf(c).includes('Migration plan, in this order'));
+    const migration = latestRequest(t, 'migrate-rbac');
+    await approve(t, migration.id);
+    await progressCardIn(t, personalId(t, requester), migration.id, /Waiting/);
+
+    await adapters.exchange.removeDistributionGroupMember(reg.groupSmtp, sim.mailboxes.faktura);
+    const drifted = await status();
+    bodyOf(await click(t, requester, drifted.msg, 'repair', {}, { data: { registrationId: reg.appId } }));
+    const repair = latestRequest(t, 'repair');
+    // What the repair's job was doing at the moment the migration's job started again.
+    const repairStateWhenMigrationStarted: string[] = [];
+    const stop = t.bot.engine.onProgress((e) => {
+      if (e.type === 'job-started' && e.jobId === t.bot.store.requests.get(migration.id)!.jobId) {
+        const jobId = t.bot.store.requests.get(repair.id)!.jobId;
+        repairStateWhenMigrationStarted.push(jobId ? t.bot.store.journal.getJob(jobId)!.status : 'no job');
+      }
+    });
+    sim.setFaults({ latencyMs: 100 }); // a repair that takes a while, so the wait ends in the middle of it
+    try {
+      await approve(t, repair.id);
+      await t.connector.waitFor(() => {
+        const jobId = t.bot.store.requests.get(repair.id)?.jobId;
+        return jobId && t.bot.store.journal.getJob(jobId)?.status === 'running';
+      }, 20_000);
+      t.clock.advance(2 * HOUR + 5 * 60_000);
+      await t.bot.tick();
+      await t.bot.idle();
+    } finally {
+      sim.setFaults({ latencyMs: 0 });
+      stop();
+    }
+    await progressCardIn(t, personalId(t, requester), repair.id, /Finished and verified/);
+    await progressCardIn(t, personalId(t, requester), migration.id, /Finished and verified/);
+    expect(repairStateWhenMigrationStarted).toEqual(['succeeded']);
+    expect(members(reg.groupSmtp)).toEqual([sim.mailboxes.faktura, sim.mailboxes.info].sort());
+    expect(sim.snapshot().accessPolicies.filter((p) => p.appId === reg.appId)).toEqual([]);
   }, 180_000);
 
   it('in a channel, the status card has no buttons (everyone sees it) and says where to get them', async () => {
