@@ -41,7 +41,8 @@ async function main(): Promise<void> {
   // Imported only now: in simulator mode the first process merely waits for its re-launched child, and should not
   // hold the whole product in memory while it does.
   const { startProduct } = await import('./playground/product');
-  product = await startProduct({ dataDir });
+  // Microsoft-like delays on the embedded tenant: on an instant one a setup ends before anyone can watch it.
+  product = await startProduct({ dataDir, simulatorDelays: 'microsoft-like' });
   if (stopping) {
     await product.close();
     return;

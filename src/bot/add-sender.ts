@@ -4,7 +4,7 @@
  * engine's add-sender job (add to the group, then Test-ApplicationAccessPolicy per sender).
  */
 import type { TurnContext } from 'botbuilder';
-import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCard, readActionData, type AdaptiveCardJson } from '../cards';
+import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCard, readActionData, type AdaptiveCardJson, type RegistrationChoice } from '../cards';
 import { OpterError, toOpterError } from '../core/errors';
 import { inspectRegistration } from '../provisioning/inspect';
 import { deriveNames } from '../provisioning/names';
@@ -99,6 +99,20 @@ async function refuseSenders(services: BotServices, addresses: string[]): Promis
   }
 }
 
+/**
+ * The chooser's registrations with the senders their groups have now. The bot's own history knows only what it
+ * set up and added; members removed (by the bot or by hand in Exchange) or added outside it show only in the tenant.
+ */
+async function withSendersNow(services: BotServices, registrations: KnownRegistration[]): Promise<RegistrationChoice[]> {
+  const { exchange } = services.tenant.adapters;
+  return Promise.all(
+    registrations.map(async (r) => {
+      const members = await exchange.getDistributionGroupMembers(r.groupSmtp).catch(() => null);
+      return { id: r.id, appDisplayName: r.appDisplayName, appId: r.appId, groupSmtp: r.groupSmtp, senders: members ? members.map((m) => m.primarySmtpAddress) : null };
+    }),
+  );
+}
+
 /** The typed command (the caller checked that the actor is an admin). Replies in the same conversation. */
 export async function handleAddSenderCommand(services: BotServices, context: TurnContext, actor: Actor, addresses: string[]): Promise<void> {
   if (addresses.length === 0) {
@@ -122,7 +136,8 @@ export async function handleAddSenderCommand(services: BotServices, context: Tur
       return;
     }
     const draft = createDraft(services, { kind: 'add-sender', requester: requesterInfo(actor), tenantId: actor.tenantId, origin, senders: addresses });
-    const response = await context.sendActivity(cardMessage(chooseRegistrationCard({ requestId: draft.id, senders: addresses, registrations })));
+    const choices = await withSendersNow(services, registrations);
+    const response = await context.sendActivity(cardMessage(chooseRegistrationCard({ requestId: draft.id, senders: addresses, registrations: choices })));
     if (response?.id) recordReply(services, context, draft.id, response.id);
     return;
   }
@@ -159,11 +174,13 @@ export async function handleChooseRegistration(services: BotServices, context: T
   const chosen = read.inputs[CHOOSE_REGISTRATION_INPUTS.registration] ?? '';
   const registration = chosen ? findRegistration(services.store, chosen) : null;
   if (!registration) {
-    return cardResult(chooseRegistrationCard({ requestId: id, senders, registrations, error: 'Choose one of the registrations listed.' }));
+    return cardResult(chooseRegistrationCard({ requestId: id, senders, registrations: await withSendersNow(services, registrations), error: 'Choose one of the registrations listed.' }));
   }
   const plan = await planAddSender(services, registration, senders, draft.origin);
   if ('error' in plan) {
-    return cardResult(chooseRegistrationCard({ requestId: id, senders, registrations, selectedId: registration.id, error: refusalMessage(plan.error) }));
+    return cardResult(
+      chooseRegistrationCard({ requestId: id, senders, registrations: await withSendersNow(services, registrations), selectedId: registration.id, error: refusalMessage(plan.error) }),
+    );
   }
   const card = submitted(services, actor, plan.payload, `add-sender:${id}`, id);
   await replaceForEveryone(services, context, card);

@@ -133,7 +133,7 @@ async function onMessage(services: BotServices, context: TurnContext): Promise<v
     case 'use-channel':
       return handleUseChannel(services, context, actor, command.purpose);
     case 'status':
-      await context.sendActivity(cardMessage(await statusCardFor(services)));
+      await context.sendActivity(cardMessage(await statusCardFor(services, { mayRequest: !checkMayRequest(actor, services.roles), shared: !isPersonal(context.activity) })));
       return;
     case 'unknown': {
       const shown = command.text.length > 60 ? `${command.text.slice(0, 57)}…` : command.text;
@@ -177,7 +177,11 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
   };
 
   onAction(VERBS.startSetup, (ctx) => handleStartSetup(services, ctx));
-  onAction(VERBS.showStatus, async () => ({ card: await statusCardFor(services) }));
+  // The answer to a click is seen by the clicking person only.
+  onAction(VERBS.showStatus, async (ctx) => {
+    const actor = ruleActorOf(ctx.activity);
+    return { card: await statusCardFor(services, { mayRequest: !!actor && !checkMayRequest(actor, services.roles), shared: false }) };
+  });
   onAction(VERBS.checkRequest, (ctx, data) => handleFormAction(services, ctx, 'check-request', data));
   onAction(VERBS.submitRequest, (ctx, data) => handleFormAction(services, ctx, 'submit-request', data));
   onAction(VERBS.cancelRequest, (ctx, data) => handleCancel(services, ctx, data));

@@ -26,7 +26,7 @@ import { groupOwnership, ownershipRefusal, type GroupOwnership } from '../provis
 import { secretLifetime } from '../provisioning/lifetime';
 import { checkSecretPolicy, secretsBlockedError } from '../provisioning/secret-policy';
 import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../provisioning/names';
-import { checkSendersInTenant } from '../provisioning/senders';
+import { checkSendersInTenant, describeSenderProblems } from '../provisioning/senders';
 import { checkIsRequester, checkMayRequest, type Actor } from '../requests/rules';
 import type { RequestRecord } from '../store';
 import { describeTargets, enqueueApprovalPosts, enqueueApprovalSync } from './approvals';
@@ -168,10 +168,10 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
     checkSecretPolicy(directory, names, services.clock.now()).catch(() => null),
   ]);
   if (tenantFailure) {
-    model.generalError = `Could not check the tenant: ${refusalMessage(tenantFailure)}`;
+    model.generalError = `Could not check the tenant: ${refusalMessage(tenantFailure, 'form')}`;
     return { model, payload: null };
   }
-  if (senderCheck && senderCheck.problems.length) setError('senders', senderCheck.problems.map((p) => p.message).join(' '));
+  if (senderCheck && senderCheck.problems.length) setError('senders', describeSenderProblems(senderCheck.problems));
   if (secretPolicy?.verdict?.blocked) {
     const blocked = secretsBlockedError(secretPolicy.verdict, names.appDisplayName);
     setError(null, `${blocked.summary}. ${describeAction(blocked.code)}`);
@@ -183,7 +183,7 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
   const exact = apps.filter((a) => a.displayName === names.appDisplayName);
   let reuse: ProvisionPayload['reuse'] = null;
   if (exact.length > 1) {
-    setError('appDisplayName', new OpterError('E_APP_NAME_AMBIGUOUS', { detail: `${exact.length} registrations are named “${names.appDisplayName}”` }).action);
+    setError('appDisplayName', new OpterError('E_APP_NAME_AMBIGUOUS', { detail: `${exact.length} registrations are named “${names.appDisplayName}”` }).actionIn('form'));
   } else if (exact.length === 1) {
     const existing = exact[0]!;
     const status = await inspectRegistration({ directory, exchange, now: services.clock.now() }, names.appDisplayName, overrides).catch(() => null);
@@ -212,7 +212,7 @@ export async function validateSetupForm(services: BotServices, draft: Draft, inp
     if (!ours) {
       setError(
         overrides.groupAlias ? 'groupAlias' : 'appDisplayName',
-        new OpterError('E_GROUP_CONFLICT', { detail: `${group.primarySmtpAddress} is the ${group.recipientTypeDetails} “${group.name}”` }).action,
+        new OpterError('E_GROUP_CONFLICT', { detail: `${group.primarySmtpAddress} is the ${group.recipientTypeDetails} “${group.name}”` }).actionIn('form'),
       );
     }
   }

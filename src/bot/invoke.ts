@@ -7,7 +7,7 @@
  *    the catalogue code (4xx by category, 500 only for our own bugs) — never an HTTP 500, never a swallowed 501.
  */
 import { ActivityTypes, type TurnContext } from 'botbuilder';
-import { ERROR_CATALOGUE, OpterError, type ErrorCode } from '../core/errors';
+import { ERROR_CATALOGUE, OpterError, type CatalogueEntry, type ErrorCode, type ErrorPlace } from '../core/errors';
 import type { AdaptiveCardJson } from '../cards';
 
 export type InvokeBody =
@@ -48,10 +48,11 @@ export function statusCodeFor(code: ErrorCode): number {
  * The human message of a refusal: title, what went wrong when the catalogue action does not already say it (e.g.
  * which card or request was refused), then what to do. Never contains a secret (catalogue text + detail).
  */
-export function refusalMessage(error: OpterError): string {
-  const entry = ERROR_CATALOGUE[error.code];
-  const detail = error.detail && !entry.action.includes('{detail}') ? `: ${error.detail}` : '';
-  return `${entry.title}${detail}. ${error.action}`.replace(/\.\s*\./g, '.').trim();
+export function refusalMessage(error: OpterError, place: ErrorPlace = 'card'): string {
+  const entry: CatalogueEntry = ERROR_CATALOGUE[error.code];
+  const action = entry.actionIn?.[place] ?? entry.action;
+  const detail = error.detail && !action.includes('{detail}') ? `: ${error.detail}` : '';
+  return `${entry.title}${detail}. ${error.actionIn(place)}`.replace(/\.\s*\./g, '.').trim();
 }
 
 export function invokeBody(result: InvokeResult): InvokeBody {

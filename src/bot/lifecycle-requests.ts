@@ -23,7 +23,7 @@ import { migrationView } from './lifecycle-plan';
 import { cardMessage } from './teams-io';
 import { membersOutsideBot, pickRegistration, targetOf, tenantRegistrations, type RegistrationSummary } from './tenant-registrations';
 import { originOf, ruleActorOf } from './turn';
-import type { BotServices, LifecycleKind, LifecyclePayload, Origin, ProvisionPayload } from './types';
+import type { BotRequestKind, BotServices, LifecycleKind, LifecyclePayload, Origin, ProvisionPayload } from './types';
 
 /** A lifecycle request ready to be submitted. */
 export interface LifecycleDraft {
@@ -41,9 +41,41 @@ const REPAIRABLE = new Set(['member-missing', 'grant-missing', 'policy-missing',
 
 const lower = (s: string) => s.toLowerCase();
 
-/** A request for this app that is still on its way: a second one would race it. */
-function inFlight(services: BotServices, appName: string): { id: string; status: string; kind: string } | null {
-  return services.store.requests.list({ appName, status: ['pending', 'approved', 'provisioning'] })[0] ?? null;
+/** Whether the status card offers Repair for it: only when planRepair would make a request of it. */
+export function canRepair(r: RegistrationSummary): boolean {
+  return r.managed && r.drift.some((d) => REPAIRABLE.has(d.kind) || d.kind === 'member-outside-bot');
+}
+
+/**
+ * What may be asked for while a migration to RBAC of the same registration waits for Exchange's permission cache.
+ * The waiting job is parked: it holds nothing, and runs again only after its time. Safe beside it, and why:
+ *  - rotate-secret ("new secret", "I lost the secret", Rotate now): touches only the app's client secrets, which the
+ *    migration never reads or writes;
+ *  - remove-sender: changes the group's members; both paths (the access policy and the RBAC scope) are bound to that
+ *    one group, so a removed mailbox loses both at once, and the migration verifies the members it finds when it
+ *    continues, not the ones it started with;
+ *  - repair: while a migration is unfinished, repair keeps the access-policy objects (the migration removes those
+ *    itself, after the wait) and puts back the group, its members and the service principal; it never touches the
+ *    RBAC objects;
+ *  - test-email: a temporary secret and one message, nothing the migration uses.
+ * Not safe: a second migration, or adopting, which would work on the same objects as the first.
+ * Two jobs never run at the same moment either way: the runner runs one job per registration at a time, so a
+ * repair approved just as the wait ends cannot interleave with the migration's removal steps.
+ */
+const RUNS_BESIDE_A_WAITING_MIGRATION: ReadonlySet<BotRequestKind> = new Set<BotRequestKind>(['rotate-secret', 'remove-sender', 'repair', 'test-email']);
+
+/**
+ * A request for this app that is still on its way, which a new request of `kind` would race; null when there is
+ * none. A migration parked until Exchange has caught up does not count for the kinds that are safe beside it.
+ */
+function inFlight(services: BotServices, appName: string, kind: BotRequestKind): { id: string; status: string; kind: string } | null {
+  const parked = new Set(services.engine.waitingJobs().map((w) => w.job.id));
+  const besideWait = RUNS_BESIDE_A_WAITING_MIGRATION.has(kind);
+  return (
+    services.store.requests
+      .list({ appName, status: ['pending', 'approved', 'provisioning'] })
+      .find((r) => !(besideWait && r.kind === 'migrate-rbac' && r.status === 'provisioning' && r.jobId && parked.has(r.jobId))) ?? null
+  );
 }
 
 function base(r: RegistrationSummary, origin: Origin): LifecyclePayload {
@@ -160,7 +192,19 @@ export async function planRepair(services: BotServices, r: RegistrationSummary, 
     if (strangers.length) return planRemoveSender(services, r, strangers, origin, 'member-outside-bot');
   }
   if (r.drift.some((d) => d.kind === 'migration-unfinished')) {
-    return { error: new OpterError('E_INPUT_INVALID', { detail: `a migration of ${r.appDisplayName} to RBAC is waiting for Exchange’s permission cache; it continues by itself and mail keeps flowing meanwhile.` }) };
+    const request = r.migration ? services.store.requests.getByJobId(r.migration.jobId) : null;
+    return {
+      error: new OpterError('E_INPUT_INVALID', {
+        detail: `the migration of ${r.appDisplayName} to RBAC stopped on an error; ${request ? `press Retry on its progress card (request ${request.id})` : 'run “opter-mail resume”'} to continue it. Mail keeps flowing meanwhile.`,
+      }),
+    };
+  }
+  if (r.migration?.state === 'waiting') {
+    return {
+      error: new OpterError('E_INPUT_INVALID', {
+        detail: `${r.appDisplayName} shows no drift: its migration to RBAC waits for Exchange’s permission cache${r.migration.until ? ` until ${r.migration.until}` : ''} as planned and continues by itself.`,
+      }),
+    };
   }
   if (r.drift.some((d) => d.kind === 'no-live-secret')) {
     return { error: new OpterError('E_INPUT_INVALID', { detail: `${r.appDisplayName} has no valid secret: ask for a new one (“new secret for ${r.appDisplayName}”).` }) };
@@ -183,14 +227,18 @@ export function planAdopt(r: RegistrationSummary, origin: Origin): Planned {
   };
 }
 
-/** Creates the pending request and its approval posts (once per dedupe key) and says so to the requester. */
-export function submitLifecycle(services: BotServices, actor: Actor, draft: LifecycleDraft, dedupeKey: string): AdaptiveCardJson {
-  const busy = inFlight(services, draft.payload.appName);
+/**
+ * Creates the pending request and its approval posts (once per dedupe key) and says so to the requester. `place`:
+ * where the answer is shown (a chat reply, or the clicked card replaced for the clicking person).
+ */
+export function submitLifecycle(services: BotServices, actor: Actor, draft: LifecycleDraft, dedupeKey: string, place: 'chat' | 'card' = 'chat'): AdaptiveCardJson {
+  const busy = inFlight(services, draft.payload.appName, draft.kind);
   const existing = services.store.requests.list({ appName: draft.payload.appName }).find((x) => x.dedupeKey === dedupeKey);
   if (busy && !existing) {
     return errorCard({
       code: 'E_INPUT_INVALID',
       detail: `A request for ${draft.payload.appName} is already ${busy.status} (request ${busy.id}, ${busy.kind}); wait until it is done, so the two do not race.`,
+      place,
     });
   }
   const { request, targets } = createRequestWithApprovals(services, {
@@ -303,5 +351,5 @@ export async function handleRegistrationAction(services: BotServices, context: T
   const planned = verb === 'rotate-secret' ? await planNewSecret(services, r, origin) : verb === 'repair' ? await planRepair(services, r, origin) : planAdopt(r, origin);
   if ('error' in planned) return { error: planned.error };
   // A Teams retry of the same click carries the same activity id.
-  return cardResult(submitLifecycle(services, actor, planned, `${planned.kind}:${verb}:${r.appId}:${context.activity.id}`));
+  return cardResult(submitLifecycle(services, actor, planned, `${planned.kind}:${verb}:${r.appId}:${context.activity.id}`, 'card'));
 }

@@ -7,6 +7,8 @@ import type { RequestRecord, Store } from '../store';
 import type { AddSenderPayload, ProvisionPayload, RequestResult } from './types';
 
 export interface KnownRegistration extends RegistrationChoice {
+  /** Senders the bot set up and added: its own history, without removals or changes made outside it. */
+  senders: string[];
   /** The name overrides the registration was made with (group name/alias are derived with them). */
   overrides: ProvisionPayload['overrides'];
 }

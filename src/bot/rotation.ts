@@ -213,7 +213,7 @@ async function runRetire(services: BotServices, runner: ProvisioningRunner, requ
       enqueueSync(services, requestId, `failed:${job.id}`);
     }
     appendAudit(store, { actor: SYSTEM_ACTOR, action: 'secret.retire-failed', requestId, result: 'failure', objects: { jobId: job.id }, detail: `${err.code}: ${err.message}` });
-    notify('The old secret could not be removed', `${err.code}: ${err.detail ?? err.summary}. ${err.action}`, 'attention');
+    notify('The old secret could not be removed', `${err.code}: ${err.detail ?? err.summary}. ${err.actionIn('chat')}`, 'attention');
   });
   services.poke();
 }

@@ -60,6 +60,8 @@ export async function publishProgress(services: BotServices, request: RequestRec
 
 export class ProvisioningRunner {
   private readonly runs = new Map<string, Promise<void>>();
+  /** The last engine run queued per registration (app name, lower case): runs for one registration go one by one. */
+  private readonly perRegistration = new Map<string, Promise<void>>();
   private stopping = false;
 
   constructor(private readonly services: BotServices) {}
@@ -143,6 +145,27 @@ export class ProvisioningRunner {
     }
   }
 
+  /**
+   * Runs `work` once every run queued earlier for the same registration has ended. Requests for one registration may
+   * be on their way together (a repair beside a migration parked until Exchange has caught up, see
+   * lifecycle-requests.ts), but their jobs never interleave: a parked migration holds nothing, and when it continues
+   * it waits for the job that runs at that moment.
+   */
+  private async oneAtATime<T>(registration: string, work: () => Promise<T>): Promise<T> {
+    const before = this.perRegistration.get(registration) ?? Promise.resolve();
+    const mine = before.then(work);
+    const done = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.perRegistration.set(registration, done);
+    try {
+      return await mine;
+    } finally {
+      if (this.perRegistration.get(registration) === done) this.perRegistration.delete(registration);
+    }
+  }
+
   private jobFor(request: RequestRecord): JobRecord {
     const { engine, store } = this.services;
     if (request.jobId) {
@@ -211,9 +234,14 @@ export class ProvisioningRunner {
       if (audit(event)) this.services.poke();
     };
 
+    const registration = (request.appName ?? request.id).toLowerCase();
+    if (this.perRegistration.has(registration)) {
+      model = applyProgressEvent(model, { type: 'note', jobId: job.id, message: `Starts as soon as the change to ${request.appName} that is running now has finished.`, at: clock.now().toISOString() });
+      card.set(model);
+    }
     let outcome: JobOutcome;
     try {
-      outcome = await engine.run(job.id, { listener });
+      outcome = await this.oneAtATime(registration, () => engine.run(job.id, { listener }));
     } catch (e) {
       card.cancel();
       if (this.stopping) return;

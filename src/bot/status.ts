@@ -5,12 +5,25 @@
  * Repair / Adopt / New secret buttons carry the registration id (the app's client id) only.
  */
 import { statusCard, type AdaptiveCardJson, type RegistrationStatus } from '../cards';
+import { canRepair } from './lifecycle-requests';
 import { describeError } from './log';
 import { listRegistrations } from './registrations';
 import { tenantRegistrations, verificationView } from './tenant-registrations';
 import type { BotServices } from './types';
 
-export async function statusCardFor(services: BotServices): Promise<AdaptiveCardJson> {
+/**
+ * Who the card is for. Buttons only for an admin who alone sees this card (their 1:1 chat, or a per-user invoke
+ * answer): in a channel everyone sees the same message, and a non-admin would get buttons that are then refused.
+ */
+export interface StatusViewer {
+  mayRequest: boolean;
+  /** A channel or group message, seen by everyone in it. */
+  shared: boolean;
+}
+
+const SHARED_NOTE = 'Repair, Adopt and New secret buttons appear when an admin asks for “status” in their 1:1 chat with me.';
+
+export async function statusCardFor(services: BotServices, viewer: StatusViewer): Promise<AdaptiveCardJson> {
   const now = services.clock.now();
   let rows: RegistrationStatus[];
   try {
@@ -26,6 +39,8 @@ export async function statusCardFor(services: BotServices): Promise<AdaptiveCard
       lastVerification: verificationView(services, r.lastVerification),
       drift: r.drift,
       ...(r.unchecked.length ? { notChecked: r.unchecked } : {}),
+      repairable: canRepair(r),
+      migration: r.migration && r.migration.state !== 'failed' ? { state: r.migration.state, until: r.migration.until } : null,
     }));
   } catch (e) {
     // The tenant cannot be read: show what the bot set up, each with why nothing could be checked.
@@ -43,5 +58,6 @@ export async function statusCardFor(services: BotServices): Promise<AdaptiveCard
       drift: [{ kind: 'unreachable', description: why }],
     }));
   }
-  return statusCard({ generatedAt: now.toISOString(), registrations: rows });
+  const withButtons = viewer.mayRequest && !viewer.shared;
+  return statusCard({ generatedAt: now.toISOString(), registrations: rows, viewerMayRequest: withButtons, ...(viewer.mayRequest && viewer.shared ? { withoutButtonsNote: SHARED_NOTE } : {}) });
 }

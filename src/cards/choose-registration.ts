@@ -23,7 +23,7 @@ export function chooseRegistrationCard(model: ChooseRegistrationModel): Adaptive
           factSet([
             ['Client ID', r.appId],
             ['Group SMTP', r.groupSmtp],
-            ['Senders now', listOrNone(r.senders)],
+            ['Senders now', r.senders ? listOrNone(r.senders) : '(could not be read from the tenant just now)'],
           ]),
         ],
         { style: 'emphasis', spacing: 'Small' },

@@ -377,6 +377,7 @@ export function cardGallery(names: Partial<GalleryNames> = {}): GalleryEntry[] {
       name: 'status',
       card: statusCard({
         generatedAt: '2026-03-02T14:30:00Z',
+        viewerMayRequest: true,
         registrations: [
           {
             id: 'reg_1',
@@ -402,10 +403,45 @@ export function cardGallery(names: Partial<GalleryNames> = {}): GalleryEntry[] {
             lastVerification: null,
             drift: [{ kind: 'policy-missing', description: 'No Application Access Policy: the app can send as any mailbox.' }],
           },
+          {
+            id: 'reg_3',
+            appDisplayName: 'OpterMessageProxy-drift',
+            appId: 'c5d1a4e3-7182-4f5d-8e9a-3a4b5c6d7e8f',
+            managed: true,
+            scoping: 'access-policy',
+            groupSmtp: 'opter-drift@contoso.com',
+            senders: ['info@contoso.com'],
+            secretExpiresAt: '2036-03-02T14:05:00Z',
+            lastVerification: { at: '2026-03-02T14:12:00Z', ok: true, summary: '2 of 2 checks passed' },
+            drift: [{ kind: 'member-missing', description: 'Removed from the group outside the bot: faktura@contoso.com. Repair adds them back.' }],
+            repairable: true,
+          },
         ],
       }),
     },
-    { name: 'status (empty)', card: statusCard({ generatedAt: '2026-03-02T14:30:00Z', registrations: [] }) },
+    {
+      name: 'status (migration waiting, non-admin)',
+      card: statusCard({
+        generatedAt: '2026-03-02T14:30:00Z',
+        viewerMayRequest: false,
+        registrations: [
+          {
+            id: 'reg_1',
+            appDisplayName: 'OpterMessageProxy',
+            appId: SAMPLE_CLIENT_ID,
+            managed: true,
+            scoping: 'mixed',
+            groupSmtp: 'optermessageproxy-mailsend-allowed@contoso.com',
+            senders: ['info@contoso.com', 'faktura@contoso.com'],
+            secretExpiresAt: '2036-03-02T14:05:00Z',
+            lastVerification: { at: '2026-03-02T14:12:00Z', ok: true, summary: '3 of 3 checks passed' },
+            drift: [],
+            migration: { state: 'waiting', until: '2026-03-02T16:12:00Z' },
+          },
+        ],
+      }),
+    },
+    { name: 'status (empty)', card: statusCard({ generatedAt: '2026-03-02T14:30:00Z', viewerMayRequest: true, registrations: [] }) },
   ];
   return entries.map((e) => ({ containsSecret: false, forbidRefresh: false, ...e }) as GalleryEntry);
 }

@@ -200,6 +200,7 @@ describe('scoping states on the status card', () => {
     ]);
     const card = statusCard({
       generatedAt: '2026-03-02T00:00:00Z',
+      viewerMayRequest: true,
       registrations: [{ id: 'a', appDisplayName: 'Opter', appId: 'a', managed: true, scoping: 'mixed', senders: [], secretExpiresAt: null, lastVerification: null, drift: [] }],
     });
     expect(text(card)).toContain('Both (a migration to RBAC is half-way)');

@@ -1,16 +1,17 @@
 /** Error cards (from the one catalogue) and plain notices. */
-import { ERROR_CATALOGUE, describeAction, type ErrorCode } from '../core/errors';
+import { ERROR_CATALOGUE, describeAction, type CatalogueEntry, type ErrorCode } from '../core/errors';
 import { adaptiveCard, banner, factSet, heading, plainText, textBlock } from './elements';
 import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardElement, ErrorCardModel, NoticeCardModel } from './types';
 
 export function errorCard(model: ErrorCardModel): AdaptiveCardJson {
-  const known = model.code in ERROR_CATALOGUE;
-  const title = known ? ERROR_CATALOGUE[model.code as ErrorCode].title : 'Something went wrong';
+  const place = model.place ?? 'chat';
+  const entry: CatalogueEntry | null = model.code in ERROR_CATALOGUE ? ERROR_CATALOGUE[model.code as ErrorCode] : null;
+  const title = entry ? entry.title : 'Something went wrong';
   // The catalogue action fills {detail}; for an unknown code the detail is shown as is.
-  const action = known ? describeAction(model.code as ErrorCode, model.detail) : model.detail ?? 'Try again; if it persists, check the bot log.';
+  const action = entry ? describeAction(model.code as ErrorCode, model.detail, place) : model.detail ?? 'Try again; if it persists, check the bot log.';
   // Codes whose action text does not carry the detail show it on its own line (e.g. which address was refused).
-  const detailLine = known && model.detail && !ERROR_CATALOGUE[model.code as ErrorCode].action.includes('{detail}') ? [plainText(model.detail)] : [];
+  const detailLine = entry && model.detail && !(entry.actionIn?.[place] ?? entry.action).includes('{detail}') ? [plainText(model.detail)] : [];
   const body: CardElement[] = [
     banner(title, 'attention'),
     ...detailLine,

@@ -22,10 +22,11 @@ describe('applyProgressEvent', () => {
   });
 
   it('records a failure on the step and on the job; a resume clears the job failure and the step restarts clean', () => {
-    let m = applyProgressEvent(base(), { type: 'step-failed', jobId: 'j', step: 'sp', title: 'Service principal', code: 'E_THROTTLED', message: '429', action: 'Wait', at: at(5) });
+    let m = applyProgressEvent(base(), { type: 'step-failed', jobId: 'j', step: 'sp', title: 'Service principal', code: 'E_THROTTLED', message: '429', action: 'Wait a few minutes, then try again.', at: at(5) });
     m = applyProgressEvent(m, { type: 'job-finished', jobId: 'j', status: 'failed', at: at(5) });
     expect(m.status).toBe('failed');
-    expect(m.failure).toEqual({ code: 'E_THROTTLED', message: '429', action: 'Wait' });
+    // The engine's words fit any place; this card has a Retry button, so it names it.
+    expect(m.failure).toEqual({ code: 'E_THROTTLED', message: '429', action: 'Wait a few minutes, then press Retry.' });
     m = applyProgressEvent(m, { type: 'job-started', jobId: 'j', at: at(30) });
     expect(m.status).toBe('running');
     expect(m.failure).toBeUndefined();

@@ -2,7 +2,7 @@
  * The live progress card, plus a pure reducer from the engine's ProgressEvents to its view model, so the bot can
  * keep one model per job and re-render the card on every event.
  */
-import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors';
+import { ERROR_CATALOGUE, describeAction, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
 import { CARD_MARK, checkDetail, checkState, unverifiedNotice } from '../provisioning/check-results';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, sectionTitle, textBlock } from './elements';
@@ -190,7 +190,9 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
         break;
       }
       reset(s, 'failed');
-      s.error = { code: event.code, message: event.message, action: event.action };
+      // The engine's action fits any place; this card has a Retry button, so say that where the catalogue retries.
+      const action = event.code in ERROR_CATALOGUE ? describeAction(event.code as ErrorCode, event.detail, 'progress') : event.action;
+      s.error = { code: event.code, message: event.message, action };
       next.failure = s.error;
       break;
     }

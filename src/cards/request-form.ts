@@ -2,7 +2,7 @@
  * The "set up Opter email" form. Shown empty (prefilled with the script's defaults), and shown again after
  * "Check"/"Submit" with the server's field-level errors, the derived names, or a name-conflict choice.
  */
-import type { OpterError } from '../core/errors';
+import { describeAction, type OpterError } from '../core/errors';
 import { DEFAULT_APP_DISPLAY_NAME, DEFAULT_SECRET_VALID_YEARS, nameWarnings } from '../provisioning/names';
 import { parseSenderList } from '../provisioning/senders';
 import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, plainText, sectionTitle, textBlock, warningBox } from './elements';
@@ -253,13 +253,8 @@ const ERROR_FIELD_ALIASES: Record<string, RequestFormField> = { appName: 'appDis
  */
 export function formErrorFor(error: Pick<OpterError, 'code' | 'detail' | 'field' | 'action'>): { field: RequestFormField | null; message: string } {
   // The detail names the offending value (which address, how long); the action says what to do about it.
-  const message = !error.detail
-    ? error.action
-    : error.code === 'E_INPUT_INVALID'
-      ? error.detail
-      : error.action.includes(error.detail)
-        ? error.action
-        : `${error.detail} ${error.action}`;
+  const action = describeAction(error.code, error.detail, 'form');
+  const message = !error.detail ? action : error.code === 'E_INPUT_INVALID' ? error.detail : action.includes(error.detail) ? action : `${error.detail} ${action}`;
   const raw = error.field;
   const field = raw === undefined ? null : (ERROR_FIELD_ALIASES[raw] ?? (raw in REQUEST_FORM_INPUTS ? (raw as RequestFormField) : null));
   return { field, message };

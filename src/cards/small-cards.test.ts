@@ -140,24 +140,31 @@ describe('statusCard', () => {
     expect(expiryLevel('2026-04-02T00:00:00Z', now)).toBe('ok');
   });
 
-  it('shows senders, scoping, expiry, last verification; New secret for each, Repair only with drift, Adopt only when unmanaged', async () => {
+  it('shows senders, scoping, expiry, last verification; New secret for each, Repair only for repairable drift, Adopt only when unmanaged', async () => {
     const card = statusCard({
       generatedAt: now,
-      registrations: [reg(), reg({ id: 'reg_2', appDisplayName: 'Other', managed: false, scoping: 'rbac', secretExpiresAt: '2026-03-10T00:00:00Z', drift: [{ kind: 'grant-missing', description: 'Graph grant missing' }] })],
+      viewerMayRequest: true,
+      registrations: [
+        reg(),
+        reg({ id: 'reg_2', appDisplayName: 'Other', managed: false, scoping: 'rbac', secretExpiresAt: '2026-03-10T00:00:00Z', drift: [{ kind: 'grant-missing', description: 'Graph grant missing' }] }),
+        reg({ id: 'reg_3', appDisplayName: 'Third', drift: [{ kind: 'member-missing', description: 'faktura removed' }], repairable: true }),
+      ],
     });
     expect(await checkCard(card)).toEqual([]);
     const t = renderedTexts(card).join('\n');
-    expect(t).toContain('1 of 2 registrations need attention');
+    expect(t).toContain('2 of 3 registrations need attention');
     expect(t).toContain('Other (not managed by the bot yet)');
     expect(t).toContain('⚠️ Expires 10 March 2026, 00:00 UTC (in 8 days)');
     expect(t).toContain('✅ 1 March 2026, 00:00 UTC: all Granted');
     expect(t).toContain('- Graph grant missing');
     expect(t).toContain('RBAC for Applications');
     // Problems first: reg_2 is listed before reg_1.
+    // Other needs adopting before anything can be repaired: no Repair button that would be refused.
     expect(executeActions(card).map((a) => [a.verb, a.data?.registrationId])).toEqual([
       ['adopt', 'reg_2'],
-      ['repair', 'reg_2'],
       ['rotate-secret', 'reg_2'],
+      ['repair', 'reg_3'],
+      ['rotate-secret', 'reg_3'],
       ['rotate-secret', 'reg_1'],
     ]);
   });
@@ -165,6 +172,7 @@ describe('statusCard', () => {
   it('marks a verification whose checks did not all run as not verified, and lists what could not be checked', async () => {
     const card = statusCard({
       generatedAt: now,
+      viewerMayRequest: true,
       registrations: [
         reg({
           lastVerification: { at: '2026-03-01T00:00:00Z', ok: true, verified: false, summary: '1 of 2 checks passed; the restriction was not verified: the control mailbox is a sender' },
@@ -179,15 +187,34 @@ describe('statusCard', () => {
     expect(t).toMatch(/Not checked\n- RBAC for Applications was not checked/);
   });
 
+  it('shows a waiting migration as a planned wait with its time: not drift, not attention, no Repair', async () => {
+    const card = statusCard({ generatedAt: now, viewerMayRequest: true, registrations: [reg({ scoping: 'mixed', migration: { state: 'waiting', until: '2026-03-02T02:00:00Z' } })] });
+    expect(await checkCard(card)).toEqual([]);
+    const t = renderedTexts(card).join('\n');
+    expect(t).toContain('All 1 registration look healthy');
+    expect(t).toContain('Migration\n⏳ To RBAC for Applications: waiting for Exchange’s permission cache until 2 March 2026, 02:00 UTC (in 2 hours), then it continues by itself.');
+    expect(t).not.toContain('Drift found');
+    expect(executeActions(card).map((a) => a.verb)).toEqual(['rotate-secret']);
+  });
+
+  it('has no buttons for someone who may not use them, and can say where to get them', () => {
+    const drifted = reg({ drift: [{ kind: 'member-missing', description: 'faktura removed' }], repairable: true });
+    const card = statusCard({ generatedAt: now, viewerMayRequest: false, withoutButtonsNote: 'Ask in the 1:1 chat.', registrations: [drifted, reg({ id: 'u', managed: false })] });
+    expect(executeActions(card)).toEqual([]);
+    const t = renderedTexts(card).join('\n');
+    expect(t).toContain('faktura removed');
+    expect(t).toContain('Ask in the 1:1 chat.');
+  });
+
   it('says when a registration has no valid secret or was never verified', () => {
-    const t = renderedTexts(statusCard({ generatedAt: now, registrations: [reg({ secretExpiresAt: null, lastVerification: null })] })).join('\n');
+    const t = renderedTexts(statusCard({ generatedAt: now, viewerMayRequest: true, registrations: [reg({ secretExpiresAt: null, lastVerification: null })] })).join('\n');
     expect(t).toContain('No valid secret: Opter cannot send');
     expect(t).toContain('Never verified');
   });
 
   it('stays bounded for large tenants and points to the CLI for the rest', async () => {
     const many = Array.from({ length: 40 }, (_, i) => reg({ id: `reg_${i}`, appDisplayName: `Opter-${i}`, senders: Array.from({ length: 100 }, (_, j) => `sender${j}@contoso.com`) }));
-    const card = statusCard({ generatedAt: now, registrations: many });
+    const card = statusCard({ generatedAt: now, viewerMayRequest: true, registrations: many });
     expect(await checkCard(card)).toEqual([]);
     expect(executeActions(card)).toHaveLength(MAX_STATUS_REGISTRATIONS);
     expect(renderedTexts(card).join('\n')).toContain('…and 25 more');
@@ -196,6 +223,6 @@ describe('statusCard', () => {
   });
 
   it('says what to do when there is nothing yet', () => {
-    expect(renderedTexts(statusCard({ generatedAt: now, registrations: [] })).join()).toContain('set up Opter email');
+    expect(renderedTexts(statusCard({ generatedAt: now, viewerMayRequest: true, registrations: [] })).join()).toContain('set up Opter email');
   });
 });

@@ -39,10 +39,11 @@ export function statusCard(model: StatusCardModel): AdaptiveCardJson {
   );
   // Problems first, so a long list never hides the registration that needs attention.
   const ordered = [...needsAttention, ...model.registrations.filter((r) => !needsAttention.includes(r))];
-  for (const r of ordered.slice(0, MAX_STATUS_REGISTRATIONS)) body.push(registrationBlock(r, model.generatedAt));
+  for (const r of ordered.slice(0, MAX_STATUS_REGISTRATIONS)) body.push(registrationBlock(r, model.generatedAt, model.viewerMayRequest));
   if (ordered.length > MAX_STATUS_REGISTRATIONS) {
     body.push(textBlock(`…and ${ordered.length - MAX_STATUS_REGISTRATIONS} more. Run “opter-mail status” for the full list.`, { subtle: true }));
   }
+  if (!model.viewerMayRequest && model.withoutButtonsNote) body.push(textBlock(model.withoutButtonsNote, { size: 'Small', subtle: true }));
   return adaptiveCard(body);
 }
 
@@ -55,7 +56,14 @@ function senderList(senders: string[]): string {
   return `${senders.slice(0, MAX_SENDERS_SHOWN).join(', ')} (+${senders.length - MAX_SENDERS_SHOWN} more)`;
 }
 
-function registrationBlock(r: RegistrationStatus, now: string): CardElement {
+/** A migration is a planned state with a time, not drift: when it continues, and that mail keeps flowing. */
+function migrationLine(m: NonNullable<RegistrationStatus['migration']>, now: string): string {
+  if (m.state === 'running') return '▶️ To RBAC for Applications: running now. Mail keeps flowing.';
+  const when = m.until ? ` until ${formatUtc(m.until)} (${relativeTo(m.until, now)})` : '';
+  return `⏳ To RBAC for Applications: waiting for Exchange’s permission cache${when}, then it continues by itself. Mail keeps flowing meanwhile.`;
+}
+
+function registrationBlock(r: RegistrationStatus, now: string, withButtons: boolean): CardElement {
   const level = expiryLevel(r.secretExpiresAt, now);
   const style: ContainerStyle = r.drift.length > 0 || level === 'expired' || level === 'none' ? 'attention' : level === 'soon' ? 'warning' : 'emphasis';
   const expiry =
@@ -73,6 +81,7 @@ function registrationBlock(r: RegistrationStatus, now: string): CardElement {
       ['Senders', senderList(r.senders)],
       ['Secret', expiry],
       ['Last verification', verification],
+      ['Migration', r.migration ? migrationLine(r.migration, now) : undefined],
     ]),
   ];
   if (r.drift.length > 0) {
@@ -83,10 +92,12 @@ function registrationBlock(r: RegistrationStatus, now: string): CardElement {
     items.push(sectionTitle('Not checked'));
     items.push(textBlock(bulletList(r.notChecked), { color: 'Warning' }));
   }
-  const actions: CardAction[] = [];
-  if (!r.managed) actions.push(execute('adopt', 'Adopt', { registrationId: r.id }));
-  if (r.drift.length > 0) actions.push(execute('repair', 'Repair', { registrationId: r.id }, { style: 'positive' }));
-  actions.push(execute('rotate-secret', 'New secret', { registrationId: r.id }));
-  items.push(actionSet(actions, 'Small'));
+  if (withButtons) {
+    const actions: CardAction[] = [];
+    if (!r.managed) actions.push(execute('adopt', 'Adopt', { registrationId: r.id }));
+    if (r.repairable) actions.push(execute('repair', 'Repair', { registrationId: r.id }, { style: 'positive' }));
+    actions.push(execute('rotate-secret', 'New secret', { registrationId: r.id }));
+    items.push(actionSet(actions, 'Small'));
+  }
   return container(items, { style, spacing: 'Medium' });
 }

@@ -4,6 +4,7 @@
  *
  * Secret hygiene is in the types: only RevealedSecretModel has a field for the plaintext.
  */
+import type { ErrorPlace } from '../core/errors';
 
 export type IsoTime = string;
 
@@ -333,7 +334,8 @@ export interface RegistrationChoice {
   appDisplayName: string;
   appId: string;
   groupSmtp: string;
-  senders: string[];
+  /** The group's members as the tenant shows them now; null when the tenant could not be read. */
+  senders: string[] | null;
 }
 
 export interface ChooseRegistrationModel {
@@ -354,6 +356,8 @@ export interface ErrorCardModel {
   code: string;
   detail?: string;
   requestId?: string;
+  /** Where the card is shown, so "what to do" offers only what that place has (default: a chat reply). */
+  place?: ErrorPlace;
 }
 
 export type NoticeTone = 'info' | 'good' | 'warning' | 'attention';
@@ -391,12 +395,23 @@ export interface RegistrationStatus {
   drift: DriftItem[];
   /** What the bot could not check for it (a read its identity may not run). */
   notChecked?: string[];
+  /** Some of the drift is what Repair fixes: only then is there a Repair button (a refused button helps nobody). */
+  repairable?: boolean;
+  /** A migration to RBAC waiting for Exchange's permission cache until `until` (planned), or running now. */
+  migration?: { state: 'waiting' | 'running'; until: IsoTime | null } | null;
 }
 
 export interface StatusCardModel {
   /** "Now" for expiry colouring; passed in so the builder stays pure. */
   generatedAt: IsoTime;
   registrations: RegistrationStatus[];
+  /**
+   * The card goes only to someone who may ask for changes (an admin, in a view nobody else sees): only then does it
+   * carry the Adopt / Repair / New secret buttons. Everyone else gets the same facts without buttons.
+   */
+  viewerMayRequest: boolean;
+  /** Shown instead of the buttons when they are left out (e.g. where to ask for them). */
+  withoutButtonsNote?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

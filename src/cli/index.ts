@@ -67,7 +67,12 @@ export const USAGE = `usage:
   opter-mail resume [--json]
   opter-mail sim-reset
   opter-mail audit verify [--last-posted-seq N [--last-posted-hash PREFIX]] [--json]
-                          (N and PREFIX: "Chain #N · PREFIX" on the newest post in the audit channel)`;
+                          (N and PREFIX: "Chain #N · PREFIX" on the newest post in the audit channel)
+  opter-mail help | --help | -h                     this text
+
+Without AZURE_CLIENT_ID every command works on the embedded simulated tenant (state in DATA_DIR, default ./data).
+Exit codes: 0 done and verified · 2 bad input · 3 permission/policy · 4 unfinished (run resume) · 5 conflict or
+failed verification · 6 done, but a check did not run · 1 anything else.`;
 
 const OPTIONS = {
   'app-name': { type: 'string' },
@@ -114,7 +119,35 @@ class MemorySecretSink implements SecretSink {
   }
 }
 
+/** Every command `main` knows, in the order USAGE lists them (the switch below is checked against this list). */
+export const COMMANDS = [
+  'provision',
+  'add-sender',
+  'remove-sender',
+  'status',
+  'list',
+  'repair',
+  'adopt',
+  'migrate',
+  'rotate',
+  'retire-old-secrets',
+  'expiring',
+  'test-email',
+  'resume',
+  'sim-reset',
+  'audit',
+  'help',
+] as const;
+type CommandName = (typeof COMMANDS)[number];
+
+const HELP_FLAGS = new Set(['--help', '-h']);
+
 export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // `opter-mail --help` / `-h`: the flag stands where the command would (people type it first).
+  if (argv[0] !== undefined && HELP_FLAGS.has(argv[0])) {
+    io.out(USAGE);
+    return 0;
+  }
   const [command, ...rest] = argv;
   let args: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
@@ -124,7 +157,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
     return 2;
   }
   const v = args.values;
-  if (!command || v.help || command === 'help') {
+  if (!command || v.help) {
     io.out(USAGE);
     return command ? 0 : 2;
   }
@@ -132,7 +165,11 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
   const json = !!v.json;
 
   try {
-    switch (command) {
+    const name = command as CommandName;
+    switch (name) {
+      case 'help':
+        io.out(USAGE);
+        return 0;
       case 'provision':
       case 'add-sender': {
         const input = readProvisionArgs(v, command === 'add-sender');
@@ -281,14 +318,17 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       case 'audit':
         if (args.positionals[0] !== 'verify') throw new OpterError('E_INPUT_INVALID', { detail: 'use: opter-mail audit verify' });
         return auditVerify(dataDir, env, io, json, v);
-      default:
-        io.err(`unknown command "${command}"\n${USAGE}`);
+      default: {
+        // Compile-time check that every name in COMMANDS has its case; at run time, anything else lands here.
+        const unknown: never = name;
+        io.err(`unknown command "${String(unknown)}"\n${USAGE}`);
         return 2;
+      }
     }
   } catch (e) {
     const err = toOpterError(e);
-    if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.summary, action: err.action, field: err.field ?? null } }, null, 2));
-    else io.err(`✗ ${err.code}: ${err.summary}\n  What to do: ${err.action}`);
+    if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.summary, action: err.actionIn('cli'), field: err.field ?? null } }, null, 2));
+    else io.err(`✗ ${err.code}: ${err.summary}\n  What to do: ${err.actionIn('cli')}`);
     return exitCodeFor(err.code);
   }
 }
@@ -499,14 +539,14 @@ function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, coll
       ok: false,
       jobId: outcome.job.id,
       kind: outcome.job.kind,
-      error: { code: err.code, message: err.summary, action: err.action, field: err.field ?? null },
+      error: { code: err.code, message: err.summary, action: err.actionIn('cli-job'), field: err.field ?? null },
       resumable,
       ...(outcome.resumeAfter ? { resumeAfter: outcome.resumeAfter } : {}),
     };
     if (collect) collect.push(doc);
     else if (json) io.out(JSON.stringify(doc, null, 2));
     else {
-      io.err(`\n✗ Job ${outcome.job.id} stopped: ${err.code} — ${err.summary}\n  What to do: ${err.action}`);
+      io.err(`\n✗ Job ${outcome.job.id} stopped: ${err.code} — ${err.summary}\n  What to do: ${err.actionIn('cli-job')}`);
       if (outcome.resumeAfter) io.err(`  Run "opter-mail resume" after ${outcome.resumeAfter} to continue.`);
       else if (resumable) io.err('  Finished steps are kept; run "opter-mail resume" to continue.');
     }

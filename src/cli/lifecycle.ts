@@ -79,6 +79,8 @@ export function formatRegistrations(regs: RegistrationSummary[], now: Date): str
       `  Secret       : ${r.secretExpiresAt ? `expires ${r.secretExpiresAt} (${days} day${days === 1 ? '' : 's'})` : 'NO live secret'}`,
       `  Verification : ${r.lastVerification ? `${r.lastVerification.ok ? 'passed' : 'FAILED'} ${r.lastVerification.at} — ${r.lastVerification.summary}` : '(never, by this installation)'}`,
     );
+    if (r.migration?.state === 'waiting') lines.push(`  Migration    : to RBAC, waiting for Exchange's permission cache; continues after ${r.migration.until ?? 'the wait'} (run "opter-mail resume" then)`);
+    else if (r.migration?.state === 'running') lines.push(`  Migration    : to RBAC, running (job ${r.migration.jobId})`);
     for (const d of r.drift) lines.push(`  ! ${d.kind}: ${d.description}`);
     if (r.drift.length) lines.push(`  → opter-mail repair --app-name "${r.appDisplayName}"`);
   }

@@ -1,4 +1,5 @@
 /** Human rendering of progress events for a terminal (stderr), one line per event. */
+import { ERROR_CATALOGUE, describeAction, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
 import { checkLine } from '../provisioning/check-results';
 
@@ -15,7 +16,7 @@ export function renderProgressLine(e: ProgressEvent): string | null {
     case 'step-retrying':
       return `${MARK.retry} ${e.title}: ${e.reason} — retry ${e.attempt} in ${formatWait(e.waitMs)}`;
     case 'step-failed':
-      return `${MARK.fail} ${e.title}: ${e.code} ${e.message}\n    What to do: ${e.action}`;
+      return `${MARK.fail} ${e.title}: ${e.code} ${e.message}\n    What to do: ${e.code in ERROR_CATALOGUE ? describeAction(e.code as ErrorCode, e.detail, 'cli-job') : e.action}`;
     case 'check':
       return `  ${checkLine({ name: e.name, ok: e.ok, detail: e.detail, skipped: e.skipped })}`;
     case 'note':

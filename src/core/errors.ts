@@ -8,19 +8,48 @@ export type ErrorCategory = 'input' | 'permission' | 'transient' | 'conflict' | 
 export interface CatalogueEntry {
   readonly category: ErrorCategory;
   readonly title: string;
-  /** What the admin should do. May contain {placeholders} filled from the error's details. */
+  /**
+   * What the admin should do. `{detail}` is filled from the error; `{retry}` / `{Retry}` (at a sentence start) with how
+   * "do it again" is done where the text is shown (RETRY_IN), so no text offers a button the place does not have.
+   */
   readonly action: string;
+  /** A different action for one place, where the general one would not fit (e.g. the form's marked fields). */
+  readonly actionIn?: Partial<Record<ErrorPlace, string>>;
 }
+
+/**
+ * Where an error is shown. Each place offers different means: a form has marked fields, a progress card a Retry
+ * button, a chat only a new message, the CLI its commands.
+ */
+export type ErrorPlace = 'chat' | 'card' | 'form' | 'progress' | 'cli' | 'cli-job';
+
+/** "Do it again", said for each place (lower case; `{Retry}` capitalises it). */
+export const RETRY_IN: Record<ErrorPlace, string> = {
+  chat: 'send the message again',
+  card: 'press the button again',
+  form: 'submit the form again',
+  progress: 'press Retry',
+  cli: 'run the command again',
+  'cli-job': 'run “opter-mail resume”',
+};
+
+/** The place `OpterError.action` describes when none is named: words that need no particular button. */
+const ANY_PLACE_RETRY = 'try again';
 
 export const ERROR_CATALOGUE = {
   // --- input -------------------------------------------------------------------------------------------------
-  E_INPUT_INVALID: { category: 'input', title: 'The request is not valid', action: 'Correct the highlighted fields and submit again.' },
+  E_INPUT_INVALID: {
+    category: 'input',
+    title: 'The request is not valid',
+    action: 'Change what the reason says, then {retry}.',
+    actionIn: { form: 'Correct the fields marked below and submit again.' },
+  },
   E_ALIAS_EMPTY: {
     category: 'input',
     title: 'No Exchange alias can be derived from the app name',
     action: 'Use an app name that contains at least one Latin letter or digit (a–z, 0–9), e.g. "OpterMessageProxy".',
   },
-  E_SENDER_INVALID: { category: 'input', title: 'A sender address is not a valid email address', action: 'Correct the address and submit again.' },
+  E_SENDER_INVALID: { category: 'input', title: 'A sender address is not a valid email address', action: 'Correct the address and {retry}.' },
   E_SENDER_DUPLICATE: { category: 'input', title: 'A sender address is listed twice', action: 'List each address once.' },
   E_SENDER_FOREIGN_DOMAIN: {
     category: 'input',
@@ -65,13 +94,13 @@ export const ERROR_CATALOGUE = {
     category: 'permission',
     title: 'The provisioning identity lacks a Microsoft Graph permission',
     action:
-      'Grant the provisioning app the Graph application permission {detail} with admin consent (see docs/permissions.md), then retry.',
+      'Grant the provisioning app the Graph application permission {detail} with admin consent (see docs/permissions.md), then {retry}.',
   },
   E_EXCHANGE_PERMISSION: {
     category: 'permission',
     title: 'The provisioning identity may not run this Exchange Online command',
     action:
-      'Give the provisioning app Exchange.ManageAsApp and the Exchange Administrator role (see docs/permissions.md), then retry. {detail}',
+      'Give the provisioning app Exchange.ManageAsApp and the Exchange Administrator role (see docs/permissions.md), then {retry}. {detail}',
   },
   E_AUTH_FAILED: {
     category: 'permission',
@@ -79,16 +108,16 @@ export const ERROR_CATALOGUE = {
     action: 'Check AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret or certificate: {detail}.',
   },
   // --- transient (only surface when retries are exhausted) -----------------------------------------------------
-  E_THROTTLED: { category: 'transient', title: 'Microsoft is throttling requests', action: 'Wait a few minutes, then press Retry.' },
+  E_THROTTLED: { category: 'transient', title: 'Microsoft is throttling requests', action: 'Wait a few minutes, then {retry}.' },
   E_SERVICE_UNAVAILABLE: {
     category: 'transient',
     title: 'Microsoft 365 did not answer',
-    action: 'Microsoft 365 is unavailable or unreachable; press Retry later. {detail}',
+    action: 'Microsoft 365 is unavailable or unreachable; {retry} later. {detail}',
   },
   E_REPLICATION_TIMEOUT: {
     category: 'transient',
     title: 'Microsoft did not finish replicating a new object in time',
-    action: 'New objects usually appear within minutes; press Retry to continue where it stopped. {detail}',
+    action: 'New objects usually appear within minutes; {retry} to continue where it stopped. {detail}',
   },
   // --- conflict / state --------------------------------------------------------------------------------------
   E_GROUP_CONFLICT: {
@@ -100,15 +129,15 @@ export const ERROR_CATALOGUE = {
     category: 'conflict',
     title: 'A role assignment with this app’s name exists, but Exchange does not say whose it is',
     action:
-      'Nothing was changed. Check it with Get-ManagementRoleAssignment -Identity "{detail}": remove it if it does not belong to this app, then press Retry.',
+      'Nothing was changed. Check it with Get-ManagementRoleAssignment -Identity "{detail}": remove it if it does not belong to this app, then {retry}.',
   },
-  E_NOT_FOUND: { category: 'conflict', title: 'An object disappeared while we worked on it', action: 'Press Retry; {detail}' },
+  E_NOT_FOUND: { category: 'conflict', title: 'An object disappeared while we worked on it', action: 'Someone may have removed or renamed it: {detail}' },
   E_VERIFY_FAILED: {
     category: 'conflict',
     title: 'The setup was created, but a verification check failed',
-    action: 'See the failed check: {detail}. Press Retry to repair and verify again.',
+    action: 'See the failed check: {detail}. {Retry} to repair and verify again.',
   },
-  E_JOB_UNFINISHED: { category: 'unfinished', title: 'The job is not finished yet', action: 'Run resume (or press Retry) to finish it.' },
+  E_JOB_UNFINISHED: { category: 'unfinished', title: 'The job is not finished yet', action: '{Retry} to finish it.' },
   // --- request lifecycle (bot) -----------------------------------------------------------------------------
   E_NOT_ADMIN: { category: 'permission', title: 'Only configured admins may do this', action: 'Ask an admin listed in ADMINS to make the request.' },
   E_NOT_APPROVER: { category: 'permission', title: 'Only configured approvers may decide', action: 'Ask an approver listed in APPROVERS.' },
@@ -161,13 +190,18 @@ export const ERROR_CATALOGUE = {
       'Entries were changed, removed or re-hashed ({detail}). Compare with the audit channel, keep a copy of DATA_DIR for the investigation, and find out who could write it (docs/security.md).',
   },
   // --- internal ----------------------------------------------------------------------------------------------
-  E_INTERNAL: { category: 'internal', title: 'Unexpected error', action: 'Press Retry; if it persists, check the bot log for {detail}.' },
+  E_INTERNAL: {
+    category: 'internal',
+    title: 'Unexpected error',
+    action: '{Retry}; if it persists, check the bot log for {detail}.',
+    actionIn: { cli: '{Retry}; if it persists, report this message: {detail}.', 'cli-job': '{Retry}; if it persists, report this message: {detail}.' },
+  },
   // --- lifecycle (issue 6) -----------------------------------------------------------------------------------
   E_EXCHANGE_CUSTOMIZATION_PENDING: {
     category: 'transient',
     title: 'Exchange Online is still enabling organization customization',
     action:
-      'The tenant was dehydrated, so Enable-OrganizationCustomization was run; Microsoft can take hours to finish it and RBAC role assignments are refused until then. Press Retry later. {detail}',
+      'The tenant was dehydrated, so Enable-OrganizationCustomization was run; Microsoft can take hours to finish it and RBAC role assignments are refused until then. {Retry} later. {detail}',
   },
 } as const satisfies Record<string, CatalogueEntry>;
 
@@ -219,18 +253,32 @@ export class OpterError extends Error {
     return ERROR_CATALOGUE[this.code].category;
   }
 
-  /** The action text with {detail} filled in. */
+  /** The action text with {detail} filled in, in words that fit any place (cards and the CLI use `actionIn`). */
   get action(): string {
     return describeAction(this.code, this.detail);
   }
+
+  /** The action text for where it is shown. */
+  actionIn(place: ErrorPlace): string {
+    return describeAction(this.code, this.detail, place);
+  }
 }
 
-export function describeAction(code: ErrorCode, detail?: string): string {
-  return ERROR_CATALOGUE[code].action
+const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** The catalogue action for `code` with the detail and the place's way to retry filled in (no place: any place). */
+export function describeAction(code: ErrorCode, detail?: string, place?: ErrorPlace): string {
+  const entry: CatalogueEntry = ERROR_CATALOGUE[code];
+  const retry = place ? RETRY_IN[place] : ANY_PLACE_RETRY;
+  return ((place && entry.actionIn?.[place]) ?? entry.action)
     .replace('{detail}', detail ?? '')
+    .replace('{Retry}', capitalised(retry))
+    .replace('{retry}', retry)
     .replace(/\s+([.:;])/g, '$1')
     .replace(/([.:;])\1+/g, '$1')
-    .trim();
+    .replace(/[:;]\./g, '.')
+    .trim()
+    .replace(/[:;]$/, '.');
 }
 
 export function isOpterError(e: unknown): e is OpterError {

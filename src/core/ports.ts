@@ -290,7 +290,7 @@ export type ProgressEvent =
   | { type: 'step-succeeded'; jobId: string; step: string; title: string; summary: string; at: string }
   | { type: 'step-skipped'; jobId: string; step: string; title: string; summary: string; at: string }
   | { type: 'step-retrying'; jobId: string; step: string; title: string; attempt: number; reason: string; waitMs: number; at: string }
-  | { type: 'step-failed'; jobId: string; step: string; title: string; code: string; message: string; action: string; at: string }
+  | { type: 'step-failed'; jobId: string; step: string; title: string; code: string; message: string; action: string; detail?: string; at: string }
   /** `skipped`: the check did not run (ok is then false, yet it did not fail). */
   | { type: 'check'; jobId: string; name: string; ok: boolean; detail: string; skipped?: boolean; at: string }
   | { type: 'note'; jobId: string; message: string; at: string }

@@ -92,6 +92,10 @@ describe('npm start on a fresh machine', () => {
     expect(await page.text()).toContain('/vendor/adaptivecards.min.js');
     const boot1 = (await (await fetch(`${first.playgroundUrl}/api/bootstrap`)).json()) as { tenant: { id: string; simulated: boolean } };
     expect(boot1.tenant.simulated).toBe(true);
+    // Microsoft-like delays by default, so a setup lasts long enough to switch persona and watch its progress card.
+    const knobs = (await (await fetch(`${first.playgroundUrl}/api/faults`)).json()) as { latencyMs: number; replicationDelayMs: number };
+    expect(knobs.latencyMs).toBeGreaterThan(0);
+    expect(knobs.replicationDelayMs).toBeGreaterThan(0);
     const sent = await fetch(`${first.playgroundUrl}/api/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ persona: 'requester', text: 'help' }) });
     expect(sent.status).toBe(200);
     // Wait for the bot's answer so the chat has both sides before stopping.

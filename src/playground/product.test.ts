@@ -10,7 +10,7 @@ import { vi } from 'vitest';
 import { BotConfigError, readBotConfig, REAL_TENANT_OPT_IN } from '../bot/config';
 import type { TenantRuntime } from '../runtime/tenant';
 import { EMBEDDED_TENANT, seededUserId } from '../sim/tenant';
-import { banner, playgroundBotEnv, playgroundWanted, ProductStartError, startProduct, type Product } from './product';
+import { banner, MICROSOFT_LIKE_DELAYS, playgroundBotEnv, playgroundWanted, ProductStartError, simulatorDelaysFor, startProduct, type Product } from './product';
 import { channelIdOf, playgroundTeam } from './team';
 
 const TENANT = '3c5e2b1a-9d8f-4e7a-8b6c-5d4e3f2a1b0c';
@@ -55,6 +55,23 @@ describe('which parts npm start runs', () => {
   });
 });
 
+describe('the embedded tenant’s delays', () => {
+  it('are Microsoft-like only when asked for (npm start), a few seconds for one setup, each overridable by the environment', () => {
+    expect(simulatorDelaysFor({})).toEqual({ latencyMs: 0, replicationDelayMs: 0, secretActivationDelayMs: 0 });
+    const like = simulatorDelaysFor({}, 'microsoft-like');
+    expect(like).toEqual(MICROSOFT_LIKE_DELAYS);
+    expect(like.latencyMs).toBeGreaterThan(0);
+    expect(like.replicationDelayMs).toBeGreaterThan(0);
+    expect(like.secretActivationDelayMs).toBeGreaterThan(0);
+    // "A few seconds in all": no single wait is longer than that.
+    expect(Math.max(like.replicationDelayMs, like.secretActivationDelayMs)).toBeLessThanOrEqual(5000);
+    expect(simulatorDelaysFor({ SIM_LATENCY_MS: '0', SIM_REPLICATION_DELAY_MS: '4000' }, 'microsoft-like')).toEqual({ ...MICROSOFT_LIKE_DELAYS, latencyMs: 0, replicationDelayMs: 4000 });
+    expect(simulatorDelaysFor({ SIM_SECRET_ACTIVATION_DELAY_MS: '250' })).toEqual({ latencyMs: 0, replicationDelayMs: 0, secretActivationDelayMs: 250 });
+    expect(() => simulatorDelaysFor({ SIM_LATENCY_MS: 'slow' }, 'microsoft-like')).toThrow(/SIM_LATENCY_MS must be a whole number of milliseconds/);
+    expect(() => simulatorDelaysFor({ SIM_LATENCY_MS: '60000' })).toThrow(ProductStartError);
+  });
+});
+
 describe('startProduct', () => {
   const dirs: string[] = [];
   let product: Product | null = null;
@@ -62,6 +79,15 @@ describe('startProduct', () => {
     await product?.close();
     product = null;
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('puts the delays on the embedded tenant it starts, shown by the playground’s fault knobs', async () => {
+    const dataDir = dataDirWithTrustedSimulator();
+    dirs.push(dataDir);
+    product = await startProduct({ env: { PORT: '0', PLAYGROUND_PORT: '0', SIM_REPLICATION_DELAY_MS: '2000' }, dataDir, logger: quiet, simulatorDelays: 'microsoft-like' });
+    expect(product.tenant.simulator!.faults()).toMatchObject({ ...MICROSOFT_LIKE_DELAYS, replicationDelayMs: 2000 });
+    const knobs = await (await fetch(`${product.playground!.url}/api/faults`)).json();
+    expect(knobs).toEqual({ latencyMs: MICROSOFT_LIKE_DELAYS.latencyMs, replicationDelayMs: 2000, throttleShare: 0 });
   });
 
   it('is the real bot when BOT_ID is set: authenticated, no playground, nothing about clicking', async () => {

@@ -29,6 +29,48 @@ export interface StartProductOptions {
   logger?: BotLogger;
   /** The bot's background worker period (outbox, expiry); tests make it short. Default: the bot's own. */
   workerIntervalMs?: number;
+  /**
+   * How slow the embedded simulated tenant is: `microsoft-like` (what `npm start` asks for, so a setup takes long
+   * enough to switch persona and watch its progress) or `none` (the default: tests run fast). SIM_LATENCY_MS,
+   * SIM_REPLICATION_DELAY_MS and SIM_SECRET_ACTIVATION_DELAY_MS override single values either way.
+   */
+  simulatorDelays?: 'microsoft-like' | 'none';
+}
+
+/** The embedded tenant's delays that `simulatorDelays` sets (a subset of the simulator's faults). */
+export interface SimulatorDelays {
+  latencyMs: number;
+  replicationDelayMs: number;
+  secretActivationDelayMs: number;
+}
+
+/**
+ * Delays like a real tenant's, small enough that one setup takes only seconds: every call takes a while, and a new
+ * app, service principal, group or secret cannot be used at once (Entra ID and Exchange Online replicate new objects
+ * after the write has returned; docs/playground.md has the figures and their sources).
+ */
+export const MICROSOFT_LIKE_DELAYS: Readonly<SimulatorDelays> = { latencyMs: 100, replicationDelayMs: 1500, secretActivationDelayMs: 1500 };
+const NO_DELAYS: Readonly<SimulatorDelays> = { latencyMs: 0, replicationDelayMs: 0, secretActivationDelayMs: 0 };
+const DELAY_ENV: Record<keyof SimulatorDelays, string> = {
+  latencyMs: 'SIM_LATENCY_MS',
+  replicationDelayMs: 'SIM_REPLICATION_DELAY_MS',
+  secretActivationDelayMs: 'SIM_SECRET_ACTIVATION_DELAY_MS',
+};
+/** The playground's own knobs stop at these; the start-up values may not be wilder. */
+const MAX_DELAY_MS: Record<keyof SimulatorDelays, number> = { latencyMs: 10_000, replicationDelayMs: 600_000, secretActivationDelayMs: 600_000 };
+
+/** The delays for the embedded tenant: the preset, each value overridable by its environment variable. */
+export function simulatorDelaysFor(env: Env, preset: 'microsoft-like' | 'none' = 'none'): SimulatorDelays {
+  const out: SimulatorDelays = { ...(preset === 'microsoft-like' ? MICROSOFT_LIKE_DELAYS : NO_DELAYS) };
+  for (const key of Object.keys(DELAY_ENV) as Array<keyof SimulatorDelays>) {
+    const name = DELAY_ENV[key];
+    const raw = (env[name] ?? '').trim();
+    if (!raw) continue;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n > MAX_DELAY_MS[key]) throw new ProductStartError(`${name} must be a whole number of milliseconds from 0 to ${MAX_DELAY_MS[key]}; got "${raw}"`);
+    out[key] = n;
+  }
+  return out;
 }
 
 export interface Product {
@@ -95,6 +137,7 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
   const playgroundPort = port(env, 'PLAYGROUND_PORT', DEFAULT_PLAYGROUND_PORT);
   // Decided on the environment alone, before a tenant is opened or anyone signs in.
   assertLocalModeTenantAllowed(env);
+  const delays = simulatorDelaysFor(env, options.simulatorDelays);
 
   const tenant = await openTenant({ dataDir, env });
   const cleanups: Array<() => Promise<void>> = [() => tenant.close()];
@@ -103,6 +146,7 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
   };
   try {
     const sim = tenant.simulator;
+    sim?.setFaults(delays);
     const withPlayground = playgroundWanted(env, !!sim);
     if (withPlayground && set(env, 'BOT_ID')) {
       throw new ProductStartError(

@@ -111,6 +111,11 @@ describe('playground server', () => {
     expect(text).not.toMatch(/"hint"|secretText/);
     expect(panel.grants).toContainEqual(expect.objectContaining({ resource: 'Office 365 Exchange Online', permission: 'Exchange.ManageAsApp' }));
     expect(panel.groups).toContainEqual(expect.objectContaining({ primarySmtpAddress: `alla@${sim.domain}`, members: [`info@${sim.domain}`, `faktura@${sim.domain}`, `vd@${sim.domain}`] }));
+    // The mailboxes that exist, so a person knows what to type as a sender (not the contact, not the user without one).
+    expect(panel.mailboxes).toEqual(
+      ['admin', 'faktura', 'info', 'kundtjanst', 'vd'].map((alias) => ({ address: `${alias}@${sim.domain}`, displayName: expect.any(String), type: alias === 'kundtjanst' ? 'SharedMailbox' : 'UserMailbox' })),
+    );
+    expect(panel.mailboxes.find((m: { address: string }) => m.address === `kundtjanst@${sim.domain}`).displayName).toBe('Kundtjänst');
   });
 
   it('turns the fault knobs of the simulator and refuses nonsense', async () => {

@@ -62,6 +62,14 @@ export interface PanelPolicy {
   isNew: boolean;
 }
 
+/** A mailbox of the tenant: what can be typed as a sender (or what the bot refuses as one). */
+export interface PanelMailbox {
+  address: string;
+  displayName: string;
+  /** Exchange's RecipientTypeDetails: UserMailbox, SharedMailbox, … */
+  type: string;
+}
+
 export interface PanelMail {
   at: string;
   from: string;
@@ -72,6 +80,8 @@ export interface PanelMail {
 export interface TenantPanel {
   tenantId: string;
   domains: string[];
+  /** The tenant's mailboxes, so a person knows which addresses exist to use as senders. */
+  mailboxes: PanelMailbox[];
   apps: PanelApp[];
   servicePrincipals: PanelServicePrincipal[];
   grants: PanelGrant[];
@@ -181,5 +191,10 @@ export function tenantPanel(s: TenantSnapshot, baseline: Baseline): TenantPanel 
   // Who sent what, never the body: a test mail is the product's business, the panel only proves it went out.
   const mail: PanelMail[] = s.sentMail.slice(-10).map((m) => ({ at: m.at, from: m.from, to: [...m.to], subject: m.subject }));
 
-  return { tenantId: s.tenantId, domains: [...s.domains], apps, servicePrincipals, grants, groups, policies, mail };
+  const userName = new Map(s.users.map((u) => [u.id, u.displayName]));
+  const mailboxes: PanelMailbox[] = s.mailboxes
+    .map((m) => ({ address: m.primarySmtpAddress, displayName: (m.userId ? userName.get(m.userId) : undefined) ?? m.name, type: m.recipientTypeDetails }))
+    .sort((a, b) => a.address.localeCompare(b.address));
+
+  return { tenantId: s.tenantId, domains: [...s.domains], mailboxes, apps, servicePrincipals, grants, groups, policies, mail };
 }

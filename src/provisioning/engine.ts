@@ -462,7 +462,7 @@ export class ProvisioningEngine {
     } catch (e) {
       const err = toOpterError(e);
       journal.recordStepFailure(jobId, name, { code: err.code, message: err.message });
-      ctx.emit({ type: 'step-failed', jobId, step: name, title, code: err.code, message: err.summary, action: err.action, at: clock.now().toISOString() });
+      ctx.emit({ type: 'step-failed', jobId, step: name, title, code: err.code, message: err.summary, action: err.action, detail: err.detail, at: clock.now().toISOString() });
       throw err;
     }
   }

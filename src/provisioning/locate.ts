@@ -87,6 +87,17 @@ export function stepLocate(rt: JobRuntime, names: DerivedNames, opts: LocateOpti
   });
 }
 
+/**
+ * The group's sender mailboxes as they are now (nested groups left out). A job that continues later (a migration
+ * after its wait) checks these, not the members it found at the start: a sender may have been removed or added
+ * through the bot meanwhile.
+ */
+export async function currentSenders(rt: JobRuntime, loc: LocatedRegistration): Promise<string[]> {
+  if (!loc.groupIdentity) return loc.senders;
+  const members = await rt.ports.exchange.getDistributionGroupMembers(loc.groupIdentity);
+  return members.filter((m) => !/Group$/i.test(m.recipientTypeDetails)).map((m) => m.primarySmtpAddress);
+}
+
 /** The sender group as the RBAC and policy helpers need it (from the journaled locate outputs). */
 export function groupOf(loc: LocatedRegistration): GroupFacts | null {
   if (!loc.groupIdentity || !loc.groupSmtp) return null;

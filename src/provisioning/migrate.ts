@@ -12,7 +12,7 @@
  * At every point at least one path lets the senders send, and no point allows the control mailbox.
  */
 import { OpterError } from '../core/errors';
-import { groupOf, namesOf, stepLocate } from './locate';
+import { currentSenders, groupOf, namesOf, stepLocate } from './locate';
 import type { DerivedNames, NameOverrides } from './names';
 import { DIRECT_MEMBERS_NOTE, RBAC_PROPAGATION_NOTE, checkNoGraphGrant, expectControlOutOfScope, expectInScope, stepExchangeServicePrincipal, stepOrganization, stepRemoveGraphGrant, stepRoleAssignment, type RbacTarget } from './rbac';
 import { policyTargetsGroup, readRegistration, type RegistrationFacts } from './registration';
@@ -312,9 +312,11 @@ export async function runMigrate(rt: JobRuntime): Promise<MigrateResult> {
   });
 
   const verify = await rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
+    // The wait may have lasted hours: senders removed or added through the bot meanwhile are checked as they are now.
+    const senders = await currentSenders(rt, loc);
     const checks: VerificationCheck[] = [];
-    for (const s of loc.senders) checks.push(await expectInScope(rt, exoSp.exoSpObjectId, s, true));
-    checks.push(await expectControlOutOfScope(rt, exoSp.exoSpObjectId, loc.senders));
+    for (const s of senders) checks.push(await expectInScope(rt, exoSp.exoSpObjectId, s, true));
+    checks.push(await expectControlOutOfScope(rt, exoSp.exoSpObjectId, senders));
     checks.push(await checkNoGraphGrant(rt, loc.spObjectId!));
     const left = (await exchange.getApplicationAccessPolicies()).filter((p) => p.appId.toLowerCase() === loc.appId.toLowerCase() && p.accessRight === 'RestrictAccess' && policyTargetsGroup(p, target.group));
     checks.push(rt.check({ name: 'Access policy removed', ok: left.length === 0, detail: left.length ? `still present: ${left.map((p) => p.identity).join(', ')}` : 'no access policy scoped to the sender group' }));

@@ -29,7 +29,7 @@ const facts = (over: Partial<RegistrationFacts> = {}): RegistrationFacts => ({
   unchecked: [],
   ...over,
 });
-const noBaseline: Baseline = { members: null, membersJobId: null, scoping: null, adopted: false, migrationJobId: null, lastVerification: null };
+const noBaseline: Baseline = { members: null, membersJobId: null, scoping: null, adopted: false, migrationJobId: null, migration: null, lastVerification: null };
 const kinds = (f: RegistrationFacts, b: Baseline = noBaseline) => detectDrift(f, b, now).map((d) => d.kind);
 
 describe('detectDrift', () => {
@@ -69,9 +69,20 @@ describe('detectDrift', () => {
   });
 
   it('an unfinished migration replaces grant/policy judgements; missing pieces and expired secrets are reported', () => {
-    expect(kinds(facts({ scoping: 'mixed' }), { ...noBaseline, migrationJobId: 'job-1' })).toEqual(['migration-unfinished']);
+    const stopped = { jobId: 'job-1', state: 'failed' as const, until: null, error: { code: 'E_VERIFY_FAILED', message: 'x' } };
+    expect(kinds(facts({ scoping: 'mixed' }), { ...noBaseline, migrationJobId: 'job-1', migration: stopped })).toEqual(['migration-unfinished']);
+    expect(detectDrift(facts({ scoping: 'mixed' }), { ...noBaseline, migrationJobId: 'job-1', migration: stopped }, now)[0]!.description).toContain('stopped on E_VERIFY_FAILED');
     expect(kinds(facts({ servicePrincipal: null, group: null, members: [], duplicates: 1 }))).toEqual(['duplicate-apps', 'service-principal-missing', 'group-missing']);
     expect(kinds(facts({ secrets: [{ keyId: 'k', displayName: 'x', startDateTime: '', endDateTime: '2026-05-01T00:00:00Z', hint: null }] }))).toEqual(['no-live-secret']);
+  });
+});
+
+describe('a migration waiting for Exchange or under way', () => {
+  it('is a planned state, not drift: no grant/policy judgement and nothing to repair', () => {
+    for (const state of ['waiting', 'running'] as const) {
+      const migration = { jobId: 'job-1', state, until: state === 'waiting' ? '2026-06-01T02:00:00Z' : null, error: null };
+      expect(kinds(facts({ scoping: 'mixed' }), { ...noBaseline, migrationJobId: 'job-1', migration }), state).toEqual([]);
+    }
   });
 });
 
@@ -103,6 +114,13 @@ describe('baselineFor', () => {
     expect(b.membersJobId).toBe('r');
     expect(b.scoping).toBe('access-policy');
     expect(b.migrationJobId).toBe('m');
+    expect(b.migration).toEqual({ jobId: 'm', state: 'failed', until: null, error: null });
     expect(b.lastVerification).toMatchObject({ ok: false, jobId: 'm' });
+  });
+
+  it('a migration that stopped on purpose is waiting, until the time its waiting step recorded', () => {
+    const parked = { ...job('m', 'migrate-rbac', 'failed', '2026-05-01T00:00:00Z'), lastError: { code: 'E_JOB_UNFINISHED', message: 'waits' } };
+    const index = [view(parked, [step('m', 'locate', { appId: 'app' }), step('m', 'settle', { resumeAfter: '2026-05-01T02:00:00.000Z' }, 'failed')])];
+    expect(baselineFor(index as never, 'app').migration).toEqual({ jobId: 'm', state: 'waiting', until: '2026-05-01T02:00:00.000Z', error: null });
   });
 });

@@ -45,7 +45,23 @@ export interface Baseline {
   adopted: boolean;
   /** An unfinished migration to RBAC (running, waiting or failed). */
   migrationJobId: string | null;
+  /** What that migration is doing; null when there is none. */
+  migration: MigrationInFlight | null;
   lastVerification: LastVerification | null;
+}
+
+/**
+ * A migration to RBAC that has not finished. `waiting` is the planned stop until Exchange's permission cache has
+ * caught up (the job continues by itself after `until`); `running` is a job under way (or one a crash left running,
+ * resumed at the next start); `failed` stopped on an error and needs someone.
+ */
+export interface MigrationInFlight {
+  jobId: string;
+  state: 'waiting' | 'running' | 'failed';
+  /** waiting: when the job continues. */
+  until: string | null;
+  /** failed: what stopped it. */
+  error: { code: string; message: string } | null;
 }
 
 export interface LastVerification {
@@ -79,6 +95,8 @@ export interface RegistrationSummary {
   drift: DriftItem[];
   /** What could not be checked for this registration (a read the provisioning identity may not run). */
   unchecked: string[];
+  /** A migration to RBAC under way or waiting (a failed one is also drift). */
+  migration: MigrationInFlight | null;
   overrides?: NameOverrides;
 }
 
@@ -171,10 +189,21 @@ function verificationOf(v: JobView): LastVerification | null {
   return null;
 }
 
+/** The engine's "stopped on purpose until later" (E_JOB_UNFINISHED with the time on the waiting step). */
+function migrationOf(v: JobView): MigrationInFlight {
+  const error = v.job.lastError ?? null;
+  if (v.job.status === 'failed' && error?.code === 'E_JOB_UNFINISHED') {
+    const waiting = [...v.steps.values()].find((s) => s.status === 'failed' && typeof s.outputs.resumeAfter === 'string');
+    return { jobId: v.job.id, state: 'waiting', until: (waiting?.outputs.resumeAfter as string | undefined) ?? null, error: null };
+  }
+  if (v.job.status === 'failed') return { jobId: v.job.id, state: 'failed', until: null, error: error ? { code: error.code, message: error.message } : null };
+  return { jobId: v.job.id, state: 'running', until: null, error: null };
+}
+
 /** What the journal says about one app. Pure over the indexed journal. */
 export function baselineFor(index: JobView[], appId: string): Baseline {
   const mine = index.filter((v) => v.appId === appId.toLowerCase()).sort((a, b) => a.job.updatedAt.localeCompare(b.job.updatedAt));
-  const b: Baseline = { members: null, membersJobId: null, scoping: null, adopted: false, migrationJobId: null, lastVerification: null };
+  const b: Baseline = { members: null, membersJobId: null, scoping: null, adopted: false, migrationJobId: null, migration: null, lastVerification: null };
   for (const v of mine) {
     const members = membersRecordedBy(v);
     if (members) {
@@ -184,7 +213,10 @@ export function baselineFor(index: JobView[], appId: string): Baseline {
     const scoping = scopingRecordedBy(v);
     if (scoping) b.scoping = scoping;
     if (v.job.kind === 'adopt' && v.job.status === 'succeeded') b.adopted = true;
-    if (v.job.kind === 'migrate-rbac') b.migrationJobId = v.job.status === 'succeeded' ? null : v.job.id;
+    if (v.job.kind === 'migrate-rbac') {
+      b.migrationJobId = v.job.status === 'succeeded' ? null : v.job.id;
+      b.migration = v.job.status === 'succeeded' ? null : migrationOf(v);
+    }
     const verification = verificationOf(v);
     if (verification && (!b.lastVerification || verification.at >= b.lastVerification.at)) b.lastVerification = verification;
   }
@@ -211,7 +243,12 @@ export function detectDrift(f: RegistrationFacts, b: Baseline, now: Date): Drift
     if (gone.length) drift.push({ kind: 'member-missing', description: `Removed from the group outside the bot: ${gone.join(', ')}. Repair adds them back.` });
   }
   if (b.migrationJobId) {
-    drift.push({ kind: 'migration-unfinished', description: `A migration to RBAC is not finished (job ${b.migrationJobId}); resume it. Mail keeps flowing meanwhile.` });
+    // Half-way through a migration both paths exist on purpose. Waiting or running is a planned state, not drift;
+    // only a migration that stopped on an error needs someone.
+    if (!b.migration || b.migration.state === 'failed') {
+      const why = b.migration?.error ? ` on ${b.migration.error.code}` : '';
+      drift.push({ kind: 'migration-unfinished', description: `A migration to RBAC stopped${why} (job ${b.migrationJobId}); resume it. Mail keeps flowing meanwhile.` });
+    }
   } else {
     const intended: ScopingModel = b.scoping ?? (f.scoping === 'rbac' ? 'rbac' : 'access-policy');
     if (intended === 'access-policy') {
@@ -357,6 +394,7 @@ export async function surveyRegistrations(ports: RegistryPorts, now: Date): Prom
       lastVerification: baseline.lastVerification,
       drift: detectDrift(facts, baseline, now),
       unchecked: facts.unchecked,
+      migration: baseline.migration,
       ...(known?.overrides ? { overrides: known.overrides } : {}),
     });
   }

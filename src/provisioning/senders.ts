@@ -17,6 +17,8 @@ export interface SenderProblem {
   address: string;
   code: 'E_SENDER_INVALID' | 'E_SENDER_DUPLICATE' | 'E_SENDER_FOREIGN_DOMAIN' | 'E_SENDER_NOT_MAILBOX';
   message: string;
+  /** E_SENDER_FOREIGN_DOMAIN: the domains the tenant accepts (so a grouped line can still name them). */
+  acceptedDomains?: string[];
 }
 
 export function isValidAddress(address: string): boolean {
@@ -88,6 +90,7 @@ export async function checkSendersInTenant(exchange: ExchangePort, senders: stri
           address: s,
           code: 'E_SENDER_FOREIGN_DOMAIN',
           message: `${s} is not in an accepted domain of this tenant (${[...domains].join(', ')}).`,
+          acceptedDomains: [...domains],
         });
         return;
       }
@@ -107,7 +110,39 @@ export async function checkSendersInTenant(exchange: ExchangePort, senders: stri
   return { problems, recipients, acceptedDomains };
 }
 
+/** Up to this many problems of one kind get a sentence each; more become one line with a count. */
+export const PROBLEMS_LISTED_ONE_BY_ONE = 3;
+/** How many addresses a grouped line names before "and N more". */
+const ADDRESSES_NAMED_IN_GROUP = 3;
+
+const GROUP_LINE: Record<SenderProblem['code'], (n: number) => string> = {
+  E_SENDER_INVALID: (n) => `${n} entries are not valid email addresses`,
+  E_SENDER_DUPLICATE: (n) => `${n} addresses are listed more than once`,
+  E_SENDER_FOREIGN_DOMAIN: (n) => `${n} senders are not in an accepted domain of this tenant`,
+  E_SENDER_NOT_MAILBOX: (n) => `${n} senders are not mailboxes in this tenant`,
+};
+
+/**
+ * The problems as text a person reads: a sentence per problem while there are few of a kind, else one line per kind
+ * ("60 senders are not mailboxes in this tenant: a@…, b@…, c@… and 57 more."), in the order the kinds first appear.
+ */
+export function describeSenderProblems(problems: SenderProblem[]): string {
+  const byCode = new Map<SenderProblem['code'], SenderProblem[]>();
+  for (const p of problems) byCode.set(p.code, [...(byCode.get(p.code) ?? []), p]);
+  const parts: string[] = [];
+  for (const [code, list] of byCode) {
+    if (list.length <= PROBLEMS_LISTED_ONE_BY_ONE) {
+      parts.push(...list.map((p) => p.message));
+      continue;
+    }
+    const named = list.slice(0, ADDRESSES_NAMED_IN_GROUP).map((p) => (code === 'E_SENDER_INVALID' ? `"${printable(p.address)}"` : p.address));
+    const domains = code === 'E_SENDER_FOREIGN_DOMAIN' && list[0]!.acceptedDomains ? ` (${list[0]!.acceptedDomains.join(', ')})` : '';
+    parts.push(`${GROUP_LINE[code](list.length)}${domains}: ${named.join(', ')} and ${list.length - named.length} more.`);
+  }
+  return parts.join(' ');
+}
+
 export function problemsToError(problems: SenderProblem[]): OpterError {
   const first = problems[0];
-  return new OpterError(first.code, { detail: problems.map((p) => p.message).join(' '), field: 'senders' });
+  return new OpterError(first.code, { detail: describeSenderProblems(problems), field: 'senders' });
 }

@@ -90,6 +90,14 @@ describe('form validation', () => {
     }
   });
 
+  it('60 senders that are not mailboxes are one line with a count next to the senders field', async () => {
+    const senders = Array.from({ length: 60 }, (_, i) => `saknas${i + 1}@${sim.domain}`);
+    const many = await check(formInputs({ appName: 'Opter Many', senders }));
+    expect(many.text).toContain(`60 senders are not mailboxes in this tenant: saknas1@${sim.domain}, saknas2@${sim.domain}, saknas3@${sim.domain} and 57 more.`);
+    expect(many.text).not.toContain('is not an existing mailbox');
+    expect(t.bot.store.requests.list()).toHaveLength(0);
+  });
+
   it('refuses a second request for a name that is already waiting for approval', async () => {
     const first = await submitSetup(t, { appName: 'Opter Busy', senders: [sim.mailboxes.info] });
     expect(textOf(bodyOf(first.res).value)).toContain('Sent for approval');

@@ -2,13 +2,26 @@
  * Debian's Chromium driven by playwright-core, plus the small helpers the browser tests share: bounded waits,
  * screenshots into artifacts/screenshots/, and page locators that mean the same thing in every test.
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { DEFAULT_TEST_TLS_DIR } from '../../src/sim';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = resolve('artifacts/screenshots');
 const DOCS_IMG_DIR = resolve('docs/img');
+
+/**
+ * A fresh DATA_DIR for startProduct whose embedded simulator serves the certificate the vitest workers already trust
+ * (test/setup/global-setup.ts), instead of re-launching to trust a new one as npm start does.
+ */
+export function productDataDir(prefix: string): string {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(dataDir, 'sim-tls'));
+  for (const f of readdirSync(DEFAULT_TEST_TLS_DIR).filter((f) => f.endsWith('.pem') && f !== 'ca-bundle.pem')) copyFileSync(join(DEFAULT_TEST_TLS_DIR, f), join(dataDir, 'sim-tls', f));
+  return dataDir;
+}
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({

@@ -10,14 +10,12 @@
  * Exchange's permission cache (120 minutes by design) and holds the registration meanwhile; we stop at "waiting".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startProduct, type Product } from '../../src/playground/product';
-import { DEFAULT_TEST_TLS_DIR } from '../../src/sim';
 import { EXPIRY_CHECK_KEY } from '../../src/bot/reminders';
-import { asPersona, botMessageWith, eventually, launchBrowser, openChannel, openChat, openPage, SCREENSHOT_DIR, type } from './browser';
+import { asPersona, botMessageWith, eventually, launchBrowser, openChannel, openChat, openPage, productDataDir, SCREENSHOT_DIR, type } from './browser';
 
 const FLOW_TIMEOUT_MS = 120_000;
 const APP = 'OpterMessageProxy';
@@ -72,13 +70,7 @@ describe('docs/operations.md: the lifecycle in the playground, with the cards th
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'operations-screens-'));
-    // The vitest workers trust the test simulator certificate (test/setup/global-setup.ts); the product's embedded
-    // simulator serves that certificate from its DATA_DIR.
-    mkdirSync(join(dataDir, 'sim-tls'));
-    for (const f of readdirSync(DEFAULT_TEST_TLS_DIR).filter((f) => f.endsWith('.pem') && f !== 'ca-bundle.pem')) {
-      copyFileSync(join(DEFAULT_TEST_TLS_DIR, f), join(dataDir, 'sim-tls', f));
-    }
+    dataDir = productDataDir('operations-screens-');
     const quiet = () => undefined;
     product = await startProduct({ env: { PORT: '0', PLAYGROUND_PORT: '0' }, dataDir, logger: { info: quiet, warn: quiet, error: quiet }, workerIntervalMs: 500 });
     product.tenant.simulator!.setFaults({ latencyMs: 0, replicationDelayMs: 0, throttle: null });
@@ -224,7 +216,7 @@ describe('docs/operations.md: the lifecycle in the playground, with the cards th
     await side.getByTestId('tenant-policy').filter({ hasText: APP }).waitFor();
   });
 
-  it('status: the registration with its scoping, senders, secret expiry, last verification and drift', async () => {
+  it('status: the registration with its scoping, senders, secret expiry, last verification, and the migration waiting with its time', async () => {
     await type(page, 'status');
     const status = await pin(page, botMessageWith(page, /need attention|look healthy/));
     const text = await textOf(status);
@@ -232,6 +224,11 @@ describe('docs/operations.md: the lifecycle in the playground, with the cards th
     expect(text).toMatch(/Scoping/);
     expect(text).toContain(`info@${domain}`);
     expect(text).not.toContain(`faktura@${domain}`);
+    // The waiting migration is a planned wait with its time, not drift with a Repair button that would be refused.
+    expect(text).toMatch(/waiting for Exchange’s permission cache until .+ UTC/);
+    expect(text).not.toMatch(/migration to RBAC (is not finished|stopped)/i);
+    expect(await status.getByRole('button', { name: 'Repair' }).count()).toBe(0);
+    await status.getByRole('button', { name: 'New secret' }).waitFor();
     await shoot(status, 'ops-status');
     expect(pageErrors).toEqual([]);
   });

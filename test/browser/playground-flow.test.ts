@@ -7,13 +7,11 @@
  * group, members and policy. Screenshots go to artifacts/screenshots/ (two are copied into docs/img/).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startProduct, type Product } from '../../src/playground/product';
-import { DEFAULT_TEST_TLS_DIR } from '../../src/sim';
-import { asPersona, botMessageWith, eventually, launchBrowser, openChannel, openChat, openPage, screenshot, type } from './browser';
+import { asPersona, botMessageWith, eventually, launchBrowser, openChannel, openChat, openPage, productDataDir, screenshot, type } from './browser';
 
 const FLOW_TIMEOUT_MS = 120_000;
 
@@ -34,13 +32,7 @@ describe('npm start playground: the whole flow in a real browser', () => {
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'playground-flow-'));
-    // The vitest workers trust the test simulator certificate (test/setup/global-setup.ts); give the product's
-    // DATA_DIR that certificate so the embedded simulator serves it, instead of re-launching like npm start does.
-    mkdirSync(join(dataDir, 'sim-tls'));
-    for (const f of readdirSync(DEFAULT_TEST_TLS_DIR).filter((f) => f.endsWith('.pem') && f !== 'ca-bundle.pem')) {
-      copyFileSync(join(DEFAULT_TEST_TLS_DIR, f), join(dataDir, 'sim-tls', f));
-    }
+    dataDir = productDataDir('playground-flow-');
     const log = (level: string) => (m: string, err?: unknown) => void logLines.push(`${level} ${m}${err instanceof Error ? ` ${err.message}` : ''}`);
     product = await startProduct({
       env: { PORT: '0', PLAYGROUND_PORT: '0' },

@@ -204,13 +204,14 @@ describe('list, drift and repair', () => {
     expect(kinds(await find('Opter Gamla'))).toEqual(['member-outside-bot']);
   });
 
-  it('reports an unfinished migration as such, not as grant or policy drift', async () => {
+  it('reports a migration waiting for Exchange as a planned wait with its time, not as grant, policy or migration drift', async () => {
     await provision('Waiting Migration', [sim.mailboxes.info]);
     const { engine } = engineFor(sim, store, { maxInlineWaitMs: 0, retry: FAST });
     const out = await engine.run(engine.createMigrateJob({ appDisplayName: 'Waiting Migration', settleMinutes: 60 }).id);
     expect(out.error?.code).toBe('E_JOB_UNFINISHED');
     const r = await find('Waiting Migration');
     expect(r.scoping).toBe('mixed');
-    expect(kinds(r)).toEqual(['migration-unfinished']);
+    expect(kinds(r)).toEqual([]);
+    expect(r.migration).toEqual({ jobId: out.job.id, state: 'waiting', until: out.resumeAfter, error: null });
   });
 });

@@ -636,11 +636,16 @@ function renderSide() {
       el('div', { class: 'item-sub', text: `Only as members of ${p.scope}` }),
     ),
   );
+  const mailboxKind = { UserMailbox: 'user mailbox', SharedMailbox: 'shared mailbox', RoomMailbox: 'room mailbox', EquipmentMailbox: 'equipment mailbox' };
+  const mailboxes = t.mailboxes.map((m) =>
+    el('li', { 'data-testid': 'tenant-mailbox' }, el('div', { class: 'item-title mono', text: m.address }), el('div', { class: 'item-sub', text: `${m.displayName} · ${mailboxKind[m.type] ?? m.type}` })),
+  );
   const mail = t.mail.map((m) => el('li', {}, el('div', { class: 'item-title', text: m.subject || '(no subject)' }), el('div', { class: 'item-sub', text: `${m.from} → ${m.to.join(', ')} · ${formatTime(m.at)}` })));
 
   fill(side,
     el('div', { class: 'panel-head' }, el('h2', { text: 'Simulated tenant' }), el('div', { class: 'item-sub mono', text: `${t.domains[0] ?? ''} · ${t.tenantId}` })),
     el('p', { class: 'panel-note', text: 'What the bot really changed, live. Secret values are never shown here.' }),
+    section('Mailboxes (these can be senders)', 'tenant-mailboxes', mailboxes, 'None'),
     section('App registrations', 'tenant-apps', apps, 'None'),
     section('Enterprise apps', 'tenant-sps', sps, 'None besides Microsoft’s'),
     section('Admin-consented permissions', 'tenant-grants', grants, 'None'),
