@@ -169,7 +169,7 @@ export const ERROR_CATALOGUE = {
   E_ACTION_NOT_CLICKED: {
     category: 'input',
     title: 'Nothing was done: this was a card refresh, not a click',
-    action: 'A refresh never reveals a secret or decides a request. Press the button to do it.',
+    action: 'A refresh never reveals a secret or decides a request; only a click does: {retry}.',
   },
   E_CHANNEL_PINNED: {
     category: 'policy',
