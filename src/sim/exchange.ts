@@ -972,7 +972,7 @@ export async function handleExchange(ctx: SimContext, req: SimRequest): Promise<
   const skipRaw = req.url.searchParams.get('$skiptoken');
   let offset = 0;
   if (skipRaw !== null) {
-    let tok: SkipToken | null = null;
+    let tok: SkipToken | null;
     try {
       tok = JSON.parse(Buffer.from(skipRaw, 'base64url').toString('utf8')) as SkipToken;
     } catch {

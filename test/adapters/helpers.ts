@@ -32,7 +32,7 @@ export async function failure(p: Promise<unknown>): Promise<OpterError> {
     await p;
   } catch (e) {
     if (e instanceof OpterError) return e;
-    throw new Error(`expected an OpterError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    throw new Error(`expected an OpterError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
   }
   throw new Error('expected the call to fail');
 }

@@ -64,7 +64,7 @@ export async function invoke(
     // The 403 for an unknown cmdlet is NUL bytes labelled gzip: reading it throws [api-facts §7.6].
     unreadable = true;
   }
-  let json: unknown = null;
+  let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
