@@ -37,7 +37,7 @@ export interface InvokeResult {
   unreadable: boolean;
 }
 
-/** One InvokeCommand POST exactly as a client sends it [api-facts §7.1–7.3]. */
+/** One InvokeCommand POST exactly as a client sends it [docs/microsoft-facts.md §7.1–7.3]. */
 export async function invoke(
   sim: Simulator,
   token: string,
@@ -61,7 +61,7 @@ export async function invoke(
   try {
     text = await res.text();
   } catch {
-    // The 403 for an unknown cmdlet is NUL bytes labelled gzip: reading it throws [api-facts §7.6].
+    // The 403 for an unknown cmdlet is NUL bytes labelled gzip: reading it throws [docs/microsoft-facts.md §7.6].
     unreadable = true;
   }
   let json: unknown;
@@ -73,7 +73,7 @@ export async function invoke(
   return { status: res.status, headers: res.headers, json, text, unreadable };
 }
 
-/** Parses both observed Exchange error-detail formats [api-facts §7.6]. */
+/** Parses both observed Exchange error-detail formats [docs/microsoft-facts.md §7.6]. */
 export function exchangeErrorDetail(body: any): { type: string; message: string; format: 'ex' | 'json' } {
   const m: string = body.error.details[0].message;
   if (m.startsWith('{')) {
