@@ -2,10 +2,11 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
-import { DEFAULT_TEST_TLS_DIR, startSimulator, type SimOptions, type Simulator } from '../../src/sim';
+import type { SimOptions, Simulator } from '../../src/sim';
+import { startTestSimulator as startSeeded } from '../harness/simulator';
 
-export async function startTestSimulator(opts: SimOptions = {}): Promise<Simulator> {
-  return startSimulator({ tlsDir: DEFAULT_TEST_TLS_DIR, seed: 42, ...opts });
+export function startTestSimulator(opts: SimOptions = {}): Promise<Simulator> {
+  return startSeeded({ seed: 42, ...opts });
 }
 
 export function credential(sim: Simulator, clientId = sim.provisioning.clientId, secret = sim.provisioning.clientSecret): ClientSecretCredential {
