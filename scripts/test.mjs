@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The README's one test command. Runs every vitest suite, then the browser suite when Chromium is present,
-// and ends with one plain "N passed, N failed, N skipped" line that CI can read.
+// The README's one test command. Runs the linter (eslint.config.js), every vitest suite, then the browser suite
+// when Chromium is present, and ends with one plain "N passed, N failed, N skipped" line that CI can read; a lint
+// error counts as one failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,15 @@ function runVitest(label, extraArgs) {
   } else if (r.status !== 0) {
     totals.failed += 1;
   }
+}
+
+const lint = spawnSync('npx', ['eslint', '.'], { stdio: 'inherit', env: process.env });
+if (lint.status === 0) {
+  console.log('Lint: no problems.');
+} else {
+  exitCode = lint.status ?? 1;
+  totals.failed += 1;
+  console.log('Lint failed (run `npm run lint`); counted as one failed test.');
 }
 
 runVitest('main', []);

@@ -151,7 +151,7 @@ function renderP2(o: BenchOutcome<P2Result>): string[] {
 
 /**
  * Teams wants an invoke answered within about 5 s (teams-ai's comment in Application.run; no official page states
- * it — /work/shared/reference/teams-facts.md §2.4) and a message turn within 10–15 s.
+ * it — docs/teams-facts.md §2.4) and a message turn within 10–15 s.
  */
 export const INVOKE_BUDGET_MS = 5_000;
 export const MESSAGE_BUDGET_MS = 10_000;

@@ -1,5 +1,5 @@
 /**
- * The seed script (regmsgraph.ps1, /work/shared/seed) replayed call for call through the product's real adapters:
+ * The seed script (regmsgraph.ps1) replayed call for call through the product's real adapters:
  * strictly sequential, no look-ups before writes, no retries of our own, no verification — the baseline the engine
  * is compared with in benchmark P1.
  *

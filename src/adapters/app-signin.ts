@@ -13,7 +13,7 @@ import type { TenantConnection } from './config';
 import { authorityOptions, defaultScope } from './credential';
 import { createGraphClient, graphStatusOf, userSegment, type GraphClientOptions } from './graph-client';
 
-/** Graph codes that mean "this address has no mailbox Graph can send from" (api-facts §10). */
+/** Graph codes that mean "this address has no mailbox Graph can send from" (docs/microsoft-facts.md §10). */
 const NO_MAILBOX = /MailboxNotEnabledForRESTAPI|ErrorInvalidUser|Request_ResourceNotFound|ResourceNotFound|ErrorNonExistentMailbox/i;
 
 export class AppSignIn implements AppSignInPort {

@@ -16,7 +16,7 @@ function exchangeHttp(status: number, body: unknown, headers: Record<string, str
   return new ServiceHttpError('exchange', status, new Headers(headers), typeof body === 'string' ? body : JSON.stringify(body), 'test');
 }
 
-/** The OData envelope of an InvokeCommand failure (api-facts §7.6). */
+/** The OData envelope of an InvokeCommand failure (docs/microsoft-facts.md §7.6). */
 function exoError(code: string, detailMessages: string[], detailCode = 'Client') {
   return {
     error: {
@@ -101,7 +101,7 @@ describe('classifyError — throttling and outages', () => {
   });
 });
 
-describe('classifyError — documented replication errors (api-facts §1.5)', () => {
+describe('classifyError — documented replication errors (docs/microsoft-facts.md §1.5)', () => {
   it('NoBackingApplicationObject on the service principal create → transient, waiting for the app registration', () => {
     const err = classifyError(
       graphError(400, {

@@ -2,7 +2,7 @@
  * The one place that turns a Graph, Exchange, identity or network failure into an OpterError.
  *
  * Transient (worth retrying the same call later): 429 (with the server's Retry-After), 502/503/504, dropped or
- * reset connections, and Microsoft's documented replication errors for objects created moments ago (api-facts
+ * reset connections, and Microsoft's documented replication errors for objects created moments ago (docs/microsoft-facts.md
  * §1.5, §12). Everything else becomes a permanent catalogue code with an actionable detail.
  *
  * Layering of retries: the Graph SDK's RetryHandler already retries 429/503/504 up to 3 times honouring
@@ -27,7 +27,7 @@ export interface ClassifyContext {
   /** Exchange cmdlet name, for details. */
   cmdlet?: string;
   /**
-   * The call targets an object created moments ago: "not found" then means "not replicated yet" (api-facts §1.5,
+   * The call targets an object created moments ago: "not found" then means "not replicated yet" (docs/microsoft-facts.md §1.5,
    * §8.2) and is transient. Without it a not-found is E_NOT_FOUND, permanent.
    */
   objectIsNew?: boolean;
@@ -77,7 +77,7 @@ export class ServiceHttpError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Texts we match on (api-facts references in brackets)
+// Texts we match on (docs/microsoft-facts.md references in brackets)
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Graph replication errors right after creation [§1.5, Q1, C5, I1, I2]. */
@@ -147,7 +147,7 @@ export function classifyError(error: unknown, ctx: ClassifyContext = {}): OpterE
   return fromFailure(info, ctx);
 }
 
-/** Parses Retry-After: delta-seconds (possibly fractional, api-facts §7.6) or an HTTP date. Undefined when absent/unusable. */
+/** Parses Retry-After: delta-seconds (possibly fractional, docs/microsoft-facts.md §7.6) or an HTTP date. Undefined when absent/unusable. */
 export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
   if (value === null || value === undefined) return undefined;
   const v = value.trim();
@@ -178,7 +178,7 @@ export function hasExchangeException(error: unknown, type: RegExp): boolean {
 }
 
 /**
- * Parses one Exchange error-detail message in either observed format (api-facts §7.6):
+ * Parses one Exchange error-detail message in either observed format (docs/microsoft-facts.md §7.6):
  * `ExXXXXXX|<.NET type>|<text>` or a JSON string `{"Message":…,"TypeName":…}`.
  */
 export function parseExchangeDetail(message: string): { exCode?: string; type?: string; text: string } {
@@ -289,7 +289,7 @@ function fromHttp(service: 'graph' | 'exchange', status: number, headers: Header
       const innerType = str(inner.type);
       // The generic OData wrapper type says nothing; a real exception type does.
       if (innerType && !/ODataServiceException/.test(innerType)) info.exceptionTypes.push(innerType);
-      // Spelled internalException in some captures and internalexception in others (api-facts §7.6).
+      // Spelled internalException in some captures and internalexception in others (docs/microsoft-facts.md §7.6).
       const internal = (inner.internalException ?? inner.internalexception) as Record<string, unknown> | undefined;
       if (internal && typeof internal === 'object') {
         const internalMsg = str(internal.message);

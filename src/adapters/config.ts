@@ -63,7 +63,7 @@ export function normalizeEndpoint(name: string, raw: string): string {
 export function readTenantConnection(env: Env = process.env): TenantConnection {
   const tenantId = value(env, 'AZURE_TENANT_ID');
   if (!tenantId) throw configError('AZURE_TENANT_ID is not set', 'AZURE_TENANT_ID');
-  // Exchange's InvokeCommand route and X-AnchorMailbox want the tenant GUID (api-facts §7.1–7.2), not a domain.
+  // Exchange's InvokeCommand route and X-AnchorMailbox want the tenant GUID (docs/microsoft-facts.md §7.1–7.2), not a domain.
   if (!GUID.test(tenantId)) throw configError(`AZURE_TENANT_ID must be the tenant's GUID (Directory ID), got "${tenantId}"`, 'AZURE_TENANT_ID');
   const clientId = value(env, 'AZURE_CLIENT_ID');
   if (clientId && !GUID.test(clientId)) throw configError(`AZURE_CLIENT_ID must be the application (client) id GUID, got "${clientId}"`, 'AZURE_CLIENT_ID');

@@ -27,7 +27,7 @@ export function isMicrosoftAuthorityHost(authorityHost: string): boolean {
 /**
  * Options for every credential against `authorityHost`. MSAL validates an authority through Microsoft's public
  * instance-discovery endpoint first; any other host (the simulator, a proxy) cannot be discovered there, so
- * discovery is switched off for it (api-facts §15).
+ * discovery is switched off for it (docs/microsoft-facts.md §15).
  */
 export function authorityOptions(authorityHost: string): { authorityHost: string; disableInstanceDiscovery: boolean } {
   return { authorityHost, disableInstanceDiscovery: !isMicrosoftAuthorityHost(authorityHost) };

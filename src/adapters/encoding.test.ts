@@ -4,7 +4,7 @@ import { encodeParameters, stripAnnotations } from './exchange';
 import { odataEqFilter, odataKey, odataQuote, userSegment } from './graph-client';
 import { maxPasswordLifetimeOf } from './graph-directory';
 
-describe('OData quoting (api-facts §1.4)', () => {
+describe('OData quoting (docs/microsoft-facts.md §1.4)', () => {
   it('doubles single quotes, then percent-encodes the whole $filter expression', () => {
     expect(odataQuote("O'Neil's app")).toBe("O''Neil''s app");
     expect(odataEqFilter('displayName', "O'Neil & Co?")).toBe("displayName%20eq%20'O''Neil%20%26%20Co%3F'");
@@ -21,7 +21,7 @@ describe('OData quoting (api-facts §1.4)', () => {
   });
 });
 
-describe('Exchange parameter encoding (api-facts §7.3)', () => {
+describe('Exchange parameter encoding (docs/microsoft-facts.md §7.3)', () => {
   it('sends switches as true, arrays as arrays, dates with 7 fractional digits, and drops undefined', () => {
     expect(
       encodeParameters({

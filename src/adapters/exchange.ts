@@ -1,7 +1,7 @@
 /**
  * ExchangePort over Exchange Online's REST command channel (the one the ExchangeOnlineManagement v3 module uses):
  * `POST {EXCHANGE_ENDPOINT}/adminapi/beta/{tenantId}/InvokeCommand` with `{"CmdletInput":{CmdletName,Parameters}}`
- * and an app-only token for `{EXCHANGE_ENDPOINT}/.default` from the provisioning credential (api-facts §7, §8).
+ * and an app-only token for `{EXCHANGE_ENDPOINT}/.default` from the provisioning credential (docs/microsoft-facts.md §7, §8).
  *
  * Responses: `value` rows (flat property bags; `@odata.*` annotations stripped), `@odata.nextLink` pages (POST the
  * same body again), `@adminapi.warnings` (reported through onWarning), `@adminapi.errors` (a failure despite 200).
@@ -32,15 +32,15 @@ import type { TenantConnection } from './config';
 import { isSameCloudExchangeLink } from './clouds';
 import { defaultScope } from './credential';
 
-/** The system mailbox every app-only InvokeCommand call is routed by (api-facts §7.2). */
+/** The system mailbox every app-only InvokeCommand call is routed by (docs/microsoft-facts.md §7.2). */
 const SYSTEM_MAILBOX = 'SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}';
-/** The module's default and the service's maximum page size (api-facts §7.1). */
+/** The module's default and the service's maximum page size (docs/microsoft-facts.md §7.1). */
 const MAX_PAGE_SIZE = 1000;
 
 const MEMBER_ALREADY_EXISTS = /MemberAlreadyExistsException|is already a member/i;
 const MEMBER_NOT_FOUND = /MemberNotFoundException|isn't a member|is not a member/i;
 const ALREADY_EXISTS = /ADObjectAlreadyExistsException|already exists/i;
-/** New-ServicePrincipal duplicates say "already exist…" [api-facts §9.1, OBS C3]. */
+/** New-ServicePrincipal duplicates say "already exist…" [docs/microsoft-facts.md §9.1, OBS C3]. */
 const ALREADY_EXIST = /ADObjectAlreadyExistsException|already exist/i;
 /** Enable-OrganizationCustomization on a hydrated tenant [OBS: scripts match this text]. */
 const CUSTOMIZATION_NOT_REQUIRED = /already enabled for customization|operation is not required/i;
@@ -179,7 +179,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
 
   async addDistributionGroupMember(group: string, member: string): Promise<{ created: boolean }> {
     try {
-      // App-only callers are never the group's manager: always bypass the manager check (api-facts §8.3).
+      // App-only callers are never the group's manager: always bypass the manager check (docs/microsoft-facts.md §8.3).
       await this.invokeCommand(
         'Add-DistributionGroupMember',
         { Identity: group, Member: member, BypassSecurityGroupManagerCheck: true },
@@ -217,7 +217,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
     try {
       rows = await this.invokeCommand(
         'New-ApplicationAccessPolicy',
-        // AppId is String[] in the cmdlet: send an array (api-facts §7.3, §8.4).
+        // AppId is String[] in the cmdlet: send an array (docs/microsoft-facts.md §7.3, §8.4).
         { AppId: [p.appId], PolicyScopeGroupId: p.policyScopeGroupId, AccessRight: p.accessRight, Description: p.description },
         { replicationReason: 'waiting for Exchange to see the new group' },
       );
@@ -425,7 +425,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
     } catch (e) {
       throw classifyError(e, ctx);
     }
-    // A 403 body can be unreadable (NUL bytes labelled gzip, api-facts §7.6): never let reading it mask the status.
+    // A 403 body can be unreadable (NUL bytes labelled gzip, docs/microsoft-facts.md §7.6): never let reading it mask the status.
     const bodyText = await res.text().catch(() => '');
     if (!res.ok) throw classifyError(new ServiceHttpError('exchange', res.status, res.headers, bodyText, cmdlet), ctx);
 
@@ -447,7 +447,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
   /**
    * The bearer token goes wherever a nextLink points: follow links only on an Exchange host of the endpoint's own
    * cloud. Exchange may page from outlook.office365.com to outlook.office.com (the captured `@odata.context` of
-   * api-facts §7.4 already names the latter), so a strict same-origin rule would break paging (clouds.ts).
+   * docs/microsoft-facts.md §7.4 already names the latter), so a strict same-origin rule would break paging (clouds.ts).
    */
   private followable(link: string, cmdlet: string): string {
     const url = new URL(link, this.endpoint);
@@ -469,7 +469,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * PowerShell parameter values as the EXO module sends them (api-facts §7.3): switches → true, string[] → arrays,
+ * PowerShell parameter values as the EXO module sends them (docs/microsoft-facts.md §7.3): switches → true, string[] → arrays,
  * DateTime → ISO-8601 UTC with 7 fractional digits; undefined parameters are left out.
  */
 export function encodeParameters(parameters: CmdletParameters): CmdletParameters {
@@ -587,7 +587,7 @@ function toRoleAssignment(r: ExchangeRow): ManagementRoleAssignment {
   };
 }
 
-/** InScope arrives as a boolean or as "True"/"False"; "Not Run" (no resource) → null [api-facts §9.4]. */
+/** InScope arrives as a boolean or as "True"/"False"; "Not Run" (no resource) → null [docs/microsoft-facts.md §9.4]. */
 function inScopeOf(v: unknown): boolean | null {
   if (v === true || v === false) return v;
   const s = text(v).trim().toLowerCase();

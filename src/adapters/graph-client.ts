@@ -88,7 +88,7 @@ export function graphMessageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** An OData string literal body: single quotes doubled (api-facts §1.4). */
+/** An OData string literal body: single quotes doubled (docs/microsoft-facts.md §1.4). */
 export function odataQuote(value: string): string {
   return value.replace(/'/g, "''");
 }
@@ -102,7 +102,7 @@ export function odataKey(value: string): string {
   return encodeURIComponent(odataQuote(value));
 }
 
-/** `$filter=<prop> eq '<value>'` with quotes doubled and the whole expression percent-encoded (api-facts §1.4). */
+/** `$filter=<prop> eq '<value>'` with quotes doubled and the whole expression percent-encoded (docs/microsoft-facts.md §1.4). */
 export function odataEqFilter(property: string, value: string): string {
   return encodeURIComponent(`${property} eq '${odataQuote(value)}'`);
 }

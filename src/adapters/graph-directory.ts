@@ -1,5 +1,5 @@
 /**
- * DirectoryPort over Microsoft Graph v1.0 with @microsoft/microsoft-graph-client (api-facts §2–§5).
+ * DirectoryPort over Microsoft Graph v1.0 with @microsoft/microsoft-graph-client (docs/microsoft-facts.md §2–§5).
  *
  * Every failure leaves as an OpterError (classify.ts). Reads return null/[] for "does not exist"; idempotent
  * writes report "already there" as `{ created: false }`.
@@ -31,7 +31,7 @@ export const GRAPH_PERMISSION = {
 
 const APPLICATION_FIELDS = ['id', 'appId', 'displayName', 'uniqueName', 'signInAudience', 'passwordCredentials', 'createdDateTime'];
 const SERVICE_PRINCIPAL_FIELDS = ['id', 'appId', 'displayName', 'appRoles'];
-/** The duplicate app-role assignment answer (400 Request_BadRequest) [OBS O1, api-facts §5.2]. */
+/** The duplicate app-role assignment answer (400 Request_BadRequest) [OBS O1, docs/microsoft-facts.md §5.2]. */
 const DUPLICATE_ASSIGNMENT = /Permission being assigned already exists on the object/i;
 /** Paging bound: a tenant with more than this many pages of matches is not what these look-ups expect. */
 const MAX_PAGES = 200;
@@ -388,7 +388,7 @@ function toAssignment(raw: Json): AppRoleAssignment {
 }
 
 /**
- * The tenant's maximum client-secret lifetime from `defaultAppManagementPolicy` (api-facts §4): the shortest
+ * The tenant's maximum client-secret lifetime from `defaultAppManagementPolicy` (docs/microsoft-facts.md §4): the shortest
  * `maxLifetime` among enabled `passwordLifetime` restrictions, or null when there is none (or the policy is off).
  */
 export function maxPasswordLifetimeOf(policy: Json): string | null {

@@ -9,7 +9,6 @@ import { createCredential } from './credential';
 import { ExchangeOnline, type ExchangeOnlineOptions } from './exchange';
 import { GraphDirectory, type GraphDirectoryOptions } from './graph-directory';
 import { RenewableCredential, renewOnPermissionError } from './renewable-credential';
-import type { GraphClientOptions } from './graph-client';
 
 export interface TenantAdapters {
   credential: TokenCredential;

@@ -1,5 +1,5 @@
 /**
- * Tokens carry the permissions granted when they were issued (api-facts §1.1: "get a new token after every grant";
+ * Tokens carry the permissions granted when they were issued (docs/microsoft-facts.md §1.1: "get a new token after every grant";
  * Exchange reads the admin role from the token). A cached token keeps failing for up to an hour after an admin fixes
  * a missing permission, so after a permission error the credential is rebuilt: the admin's Retry then signs in anew.
  */

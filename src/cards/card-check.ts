@@ -1,7 +1,7 @@
 /**
  * Test support: checks a card the way Teams and our own contract see it. Used by the card unit tests and by the
  * bot's integration tests ("every card the bot sends parses without errors"). Loads the official `adaptivecards`
- * parser with a dynamic import, which works under vitest; plain Node cannot import that package (teams-facts §0.3),
+ * parser with a dynamic import, which works under vitest; plain Node cannot import that package (docs/teams-facts.md §0.3),
  * so production code must not call this.
  */
 import { MAX_REFRESH_USER_IDS } from './elements';

@@ -5,7 +5,7 @@
 import { describeAction, type OpterError } from '../core/errors';
 import { DEFAULT_APP_DISPLAY_NAME, DEFAULT_SECRET_VALID_YEARS, nameWarnings } from '../provisioning/names';
 import { parseSenderList } from '../provisioning/senders';
-import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, plainText, sectionTitle, textBlock, warningBox } from './elements';
+import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, plainText, textBlock, warningBox } from './elements';
 import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardElement, RequestFormField, RequestFormModel, RequestFormValues, ScopingModel } from './types';
 

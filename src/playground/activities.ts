@@ -2,7 +2,7 @@
  * The Teams client + Azure Bot Service half of the playground: activities shaped like the ones Teams delivers to a
  * bot (29: MRIs with aadObjectId, `channelData.tenant`, personal `a:1…` and channel-thread conversations, `<at>`
  * mentions with their entity, `adaptiveCard/action` invokes carrying `replyToId` and `trigger`), and the POST to the
- * bot's `/api/messages`. Shapes: ../../shared/reference/teams-facts.md §2.2 and §4.3.
+ * bot's `/api/messages`. Shapes: docs/teams-facts.md §2.2 and §4.3.
  */
 import { randomUUID } from 'node:crypto';
 import { threadConversationId, type WorldBot, type WorldChannel, type WorldTeam, type WorldUser } from './world';

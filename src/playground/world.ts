@@ -5,7 +5,7 @@
  * `19:…@thread.tacv2;messageid=<root>`, rosters with `objectId`, `{ error: { code, message } }` failures), and it
  * records what people type, so the page can show a conversation the way Teams shows it.
  *
- * Facts: ../../shared/reference/teams-facts.md §3 (channels, threads, proactive create) and §4.4 (wire protocol).
+ * Facts: docs/teams-facts.md §3 (channels, threads, proactive create) and §4.4 (wire protocol).
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';

@@ -24,7 +24,7 @@ export function assertOurGroup(group: DistributionGroup, names: DerivedNames): v
 
 /**
  * Reads and dependent writes on an object created moments ago may hit a replica that has not seen it
- * (api-facts §1.5, §8.2). While the object is new, a "not found" is a reason to wait, not a failure.
+ * (docs/microsoft-facts.md §1.5, §8.2). While the object is new, a "not found" is a reason to wait, not a failure.
  */
 export async function newObjectRead<T>(fn: () => Promise<T>, objectIsNew: boolean, reason: string): Promise<T> {
   try {

@@ -1,5 +1,5 @@
 /**
- * "May the app send as this mailbox?" evaluated the way Microsoft does: the UNION of two paths (api-facts §9, §10).
+ * "May the app send as this mailbox?" evaluated the way Microsoft does: the UNION of two paths (docs/microsoft-facts.md §9, §10).
  *   Entra path: the app holds Graph Mail.Send; if it has RestrictAccess policies, Test-ApplicationAccessPolicy
  *               must say Granted (policies narrow only this path);
  *   RBAC path:  Test-ServicePrincipalAuthorization says InScope for a role carrying Mail.Send.

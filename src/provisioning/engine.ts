@@ -712,7 +712,7 @@ export class ProvisioningEngine {
       journal.recordStepOutputs(ctx.job.id, 'app', { uniqueName });
       const r = await directory.upsertApplicationByUniqueName(uniqueName, { displayName: names.appDisplayName, signInAudience: SIGN_IN_AUDIENCE });
       if (r.created) {
-        // Trust the create response (api-facts §1.5): a read right after it may 404.
+        // Trust the create response (docs/microsoft-facts.md §1.5): a read right after it may 404.
         journal.recordStepOutputs(ctx.job.id, 'app', { appObjectId: r.value.id, appId: r.value.appId, created: true });
         return {
           out: { appObjectId: r.value.id, appId: r.value.appId, created: true },

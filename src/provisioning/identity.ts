@@ -7,7 +7,7 @@ import type { DerivedNames } from './names';
 
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 export const SIGN_IN_AUDIENCE = 'AzureADMyOrg';
-/** The Exchange management role that lets an app send as the mailboxes in its scope [api-facts §9]. */
+/** The Exchange management role that lets an app send as the mailboxes in its scope [docs/microsoft-facts.md §9]. */
 export const RBAC_MAIL_SEND_ROLE = 'Application Mail.Send';
 /** Exchange roles that carry Mail.Send (an unscoped one defeats the group scope just like the Entra grant). */
 export const RBAC_ROLES_WITH_MAIL_SEND = ['Application Mail.Send', 'Application Mail Full Access', 'Application Exchange Full Access'];

@@ -1,7 +1,7 @@
 /**
  * Client-secret lifetime: the script's "now + N years", clamped to the tenant's app-management policy
  * (policies/defaultAppManagementPolicy → passwordCredentials[restrictionType=passwordLifetime].maxLifetime, an
- * ISO-8601 duration; api-facts §4).
+ * ISO-8601 duration; docs/microsoft-facts.md §4).
  */
 import type { AppManagementPolicy } from '../core/ports';
 import { addYearsUtc } from './names';

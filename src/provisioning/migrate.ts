@@ -21,7 +21,7 @@ import type { ExchangeLifecyclePort, ExchangePort, DirectoryPort } from '../core
 import type { JobRuntime, VerificationCheck } from './runtime';
 import { verdict } from './checks';
 
-/** Microsoft's upper figure for the RBAC permission cache [R2 as quoted, api-facts §9.5]. */
+/** Microsoft's upper figure for the RBAC permission cache [R2 as quoted, docs/microsoft-facts.md §9.5]. */
 export const DEFAULT_SETTLE_MINUTES = 120;
 
 export interface MigrateInput {

@@ -98,7 +98,7 @@ export function formatDerivedNames(n: DerivedNames): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** C0 controls and DEL: line breaks, tabs, terminal escape sequences. */
-const CONTROL = /[\u0000-\u001f\u007f]/u;
+const CONTROL = /[\u0000-\u001f\u007f]/u; // eslint-disable-line no-control-regex -- names must not hold control characters
 
 /**
  * Characters that change how a name reads without being seen, so an approver could read another name than the one

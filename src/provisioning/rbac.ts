@@ -1,10 +1,10 @@
 /**
- * RBAC for Applications as idempotent "ensure" steps (api-facts §9): organization customization, the Exchange
+ * RBAC for Applications as idempotent "ensure" steps (docs/microsoft-facts.md §9): organization customization, the Exchange
  * service principal pointer, the `Application Mail.Send` role assignment scoped to the sender group, and removal
  * of the tenant-wide Graph Mail.Send grant — plus the checks that prove the scope.
  *
  * Why the Graph grant goes: Entra grants and Exchange RBAC add up (a union). A tenant-wide Mail.Send in Entra lets
- * the app send as ANY mailbox whatever the Exchange scope says (api-facts §5.2, §9; anchors finding 2).
+ * the app send as ANY mailbox whatever the Exchange scope says (docs/microsoft-facts.md §5.2, §9; docs/microsoft-facts.md §9.6).
  * Scope: `-RecipientGroupScope` covers the group's DIRECT members only; nested groups are not in scope [DOC X8].
  */
 import { OpterError, toOpterError } from '../core/errors';
@@ -62,7 +62,7 @@ export function stepOrganization(rt: JobRuntime) {
   });
 }
 
-/** `New-ServicePrincipal -AppId -ObjectId <Entra SP id> -DisplayName`, after `Get-ServicePrincipal` [api-facts §9.1]. */
+/** `New-ServicePrincipal -AppId -ObjectId <Entra SP id> -DisplayName`, after `Get-ServicePrincipal` [docs/microsoft-facts.md §9.1]. */
 export function stepExchangeServicePrincipal(rt: JobRuntime, t: RbacTarget) {
   const { exchange, journal } = rt.ports;
   return rt.step<{ exoSpObjectId: string; created: boolean }>('exchangeServicePrincipal', async (_attempt, record) => {
@@ -88,7 +88,7 @@ export function stepExchangeServicePrincipal(rt: JobRuntime, t: RbacTarget) {
 /**
  * `New-ManagementRoleAssignment -Name -App -Role 'Application Mail.Send' -RecipientGroupScope <group>`, after
  * `Get-ManagementRoleAssignment`. A same-named assignment for another assignee or scope (e.g. the app was
- * re-created) is replaced, as U7 does [api-facts §9.3]. Ownership is decided on the assignee's identity
+ * re-created) is replaced, as U7 does [docs/microsoft-facts.md §9.3]. Ownership is decided on the assignee's identity
  * (assignmentHolder), never on RoleAssigneeName alone: replacing our own assignment would cut Mail.Send for
  * Exchange's 30 min–2 h permission-cache window.
  */

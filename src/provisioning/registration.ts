@@ -191,7 +191,7 @@ export async function readRegistration(ports: Ports, names: DerivedNames, opts: 
   if (!found) return null;
   const { app } = found;
   const sp = await directory.getServicePrincipalByAppId(app.appId);
-  // The Exchange pointer is keyed by the Entra service principal's object id [api-facts §9.1].
+  // The Exchange pointer is keyed by the Entra service principal's object id [docs/microsoft-facts.md §9.1].
   const [rawGroup, allPolicies, exoSp] = await Promise.all([
     exchange.getDistributionGroup(names.groupAlias),
     exchange.getApplicationAccessPolicies(),
@@ -215,7 +215,7 @@ export async function readRegistration(ports: Ports, names: DerivedNames, opts: 
   let mailSendRoleAssignments: ManagementRoleAssignment[] = [];
   if (exoSp) {
     // By assignee, plus our own assignment by name: whether -RoleAssignee accepts a service principal pointer is
-    // [UNCONF] (api-facts §9.3 only documents look-ups by name), so the assignment we create is found either way.
+    // [UNCONF] (docs/microsoft-facts.md §9.3 only documents look-ups by name), so the assignment we create is found either way.
     const [byAssignee, byName] = await rbacReads.read('Get-ManagementRoleAssignment', [[], []] as ManagementRoleAssignment[][], () =>
       Promise.all([
         exchange.getManagementRoleAssignments({ roleAssignee: exoSp.objectId }),

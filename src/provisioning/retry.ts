@@ -17,7 +17,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseDelayMs: 1_000,
   maxDelayMs: 30_000,
-  // Replication can take minutes (api-facts §12: EXO objects polled up to 300 s); allow 10 minutes per step.
+  // Replication can take minutes (docs/microsoft-facts.md §12: EXO objects polled up to 300 s); allow 10 minutes per step.
   maxTotalWaitMs: 10 * 60_000,
 };
 

@@ -153,7 +153,7 @@ async function testLayers(rt: JobRuntime, loc: LocatedRegistration, input: TestE
     return layers;
   }
   try {
-    // One attempt only: probing a refused permission repeatedly can keep Exchange's stale "deny" cached [api-facts §9.5].
+    // One attempt only: probing a refused permission repeatedly can keep Exchange's stale "deny" cached [docs/microsoft-facts.md §9.5].
     await signIn.sendMail(loc.appId, secretText, {
       from: input.from,
       to: input.to,

@@ -3,7 +3,6 @@
  * (docs/configuration.md), or — with no AZURE_CLIENT_ID and no managed identity requested — the embedded simulated
  * tenant whose state lives in DATA_DIR, so consecutive runs see the same tenant.
  */
-import { join, resolve } from 'node:path';
 import { createTenantAdapters, describeCredential, readTenantConnection, type TenantAdapters, type TenantConnection } from '../adapters';
 import { startSimulator, type Simulator } from '../sim';
 import { EMBEDDED_TENANT } from '../sim/tenant';

@@ -1,13 +1,13 @@
 /**
  * Tenant-independent identifiers of Microsoft's first-party apps, their application roles and the Entra directory
- * roles the simulator knows. Ids are the published ones (Graph permissions reference; api-facts §5.1, §6).
+ * roles the simulator knows. Ids are the published ones (Graph permissions reference; docs/microsoft-facts.md §5.1, §6).
  */
 
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 export const EXCHANGE_APP_ID = '00000002-0000-0ff1-ce00-000000000000';
-/** Microsoft Graph application role "Mail.Send" ("Send mail as any user") [OBS api-facts §5.1]. */
+/** Microsoft Graph application role "Mail.Send" ("Send mail as any user") [OBS docs/microsoft-facts.md §5.1]. */
 export const MAIL_SEND_ROLE_ID = 'b633e1c5-b582-4048-a93e-9f11b44c7e96';
-/** Office 365 Exchange Online application role "Exchange.ManageAsApp" [DOC X1, api-facts §6]. */
+/** Office 365 Exchange Online application role "Exchange.ManageAsApp" [DOC X1, docs/microsoft-facts.md §6]. */
 export const EXCHANGE_MANAGE_AS_APP_ROLE_ID = 'dc50a0fb-09a3-484d-be87-e023b12c6440';
 
 export interface CatalogAppRole {

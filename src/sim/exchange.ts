@@ -1,6 +1,6 @@
 /**
  * Exchange Online admin REST: `POST /adminapi/beta/{tenant}/InvokeCommand` with `{"CmdletInput":{...}}`
- * [api-facts §7, §8]. Success and error envelopes, paging, RBAC and replication as observed.
+ * [docs/microsoft-facts.md §7, §8]. Success and error envelopes, paging, RBAC and replication as observed.
  */
 import { createHash } from 'node:crypto';
 import { authenticate, revokedFor, type Caller } from './auth';
@@ -28,7 +28,7 @@ const MAX_PAGE = 1000;
 type ErrorFormat = 'ex' | 'json';
 
 /**
- * A cmdlet failure. Two detail formats are observed [OBS U4, U5, api-facts §7.6]; the simulator uses
+ * A cmdlet failure. Two detail formats are observed [OBS U4, U5, docs/microsoft-facts.md §7.6]; the simulator uses
  * `ExXXXXXX|Type|text` for everything except "already exists" conditions, which use the JSON-string form.
  * Ex codes other than Ex6F9304 / Ex41BAF5 / Ex94914C (seen in the facts) are made up and stable.
  */
@@ -176,7 +176,7 @@ class Params {
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
     throw invalidArgument(name, `Cannot convert the value to type "System.String".`);
   }
-  /** string[] parameters: PowerShell binding also accepts a single string [api-facts §7.3: send arrays]. */
+  /** string[] parameters: PowerShell binding also accepts a single string [docs/microsoft-facts.md §7.3: send arrays]. */
   strings(name: string): string[] | undefined {
     const v = this.get(name);
     if (v === undefined || v === null) return undefined;
@@ -455,7 +455,7 @@ const CMDLETS: Record<string, CmdletImpl> = {
       const alias = p.string('Alias') ?? aliasFromName(name);
       if (!validAlias(alias)) throw new CmdletError(400, 'Microsoft.Exchange.Data.DataValidationException', `Property expression "${alias}" isn't valid. ${ALIAS_RULE}`);
       const st = r.ctx.store.state;
-      // Name, then address uniqueness; replicating objects count (uniqueness is global) [OBS U5; api-facts §7.6].
+      // Name, then address uniqueness; replicating objects count (uniqueness is global) [OBS U5; docs/microsoft-facts.md §7.6].
       if (st.recipients.some((x) => x.name.toLowerCase() === name.toLowerCase())) throw alreadyExists(r, name);
       const primary = p.string('PrimarySmtpAddress') ?? `${asciiLocalPart(alias)}@${st.defaultDomain}`;
       const domain = primary.split('@')[1]?.toLowerCase() ?? '';
@@ -483,7 +483,7 @@ const CMDLETS: Record<string, CmdletImpl> = {
         recipientTypeDetails: type === 'security' ? 'MailUniversalSecurityGroup' : 'MailUniversalDistributionGroup',
         sid: newSid(st.tenantId, st.recipients),
         whenCreatedUtc: isoNow(now),
-        // Other cmdlets do not see it until it replicates [OBS U3, U7, api-facts §8.2].
+        // Other cmdlets do not see it until it replicates [OBS U3, U7, docs/microsoft-facts.md §8.2].
         visibleAtMs: now + r.ctx.faults.get().replicationDelayMs,
         members: [...new Set(memberIds)],
         managedBy,
@@ -619,7 +619,7 @@ const CMDLETS: Record<string, CmdletImpl> = {
       const appId = p.string('AppId')!;
       if (!isGuid(appId)) throw invalidArgument('AppId', `"${appId}" is not a valid application id.`);
       const mbx = one(r.ctx.store.resolveRecipient(identity, { filter: isMailbox }), identity, () => notFoundOn(identity));
-      // Reflects configuration, not what Graph enforces yet [DOC G11, api-facts §8.5].
+      // Reflects configuration, not what Graph enforces yet [DOC G11, docs/microsoft-facts.md §8.5].
       return [{ AppId: appId, Mailbox: mbx.name, MailboxId: mbx.guid, MailboxSid: mbx.sid, AccessCheckResult: r.ctx.store.accessCheck(appId, mbx) }];
     },
   },  // --- Organization customization [DOC X10] ------------------------------------------------------------------
@@ -659,7 +659,7 @@ const CMDLETS: Record<string, CmdletImpl> = {
     },
   },
 
-  // --- RBAC for Applications [api-facts §9; DOC X6–X9] -----------------------------------------------------------
+  // --- RBAC for Applications [docs/microsoft-facts.md §9; DOC X6–X9] -----------------------------------------------------------
   'Get-ServicePrincipal': {
     params: ['Identity', 'Organization'],
     write: false,
@@ -683,7 +683,7 @@ const CMDLETS: Record<string, CmdletImpl> = {
       if (!isGuid(appId)) throw invalidArgument('AppId', `Cannot convert value "${appId}" to type "System.Guid".`);
       if (!isGuid(objectId)) throw invalidArgument('ObjectId', `Cannot convert value "${objectId}" to type "System.Guid".`);
       // The pointer must name an existing Entra service principal of that app; a brand-new one may not have
-      // reached Exchange yet, which looks like any other not-found [api-facts §12; wording UNCONF].
+      // reached Exchange yet, which looks like any other not-found [docs/microsoft-facts.md §12; wording UNCONF].
       const entra = r.ctx.store.sp((s) => s.id === objectId);
       if (!entra || entra.appId.toLowerCase() !== appId) throw notFoundOn(objectId);
       const list = exoServicePrincipals(r.ctx.store);
@@ -791,7 +791,7 @@ const CMDLETS: Record<string, CmdletImpl> = {
         throw new CmdletError(400, 'Microsoft.Exchange.Data.DataValidationException', `The length of the property is too long. The maximum length is 64 and the length of the value provided is ${name.length}.`);
       }
       const list = roleAssignments(r.ctx.store);
-      // Names are unique; replicating objects count [same rule as recipients, api-facts §7.6].
+      // Names are unique; replicating objects count [same rule as recipients, docs/microsoft-facts.md §7.6].
       if (list.some((a) => a.name.toLowerCase() === name.toLowerCase())) throw alreadyExists(r, name);
       const now = Date.now();
       const f = r.ctx.faults.get();
@@ -831,7 +831,7 @@ const CMDLETS: Record<string, CmdletImpl> = {
               new CmdletError(404, 'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException', `The specified mailbox Identity:"${resourceId}" doesn't exist.`, 'ex', 'Ex41BAF5'),
             );
       const role = p.string('Role');
-      // Reads the configuration directly, bypassing the permission cache Graph uses [R2 as quoted, api-facts §9.4].
+      // Reads the configuration directly, bypassing the permission cache Graph uses [R2 as quoted, docs/microsoft-facts.md §9.4].
       return roleAssignments(r.ctx.store)
         .filter((a) => isVisible(a) && a.spObjectId === sp.objectId && (role === undefined || a.role.toLowerCase() === role.toLowerCase()))
         .map((a) => {
@@ -841,7 +841,7 @@ const CMDLETS: Record<string, CmdletImpl> = {
             GrantedPermissions: (APPLICATION_ROLES[a.role] ?? []).join(', '),
             AllowedResourceScope: s.allowedResourceScope,
             ScopeType: s.scopeType,
-            // True/False with -Resource, "Not Run" without [api-facts §9.4]; the JSON type is [UNCONF].
+            // True/False with -Resource, "Not Run" without [docs/microsoft-facts.md §9.4]; the JSON type is [UNCONF].
             InScope: mailbox ? scopeCovers(r.ctx.store, a, mailbox) : 'Not Run',
           };
         });
@@ -925,7 +925,7 @@ export async function handleExchange(ctx: SimContext, req: SimRequest): Promise<
   const parts = req.url.pathname.split('/').filter(Boolean);
   // adminapi/{version}/{tenant}/InvokeCommand
   if (parts.length !== 4 || parts[0] !== 'adminapi' || parts[3]!.toLowerCase() !== 'invokecommand') return { status: 404, body: '' };
-  // InvokeCommand exists under beta only; v1.0 answered 405 when measured [OBS U3, api-facts §7.1].
+  // InvokeCommand exists under beta only; v1.0 answered 405 when measured [OBS U3, docs/microsoft-facts.md §7.1].
   if (parts[1] !== 'beta') return { status: 405, headers: { allow: '' }, body: '' };
   if (req.method !== 'POST') return { status: 405, headers: { allow: 'POST' }, body: '' };
   const tenantSegment = decodeURIComponent(parts[2]!);
@@ -974,7 +974,7 @@ export async function handleExchange(ctx: SimContext, req: SimRequest): Promise<
   const skipRaw = req.url.searchParams.get('$skiptoken');
   let offset = 0;
   if (skipRaw !== null) {
-    let tok: SkipToken | null = null;
+    let tok: SkipToken | null;
     try {
       tok = JSON.parse(Buffer.from(skipRaw, 'base64url').toString('utf8')) as SkipToken;
     } catch {

@@ -23,7 +23,7 @@ export interface SimFaults {
   policyPropagationDelayMs?: number;
   /**
    * How long a new RBAC-for-Applications role assignment takes to be enforced by Graph sendMail: Exchange caches
-   * app permissions for 30 minutes to 2 hours [R2 as quoted, api-facts §9.5]. Test-ServicePrincipalAuthorization
+   * app permissions for 30 minutes to 2 hours [R2 as quoted, docs/microsoft-facts.md §9.5]. Test-ServicePrincipalAuthorization
    * reads the configuration and shows it at once. Default 0. (Removals take effect at once: the conservative side.)
    */
   rbacPropagationDelayMs?: number;

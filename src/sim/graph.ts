@@ -1,6 +1,6 @@
 /**
  * Microsoft Graph v1.0: the directory calls of the seed procedure and their idempotent variants, the app
- * management policy, and users/{id}/sendMail. Each quirk names its source key from api-facts.md.
+ * management policy, and users/{id}/sendMail. Each quirk names its source key from docs/microsoft-facts.md §0.
  */
 import { X509Certificate } from 'node:crypto';
 import { authenticate, type Caller } from './auth';
@@ -565,7 +565,7 @@ function insertApp(call: Call, props: Record<string, unknown>): AppRecord {
     id: newGuid(),
     appId: newGuid(),
     createdDateTime: isoNow(now),
-    // Replication: invisible to reads and dependent writes for a while [OBS api-facts §1.5, E2].
+    // Replication: invisible to reads and dependent writes for a while [OBS docs/microsoft-facts.md §1.5, E2].
     visibleAtMs: now + call.ctx.faults.get().replicationDelayMs,
     props: { signInAudience: 'AzureADMyOrg', uniqueName: null, ...props },
     passwords: [],
@@ -658,7 +658,7 @@ function deleteApplication(call: Call, t: Target): SimReply {
 
 function addPassword(call: Call, t: Target): SimReply {
   need(call.caller, WRITE_APPS);
-  // Right after creation the app is not found here [OBS C5, api-facts §1.5].
+  // Right after creation the app is not found here [OBS C5, docs/microsoft-facts.md §1.5].
   const app = requireApp(call, t);
   const b = body(call);
   const pc = b.passwordCredential === undefined ? {} : b.passwordCredential;
@@ -1103,11 +1103,11 @@ function getUser(call: Call, idOrUpn: string): SimReply {
  * `POST /users/{id|upn}/sendMail` → 202 with no body [DOC G10]. Unknown user → 404 ErrorInvalidUser; user without
  * mailbox → 404 MailboxNotEnabledForRESTAPI [OBS §10].
  *
- * Permission is the union of two paths [api-facts §9, §10; src/sim/rbac.ts]: the Entra Mail.Send role in the token
+ * Permission is the union of two paths [docs/microsoft-facts.md §9, §10; src/sim/rbac.ts]: the Entra Mail.Send role in the token
  * narrowed by Application Access Policies, OR an Exchange RBAC assignment (Application Mail.Send) whose scope
  * covers the mailbox. Refusals: no path at all → 403 "Access is denied"; the Entra grant blocked by an access
  * policy → 403 "Access to OData is disabled." [DOC G11]; RBAC out of scope or not yet past Exchange's permission
- * cache → 403 "Access is denied…" [OBS, api-facts §10].
+ * cache → 403 "Access is denied…" [OBS, docs/microsoft-facts.md §10].
  */
 function sendMail(call: Call, idOrUpn: string): SimReply {
   const store = call.ctx.store;

@@ -1,7 +1,7 @@
 /**
  * Microsoft identity platform: OpenID discovery, JWKS and the v2.0 token endpoint (client credentials).
  * Error bodies follow the real AADSTS shape: error, error_description ("AADSTSnnnn: …\r\nTrace ID: …"),
- * error_codes, timestamp, trace_id, correlation_id, error_uri [api-facts §15; issue threads quoted in docs].
+ * error_codes, timestamp, trace_id, correlation_id, error_uri [docs/microsoft-facts.md §15; issue threads quoted in docs].
  */
 import { X509Certificate, constants, createHash, verify } from 'node:crypto';
 import { resourceForAudience, revokedFor } from './auth';
@@ -189,7 +189,7 @@ function token(ctx: SimContext, req: SimRequest, tenantSegment: string): SimRepl
   if (!scopeParam) return aadError(ctx, req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'scope'.");
 
   const state = ctx.store.state;
-  // A just-created app is not yet on the replica the token service reads [OBS api-facts §1.5, §12].
+  // A just-created app is not yet on the replica the token service reads [OBS docs/microsoft-facts.md §1.5, §12].
   const app = ctx.store.app((a) => a.appId.toLowerCase() === clientId!.toLowerCase());
   if (!app) {
     return aadError(
@@ -212,7 +212,7 @@ function token(ctx: SimContext, req: SimRequest, tenantSegment: string): SimRepl
       return aadError(ctx, req, 401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     }
     const matching = app.passwords.find((p) => p.hash === hashSecret(clientSecret!, p.salt));
-    // A brand-new secret is rejected exactly like a wrong one until it has propagated [OBS U7, api-facts §4, §12].
+    // A brand-new secret is rejected exactly like a wrong one until it has propagated [OBS U7, docs/microsoft-facts.md §4, §12].
     if (!matching || now < matching.activeAtMs || now < Date.parse(matching.startDateTime)) {
       return aadError(
         ctx,
@@ -247,7 +247,7 @@ function token(ctx: SimContext, req: SimRequest, tenantSegment: string): SimRepl
     );
   }
 
-  // Client credentials take exactly one "<resource>/.default" scope; OIDC scopes are ignored [api-facts §1.1].
+  // Client credentials take exactly one "<resource>/.default" scope; OIDC scopes are ignored [docs/microsoft-facts.md §1.1].
   const scopes = scopeParam.split(/\s+/).filter((s) => s && !['openid', 'profile', 'offline_access', 'email'].includes(s));
   const scope = scopes[0] ?? '';
   if (scopes.length !== 1 || !scope.endsWith('/.default')) {

@@ -1,5 +1,5 @@
 /**
- * RBAC for Applications in Exchange Online [api-facts §9; DOC R1, X6–X9]: an Exchange service principal pointer,
+ * RBAC for Applications in Exchange Online [docs/microsoft-facts.md §9; DOC R1, X6–X9]: an Exchange service principal pointer,
  * an "Application …" management role assigned to it, and the assignment's scope (a group's direct members, a
  * management scope, or the whole organization).
  *

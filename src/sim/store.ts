@@ -101,7 +101,7 @@ export class TenantStore {
     return this.state.recipients.find((r) => r.externalDirectoryObjectId === userId && this.isMailboxRecipient(r));
   }
 
-  /** Direct members only: api-facts does not establish that access policies expand nested groups. */
+  /** Direct members only: docs/microsoft-facts.md does not establish that access policies expand nested groups. */
   private scopeCovers(scope: RecipientRecord, mailbox: RecipientRecord): boolean {
     if (scope.guid === mailbox.guid) return true;
     return (scope.members ?? []).includes(mailbox.guid);

@@ -1,7 +1,7 @@
 /**
  * The simulated tenant's state: one JSON-serialisable object shared by the token endpoint, Graph and Exchange.
  * Secrets are kept only as salted hashes. Every object carries `visibleAtMs`, the moment it has "replicated";
- * reads and dependent writes treat younger objects as absent (api-facts §1.5, §12).
+ * reads and dependent writes treat younger objects as absent (docs/microsoft-facts.md §1.5, §12).
  */
 import { createHash } from 'node:crypto';
 import type { AppPolicyRecord, PasswordRestrictionRecord } from './app-policy';
@@ -27,7 +27,7 @@ export interface PasswordRecord {
   /** sha256(salt, secret); the secret itself is never stored. */
   salt: string;
   hash: string;
-  /** Until this moment the token endpoint still rejects the secret (AADSTS7000215) [OBS U7, api-facts §4]. */
+  /** Until this moment the token endpoint still rejects the secret (AADSTS7000215) [OBS U7, docs/microsoft-facts.md §4]. */
   activeAtMs: number;
 }
 
@@ -173,7 +173,7 @@ export interface RoleAssignmentRecord {
   createdAt: string;
   /** When other cmdlets (and Test-ServicePrincipalAuthorization) see it. */
   visibleAtMs: number;
-  /** When Graph enforces it: Exchange caches app permissions for 30 min – 2 h [R2 as quoted, api-facts §9.5]. */
+  /** When Graph enforces it: Exchange caches app permissions for 30 min – 2 h [R2 as quoted, docs/microsoft-facts.md §9.5]. */
   effectiveAtMs: number;
 }
 
@@ -405,7 +405,7 @@ export function seedTenant(seed: SeedIdentity): TenantState {
   mailbox(SEEDED_MAILBOXES.outside, 'Verkställande direktör', 'UserMailbox');
   mailbox(SEEDED_MAILBOXES.shared, 'Kundtjänst', 'SharedMailbox');
   mailbox(SEEDED_MAILBOXES.admin, 'Administratör', 'UserMailbox');
-  // A licensed-less user: exists in Entra, has no Exchange mailbox (negative tests) [OBS api-facts §10].
+  // A licensed-less user: exists in Entra, has no Exchange mailbox (negative tests) [OBS docs/microsoft-facts.md §10].
   users.push({
     id: seededUserId(tenantId, NO_MAILBOX_USER_ALIAS),
     userPrincipalName: `${NO_MAILBOX_USER_ALIAS}@${defaultDomain}`,

@@ -1,5 +1,5 @@
 /**
- * RBAC for Applications through the production Exchange adapter against the simulator (api-facts §9): organization
+ * RBAC for Applications through the production Exchange adapter against the simulator (docs/microsoft-facts.md §9): organization
  * customization, the service principal pointer, group-scoped role assignments, Test-ServicePrincipalAuthorization,
  * and Graph sendMail as the UNION of the Entra grant (narrowed by access policies) and the RBAC scope.
  */

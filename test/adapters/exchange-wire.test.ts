@@ -1,5 +1,5 @@
 /**
- * The InvokeCommand wire format (api-facts §7.1–7.5), pinned against a recording HTTPS endpoint: the simulator
+ * The InvokeCommand wire format (docs/microsoft-facts.md §7.1–7.5), pinned against a recording HTTPS endpoint: the simulator
  * checks behaviour but not every header, and some envelope annotations (@adminapi.warnings/errors) it never sends.
  * The endpoint plays Exchange with captured shapes; the adapter under test is the production one.
  */

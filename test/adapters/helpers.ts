@@ -2,12 +2,10 @@
 import { createCredential } from '../../src/adapters/credential';
 import type { TenantConnection } from '../../src/adapters/config';
 import { createTenantAdapters, type TenantAdapterOptions, type TenantAdapters } from '../../src/adapters';
-import { DEFAULT_TEST_TLS_DIR, startSimulator, type SimOptions, type Simulator } from '../../src/sim';
+import type { Simulator } from '../../src/sim';
 import { OpterError } from '../../src/core/errors';
 
-export async function startTestSimulator(opts: SimOptions = {}): Promise<Simulator> {
-  return startSimulator({ tlsDir: DEFAULT_TEST_TLS_DIR, seed: 7, ...opts });
-}
+export { startTestSimulator } from '../harness/simulator';
 
 /** The simulator as the configuration contract would describe it (AZURE_* + endpoints). */
 export function connectionFor(sim: Simulator, secret = sim.provisioning.clientSecret): TenantConnection {
@@ -32,7 +30,7 @@ export async function failure(p: Promise<unknown>): Promise<OpterError> {
     await p;
   } catch (e) {
     if (e instanceof OpterError) return e;
-    throw new Error(`expected an OpterError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    throw new Error(`expected an OpterError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
   }
   throw new Error('expected the call to fail');
 }

@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBot, type BotHandle, type StartBotOptions } from '../../src/bot';
 import { checkCard, executeActions, renderedTexts } from '../../src/cards/card-check';
-import type { Clock } from '../../src/core/ports';
-import { DEFAULT_TEST_TLS_DIR, startSimulator, type SimOptions, type Simulator } from '../../src/sim';
+import type { SimOptions, Simulator } from '../../src/sim';
+import { testClock, type TestClock } from '../harness/clock';
 import { LocalTokenCredentialsFactory, type FakeBotIdentity } from '../harness/fake-bot-identity';
 import { adaptiveCardsOf, startFakeConnector, type FakeConnector, type FakeMessage } from '../harness/fake-connector';
+import { startTestSimulator as startSeeded } from '../harness/simulator';
 import {
   DEFAULT_TENANT_ID,
   TeamsClient,
@@ -29,25 +30,16 @@ import {
 export type Card = Record<string, unknown>;
 
 /** Real time plus a settable offset: expiry can be fast-forwarded while HTTP, retries and sleeps stay real. */
-export interface OffsetClock extends Clock {
-  advance(ms: number): void;
-}
+export type OffsetClock = TestClock;
 
 export function offsetClock(): OffsetClock {
-  let offset = 0;
-  return {
-    now: () => new Date(Date.now() + offset),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    advance: (ms) => {
-      offset += ms;
-    },
-  };
+  return testClock({ sleep: 'real' });
 }
 
 export const HOUR = 3_600_000;
 
 export async function startTestSimulator(opts: SimOptions = {}): Promise<Simulator> {
-  return startSimulator({ tlsDir: DEFAULT_TEST_TLS_DIR, seed: 11, tenantId: DEFAULT_TENANT_ID, ...opts });
+  return startSeeded({ seed: 11, tenantId: DEFAULT_TENANT_ID, ...opts });
 }
 
 export interface TestBotOptions {

@@ -4,7 +4,7 @@
  * card only for the clicker, message updates apply for everyone and re-trigger refresh, `refresh.userIds` makes
  * exactly the listed people's clients invoke automatically, channel posts reach the bot only with an @mention,
  * a proactive 1:1 lands in that person's chat, and a typed name full of markdown reads as typed on a real card.
- * teams-facts.md §2 and §3.
+ * docs/teams-facts.md §2 and §3.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';

@@ -3,11 +3,12 @@
  * with a recording secret sink and helpers that ask the simulator what really happened.
  */
 import { createTenantAdapters, type TenantAdapters } from '../../src/adapters';
-import type { Clock, SecretSink } from '../../src/core/ports';
+import type { SecretSink } from '../../src/core/ports';
 import { systemClock } from '../../src/core/ports';
 import { ProvisioningEngine, type EngineDeps, type JobOutcome } from '../../src/provisioning/engine';
 import { GRAPH_APP_ID, MAIL_SEND_ROLE_ID, type Simulator } from '../../src/sim';
 import type { Store } from '../../src/store';
+import { testClock, type TestClock } from '../harness/clock';
 import { connectionFor } from '../adapters/helpers';
 
 export const FAST = { baseDelayMs: 50, maxDelayMs: 500, maxTotalWaitMs: 20_000 };
@@ -32,17 +33,8 @@ export class RecordingSink implements SecretSink {
 }
 
 /** A clock whose "now" can be moved forward; sleeping advances it instead of waiting. */
-export class FakeClock implements Clock {
-  private offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.offsetMs += ms;
-  }
+export function fakeClock(): TestClock {
+  return testClock({ sleep: 'advance' });
 }
 
 export interface Harness {

@@ -10,7 +10,7 @@ import { inspectMigration } from '../../src/provisioning/migrate';
 import type { Simulator } from '../../src/sim';
 import { openStore, type Store } from '../../src/store';
 import { startTestSimulator } from '../adapters/helpers';
-import { engineFor, FakeClock, hasGraphMailSend, mustSucceed, policiesOf, roleAssignmentsOf, trySend } from './helpers';
+import { engineFor, fakeClock, hasGraphMailSend, mustSucceed, policiesOf, roleAssignmentsOf, trySend } from './helpers';
 
 let sim: Simulator;
 let store: Store;
@@ -123,7 +123,7 @@ describe('migrate access policy → RBAC', () => {
 
   it('waits for the permission cache: stops as unfinished with resumeAfter, grant still in place, and finishes once the time has come', async () => {
     const reg = await setUpAccessPolicyRegistration('Settle Me');
-    const clock = new FakeClock();
+    const clock = fakeClock();
     const { engine } = engineFor(sim, store, { clock, maxInlineWaitMs: 60_000 });
     const job = engine.createMigrateJob({ appDisplayName: 'Settle Me', settleMinutes: 90 });
     const first = await engine.run(job.id);

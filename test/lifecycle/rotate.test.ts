@@ -10,7 +10,7 @@ import { findDueRetirements } from '../../src/provisioning/rotate';
 import type { Simulator } from '../../src/sim';
 import { openStore, type Store } from '../../src/store';
 import { startTestSimulator } from '../adapters/helpers';
-import { engineFor, FakeClock, mustSucceed, secretsOf, trySend } from './helpers';
+import { engineFor, fakeClock, mustSucceed, secretsOf, trySend } from './helpers';
 
 let sim: Simulator;
 let store: Store;
@@ -31,7 +31,7 @@ beforeEach(() => {
 const DAY = 86_400_000;
 
 async function provisioned(name: string, scoping: 'access-policy' | 'rbac' = 'access-policy') {
-  const clock = new FakeClock();
+  const clock = fakeClock();
   const h = engineFor(sim, store, { clock });
   const out = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: name, senders: [sim.mailboxes.info], scoping }).id));
   return { ...h, clock, appId: out.result!.clientId, oldSecret: h.sink.secretOf(out.job.id), oldKeyId: out.result!.secret!.keyId };

@@ -173,7 +173,7 @@ async function expectFinished(flow: Flow, opts: { signInSkipped?: boolean } = {}
     await progressCardIn(t, personalId(t, personas.requester), requestId, finished, 60_000);
   } catch (e) {
     const cards = messagesWithCard(connector, personalId(t, personas.requester), (c) => textOf(c).includes(requestId)).map((m) => textOf(cardOf(m)).slice(0, 300));
-    throw new Error(`${(e as Error).message}\nrequest ${requestStatus(requestId)}; cards:\n${cards.join('\n---\n')}\nchild:\n${child.lines.slice(-20).join('\n')}`);
+    throw new Error(`${(e as Error).message}\nrequest ${requestStatus(requestId)}; cards:\n${cards.join('\n---\n')}\nchild:\n${child.lines.slice(-20).join('\n')}`, { cause: e });
   }
   const secretMsg = await secretCardIn(t, personalId(t, personas.requester), requestId, 30_000);
 

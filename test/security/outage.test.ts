@@ -61,7 +61,7 @@ async function requestReaches(t: TestBot, requestId: string, status: string, tim
     await t.connector.waitFor(() => t.bot.store.requests.get(requestId)!.status === status, timeoutMs);
   } catch (e) {
     const r = t.bot.store.requests.get(requestId)!;
-    throw new Error(`request ${requestId} is ${r.status} (${r.lastError?.code ?? 'no error'}), not ${status}: ${(e as Error).message}\n${t.logLines.slice(-12).join('\n')}`);
+    throw new Error(`request ${requestId} is ${r.status} (${r.lastError?.code ?? 'no error'}), not ${status}: ${(e as Error).message}\n${t.logLines.slice(-12).join('\n')}`, { cause: e });
   }
 }
 

@@ -2,10 +2,11 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
-import { DEFAULT_TEST_TLS_DIR, startSimulator, type SimOptions, type Simulator } from '../../src/sim';
+import type { SimOptions, Simulator } from '../../src/sim';
+import { startTestSimulator as startSeeded } from '../harness/simulator';
 
-export async function startTestSimulator(opts: SimOptions = {}): Promise<Simulator> {
-  return startSimulator({ tlsDir: DEFAULT_TEST_TLS_DIR, seed: 42, ...opts });
+export function startTestSimulator(opts: SimOptions = {}): Promise<Simulator> {
+  return startSeeded({ seed: 42, ...opts });
 }
 
 export function credential(sim: Simulator, clientId = sim.provisioning.clientId, secret = sim.provisioning.clientSecret): ClientSecretCredential {
@@ -37,7 +38,7 @@ export interface InvokeResult {
   unreadable: boolean;
 }
 
-/** One InvokeCommand POST exactly as a client sends it [api-facts §7.1–7.3]. */
+/** One InvokeCommand POST exactly as a client sends it [docs/microsoft-facts.md §7.1–7.3]. */
 export async function invoke(
   sim: Simulator,
   token: string,
@@ -61,10 +62,10 @@ export async function invoke(
   try {
     text = await res.text();
   } catch {
-    // The 403 for an unknown cmdlet is NUL bytes labelled gzip: reading it throws [api-facts §7.6].
+    // The 403 for an unknown cmdlet is NUL bytes labelled gzip: reading it throws [docs/microsoft-facts.md §7.6].
     unreadable = true;
   }
-  let json: unknown = null;
+  let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
@@ -73,7 +74,7 @@ export async function invoke(
   return { status: res.status, headers: res.headers, json, text, unreadable };
 }
 
-/** Parses both observed Exchange error-detail formats [api-facts §7.6]. */
+/** Parses both observed Exchange error-detail formats [docs/microsoft-facts.md §7.6]. */
 export function exchangeErrorDetail(body: any): { type: string; message: string; format: 'ex' | 'json' } {
   const m: string = body.error.details[0].message;
   if (m.startsWith('{')) {

@@ -155,7 +155,7 @@ describe('client credentials tokens', () => {
     const graphSp = await g.api(`/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')`).get();
     await g.api(`/servicePrincipals/${graphSp.id}/appRoleAssignedTo`).post({ principalId: created.spId, resourceId: graphSp.id, appRoleId: MAIL_SEND_ROLE_ID });
 
-    // A new token is needed after a grant [api-facts §1.1]; a fresh credential has an empty cache.
+    // A new token is needed after a grant [docs/microsoft-facts.md §1.1]; a fresh credential has an empty cache.
     const after = decodeJwt((await credential(sim, created.appId, created.secret).getToken(`${sim.graphEndpoint}/.default`)).token);
     expect(after.roles).toEqual(['Mail.Send']);
     const exo = decodeJwt((await credential(sim, created.appId, created.secret).getToken(`${sim.exchangeEndpoint}/.default`)).token);

@@ -195,7 +195,7 @@ async function invoke(persona, messageId, action, trigger) {
   await refreshViews();
 }
 
-/** What a Teams client does with an invoke response (teams-facts.md §2.3). */
+/** What a Teams client does with an invoke response (docs/teams-facts.md §2.3). */
 function applyInvokeResult(persona, messageId, r, trigger) {
   const body = r.body && typeof r.body === 'object' ? r.body : null;
   const slow = r.ms > 5000 ? ` (the bot took ${(r.ms / 1000).toFixed(1)} s; Teams gives up after about 5 s)` : '';

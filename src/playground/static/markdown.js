@@ -25,6 +25,7 @@ function inline(text) {
   s = s.replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
   s = s.replace(/(^|[\s(])\*([^*\s][^*]*)\*/g, '$1<em>$2</em>');
   s = s.replace(/(^|[\s(])_([^_\s][^_]*)_(?=$|[\s).,;:!?])/g, '$1<em>$2</em>');
+  // eslint-disable-next-line no-control-regex -- NUL and SOH are the placeholders set aside above
   return s.replace(/\u0000(\d+)\u0000/g, (_, i) => codes[Number(i)]).replace(/\u0001(\d+)\u0001/g, (_, i) => escaped[Number(i)]);
 }
 

@@ -2,27 +2,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../../core/ports';
+import { testClock, type TestClock } from '../../../test/harness/clock';
 
-export interface ManualClock extends Clock {
-  set(t: Date | string): void;
-  advance(ms: number): void;
-}
+export type ManualClock = TestClock;
 
+/** Time stands still at `start` until set or advanced; sleeping advances it. */
 export function manualClock(start: Date | string = '2025-03-01T08:00:00.000Z'): ManualClock {
-  let now = new Date(start).getTime();
-  return {
-    now: () => new Date(now),
-    sleep: async (ms) => {
-      now += ms;
-    },
-    set: (t) => {
-      now = new Date(t).getTime();
-    },
-    advance: (ms) => {
-      now += ms;
-    },
-  };
+  return testClock({ start, sleep: 'advance' });
 }
 
 export function tempDataDir(label = 'store'): { dir: string; cleanup: () => void } {
