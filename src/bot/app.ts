@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { ActivityTypes, type TurnContext } from 'botbuilder';
 import { Application, type TeamsAdapter, type TurnState } from '@microsoft/teams-ai';
-import { errorCard, helpCard, noticeCard, VERBS, type Verb } from '../cards';
+import { errorCard, helpCard, VERBS, type Verb } from '../cards';
 import { OpterError } from '../core/errors';
 import { checkMayRequest, type Actor } from '../requests/rules';
 import { handleAddSenderCommand, handleChooseRegistration } from './add-sender';

@@ -240,4 +240,4 @@ export interface BotServices {
   poke(): void;
 }
 
-export const SYSTEM_ACTOR = { kind: 'system' as const, name: 'Opter Mail bot' };
+export { SYSTEM_ACTOR } from '../runtime/audit';

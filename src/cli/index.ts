@@ -43,7 +43,7 @@ import { SCOPING_MODELS, type ScopingModel } from '../provisioning/runtime';
 import { formatDerivedNames, deriveNames } from '../provisioning/names';
 import { formatOutputBlock, outputFields } from '../provisioning/output';
 import { parseSenderList } from '../provisioning/senders';
-import { appendAudit, progressAuditor } from '../bot/audit';
+import { appendAudit, progressAuditor } from '../runtime/audit';
 import { loadOrCreateEncryptionKey, openStore, type AuditActor, type Store } from '../store';
 import { openTenant, prepareProcessTrust, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
 import { formatExpiring, formatLifecycle, formatPlan, formatRegistrations } from './lifecycle';

@@ -25,7 +25,6 @@ import {
   startTestBot,
   startTestSimulator,
   textOf,
-  waitForCard,
   type Registration,
   type TestBot,
 } from './helpers';
