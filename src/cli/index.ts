@@ -38,7 +38,7 @@ import { formatDerivedNames, deriveNames } from '../provisioning/names';
 import { formatOutputBlock, outputFields } from '../provisioning/output';
 import { parseSenderList } from '../provisioning/senders';
 import { openStore, type Store } from '../store';
-import { openTenant, prepareProcessTrust, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
+import { openTenant, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
 import { formatExpiring, formatLifecycle, formatPlan, formatRegistrations } from './lifecycle';
 import { renderProgressLine } from './render';
 
@@ -348,7 +348,6 @@ interface CliRuntime {
 }
 
 async function withRuntime(dataDir: string, env: NodeJS.ProcessEnv, io: Io, json: boolean, fn: (rt: CliRuntime) => Promise<number>): Promise<number> {
-  await prepareProcessTrust(dataDir, env);
   const tenant = await openTenant({ dataDir, env });
   if (tenant.mode === 'simulator') io.err(`\n!!! Using the ${tenant.description}\n`);
   const store = openStore({ dataDir });

@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+// `npm run build`: compiles the product into dist/ with esbuild — one ESM bundle per entry point, npm packages left
+// external (botbuilder, restify, better-sqlite3 … are loaded from node_modules as Node loads them), and code
+// splitting, so what only local mode uses (the simulator, the playground) sits in chunks that a bot on a real
+// tenant never loads. The playground's static files are copied beside the output that serves them.
+//
+//   node scripts/build.mjs             build
+//   node scripts/build.mjs --if-stale  build only when dist/ is missing or older than its sources (prestart)
+//
+// dist/build-info.json records which sources went into which output; it is the staleness check's input list.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DIST = join(ROOT, 'dist');
+export const BUILD_INFO = join(DIST, 'build-info.json');
+
+/** What `npm start`, `opter-mail` and `npm run sim` run. */
+export const ENTRY_POINTS = ['src/main.ts', 'src/cli/index.ts', 'src/sim/cli.ts'];
+const STATIC_DIR = 'src/playground/static';
+/** The module that reads STATIC_DIR relative to its own URL (`new URL('./static/', import.meta.url)`). */
+const STATIC_READER = 'src/playground/server.ts';
+/** Besides the bundled sources, these change what a build produces. */
+const BUILD_INPUTS = ['package.json', 'scripts/build.mjs'];
+
+const LOCK = join(ROOT, '.dist-lock');
+const LOCK_STALE_MS = 120_000;
+const LOCK_WAIT_MS = 120_000;
+
+function mtimeMs(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY; // a source that vanished makes the build stale
+  }
+}
+
+function filesUnder(dir) {
+  const out = [];
+  const walk = (d) => {
+    for (const entry of readdirSyncSafe(d)) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else out.push(p);
+    }
+  };
+  walk(join(ROOT, dir));
+  return out;
+}
+
+function readdirSyncSafe(d) {
+  try {
+    return readdirSync(d, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+/** Why dist/ must be (re)built, or null when it is up to date. */
+export function staleReason() {
+  if (!existsSync(BUILD_INFO)) return 'dist/ has not been built';
+  let info;
+  try {
+    info = JSON.parse(readFileSync(BUILD_INFO, 'utf8'));
+  } catch {
+    return 'dist/build-info.json is unreadable';
+  }
+  if (JSON.stringify(info.entryPoints) !== JSON.stringify(ENTRY_POINTS)) return 'the entry points changed';
+  for (const output of Object.keys(info.outputs ?? {})) if (!existsSync(join(ROOT, output))) return `${output} is missing`;
+  const builtAt = info.builtAt;
+  const sources = [...new Set([...Object.values(info.outputs ?? {}).flat(), ...BUILD_INPUTS])].map((p) => join(ROOT, p));
+  // A new import adds a file only by changing an existing one, and a new static file changes the folder's mtime.
+  for (const file of [...sources, ...filesUnder(STATIC_DIR), join(ROOT, STATIC_DIR)]) {
+    if (mtimeMs(file) > builtAt) return `${relative(ROOT, file)} changed`;
+  }
+  return null;
+}
+
+function acquireLock() {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      return () => rmSync(LOCK, { recursive: true, force: true });
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      if (Date.now() - mtimeMs(LOCK) > LOCK_STALE_MS) rmSync(LOCK, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`another build holds ${LOCK} for too long; remove it if no build runs`);
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+}
+
+/** Builds dist/ (into a staging folder, then swapped in, so a reader never sees half a build). */
+export async function build({ log = (line) => console.error(line) } = {}) {
+  const release = acquireLock();
+  try {
+    await buildUnlocked(log);
+  } finally {
+    release();
+  }
+}
+
+async function buildUnlocked(log) {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    throw new Error('esbuild is not installed: the build needs the devDependencies (npm ci without --omit=dev)');
+  }
+  const started = Date.now();
+  const staging = join(ROOT, `.dist-tmp-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    const result = await esbuild.build({
+      absWorkingDir: ROOT,
+      entryPoints: ENTRY_POINTS,
+      outdir: staging,
+      outbase: 'src',
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: 'linked',
+      metafile: true,
+      logLevel: 'warning',
+    });
+    const outputs = {};
+    const staticHomes = new Set();
+    for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+      if (file.endsWith('.map')) continue;
+      const out = join('dist', relative(staging, join(ROOT, file)));
+      outputs[out] = Object.keys(meta.inputs).sort();
+      if (meta.inputs[STATIC_READER]) staticHomes.add(dirname(join(ROOT, file)));
+    }
+    for (const home of staticHomes) cpSync(join(ROOT, STATIC_DIR), join(home, 'static'), { recursive: true });
+    // The sources' mtimes are compared with the moment the build *started*: an edit during the build stays stale.
+    writeFileSync(join(staging, 'build-info.json'), `${JSON.stringify({ builtAt: started, entryPoints: ENTRY_POINTS, outputs }, null, 1)}\n`);
+    const old = join(ROOT, `.dist-old-${process.pid}`);
+    if (existsSync(DIST)) renameSync(DIST, old);
+    renameSync(staging, DIST);
+    rmSync(old, { recursive: true, force: true });
+    log(`built dist/ in ${Date.now() - started} ms`);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds when dist/ is stale. Without esbuild (an install without devDependencies) an existing dist/ is used as
+ * it is; a missing one is an error that says what to run.
+ */
+export async function ensureBuilt({ log = (line) => console.error(line) } = {}) {
+  if (!staleReason()) return;
+  const release = acquireLock();
+  try {
+    const reason = staleReason(); // another process may have built it while we waited
+    if (!reason) return;
+    try {
+      await import('esbuild');
+    } catch {
+      if (existsSync(BUILD_INFO)) return;
+      throw new Error('dist/ is missing and esbuild (a devDependency) is not installed: run `npm ci` and `npm run build`');
+    }
+    log(`building dist/ (${reason})`);
+    await buildUnlocked(log);
+  } finally {
+    release();
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const ifStale = process.argv.includes('--if-stale');
+  (ifStale ? ensureBuilt() : build()).catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
