@@ -9,6 +9,7 @@
 //
 // dist/build-info.json records which sources went into which output; it is the staleness check's input list.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +24,47 @@ const STATIC_DIR = 'src/playground/static';
 const STATIC_READER = 'src/playground/server.ts';
 /** Besides the bundled sources, these change what a build produces. */
 const BUILD_INPUTS = ['package.json', 'scripts/build.mjs'];
+
+/** Defined at the top of every output file; the CommonJS packages are loaded through it (see cjsPackagesByRequire). */
+const REQUIRE = '__opterRequire';
+const BANNER = `import { createRequire as __opterCreateRequire } from 'node:module';\nconst ${REQUIRE} = __opterCreateRequire(import.meta.url);`;
+
+/** True when Node would load `specifier` (imported from the project root) as CommonJS. */
+function isCommonJsPackage(specifier) {
+  let file;
+  try {
+    file = fileURLToPath(import.meta.resolve(specifier));
+  } catch {
+    return false;
+  }
+  if (file.endsWith('.cjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) return JSON.parse(readFileSync(pkg, 'utf8')).type !== 'module';
+  }
+  return true;
+}
+
+/**
+ * Every npm package stays external. Those that are CommonJS (botbuilder, @microsoft/teams-ai, better-sqlite3 …) are
+ * loaded with require() rather than `import`: importing CommonJS from ESM makes Node scan each module, and every
+ * module it re-exports, for export names (cjs-module-lexer), which for teams-ai's and botbuilder's re-export trees
+ * is a measurable part of start-up. esbuild's CommonJS interop then gives the same bindings TypeScript's
+ * esModuleInterop describes. ESM packages (and node: built-ins) are imported as they are.
+ */
+const cjsPackagesByRequire = {
+  name: 'cjs-packages-by-require',
+  setup(b) {
+    const cache = new Map();
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.namespace === 'cjs-package' || args.path.startsWith('node:') || builtinModules.includes(args.path)) return { path: args.path, external: true };
+      if (!cache.has(args.path)) cache.set(args.path, isCommonJsPackage(args.path));
+      return cache.get(args.path) ? { path: args.path, namespace: 'cjs-package' } : { path: args.path, external: true };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'cjs-package' }, (args) => ({ contents: `module.exports = ${REQUIRE}(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
 
 const LOCK = join(ROOT, '.dist-lock');
 const LOCK_STALE_MS = 120_000;
@@ -123,7 +165,8 @@ async function buildUnlocked(log) {
       format: 'esm',
       platform: 'node',
       target: 'node20',
-      packages: 'external',
+      plugins: [cjsPackagesByRequire],
+      banner: { js: BANNER },
       sourcemap: 'linked',
       metafile: true,
       logLevel: 'warning',
