@@ -7,3 +7,5 @@ export declare const ENTRY_POINTS: string[];
 export declare function staleReason(): string | null;
 export declare function build(options?: { log?: (line: string) => void }): Promise<void>;
 export declare function ensureBuilt(options?: { log?: (line: string) => void }): Promise<void>;
+/** The arguments after `node` of package.json's "start" script. */
+export declare function startArguments(): string[];

@@ -119,6 +119,17 @@ export function staleReason() {
   return null;
 }
 
+/**
+ * The arguments after `node` of package.json's "start" script, so that what measures or tests `npm start` (P4,
+ * src/playground/npm-start.test.ts) runs exactly that command line, without npm in between.
+ */
+export function startArguments() {
+  const script = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts?.start ?? '';
+  const [command, ...args] = script.trim().split(/\s+/);
+  if (command !== 'node' || !args.length) throw new Error(`package.json "start" is not a plain \`node …\` command: ${script}`);
+  return args;
+}
+
 function acquireLock() {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -176,7 +187,8 @@ async function buildUnlocked(log) {
     for (const [file, meta] of Object.entries(result.metafile.outputs)) {
       if (file.endsWith('.map')) continue;
       const out = join('dist', relative(staging, join(ROOT, file)));
-      outputs[out] = Object.keys(meta.inputs).sort();
+      // Only files count: the CommonJS stubs are virtual (`cjs-package:<name>`) and change with package.json.
+      outputs[out] = Object.keys(meta.inputs).filter((input) => !input.startsWith('cjs-package:')).sort();
       if (meta.inputs[STATIC_READER]) staticHomes.add(dirname(join(ROOT, file)));
     }
     for (const home of staticHomes) cpSync(join(ROOT, STATIC_DIR), join(home, 'static'), { recursive: true });

@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureBuilt } from '../build.mjs';
+import { ensureBuilt, startArguments } from '../build.mjs';
 import { median, round } from './stats';
 
 export interface P4Options {
@@ -201,7 +201,7 @@ async function startOnce(root: string, dataDir: string, timeoutMs: number, settl
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL);
   };
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, startArguments(), {
     cwd: root,
     env: cleanEnv({ DATA_DIR: dataDir, PORT: String(botPort), PLAYGROUND_PORT: String(playgroundPort), HOST: '127.0.0.1' }),
     detached: true,
@@ -273,7 +273,7 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
     }
   }
   return {
-    command: 'node dist/main.js (npm start)',
+    command: `node ${startArguments().join(' ')} (npm start)`,
     settleMs,
     runs: results,
     median: { cold: medianStart(results.map((r) => r.cold)), warm: medianStart(results.map((r) => r.warm)) },

@@ -32,7 +32,9 @@ export function transportFor(conn: { trustedCa?: string }): HttpTransport | unde
   // One agent per CA for the whole process, so keep-alive sockets are shared by every adapter and credential.
   let t = transports.get(pem);
   if (!t) {
-    const agent = new Agent({ keepAlive: true, ca: [...rootCertificates, ...environmentCas(), pem] });
+    // The extra CA comes first: OpenSSL takes the first CA whose subject matches, and another simulator's
+    // certificate in NODE_EXTRA_CA_CERTS (same subject, other key) must not shadow this one.
+    const agent = new Agent({ keepAlive: true, ca: [pem, ...rootCertificates, ...environmentCas()] });
     t = { agent, fetch: fetchVia(agent) };
     transports.set(pem, t);
   }
