@@ -87,7 +87,7 @@ function filesUnder(dir) {
       else out.push(p);
     }
   };
-  walk(join(ROOT, dir));
+  walk(dir);
   return out;
 }
 
@@ -99,22 +99,23 @@ function readdirSyncSafe(d) {
   }
 }
 
-/** Why dist/ must be (re)built, or null when it is up to date. */
-export function staleReason() {
-  if (!existsSync(BUILD_INFO)) return 'dist/ has not been built';
+/** Why dist/ must be (re)built, or null when it is up to date. `root`: the package folder (tests). */
+export function staleReason(root = ROOT) {
+  const buildInfo = join(root, 'dist', 'build-info.json');
+  if (!existsSync(buildInfo)) return 'dist/ has not been built';
   let info;
   try {
-    info = JSON.parse(readFileSync(BUILD_INFO, 'utf8'));
+    info = JSON.parse(readFileSync(buildInfo, 'utf8'));
   } catch {
     return 'dist/build-info.json is unreadable';
   }
   if (JSON.stringify(info.entryPoints) !== JSON.stringify(ENTRY_POINTS)) return 'the entry points changed';
-  for (const output of Object.keys(info.outputs ?? {})) if (!existsSync(join(ROOT, output))) return `${output} is missing`;
-  const builtAt = info.builtAt;
-  const sources = [...new Set([...Object.values(info.outputs ?? {}).flat(), ...BUILD_INPUTS])].map((p) => join(ROOT, p));
+  for (const output of Object.keys(info.outputs ?? {})) if (!existsSync(join(root, output))) return `${output} is missing`;
+  const sources = [...new Set([...Object.values(info.outputs ?? {}).flat(), ...BUILD_INPUTS])].map((p) => join(root, p));
   // A new import adds a file only by changing an existing one, and a new static file changes the folder's mtime.
-  for (const file of [...sources, ...filesUnder(STATIC_DIR), join(ROOT, STATIC_DIR)]) {
-    if (mtimeMs(file) > builtAt) return `${relative(ROOT, file)} changed`;
+  const staticDir = join(root, STATIC_DIR);
+  for (const file of [...sources, ...filesUnder(staticDir), staticDir]) {
+    if (mtimeMs(file) > info.builtAt) return `${relative(root, file)} changed`;
   }
   return null;
 }
