@@ -2,13 +2,12 @@
  * `npm run bench`: P1–P4 of issue 7 against the simulated tenant; writes artifacts/bench/results-<timestamp>.json
  * and regenerates docs/performance.md. See docs/performance.md for what each benchmark measures and why.
  *
- * The process re-launches itself once with NODE_EXTRA_CA_CERTS set to the simulator's certificate (Node reads it
- * only at start), exactly as `npm start` does for its embedded simulator.
+ * The simulator's certificate is trusted the way `npm start` trusts its embedded simulator: in this process through
+ * the connection's `trustedCa` (src/adapters/tls-trust.ts); the child processes it starts get NODE_EXTRA_CA_CERTS.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { ensureTrustedCa } from '../src/runtime/trust';
-import { DEFAULT_TEST_TLS_DIR, ensureSimCertificate } from '../src/sim/tls';
+import { DEFAULT_TEST_TLS_DIR, extraCaCertsWithSimulator } from '../src/sim/tls';
 import { loadNow, machineInfo } from './bench/machine';
 import { runP1 } from './bench/p1-provisioning';
 import { runP2 } from './bench/p2-bot';
@@ -51,8 +50,8 @@ async function main(): Promise<number> {
     console.log(`report: ${relative(defaultRoot(), docPath)} (from ${parsed.from})`);
     return 0;
   }
-  const { certPath } = ensureSimCertificate(DEFAULT_TEST_TLS_DIR);
-  await ensureTrustedCa(certPath);
+  // Inherited by the bot process of P2, which opens the simulator through the configuration contract (AZURE_*).
+  process.env.NODE_EXTRA_CA_CERTS = extraCaCertsWithSimulator(DEFAULT_TEST_TLS_DIR);
 
   const root = defaultRoot();
   const { settings } = parsed;

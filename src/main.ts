@@ -4,16 +4,12 @@
  * (BOT_ID, AZURE_CLIENT_ID, …): the real bot, playground off unless PLAYGROUND=1. Ctrl-C stops everything.
  * The work is in src/playground/product.ts (startProduct), which the browser tests call the same way.
  */
-import { prepareProcessTrust } from './runtime/process-trust';
 import type { Product } from './playground/product';
 
 const STOP_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   const dataDir = process.env.DATA_DIR?.trim() || './data';
-  // Must come first: in simulator mode the process re-launches once to trust the simulator's certificate.
-  await prepareProcessTrust(dataDir);
-
   let product: Product | null = null;
   let stopping = false;
   const stop = (signal: string) => {
@@ -38,8 +34,6 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
-  // Imported only now: in simulator mode the first process merely waits for its re-launched child, and should not
-  // hold the whole product in memory while it does.
   const { startProduct } = await import('./playground/product');
   // Microsoft-like delays on the embedded tenant: on an instant one a setup ends before anyone can watch it.
   product = await startProduct({ dataDir, simulatorDelays: 'microsoft-like' });

@@ -29,6 +29,7 @@ export function connectionFor(sim: BenchSimulator): TenantConnection {
     authorityHost: sim.authorityHost,
     graphEndpoint: sim.graphEndpoint,
     exchangeEndpoint: sim.exchangeEndpoint,
+    trustedCa: readFileSync(sim.caCertPath, 'utf8'),
   };
 }
 

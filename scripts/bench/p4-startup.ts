@@ -1,12 +1,12 @@
 /**
- * P4: what `npm start` costs — time from spawning `tsx src/main.ts` until the bot's HTTP port answers (and the
- * playground's), and the resident memory once it sits idle. Cold = a fresh DATA_DIR (certificates, keys, store and
- * simulated tenant are created); warm = the same DATA_DIR started again.
+ * P4: what `npm start` costs — time from spawning `node dist/main.js` (the compiled runtime `npm start` runs; built
+ * first when dist/ is stale) until the bot's HTTP port answers (and the playground's), and the resident memory once
+ * it sits idle. Cold = a fresh DATA_DIR (certificates, keys, store and simulated tenant are created); warm = the
+ * same DATA_DIR started again.
  *
  * The environment is built from scratch (PATH, HOME, locale + DATA_DIR, ports), so no tenant or bot setting of the
  * caller leaks in and the product starts in its default mode: embedded simulator, local-mode bot, playground.
- * RSS is read from /proc (Linux) for the whole process tree: the tsx launcher, main.ts, and main.ts re-launched
- * with NODE_EXTRA_CA_CERTS (src/runtime/trust.ts).
+ * RSS is read from /proc (Linux) for the whole process tree, so a process the product started would be counted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,12 +14,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RELAUNCHED_FLAG } from '../../src/runtime/trust';
+import { ensureBuilt, startArguments } from '../build.mjs';
 import { median, round } from './stats';
 
 export interface P4Options {
   runs: number;
-  /** Repository root (where package.json and src/main.ts are). Default: two levels above this file. */
+  /** Repository root (where package.json and dist/main.js are). Default: two levels above this file. */
   root?: string;
   /** Give up on a start after this long (default 90 s). */
   timeoutMs?: number;
@@ -35,7 +35,7 @@ export interface StartMeasurement {
   playgroundMs: number;
   /** Sum of VmRSS over the process tree after settling, MiB. */
   treeRssMiB: number;
-  /** The process that serves (the one re-launched with the simulator's CA, src/runtime/trust.ts), MiB. */
+  /** The process that serves (the deepest of the tree; the only one when nothing is re-launched), MiB. */
   productRssMiB: number;
   processes: number;
   /** Each process of the tree: its command line (shortened) and RSS. */
@@ -131,15 +131,6 @@ export function commandOf(pid: number): string {
   }
 }
 
-/** The product process after the trust re-launch carries OPTER_TRUST_RELAUNCHED in its environment. */
-function isRelaunchedProduct(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`${RELAUNCHED_FLAG}=1`);
-  } catch {
-    return false;
-  }
-}
-
 function cleanEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ']) {
@@ -173,8 +164,8 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * Stops the whole tree: the child leads its own process group (detached), so SIGTERM to the group reaches the tsx
- * launcher, main.ts and its re-launched copy; whatever is still there after the grace period gets SIGKILL.
+ * Stops the whole tree: the child leads its own process group (detached), so SIGTERM to the group reaches it and
+ * anything it started; whatever is still there after the grace period gets SIGKILL.
  */
 async function stopTree(child: ChildProcess): Promise<boolean> {
   const pgid = child.pid!;
@@ -205,13 +196,12 @@ async function startOnce(root: string, dataDir: string, timeoutMs: number, settl
   let measured: Omit<StartMeasurement, 'stoppedCleanly'>;
   let stoppedCleanly: boolean;
   const [botPort, playgroundPort] = [await freePort(), await freePort()];
-  const tsx = join(root, 'node_modules', '.bin', 'tsx');
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL);
   };
   const t0 = performance.now();
-  const child = spawn(tsx, ['src/main.ts'], {
+  const child = spawn(process.execPath, startArguments(), {
     cwd: root,
     env: cleanEnv({ DATA_DIR: dataDir, PORT: String(botPort), PLAYGROUND_PORT: String(playgroundPort), HOST: '127.0.0.1' }),
     detached: true,
@@ -234,9 +224,7 @@ async function startOnce(root: string, dataDir: string, timeoutMs: number, settl
     await new Promise((r) => setTimeout(r, settleMs));
     const pids = processTree(child.pid!);
     const rss = pids.map(rssKiB);
-    const served = pids.findIndex(isRelaunchedProduct);
-    // Without a trust re-launch (a configured tenant) the deepest process serves.
-    const productIndex = served >= 0 ? served : pids.length - 1;
+    const productIndex = pids.length - 1;
     measured = {
       listeningMs: round(listeningMs, 0),
       playgroundMs: round(playgroundMs, 0),
@@ -267,7 +255,8 @@ function medianStart(list: StartMeasurement[]): StartMeasurement {
 export async function runP4(opts: P4Options): Promise<P4Result> {
   const log = opts.log ?? (() => {});
   const root = opts.root ?? defaultRoot();
-  if (!existsSync(join(root, 'src', 'main.ts'))) throw new Error(`P4 needs ${join(root, 'src', 'main.ts')} (what npm start runs)`);
+  if (root === defaultRoot()) await ensureBuilt({ log });
+  if (!existsSync(join(root, 'dist', 'main.js'))) throw new Error(`P4 needs ${join(root, 'dist', 'main.js')} (what npm start runs; npm run build)`);
   const runs = Math.max(1, Math.min(20, Math.floor(opts.runs)));
   const timeoutMs = opts.timeoutMs ?? 90_000;
   const settleMs = opts.settleMs ?? 3_000;
@@ -284,7 +273,7 @@ export async function runP4(opts: P4Options): Promise<P4Result> {
     }
   }
   return {
-    command: 'tsx src/main.ts (npm start)',
+    command: `node ${startArguments().join(' ')} (npm start)`,
     settleMs,
     runs: results,
     median: { cold: medianStart(results.map((r) => r.cold)), warm: medianStart(results.map((r) => r.warm)) },

@@ -1,10 +1,12 @@
 /**
  * A simulated tenant in a child process (scripts/bench/sim-process.ts), driven through its loopback admin surface.
- * The benchmark process must trust the simulator's certificate (NODE_EXTRA_CA_CERTS = caCertPath of `tlsDir`).
+ * Its admin surface is reached over HTTPS trusting the simulator's certificate in-process (src/adapters/tls-trust.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { transportFor } from '../../src/adapters/tls-trust';
 import type { RequestLogEntry, SimFaults, TenantSnapshot } from '../../src/sim';
 
 export const SIM_READY_PREFIX = 'BENCH_SIM_READY ';
@@ -59,8 +61,9 @@ export async function startSimulatorProcess(opts: StartSimProcessOptions): Promi
     throw e;
   }
 
+  const trusted = transportFor({ trustedCa: readFileSync(info.caCertPath, 'utf8') })!.fetch;
   const admin = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${info.graphEndpoint}/_sim/${path}`, {
+    const res = await trusted(`${info.graphEndpoint}/_sim/${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -196,15 +196,7 @@ function renderP3(o: BenchOutcome<P3Result>, latencyMs: number): string[] {
 }
 
 function startRow(label: string, s: StartMeasurement): string {
-  return `| ${label} | **${ms(s.listeningMs)}** | ${ms(s.playgroundMs)} | **${s.productRssMiB} MiB** | ${s.treeRssMiB} MiB (${s.processes} processes) |`;
-}
-
-/** The trust re-launch leaves main.ts waiting for its copy; say what that waiting process costs. */
-function waitingParentNote(s: StartMeasurement): string {
-  const waiting = s.tree.filter((p) => !p.serving && /(^| )main\.ts$/.test(p.command) && !p.command.startsWith('node tsx'));
-  if (waiting.length === 0) return '';
-  const mib = Math.round(waiting.reduce((n, p) => n + p.rssMiB, 0));
-  return ` The main.ts that waits for its re-launched copy (src/runtime/trust.ts) stays resident at ${mib} MiB next to the serving process's ${Math.round(s.productRssMiB)} MiB.`;
+  return `| ${label} | **${ms(s.listeningMs)}** | ${ms(s.playgroundMs)} | **${s.productRssMiB} MiB** | ${s.treeRssMiB} MiB (${s.processes} process${s.processes === 1 ? '' : 'es'}) |`;
 }
 
 function renderP4(o: BenchOutcome<P4Result>): string[] {
@@ -218,8 +210,7 @@ function renderP4(o: BenchOutcome<P4Result>): string[] {
     startRow('warm (same DATA_DIR)', r.median.warm),
     '',
     `RSS read ${ms(r.settleMs)} after both ports answered. The tree of the median warm start: ${r.median.warm.tree.map((p) => `\`${p.command}\` ${p.rssMiB} MiB`).join('; ')}. ` +
-      `On SIGTERM to its process group every start ${r.median.cold.stoppedCleanly && r.median.warm.stoppedCleanly ? 'stopped cleanly' : '**did not stop within 15 s and was killed**'}.` +
-      waitingParentNote(r.median.warm),
+      `On SIGTERM to its process group every start ${r.median.cold.stoppedCleanly && r.median.warm.stoppedCleanly ? 'stopped cleanly' : '**did not stop within 15 s and was killed**'}.`,
     '',
     loadLine(o),
     '',
@@ -267,8 +258,9 @@ const METHOD = [
   '  delays every request — token, Graph and Exchange — by the same fixed time before it is answered.',
   '- **The product is the real code**: `createTenantAdapters` (@azure/identity, the Graph SDK with its RetryHandler, the',
   '  Exchange InvokeCommand adapter), the `ProvisioningEngine` with its default retry policy on a file-backed SQLite',
-  '  journal, and for P2 the whole bot from `startBot`. The benchmark process trusts the simulator\'s certificate through',
-  '  `NODE_EXTRA_CA_CERTS`, set by re-launching itself once at start (`ensureTrustedCa`, as `npm start` does).',
+  '  journal, and for P2 the whole bot from `startBot`. The benchmark process trusts the simulator\'s certificate as',
+  '  `npm start` does, in-process through the connection (`trustedCa`, src/adapters/tls-trust.ts); the bot process of P2',
+  '  opens the simulator through the configuration contract and gets `NODE_EXTRA_CA_CERTS`.',
   '- **Runs and medians**: every benchmark runs `--runs` times (default 5, at most 20); tables show the median over',
   '  runs (for latencies, the median of each run\'s percentile). P1 does one unreported warm-up run first. Percentiles',
   '  are nearest-rank: every value shown was observed.',
@@ -339,13 +331,13 @@ const METHOD = [
   '',
   '### P4: start-up',
   '',
-  '`tsx src/main.ts` (what `npm start` runs) is spawned with a clean environment (PATH, HOME, locale, `DATA_DIR`,',
+  'The command line of package.json\'s `start` script (`node … dist/main.js`, the compiled runtime; dist/ is built',
+  'first when stale, so the build is not timed) is spawned with a clean environment (PATH, HOME, locale, `DATA_DIR`,',
   '`PORT`, `PLAYGROUND_PORT`; no tenant or bot settings, so it starts in its default mode: embedded simulator, local',
   'bot, playground). Time is from spawn until the bot\'s port answers HTTP (any status), and until the playground\'s does.',
-  'RSS (`VmRSS` from `/proc`, Linux) is read after the process has idled: for the serving process (the one re-launched',
-  'with the simulator\'s CA) and for the whole tree (the tsx launcher, main.ts waiting for its re-launched copy, the',
-  're-launched copy). Cold start = new `DATA_DIR` (certificates, keys, store and tenant are created); warm = the same',
-  'directory again.',
+  'RSS (`VmRSS` from `/proc`, Linux) is read after the process has idled, for the serving process and for its whole',
+  'process tree (which would show anything it started). Cold start = new `DATA_DIR` (certificates, keys, store and',
+  'tenant are created); warm = the same directory again.',
   '',
   '### Checking the harness itself',
   '',

@@ -10,15 +10,16 @@ import { OpterError } from '../core/errors';
 import type { AppSignInPort } from '../core/ports';
 import { classifyError, type ClassifyContext } from './classify';
 import type { TenantConnection } from './config';
-import { authorityOptions, defaultScope } from './credential';
+import { credentialOptions, defaultScope } from './credential';
 import { createGraphClient, graphStatusOf, userSegment, type GraphClientOptions } from './graph-client';
+import { transportFor } from './tls-trust';
 
 /** Graph codes that mean "this address has no mailbox Graph can send from" (docs/microsoft-facts.md §10). */
 const NO_MAILBOX = /MailboxNotEnabledForRESTAPI|ErrorInvalidUser|Request_ResourceNotFound|ResourceNotFound|ErrorNonExistentMailbox/i;
 
 export class AppSignIn implements AppSignInPort {
   constructor(
-    private readonly conn: Pick<TenantConnection, 'tenantId' | 'authorityHost' | 'graphEndpoint'>,
+    private readonly conn: Pick<TenantConnection, 'tenantId' | 'authorityHost' | 'graphEndpoint' | 'trustedCa'>,
     private readonly graphOptions: GraphClientOptions = {},
   ) {}
 
@@ -36,7 +37,7 @@ export class AppSignIn implements AppSignInPort {
   }
 
   async sendMail(clientId: string, secret: string, mail: { from: string; to: string; subject: string; body: string }): Promise<void> {
-    const client = createGraphClient(this.conn.graphEndpoint, this.credentialFor(clientId, secret), this.graphOptions);
+    const client = createGraphClient(this.conn.graphEndpoint, this.credentialFor(clientId, secret), { fetch: transportFor(this.conn)?.fetch, ...this.graphOptions });
     try {
       await client.api(`/users/${userSegment(mail.from)}/sendMail`).post({
         message: {
@@ -56,7 +57,7 @@ export class AppSignIn implements AppSignInPort {
   }
 
   private credentialFor(clientId: string, secret: string): TokenCredential {
-    return new ClientSecretCredential(this.conn.tenantId, clientId, secret, authorityOptions(this.conn.authorityHost));
+    return new ClientSecretCredential(this.conn.tenantId, clientId, secret, credentialOptions(this.conn));
   }
 
   private context(secret: string, operation: string): ClassifyContext {

@@ -26,6 +26,11 @@ export type TenantConnection = {
   graphEndpoint: string;
   /** Origin of Exchange Online, no trailing slash. */
   exchangeEndpoint: string;
+  /**
+   * PEM of one more certificate authority trusted for these endpoints, besides Node's defaults and
+   * NODE_EXTRA_CA_CERTS: the embedded simulator's self-signed certificate (tls-trust.ts). Never from the environment.
+   */
+  trustedCa?: string;
 };
 
 type Env = Record<string, string | undefined>;

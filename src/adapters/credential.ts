@@ -9,6 +9,7 @@ import {
   type TokenCredential,
 } from '@azure/identity';
 import type { TenantConnection } from './config';
+import { transportFor } from './tls-trust';
 
 /** Hosts of Microsoft's own identity clouds, which MSAL can validate through public instance discovery. */
 const MICROSOFT_AUTHORITY_HOSTS = new Set(
@@ -33,13 +34,19 @@ export function authorityOptions(authorityHost: string): { authorityHost: string
   return { authorityHost, disableInstanceDiscovery: !isMicrosoftAuthorityHost(authorityHost) };
 }
 
+/** authorityOptions plus, for a connection that trusts an extra CA, the HTTPS agent that trusts it. */
+export function credentialOptions(conn: Pick<TenantConnection, 'authorityHost' | 'trustedCa'>) {
+  const agent = transportFor(conn)?.agent;
+  return { ...authorityOptions(conn.authorityHost), ...(agent ? { agent } : {}) };
+}
+
 /** `<resource origin>/.default`: client credentials can only ask for the app's statically granted permissions. */
 export function defaultScope(resourceEndpoint: string): string {
   return `${new URL(resourceEndpoint).origin}/.default`;
 }
 
 export function createCredential(conn: TenantConnection): TokenCredential {
-  const options = authorityOptions(conn.authorityHost);
+  const options = credentialOptions(conn);
   if (conn.clientId && conn.clientSecret) {
     return new ClientSecretCredential(conn.tenantId, conn.clientId, conn.clientSecret, options);
   }

@@ -31,6 +31,7 @@ import { classifyError, exchangeAnnotationFailure, failureInfoOf, hasExchangeExc
 import type { TenantConnection } from './config';
 import { isSameCloudExchangeLink } from './clouds';
 import { defaultScope } from './credential';
+import { transportFor } from './tls-trust';
 
 /** The system mailbox every app-only InvokeCommand call is routed by (docs/microsoft-facts.md §7.2). */
 const SYSTEM_MAILBOX = 'SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}';
@@ -82,14 +83,17 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
   private readonly scope: string;
   private readonly connectionId = randomUUID();
   private readonly newObjects = new Map<string, number>();
+  /** Set when the connection trusts an extra CA (the simulator's); otherwise the global fetch. */
+  private readonly trustedFetch: typeof fetch | undefined;
   private readonly options: Required<Omit<ExchangeOnlineOptions, 'onWarning'>> & Pick<ExchangeOnlineOptions, 'onWarning'>;
 
   constructor(
-    conn: Pick<TenantConnection, 'tenantId' | 'exchangeEndpoint'>,
+    conn: Pick<TenantConnection, 'tenantId' | 'exchangeEndpoint' | 'trustedCa'>,
     private readonly credential: TokenCredential,
     options: ExchangeOnlineOptions = {},
   ) {
     this.tenantId = conn.tenantId;
+    this.trustedFetch = transportFor(conn)?.fetch;
     this.endpoint = new URL(conn.exchangeEndpoint).origin;
     this.scope = defaultScope(this.endpoint);
     this.options = {
@@ -404,7 +408,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
     const requestId = randomUUID();
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await (this.trustedFetch ?? fetch)(url, {
         method: 'POST',
         headers: {
           Authorization: `Bearer ${token}`,

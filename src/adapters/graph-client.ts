@@ -25,7 +25,7 @@ import {
   type Context,
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
+import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { TokenCredential } from '@azure/identity';
 import { defaultScope } from './credential';
 
@@ -34,6 +34,8 @@ export interface GraphClientOptions {
   maxRetries?: number;
   /** SDK RetryHandler base delay in seconds when the service sent no Retry-After (default 3). */
   retryDelaySeconds?: number;
+  /** Sends the requests instead of the global fetch (the SDK's HTTPMessageHandler), e.g. one that trusts the simulator's CA (tls-trust.ts). */
+  fetch?: typeof fetch;
 }
 
 /** Re-throws anything thrown inside the chain as GraphClientError { customError } so the SDK does not flatten it. */
@@ -57,6 +59,17 @@ class PreserveCauseHandler implements Middleware {
   }
 }
 
+/** The SDK's HTTPMessageHandler with a fetch of our choosing: the last handler of the chain. */
+class FetchHandler implements Middleware {
+  constructor(private readonly send: typeof fetch) {}
+
+  async execute(context: Context): Promise<void> {
+    context.response = await this.send(context.request, context.options);
+  }
+
+  setNext(): void {}
+}
+
 export function createGraphClient(graphEndpoint: string, credential: TokenCredential, options: GraphClientOptions = {}): Client {
   const origin = new URL(graphEndpoint).origin;
   const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [defaultScope(origin)] });
@@ -72,7 +85,7 @@ export function createGraphClient(graphEndpoint: string, credential: TokenCreden
       new RetryHandler(new RetryHandlerOptions(options.retryDelaySeconds ?? 3, options.maxRetries ?? 3)),
       new RedirectHandler(new RedirectHandlerOptions()),
       new TelemetryHandler(),
-      new HTTPMessageHandler(),
+      options.fetch ? new FetchHandler(options.fetch) : new HTTPMessageHandler(),
     ],
   });
 }

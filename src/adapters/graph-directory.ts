@@ -20,6 +20,7 @@ import type {
 } from '../core/ports';
 import { classifyError, ServiceHttpError, type ClassifyContext } from './classify';
 import type { TenantConnection } from './config';
+import { transportFor } from './tls-trust';
 import { createGraphClient, graphMessageOf, graphStatusOf, odataEqFilter, odataKey, type GraphClientOptions } from './graph-client';
 
 /** Graph application permissions the provisioning identity needs, named when a call is refused (docs/permissions.md). */
@@ -60,10 +61,10 @@ export class GraphDirectory implements DirectoryPort {
   private readonly newAppWindowMs: number;
   private readonly now: () => number;
 
-  constructor(conn: Pick<TenantConnection, 'tenantId' | 'graphEndpoint'>, credential: TokenCredential, options: GraphDirectoryOptions = {}) {
+  constructor(conn: Pick<TenantConnection, 'tenantId' | 'graphEndpoint' | 'trustedCa'>, credential: TokenCredential, options: GraphDirectoryOptions = {}) {
     this.tenantId = conn.tenantId;
     this.origin = new URL(conn.graphEndpoint).origin;
-    this.client = createGraphClient(conn.graphEndpoint, credential, options);
+    this.client = createGraphClient(conn.graphEndpoint, credential, { fetch: transportFor(conn)?.fetch, ...options });
     this.newAppWindowMs = options.newAppWindowMs ?? NEW_APP_WINDOW_MS;
     this.now = options.now ?? Date.now;
   }

@@ -45,7 +45,7 @@ import { formatOutputBlock, outputFields } from '../provisioning/output';
 import { parseSenderList } from '../provisioning/senders';
 import { appendAudit, progressAuditor } from '../runtime/audit';
 import { loadOrCreateEncryptionKey, openStore, type AuditActor, type Store } from '../store';
-import { openTenant, prepareProcessTrust, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
+import { openTenant, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
 import { formatExpiring, formatLifecycle, formatPlan, formatRegistrations } from './lifecycle';
 import { renderProgressLine } from './render';
 
@@ -435,7 +435,6 @@ async function withRuntime(
   } catch (e) {
     if (!options.readOnly) throw e;
   }
-  await prepareProcessTrust(dataDir, env);
   const tenant = await openTenant({ dataDir, env });
   if (tenant.mode === 'simulator') io.err(`\n!!! Using the ${tenant.description}\n`);
   let store: Store;

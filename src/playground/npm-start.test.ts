@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT, startArguments } from '../../scripts/build.mjs';
 
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -26,9 +27,9 @@ function cleanEnv(dataDir: string): NodeJS.ProcessEnv {
 }
 
 async function npmStart(dataDir: string): Promise<Running> {
-  // Exactly the command package.json's "start" script runs (npm itself dies by the signal, so its exit code says
-  // nothing about how the product stopped).
-  const child = spawn(join('node_modules', '.bin', 'tsx'), ['src/main.ts'], { cwd: process.cwd(), env: cleanEnv(dataDir), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Exactly the command package.json's "start" script runs, the compiled runtime (npm itself dies by the signal, so
+  // its exit code says nothing about how the product stopped; its prestart build is done by the test setup).
+  const child = spawn(process.execPath, startArguments(), { cwd: ROOT, env: cleanEnv(dataDir), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));

@@ -8,15 +8,17 @@
  *  - local mode in front of a real tenant is refused unless ALLOW_LOCAL_MODE_ON_REAL_TENANT is set;
  *  - configuration (BOT_ID, AZURE_CLIENT_ID, …) → the real bot; the playground only with PLAYGROUND=1, and only
  *    while the bot runs in local mode (it cannot sign Bot Framework tokens).
+ *
+ * The simulator (runtime/tenant.ts) and the playground (server, world, personas) are imported only when used, so a
+ * bot on a real tenant never loads them.
  */
 import { join, resolve } from 'node:path';
 import { startBot, type BotHandle } from '../bot';
 import { assertLocalModeTenantAllowed, readBotConfig, REAL_TENANT_OPT_IN, type BotConfig } from '../bot/config';
 import type { BotLogger } from '../bot/server';
 import { openTenant, type TenantRuntime } from '../runtime/tenant';
-import { EMBEDDED_TENANT } from '../sim/tenant';
-import { configuredPersonas, simulatorPersonas, type Persona } from './personas';
-import { DEFAULT_PLAYGROUND_PORT, startPlayground, type Playground, type PlaygroundLogger } from './server';
+import type { Persona } from './personas';
+import type { Playground, PlaygroundLogger } from './server';
 import { channelIdOf, playgroundTeam } from './team';
 
 type Env = Record<string, string | undefined>;
@@ -108,9 +110,10 @@ export function playgroundWanted(env: Env, simulated: boolean): boolean {
   return !set(env, 'BOT_ID') && simulated;
 }
 
-function port(env: Env, name: string, fallback: number): number {
+/** A port from the environment, or undefined when unset (the server's own default applies). */
+function port(env: Env, name: string): number | undefined {
   const raw = (env[name] ?? '').trim();
-  if (!raw) return fallback;
+  if (!raw) return undefined;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n > 65535) throw new ProductStartError(`${name} must be a port number (0–65535); got "${raw}"`);
   return n;
@@ -134,7 +137,7 @@ export function playgroundBotEnv(env: Env, tenantId: string, personas: Persona[]
 export async function startProduct(options: StartProductOptions = {}): Promise<Product> {
   const env = options.env ?? process.env;
   const dataDir = resolve(options.dataDir ?? (env.DATA_DIR?.trim() || './data'));
-  const playgroundPort = port(env, 'PLAYGROUND_PORT', DEFAULT_PLAYGROUND_PORT);
+  const playgroundPort = port(env, 'PLAYGROUND_PORT');
   // Decided on the environment alone, before a tenant is opened or anyone signs in.
   assertLocalModeTenantAllowed(env);
   const delays = simulatorDelaysFor(env, options.simulatorDelays);
@@ -160,12 +163,14 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
     if (sim && !set(env, 'BOT_ID')) {
       // The local bot on the embedded tenant is wired the same way with or without our playground, so Microsoft's
       // Agents Playground (PLAYGROUND=0, docs/playground.md) finds the same tenant, people and channels.
+      const { simulatorPersonas } = await import('./personas');
       personas = simulatorPersonas(sim.snapshot().users, sim.tenantId, sim.domain);
       tenantId = sim.tenantId;
       botEnv = playgroundBotEnv(env, tenantId, personas);
     } else if (withPlayground) {
       const configured = readBotConfig(env);
       tenantId = configured.allowedTenantIds[0] ?? tenantId;
+      const { configuredPersonas } = await import('./personas');
       personas = configuredPersonas(configured.admins, configured.approvers, tenantId);
       botEnv = playgroundBotEnv(env, tenantId, personas);
     }
@@ -177,6 +182,7 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
     let playground: Playground | null = null;
     if (withPlayground) {
       const logger: PlaygroundLogger | undefined = options.logger ? { info: options.logger.info, warn: options.logger.warn } : undefined;
+      const { startPlayground } = await import('./server');
       playground = await startPlayground({
         botUrl: bot.url,
         tenantId,
@@ -189,6 +195,7 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
       cleanups.push(() => playground!.close());
     }
 
+    const predatesFixedIds = !!sim && sim.tenantId !== (await import('../sim/tenant')).EMBEDDED_TENANT.tenantId;
     let closing: Promise<void> | null = null;
     return {
       mode: withPlayground ? 'playground' : 'bot',
@@ -199,7 +206,7 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
       bot,
       playground,
       personas,
-      banner: banner({ tenant, config, botUrl: bot.url, playground, personas, dataDir }),
+      banner: banner({ tenant, config, botUrl: bot.url, playground, personas, dataDir, predatesFixedIds }),
       close() {
         closing ??= unwind();
         return closing;
@@ -212,7 +219,16 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
 }
 
 /** What `npm start` prints. Exported for tests: the REAL TENANT warning must be impossible to miss. */
-export function banner(p: { tenant: TenantRuntime; config: BotConfig; botUrl: string; playground: Playground | null; personas: Persona[]; dataDir: string }): string[] {
+export function banner(p: {
+  tenant: TenantRuntime;
+  config: BotConfig;
+  botUrl: string;
+  playground: Playground | null;
+  personas: Persona[];
+  dataDir: string;
+  /** The embedded tenant's state file was made before its ids were fixed (so Agents Playground's file does not match). */
+  predatesFixedIds?: boolean;
+}): string[] {
   const lines: string[] = [];
   const sim = p.tenant.simulator;
   lines.push('');
@@ -241,7 +257,7 @@ export function banner(p: { tenant: TenantRuntime; config: BotConfig; botUrl: st
     lines.push('');
     lines.push('Microsoft 365 Agents Playground (its .m365agentsplayground.yml matches this tenant; see docs/playground.md):');
     lines.push(`  agentsplayground -e ${p.botUrl}/api/messages -c msteams --disable-telemetry`);
-    if (sim.tenantId !== EMBEDDED_TENANT.tenantId) {
+    if (p.predatesFixedIds) {
       lines.push(`  This DATA_DIR's simulated tenant (${sim.tenantId}) predates the fixed ids in that file: run \`npx opter-mail sim-reset\` to use them.`);
     }
   }

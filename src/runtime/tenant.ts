@@ -2,15 +2,27 @@
  * Chooses and opens the tenant the product acts on: the real Microsoft 365 tenant from the configuration contract
  * (docs/configuration.md), or — with no AZURE_CLIENT_ID and no managed identity requested — the embedded simulated
  * tenant whose state lives in DATA_DIR, so consecutive runs see the same tenant.
+ *
+ * The simulator is imported only when it is used, so a bot on a real tenant never loads it. Its self-signed
+ * certificate is trusted in this process through the connection (`trustedCa`, src/adapters/tls-trust.ts).
  */
-import { createTenantAdapters, describeCredential, readTenantConnection, type TenantAdapters, type TenantConnection } from '../adapters';
-import { startSimulator, type Simulator } from '../sim';
-import { EMBEDDED_TENANT } from '../sim/tenant';
-import { simulatorPaths, usesEmbeddedSimulator } from './process-trust';
-
-export { prepareProcessTrust, simulatorPaths, usesEmbeddedSimulator } from './process-trust';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createTenantAdapters, describeCredential, hasTenantConfiguration, readTenantConnection, type TenantAdapters, type TenantConnection } from '../adapters';
+import type { Simulator } from '../sim';
 
 type Env = Record<string, string | undefined>;
+
+export function simulatorPaths(dataDir: string) {
+  const root = resolve(dataDir);
+  return { stateFile: join(root, 'sim-tenant.json'), tlsDir: join(root, 'sim-tls') };
+}
+
+/** True when the product should run on the embedded simulator (no tenant configured). */
+export function usesEmbeddedSimulator(env: Env = process.env): boolean {
+  // A system-assigned managed identity has no client id, so it is asked for explicitly.
+  return !hasTenantConfiguration(env) && !/^(1|true|yes)$/i.test(env.AZURE_USE_MANAGED_IDENTITY ?? '');
+}
 
 export interface TenantRuntime {
   mode: 'simulator' | 'tenant';
@@ -39,8 +51,7 @@ export async function openTenant(opts: { dataDir: string; env?: Env; simulator?:
     };
   }
   const owned = !opts.simulator;
-  // A new state file gets the fixed embedded tenant id; an existing one keeps the id it was made with.
-  const sim = opts.simulator ?? (await startSimulator({ ...simulatorPaths(opts.dataDir), tenantId: EMBEDDED_TENANT.tenantId }));
+  const sim = opts.simulator ?? (await startEmbeddedSimulator(opts.dataDir));
   const conn: TenantConnection = {
     tenantId: sim.tenantId,
     clientId: sim.provisioning.clientId,
@@ -48,6 +59,7 @@ export async function openTenant(opts: { dataDir: string; env?: Env; simulator?:
     authorityHost: sim.authorityHost,
     graphEndpoint: sim.graphEndpoint,
     exchangeEndpoint: sim.exchangeEndpoint,
+    trustedCa: readFileSync(sim.caCertPath, 'utf8'),
   };
   return {
     mode: 'simulator',
@@ -60,4 +72,10 @@ export async function openTenant(opts: { dataDir: string; env?: Env; simulator?:
       if (owned) await sim.close();
     },
   };
+}
+
+async function startEmbeddedSimulator(dataDir: string): Promise<Simulator> {
+  const [{ startSimulator }, { EMBEDDED_TENANT }] = await Promise.all([import('../sim'), import('../sim/tenant')]);
+  // A new state file gets the fixed embedded tenant id; an existing one keeps the id it was made with.
+  return startSimulator({ ...simulatorPaths(dataDir), tenantId: EMBEDDED_TENANT.tenantId });
 }

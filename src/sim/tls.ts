@@ -1,7 +1,8 @@
 /**
- * The simulator's TLS identity. Clients must trust it through NODE_EXTRA_CA_CERTS, which Node reads only at process
- * start, so the certificate must exist *before* the client process starts and must be reused afterwards: it is
- * created once per directory and then read back on every start.
+ * The simulator's TLS identity. Clients trust it either in-process (a connection's `trustedCa`, as `npm start` and
+ * the CLI do for the embedded simulator) or through NODE_EXTRA_CA_CERTS, which Node reads only at process start — so
+ * the certificate must exist *before* such a client process starts and must be reused afterwards: it is created
+ * once per directory and then read back on every start.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,11 +18,13 @@ export interface SimCertificate {
   keyPem: string;
 }
 
+/** The nearest folder with a package.json above this module: src/sim from source, dist/ (or a chunk in it) when built. */
 function projectRoot(): string | null {
   try {
-    const here = dirname(fileURLToPath(import.meta.url));
-    const root = resolve(here, '..', '..');
-    return existsSync(join(root, 'package.json')) ? root : null;
+    for (let dir = dirname(fileURLToPath(import.meta.url)), depth = 0; depth < 4; dir = dirname(dir), depth++) {
+      if (existsSync(join(dir, 'package.json'))) return dir;
+    }
+    return null;
   } catch {
     return null;
   }
@@ -99,6 +102,21 @@ export function ensureSimCertificate(dir: string): SimCertificate {
   const result = usable(target);
   if (!result) throw new Error(`Could not create a usable simulator certificate in ${target}`);
   return result;
+}
+
+/**
+ * The NODE_EXTRA_CA_CERTS value for a *child* process that must trust the simulator certificate in `dir`: the
+ * certificate itself, or — when the caller already has an extra-CA file (`existing`) — a bundle of both, because
+ * Node takes a single file and the caller's CAs must be kept.
+ */
+export function extraCaCertsWithSimulator(dir: string, existing: string | undefined = process.env.NODE_EXTRA_CA_CERTS): string {
+  const { certPath, certPem } = ensureSimCertificate(dir);
+  if (!existing || existing === certPath || !existsSync(existing)) return certPath;
+  const current = readFileSync(existing, 'utf8');
+  if (current.includes(certPem.trim())) return existing;
+  const bundle = join(resolve(dir), 'ca-bundle.pem');
+  publishOnce(bundle, `${current.trimEnd()}\n${certPem}`, true);
+  return bundle;
 }
 
 /**

@@ -1,21 +1,16 @@
 /**
- * Runs once in the vitest main process, before any worker is forked. NODE_EXTRA_CA_CERTS is read only when a
- * Node process starts, so the simulator's certificate must exist and be exported here for the forked workers to
- * trust it (test/sim/trust.test.ts proves they do).
+ * Runs once in the vitest main process, before any worker is forked:
+ *  - builds dist/ when it is stale, so tests that start the compiled runtime (`node dist/main.js`, bin/opter-mail.mjs)
+ *    run what the sources say, and workers never race to build it;
+ *  - exports NODE_EXTRA_CA_CERTS with the simulator's certificate (kept together with the caller's own extra CAs),
+ *    which Node reads only when a process starts, so forked workers and the child processes that tests spawn with a
+ *    configured (AZURE_*) connection to a test simulator trust it (test/sim/trust.test.ts proves they do). The
+ *    product itself trusts its embedded simulator in-process and needs none of this.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DEFAULT_TEST_TLS_DIR, ensureSimCertificate } from '../../src/sim/tls';
+import { ensureBuilt } from '../../scripts/build.mjs';
+import { DEFAULT_TEST_TLS_DIR, extraCaCertsWithSimulator } from '../../src/sim/tls';
 
-export default function setup(): void {
-  const { certPath, certPem } = ensureSimCertificate(DEFAULT_TEST_TLS_DIR);
-  const existing = process.env.NODE_EXTRA_CA_CERTS;
-  if (existing && existing !== certPath && existsSync(existing)) {
-    // Node takes a single extra-CA file; keep the caller's CAs by bundling them with ours.
-    const bundle = join(DEFAULT_TEST_TLS_DIR, 'ca-bundle.pem');
-    writeFileSync(bundle, `${readFileSync(existing, 'utf8').trimEnd()}\n${certPem}`);
-    process.env.NODE_EXTRA_CA_CERTS = bundle;
-    return;
-  }
-  process.env.NODE_EXTRA_CA_CERTS = certPath;
+export default async function setup(): Promise<void> {
+  process.env.NODE_EXTRA_CA_CERTS = extraCaCertsWithSimulator(DEFAULT_TEST_TLS_DIR);
+  await ensureBuilt();
 }

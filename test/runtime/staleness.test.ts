@@ -1,0 +1,56 @@
+/**
+ * When `npm start` (prestart), `npm run sim` and `opter-mail` rebuild dist/: when it is missing, when an output is
+ * gone, and when a source that went into it, a playground static file or the build itself changed — on a package
+ * folder made up here, so the real dist/ is never touched.
+ */
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ENTRY_POINTS, staleReason } from '../../scripts/build.mjs';
+
+let root: string;
+const builtAt = Date.now() - 60_000;
+const before = new Date(builtAt - 60_000);
+
+function file(path: string, content = 'x', mtime = before): void {
+  mkdirSync(join(root, path, '..'), { recursive: true });
+  writeFileSync(join(root, path), content);
+  utimesSync(join(root, path), mtime, mtime);
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'staleness-'));
+  for (const f of ['package.json', 'scripts/build.mjs', 'src/main.ts', 'src/bot/server.ts', 'src/playground/static/app.js', 'dist/main.js']) file(f);
+  utimesSync(join(root, 'src/playground/static'), before, before);
+  file('dist/build-info.json', JSON.stringify({ builtAt, entryPoints: ENTRY_POINTS, outputs: { 'dist/main.js': ['src/main.ts', 'src/bot/server.ts'] } }));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('staleReason', () => {
+  it('is null for a build newer than everything that went into it', () => {
+    expect(staleReason(root)).toBeNull();
+  });
+
+  it('names a changed source, static file or build script', () => {
+    for (const changed of ['src/bot/server.ts', 'src/playground/static/app.js', 'scripts/build.mjs', 'package.json']) {
+      file(changed, 'y', new Date());
+      expect(staleReason(root)).toBe(`${changed} changed`);
+      file(changed);
+    }
+  });
+
+  it('sees a source that is gone, a new static file, a missing output and a missing build', () => {
+    rmSync(join(root, 'src/bot/server.ts'));
+    expect(staleReason(root)).toBe('src/bot/server.ts changed');
+    file('src/bot/server.ts');
+    file('src/playground/static/new.css', 'y', new Date());
+    expect(staleReason(root)).toMatch(/^src\/playground\/static(\/new\.css)? changed$/);
+    rmSync(join(root, 'src/playground/static/new.css'));
+    utimesSync(join(root, 'src/playground/static'), before, before);
+    rmSync(join(root, 'dist/main.js'));
+    expect(staleReason(root)).toBe('dist/main.js is missing');
+    rmSync(join(root, 'dist'), { recursive: true });
+    expect(staleReason(root)).toBe('dist/ has not been built');
+  });
+});
