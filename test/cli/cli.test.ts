@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim';
-import { startTestSimulator } from '../adapters/helpers';
+import { startTestSimulator, tenantEnvFor } from '../adapters/helpers';
 
 const BIN = resolve(__dirname, '../../bin/opter-mail.mjs');
 let sim: Simulator;
@@ -25,12 +25,7 @@ afterAll(async () => {
 function envFor(dataDir: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    AZURE_TENANT_ID: sim.tenantId,
-    AZURE_CLIENT_ID: sim.provisioning.clientId,
-    AZURE_CLIENT_SECRET: sim.provisioning.clientSecret,
-    AUTHORITY_HOST: sim.authorityHost,
-    GRAPH_ENDPOINT: sim.graphEndpoint,
-    EXCHANGE_ENDPOINT: sim.exchangeEndpoint,
+    ...tenantEnvFor(sim),
     VERIFY_DENIED_MAILBOX: sim.mailboxes.outside,
     DATA_DIR: dataDir,
     OPTER_RETRY_BASE_MS: '100',
