@@ -33,9 +33,12 @@ export function connectionFor(sim: BenchSimulator): TenantConnection {
   };
 }
 
-/** Fresh adapters = a fresh credential with an empty token cache, as a newly started process has. */
-export function freshAdapters(sim: BenchSimulator): TenantAdapters {
-  return createTenantAdapters(connectionFor(sim));
+/**
+ * Fresh adapters = a fresh credential with an empty token cache, as a newly started process has. `send`: the fetch
+ * for Graph and Exchange (a CallRecorder's), instead of the one that trusts the simulator (tls-trust.ts).
+ */
+export function freshAdapters(sim: BenchSimulator, send?: typeof fetch): TenantAdapters {
+  return createTenantAdapters(connectionFor(sim), send ? { graph: { fetch: send }, exchange: { fetch: send } } : {});
 }
 
 /** Holds each job's secret in memory so the engine can tell delivered from orphaned; never prints or writes it. */
@@ -123,23 +126,24 @@ export function countByFamily(records: readonly CallRecord[]): Record<CallFamily
 }
 
 /**
- * Attributes Graph and Exchange calls to the job that made them: globalThis.fetch (which both the Graph SDK and the
- * Exchange adapter call) is wrapped while installed, and each call is recorded under the AsyncLocalStorage key the
- * job runs in. Token requests go through @azure/identity's own HTTP client and are not seen here.
+ * Attributes Graph and Exchange calls to the job that made them: `fetch` (give it to freshAdapters; both the Graph
+ * SDK and the Exchange adapter send through it) records each call, while installed, under the AsyncLocalStorage key
+ * the job runs in, and sends it through `send` (the simulator's trusted transport). Token requests go through
+ * @azure/identity's own HTTP client and are not seen here.
  */
 export class CallRecorder {
   private readonly als = new AsyncLocalStorage<string>();
   private readonly byKey = new Map<string, CallRecord[]>();
-  private original: typeof fetch | null = null;
+  private installed = false;
+  readonly fetch: typeof fetch;
 
-  constructor(private readonly origins: { graph: string; exchange: string }) {}
-
-  install(): void {
-    if (this.original) return;
-    const original = globalThis.fetch;
-    this.original = original;
+  constructor(
+    private readonly origins: { graph: string; exchange: string },
+    send: typeof fetch,
+  ) {
+    const original = send;
     const wrapped = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response> => {
-      const key = this.als.getStore();
+      const key = this.installed ? this.als.getStore() : undefined;
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
       const family: CallFamily | null = url.startsWith(this.origins.graph) ? 'graph' : url.startsWith(this.origins.exchange) ? 'exchange' : null;
       if (!key || !family) return original(input, init);
@@ -156,12 +160,15 @@ export class CallRecorder {
       record.status = res.status;
       return res;
     };
-    globalThis.fetch = wrapped as typeof fetch;
+    this.fetch = wrapped as typeof fetch;
+  }
+
+  install(): void {
+    this.installed = true;
   }
 
   uninstall(): void {
-    if (this.original) globalThis.fetch = this.original;
-    this.original = null;
+    this.installed = false;
   }
 
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -11,7 +11,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ProgressEvent } from '../../src/core/ports';
 import { classifyCalls, countByStep, criticalPath, stepWindows, throttledMinimumMs, type StepCount } from './critical-path';
-import { CallRecorder, createBenchEngine, freshAdapters, processCpuMs, runJob, startBenchSimulator } from './fixture';
+import { transportFor } from '../../src/adapters/tls-trust';
+import { CallRecorder, connectionFor, createBenchEngine, freshAdapters, processCpuMs, runJob, startBenchSimulator } from './fixture';
 import type { BenchSimulator } from './remote-sim';
 import { median, percentile, round } from './stats';
 
@@ -79,9 +80,9 @@ async function referenceJob(sim: BenchSimulator, bench: ReturnType<typeof create
 
 async function oneRun(sim: BenchSimulator, opts: Required<Pick<P3Options, 'latencyMs' | 'jobs' | 'throttleShare' | 'retryAfterSeconds'>>, runIndex: number) {
   await sim.reset();
-  const adapters = freshAdapters(sim);
+  const recorder = new CallRecorder({ graph: sim.graphEndpoint, exchange: sim.exchangeEndpoint }, transportFor(connectionFor(sim))!.fetch);
+  const adapters = freshAdapters(sim, recorder.fetch);
   const bench = createBenchEngine(sim, adapters);
-  const recorder = new CallRecorder({ graph: sim.graphEndpoint, exchange: sim.exchangeEndpoint });
   const senders = [sim.mailboxes.info, sim.mailboxes.faktura];
   try {
     // Warm the shared credential (tokens cached, as in a running bot), then measure the unthrottled shape.

@@ -66,6 +66,8 @@ export interface ExchangeOnlineOptions {
   onWarning?: (cmdlet: string, warning: string) => void;
   /** Clock for the new-object window (tests). */
   now?: () => number;
+  /** Sends the requests (default: one that trusts the connection's `trustedCa`, else the global fetch); benchmarks record calls with it. */
+  fetch?: typeof fetch;
 }
 
 export interface InvokeOptions {
@@ -83,9 +85,9 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
   private readonly scope: string;
   private readonly connectionId = randomUUID();
   private readonly newObjects = new Map<string, number>();
-  /** Set when the connection trusts an extra CA (the simulator's); otherwise the global fetch. */
+  /** The options' fetch, or one that trusts the connection's extra CA (the simulator's); otherwise the global fetch. */
   private readonly trustedFetch: typeof fetch | undefined;
-  private readonly options: Required<Omit<ExchangeOnlineOptions, 'onWarning'>> & Pick<ExchangeOnlineOptions, 'onWarning'>;
+  private readonly options: Required<Omit<ExchangeOnlineOptions, 'onWarning' | 'fetch'>> & Pick<ExchangeOnlineOptions, 'onWarning'>;
 
   constructor(
     conn: Pick<TenantConnection, 'tenantId' | 'exchangeEndpoint' | 'trustedCa'>,
@@ -93,7 +95,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
     options: ExchangeOnlineOptions = {},
   ) {
     this.tenantId = conn.tenantId;
-    this.trustedFetch = transportFor(conn)?.fetch;
+    this.trustedFetch = options.fetch ?? transportFor(conn)?.fetch;
     this.endpoint = new URL(conn.exchangeEndpoint).origin;
     this.scope = defaultScope(this.endpoint);
     this.options = {

@@ -646,7 +646,7 @@ function formatStatus(st: Awaited<ReturnType<typeof inspectRegistration>>): stri
   return lines;
 }
 
-// Run when executed directly (tsx src/cli/index.ts …, or bin/opter-mail.mjs).
+// Run when executed directly (node dist/cli/index.js …, or tsx src/cli/index.ts …); bin/opter-mail.mjs calls main itself.
 if (process.argv[1] && /cli[\\/]index\.(ts|js|mjs)$/.test(process.argv[1])) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

@@ -19,6 +19,19 @@ export function connectionFor(sim: Simulator, secret = sim.provisioning.clientSe
   };
 }
 
+/** The same, as the environment variables a child process (bot, CLI) reads it from. */
+export function tenantEnvFor(sim: Simulator): Record<string, string> {
+  const conn = connectionFor(sim);
+  return {
+    AZURE_TENANT_ID: conn.tenantId,
+    AZURE_CLIENT_ID: conn.clientId!,
+    AZURE_CLIENT_SECRET: conn.clientSecret!,
+    AUTHORITY_HOST: conn.authorityHost,
+    GRAPH_ENDPOINT: conn.graphEndpoint,
+    EXCHANGE_ENDPOINT: conn.exchangeEndpoint,
+  };
+}
+
 export function adaptersFor(sim: Simulator, options: TenantAdapterOptions = {}): TenantAdapters {
   const conn = connectionFor(sim);
   return createTenantAdapters(conn, { credential: createCredential(conn), ...options });

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim';
-import { startTestSimulator } from '../adapters/helpers';
+import { startTestSimulator, tenantEnvFor } from '../adapters/helpers';
 
 const BIN = resolve(__dirname, '../../bin/opter-mail.mjs');
 let sim: Simulator;
@@ -29,12 +29,7 @@ const TEST_ENCRYPTION_KEY = 'f62bbbaf7626606942ce3fd4eae2da672cc3bcb16ccef9081cf
 function envFor(dataDir: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    AZURE_TENANT_ID: sim.tenantId,
-    AZURE_CLIENT_ID: sim.provisioning.clientId,
-    AZURE_CLIENT_SECRET: sim.provisioning.clientSecret,
-    AUTHORITY_HOST: sim.authorityHost,
-    GRAPH_ENDPOINT: sim.graphEndpoint,
-    EXCHANGE_ENDPOINT: sim.exchangeEndpoint,
+    ...tenantEnvFor(sim),
     VERIFY_DENIED_MAILBOX: sim.mailboxes.outside,
     DATA_DIR: dataDir,
     OPTER_RETRY_BASE_MS: '100',

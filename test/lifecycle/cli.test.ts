@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim';
-import { startTestSimulator } from '../adapters/helpers';
+import { startTestSimulator, tenantEnvFor } from '../adapters/helpers';
 
 const BIN = resolve(__dirname, '../../bin/opter-mail.mjs');
 let sim: Simulator;
@@ -40,12 +40,7 @@ function runCli(args: string[], dataDir: string, killWhen?: (stderr: string) => 
     const child = spawn(process.execPath, [BIN, ...args], {
       env: {
         ...process.env,
-        AZURE_TENANT_ID: sim.tenantId,
-        AZURE_CLIENT_ID: sim.provisioning.clientId,
-        AZURE_CLIENT_SECRET: sim.provisioning.clientSecret,
-        AUTHORITY_HOST: sim.authorityHost,
-        GRAPH_ENDPOINT: sim.graphEndpoint,
-        EXCHANGE_ENDPOINT: sim.exchangeEndpoint,
+        ...tenantEnvFor(sim),
         VERIFY_DENIED_MAILBOX: sim.mailboxes.outside,
         DATA_DIR: dataDir,
         OPTER_RETRY_BASE_MS: '100',

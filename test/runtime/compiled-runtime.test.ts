@@ -16,7 +16,7 @@ import { BUILD_INFO, ROOT, startArguments } from '../../scripts/build.mjs';
 import { processTree } from '../../scripts/bench/p4-startup';
 import type { Simulator } from '../../src/sim';
 import { createSelfSignedCertificate } from '../../src/sim/x509';
-import { startTestSimulator } from '../adapters/helpers';
+import { startTestSimulator, tenantEnvFor } from '../adapters/helpers';
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -153,12 +153,7 @@ describe('the compiled runtime', () => {
         DATA_DIR: dataDir(),
         LOAD_LOG: configuredLog,
         // A tenant through the configuration contract (here: a simulator elsewhere on this machine).
-        AZURE_TENANT_ID: sim.tenantId,
-        AZURE_CLIENT_ID: sim.provisioning.clientId,
-        AZURE_CLIENT_SECRET: sim.provisioning.clientSecret,
-        AUTHORITY_HOST: sim.authorityHost,
-        GRAPH_ENDPOINT: sim.graphEndpoint,
-        EXCHANGE_ENDPOINT: sim.exchangeEndpoint,
+        ...tenantEnvFor(sim),
         NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS!,
       }),
       ['--import', LOAD_LOG_HOOK],
