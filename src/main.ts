@@ -45,7 +45,7 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (err: unknown) => {
-  const [{ BotConfigError }, { ProductStartError }] = await Promise.all([import('./bot/config'), import('./playground/product')]);
+  const [{ BotConfigError }, { ProductStartError }] = await Promise.all([import('./bot/host/config'), import('./playground/product')]);
   if (err instanceof BotConfigError || err instanceof ProductStartError) {
     console.error(err.message);
     process.exit(2);

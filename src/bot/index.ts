@@ -17,18 +17,18 @@ import { roleConfig } from '../requests/rules';
 import { openTenant, type TenantRuntime } from '../runtime/tenant';
 import type { Simulator } from '../sim';
 import { openStore, resolveEncryptionKey, type Store } from '../store';
-import { createApplication } from './app';
-import type { BotAuthOverrides } from './auth';
-import { readBotConfig, type BotConfig, type BotEnv } from './config';
-import { lifecycleSweep } from './lifecycle';
-import { sweepRetirements } from './rotation';
-import { createRedactingLogger, describeError, type RedactingLogger } from './log';
-import { ProvisioningRunner } from './runner';
-import { createSecretSink } from './secrets';
-import { consoleLogger, startBotServer, type BotLogger, type BotServer } from './server';
-import { TeamsIO } from './teams-io';
+import { createApplication } from './host/app';
+import type { BotAuthOverrides } from './host/auth';
+import { readBotConfig, type BotConfig, type BotEnv } from './host/config';
+import { lifecycleSweep } from './background/lifecycle';
+import { sweepRetirements } from './handlers/rotation';
+import { createRedactingLogger, describeError, type RedactingLogger } from './host/log';
+import { ProvisioningRunner } from './background/runner';
+import { createSecretSink } from './handlers/secrets';
+import { consoleLogger, startBotServer, type BotLogger, type BotServer } from './host/server';
+import { TeamsIO } from './host/teams-io';
 import type { BotServices, BotSettings } from './types';
-import { BackgroundWorker } from './worker';
+import { BackgroundWorker } from './background/worker';
 
 export interface StartBotOptions {
   /** Environment to read (default process.env): bot settings, DATA_DIR, SECRET_ENCRYPTION_KEY, tenant settings. */

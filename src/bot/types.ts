@@ -13,9 +13,9 @@ import type { ScopingModel } from '../provisioning/runtime';
 import type { RoleConfig } from '../requests/rules';
 import type { TenantRuntime } from '../runtime/tenant';
 import type { RequestKind, Store } from '../store';
-import type { BotConfig } from './config';
-import type { RedactingLogger } from './log';
-import type { BotIdentityRef, ConversationRef, TeamsIO } from './teams-io';
+import type { BotConfig } from './host/config';
+import type { RedactingLogger } from './host/log';
+import type { BotIdentityRef, ConversationRef, TeamsIO } from './host/teams-io';
 
 /** Where a request was made: replies, the form and the progress card go here. */
 export interface Origin {

@@ -13,7 +13,7 @@
  * the committed files are what this module renders.
  */
 import { createHash } from 'node:crypto';
-import { DEFAULT_PORT } from '../bot/config';
+import { DEFAULT_PORT } from '../bot/host/config';
 import { EMBEDDED_TENANT, seedTenant } from '../sim/tenant';
 import { simulatorPersonas, type Persona } from './personas';
 import { playgroundBot, playgroundTeam } from './team';

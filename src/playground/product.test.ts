@@ -7,7 +7,7 @@ import { DEFAULT_TEST_TLS_DIR } from '../sim';
 import type { Persona } from './personas';
 import { Socket } from 'node:net';
 import { vi } from 'vitest';
-import { BotConfigError, readBotConfig, REAL_TENANT_OPT_IN } from '../bot/config';
+import { BotConfigError, readBotConfig, REAL_TENANT_OPT_IN } from '../bot/host/config';
 import type { TenantRuntime } from '../runtime/tenant';
 import { EMBEDDED_TENANT, seededUserId } from '../sim/tenant';
 import { banner, MICROSOFT_LIKE_DELAYS, playgroundBotEnv, playgroundWanted, ProductStartError, simulatorDelaysFor, startProduct, type Product } from './product';

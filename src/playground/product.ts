@@ -14,8 +14,8 @@
  */
 import { join, resolve } from 'node:path';
 import { startBot, type BotHandle } from '../bot';
-import { assertLocalModeTenantAllowed, readBotConfig, REAL_TENANT_OPT_IN, type BotConfig } from '../bot/config';
-import type { BotLogger } from '../bot/server';
+import { assertLocalModeTenantAllowed, readBotConfig, REAL_TENANT_OPT_IN, type BotConfig } from '../bot/host/config';
+import type { BotLogger } from '../bot/host/server';
 import { openTenant, type TenantRuntime } from '../runtime/tenant';
 import type { Persona } from './personas';
 import type { Playground, PlaygroundLogger } from './server';

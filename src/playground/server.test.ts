@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CardFactory, MessageFactory } from 'botbuilder';
-import { readBotConfig } from '../bot/config';
-import { startBotServer, type BotServer } from '../bot/server';
+import { readBotConfig } from '../bot/host/config';
+import { startBotServer, type BotServer } from '../bot/host/server';
 import { DEFAULT_TEST_TLS_DIR, startSimulator, type Simulator } from '../sim';
 import { simulatorPersonas, type Persona } from './personas';
 import { startPlayground, type Playground, type PersonaView } from './server';

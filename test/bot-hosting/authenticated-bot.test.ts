@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startBot, type BotHandle } from '../../src/bot';
-import { BotConfigError } from '../../src/bot/config';
+import { BotConfigError } from '../../src/bot/host/config';
 import type { Simulator } from '../../src/sim';
 import { approvalCopy, cardOf, conversationOf, dataOf, formInputs, offsetClock, personalId, startTestSimulator, textOf, type TestBot } from '../bot/helpers';
 import { classifyChanges, describeChanges, dumpStore, storeChanges } from '../security/support';

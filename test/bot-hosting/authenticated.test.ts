@@ -7,10 +7,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inspect } from 'node:util';
 import type { TurnContext } from 'botbuilder';
-import { readBotConfig, type BotConfig } from '../../src/bot/config';
-import { RejectedTokensAre401 } from '../../src/bot/auth';
-import { startBotServer, type BotServer } from '../../src/bot/server';
-import { conversationRefOf } from '../../src/bot/teams-context';
+import { readBotConfig, type BotConfig } from '../../src/bot/host/config';
+import { RejectedTokensAre401 } from '../../src/bot/host/auth';
+import { startBotServer, type BotServer } from '../../src/bot/host/server';
+import { conversationRefOf } from '../../src/bot/host/teams-context';
 import { startFakeBotIdentity, LocalTokenCredentialsFactory, type ChannelTokenOptions, type FakeBotIdentity } from '../harness/fake-bot-identity';
 import { startFakeConnector, type FakeConnector } from '../harness/fake-connector';
 import { botIdentityFor, makePersonas, personaEnv, TeamsClient, type Activity } from '../harness/teams-client';

@@ -4,9 +4,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TeamsInfo, type TurnContext } from 'botbuilder';
-import { readBotConfig } from '../../src/bot/config';
-import { startBotServer, type BotServer } from '../../src/bot/server';
-import { conversationRefOf } from '../../src/bot/teams-context';
+import { readBotConfig } from '../../src/bot/host/config';
+import { startBotServer, type BotServer } from '../../src/bot/host/server';
+import { conversationRefOf } from '../../src/bot/host/teams-context';
 import { personalConversationIdFor, startFakeConnector, type FakeConnector } from '../harness/fake-connector';
 import { channelFor, makePersonas, memberOf, personaEnv, TeamsClient } from '../harness/teams-client';
 

@@ -5,9 +5,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Application, type AdaptiveCard, type TurnState } from '@microsoft/teams-ai';
 import { CardFactory, type TurnContext } from 'botbuilder';
-import { BotConfigError, readBotConfig, type BotConfig } from '../../src/bot/config';
-import { startBotServer, type BotLogger, type BotServer } from '../../src/bot/server';
-import { conversationRefOf, stripMentions } from '../../src/bot/teams-context';
+import { BotConfigError, readBotConfig, type BotConfig } from '../../src/bot/host/config';
+import { startBotServer, type BotLogger, type BotServer } from '../../src/bot/host/server';
+import { conversationRefOf, stripMentions } from '../../src/bot/host/teams-context';
 import { adaptiveCardsOf, startFakeConnector, type FakeConnector } from '../harness/fake-connector';
 import { channelFor, makePersonas, personaEnv, TeamsClient } from '../harness/teams-client';
 

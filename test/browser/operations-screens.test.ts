@@ -14,7 +14,7 @@ import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startProduct, type Product } from '../../src/playground/product';
-import { EXPIRY_CHECK_KEY } from '../../src/bot/reminders';
+import { EXPIRY_CHECK_KEY } from '../../src/bot/background/reminders';
 import { asPersona, botMessageWith, eventually, launchBrowser, openChannel, openChat, openPage, productDataDir, SCREENSHOT_DIR, type } from './browser';
 
 const FLOW_TIMEOUT_MS = 120_000;

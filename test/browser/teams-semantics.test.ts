@@ -1,6 +1,6 @@
 /**
  * The playground behaves like Teams for any bot, pinned in a real browser with a small purpose-built bot (real
- * restify + TeamsAdapter host from src/bot/server.ts): client-side input validation, invoke responses replace the
+ * restify + TeamsAdapter host from src/bot/host/server.ts): client-side input validation, invoke responses replace the
  * card only for the clicker, message updates apply for everyone and re-trigger refresh, `refresh.userIds` makes
  * exactly the listed people's clients invoke automatically, channel posts reach the bot only with an @mention,
  * a proactive 1:1 lands in that person's chat, and a typed name full of markdown reads as typed on a real card.
@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CardFactory, MessageFactory, type TurnContext } from 'botbuilder';
 import type { Browser, Page } from 'playwright-core';
-import { readBotConfig } from '../../src/bot/config';
+import { readBotConfig } from '../../src/bot/host/config';
 import { approvalCard } from '../../src/cards/approval';
 import { sampleApproval } from '../../src/cards/gallery';
-import { startBotServer, type BotServer } from '../../src/bot/server';
+import { startBotServer, type BotServer } from '../../src/bot/host/server';
 import type { Persona } from '../../src/playground/personas';
 import { startPlayground, type Playground } from '../../src/playground/server';
 import { mriFor } from '../../src/playground/world';

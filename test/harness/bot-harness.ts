@@ -2,8 +2,8 @@
  * One call to get the real bot host, a fake Bot Connector, a Teams client and the standard personas — in local mode
  * or, with `authenticated: true`, behind real Bot Framework JWT validation against a local identity server.
  */
-import { readBotConfig, type BotConfig } from '../../src/bot/config';
-import { startBotServer, type BotLogger, type BotServer, type TurnHandler } from '../../src/bot/server';
+import { readBotConfig, type BotConfig } from '../../src/bot/host/config';
+import { startBotServer, type BotLogger, type BotServer, type TurnHandler } from '../../src/bot/host/server';
 import { LocalTokenCredentialsFactory, startFakeBotIdentity, type FakeBotIdentity } from './fake-bot-identity';
 import { startFakeConnector, type FakeConnector, type StartFakeConnectorOptions } from './fake-connector';
 import { botIdentityFor, DEFAULT_BOT_APP_ID, makePersonas, personaEnv, TeamsClient, type Personas } from './teams-client';

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConfigurationServiceClientCredentialFactory } from 'botbuilder';
 import { MicrosoftAppCredentials, type ServiceClientCredentials } from 'botframework-connector';
-import type { BotAuthOverrides } from '../../src/bot/auth';
+import type { BotAuthOverrides } from '../../src/bot/host/auth';
 
 interface RsaKey {
   kid: string;

@@ -161,7 +161,7 @@ describe('the compiled runtime', () => {
     expect(configured.playgroundUrl).toBeNull();
     expect((await fetch(`${configured.botUrl}/healthz`)).status).toBe(200);
     const configuredSources = sourcesLoaded(configuredLog);
-    expect(configuredSources).toContain('src/bot/server.ts');
+    expect(configuredSources).toContain('src/bot/host/server.ts');
     expect(onlyLocal(configuredSources)).toEqual([]);
     expect(await stop(configured)).toBe(0);
 

@@ -21,9 +21,9 @@ function file(path: string, content = 'x', mtime = before): void {
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'staleness-'));
-  for (const f of ['package.json', 'scripts/build.mjs', 'src/main.ts', 'src/bot/server.ts', 'src/playground/static/app.js', 'dist/main.js']) file(f);
+  for (const f of ['package.json', 'scripts/build.mjs', 'src/main.ts', 'src/bot/host/server.ts', 'src/playground/static/app.js', 'dist/main.js']) file(f);
   utimesSync(join(root, 'src/playground/static'), before, before);
-  file('dist/build-info.json', JSON.stringify({ builtAt, entryPoints: ENTRY_POINTS, outputs: { 'dist/main.js': ['src/main.ts', 'src/bot/server.ts'] } }));
+  file('dist/build-info.json', JSON.stringify({ builtAt, entryPoints: ENTRY_POINTS, outputs: { 'dist/main.js': ['src/main.ts', 'src/bot/host/server.ts'] } }));
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
@@ -33,7 +33,7 @@ describe('staleReason', () => {
   });
 
   it('names a changed source, static file or build script', () => {
-    for (const changed of ['src/bot/server.ts', 'src/playground/static/app.js', 'scripts/build.mjs', 'package.json']) {
+    for (const changed of ['src/bot/host/server.ts', 'src/playground/static/app.js', 'scripts/build.mjs', 'package.json']) {
       file(changed, 'y', new Date());
       expect(staleReason(root)).toBe(`${changed} changed`);
       file(changed);
@@ -41,9 +41,9 @@ describe('staleReason', () => {
   });
 
   it('sees a source that is gone, a new static file, a missing output and a missing build', () => {
-    rmSync(join(root, 'src/bot/server.ts'));
-    expect(staleReason(root)).toBe('src/bot/server.ts changed');
-    file('src/bot/server.ts');
+    rmSync(join(root, 'src/bot/host/server.ts'));
+    expect(staleReason(root)).toBe('src/bot/host/server.ts changed');
+    file('src/bot/host/server.ts');
     file('src/playground/static/new.css', 'y', new Date());
     expect(staleReason(root)).toMatch(/^src\/playground\/static(\/new\.css)? changed$/);
     rmSync(join(root, 'src/playground/static/new.css'));

@@ -19,18 +19,18 @@ import {
   type ApprovalPlan,
   type ApprovalState,
   type ApprovalViewer,
-} from '../cards';
-import { OpterError } from '../core/errors';
-import { typedTextProblem } from '../provisioning/names';
-import { checkMayDecide, selfDecisionCode, type Actor } from '../requests/rules';
-import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type RequestRecord } from '../store';
+} from '../../cards';
+import { OpterError } from '../../core/errors';
+import { typedTextProblem } from '../../provisioning/names';
+import { checkMayDecide, selfDecisionCode, type Actor } from '../../requests/rules';
+import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type RequestRecord } from '../../store';
 import { appendAudit, userActor } from './audit';
 import { channelChangePlan, isChannelChange } from './channel-change';
-import { cardResult, refusal, type InvokeResult } from './invoke';
+import { cardResult, refusal, type InvokeResult } from '../host/invoke';
 import { cardKindOf, isLifecycle, kindOf, lifecycleApprovalPlan } from './lifecycle-plan';
-import { cardMessage, channelReference, type ConversationRef } from './teams-io';
-import { checkCardBinding, isAutomaticRefresh, ruleActorOf } from './turn';
-import type { AddSenderPayload, ApprovalTarget, BotRequestKind, BotServices, ChannelChangePayload, LifecyclePayload, OutboxPayload, ProvisionPayload } from './types';
+import { cardMessage, channelReference, type ConversationRef } from '../host/teams-io';
+import { checkCardBinding, isAutomaticRefresh, ruleActorOf } from '../host/turn';
+import type { AddSenderPayload, ApprovalTarget, BotRequestKind, BotServices, ChannelChangePayload, LifecyclePayload, OutboxPayload, ProvisionPayload } from '../types';
 
 export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload | ChannelChangePayload;
 

@@ -7,22 +7,22 @@
  * Request ↔ job is the store's `requests.job_id` (the job's idempotency key is the request id), so after a restart
  * `resumeAll` finds every unfinished job, re-attaches its progress card and runs it to the end.
  */
-import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel } from '../cards';
-import { toOpterError } from '../core/errors';
-import type { JobRecord, ProgressEvent } from '../core/ports';
-import { checkLine, checkState, unverifiedNotice } from '../provisioning/check-results';
-import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, STEP_TITLES, type JobOutcome } from '../provisioning/engine';
-import type { RequestRecord } from '../store';
-import { isAddSender, type AnyPayload } from './approvals';
-import { appendAudit, progressAuditor } from './audit';
+import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel } from '../../cards';
+import { toOpterError } from '../../core/errors';
+import type { JobRecord, ProgressEvent } from '../../core/ports';
+import { checkLine, checkState, unverifiedNotice } from '../../provisioning/check-results';
+import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, STEP_TITLES, type JobOutcome } from '../../provisioning/engine';
+import type { RequestRecord } from '../../store';
+import { isAddSender, type AnyPayload } from '../handlers/approvals';
+import { appendAudit, progressAuditor } from '../handlers/audit';
 import { Coalescer } from './coalesce';
 import { createLifecycleJob, lifecycleResultFromJournal, lifecycleSteps, lifecycleTitle, settleLifecycle } from './lifecycle-jobs';
-import { applyChannelChange, isChannelChange } from './channel-change';
-import { isLifecycle } from './lifecycle-plan';
-import { describeError } from './log';
-import { cardMessage, type ConversationRef } from './teams-io';
-import type { BotServices, LifecycleRequestResult, OutboxPayload, ProvisionPayload, RequestResult } from './types';
-import { SYSTEM_ACTOR } from './types';
+import { applyChannelChange, isChannelChange } from '../handlers/channel-change';
+import { isLifecycle } from '../handlers/lifecycle-plan';
+import { describeError } from '../host/log';
+import { cardMessage, type ConversationRef } from '../host/teams-io';
+import type { BotServices, LifecycleRequestResult, OutboxPayload, ProvisionPayload, RequestResult } from '../types';
+import { SYSTEM_ACTOR } from '../types';
 
 function titleOf(request: RequestRecord): string {
   if (isLifecycle(request)) return lifecycleTitle(request);

@@ -2,9 +2,9 @@
  * The Opter registrations the bot knows: every app it set up successfully (latest request per app name), with the
  * senders it added since. Used for the form's "each domain needs its own name" hint and the add-sender chooser.
  */
-import type { RegistrationChoice } from '../cards';
-import type { RequestRecord, Store } from '../store';
-import type { AddSenderPayload, ProvisionPayload, RequestResult } from './types';
+import type { RegistrationChoice } from '../../cards';
+import type { RequestRecord, Store } from '../../store';
+import type { AddSenderPayload, ProvisionPayload, RequestResult } from '../types';
 
 export interface KnownRegistration extends RegistrationChoice {
   /** Senders the bot set up and added: its own history, without removals or changes made outside it. */

@@ -3,8 +3,8 @@
  * card lists, what the finished job leaves on the request (read back from the journal, so a job that finished while
  * the bot was down is settled the same way), and what the requester and the audit channel are told.
  */
-import { lifecycleResultCard, type AdaptiveCardJson, type LifecycleResultModel } from '../cards';
-import type { JobRecord } from '../core/ports';
+import { lifecycleResultCard, type AdaptiveCardJson, type LifecycleResultModel } from '../../cards';
+import type { JobRecord } from '../../core/ports';
 import {
   ADOPT_STEPS,
   MIGRATE_STEPS,
@@ -14,13 +14,13 @@ import {
   ROTATE_STEPS,
   TEST_EMAIL_STEPS,
   type ProvisioningEngine,
-} from '../provisioning/engine';
-import { checkLine, checkState, unverifiedNotice } from '../provisioning/check-results';
-import { PROPAGATION_CAVEAT } from '../provisioning/test-email';
-import type { RequestRecord, Store } from '../store';
-import { appendAudit } from './audit';
-import type { BotSettings, LifecycleKind, LifecyclePayload, LifecycleRequestResult, OutboxPayload } from './types';
-import { SYSTEM_ACTOR } from './types';
+} from '../../provisioning/engine';
+import { checkLine, checkState, unverifiedNotice } from '../../provisioning/check-results';
+import { PROPAGATION_CAVEAT } from '../../provisioning/test-email';
+import type { RequestRecord, Store } from '../../store';
+import { appendAudit } from '../handlers/audit';
+import type { BotSettings, LifecycleKind, LifecyclePayload, LifecycleRequestResult, OutboxPayload } from '../types';
+import { SYSTEM_ACTOR } from '../types';
 
 type LifecycleRequest = RequestRecord<LifecyclePayload>;
 

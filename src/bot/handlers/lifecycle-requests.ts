@@ -8,22 +8,22 @@
  * Buttons carry only a registration id (the app's client id); the registration is looked up again in the tenant.
  */
 import { TeamsInfo, type TurnContext } from 'botbuilder';
-import { errorCard, readActionData, submittedRequestCard, type AdaptiveCardJson } from '../cards';
-import { OpterError, toOpterError } from '../core/errors';
-import { secretLifetime } from '../provisioning/lifetime';
-import { inspectMigration } from '../provisioning/migrate';
-import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc } from '../provisioning/names';
-import { checkSenderSyntax, isValidAddress, problemsToError } from '../provisioning/senders';
-import { checkMayRequest, type Actor } from '../requests/rules';
+import { errorCard, readActionData, submittedRequestCard, type AdaptiveCardJson } from '../../cards';
+import { OpterError, toOpterError } from '../../core/errors';
+import { secretLifetime } from '../../provisioning/lifetime';
+import { inspectMigration } from '../../provisioning/migrate';
+import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc } from '../../provisioning/names';
+import { checkSenderSyntax, isValidAddress, problemsToError } from '../../provisioning/senders';
+import { checkMayRequest, type Actor } from '../../requests/rules';
 import { describeTargets } from './approvals';
 import type { Command } from './commands';
 import { createRequestWithApprovals } from './forms';
-import { cardResult, refusal, type InvokeResult } from './invoke';
+import { cardResult, refusal, type InvokeResult } from '../host/invoke';
 import { migrationView } from './lifecycle-plan';
-import { cardMessage } from './teams-io';
+import { cardMessage } from '../host/teams-io';
 import { membersOutsideBot, pickRegistration, targetOf, tenantRegistrations, type RegistrationSummary } from './tenant-registrations';
-import { originOf, ruleActorOf } from './turn';
-import type { BotRequestKind, BotServices, LifecycleKind, LifecyclePayload, Origin, ProvisionPayload } from './types';
+import { originOf, ruleActorOf } from '../host/turn';
+import type { BotRequestKind, BotServices, LifecycleKind, LifecyclePayload, Origin, ProvisionPayload } from '../types';
 
 /** A lifecycle request ready to be submitted. */
 export interface LifecycleDraft {

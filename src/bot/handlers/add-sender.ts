@@ -4,20 +4,20 @@
  * engine's add-sender job (add to the group, then Test-ApplicationAccessPolicy per sender).
  */
 import type { TurnContext } from 'botbuilder';
-import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCard, readActionData, type AdaptiveCardJson, type RegistrationChoice } from '../cards';
-import { OpterError, toOpterError } from '../core/errors';
-import { inspectRegistration } from '../provisioning/inspect';
-import { deriveNames } from '../provisioning/names';
-import { readRegistration } from '../provisioning/registration';
-import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../provisioning/senders';
-import { checkIsRequester, checkMayRequest, type Actor } from '../requests/rules';
+import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCard, readActionData, type AdaptiveCardJson, type RegistrationChoice } from '../../cards';
+import { OpterError, toOpterError } from '../../core/errors';
+import { inspectRegistration } from '../../provisioning/inspect';
+import { deriveNames } from '../../provisioning/names';
+import { readRegistration } from '../../provisioning/registration';
+import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../../provisioning/senders';
+import { checkIsRequester, checkMayRequest, type Actor } from '../../requests/rules';
 import { describeTargets } from './approvals';
 import { createDraft, createRequestWithApprovals, getDraft, recordReply, replaceForEveryone } from './forms';
-import { cardResult, refusal, refusalMessage, type InvokeResult } from './invoke';
+import { cardResult, refusal, refusalMessage, type InvokeResult } from '../host/invoke';
 import { findRegistration, listRegistrations, mergeAddresses, type KnownRegistration } from './registrations';
-import { cardMessage } from './teams-io';
-import { checkCardBinding, originOf, requesterInfo, ruleActorOf } from './turn';
-import type { AddSenderPayload, BotServices, Draft, Origin } from './types';
+import { cardMessage } from '../host/teams-io';
+import { checkCardBinding, originOf, requesterInfo, ruleActorOf } from '../host/turn';
+import type { AddSenderPayload, BotServices, Draft, Origin } from '../types';
 
 /** Validates the senders for a registration (tenant reads only) and builds the request payload. */
 export async function planAddSender(

@@ -7,14 +7,14 @@
  * `kv.markOnce`, and the markers, the audit entry and the outbox posts are written in one transaction, so neither a
  * restart nor a second process on the same DATA_DIR fires a threshold again — and a marked reminder is never lost.
  */
-import { expiryReminderCard, type AdaptiveCardJson } from '../cards';
-import { dueExpiryReminders, type ExpiryReminder } from '../provisioning/expiry';
-import type { RequestKind, RequestRecord } from '../store';
-import { appendAudit } from './audit';
-import { describeError } from './log';
-import { tenantSurvey } from './tenant-registrations';
-import type { BotServices, OutboxPayload, RequestResult } from './types';
-import { SYSTEM_ACTOR } from './types';
+import { expiryReminderCard, type AdaptiveCardJson } from '../../cards';
+import { dueExpiryReminders, type ExpiryReminder } from '../../provisioning/expiry';
+import type { RequestKind, RequestRecord } from '../../store';
+import { appendAudit } from '../handlers/audit';
+import { describeError } from '../host/log';
+import { tenantSurvey } from '../handlers/tenant-registrations';
+import type { BotServices, OutboxPayload, RequestResult } from '../types';
+import { SYSTEM_ACTOR } from '../types';
 
 export const EXPIRY_CHECK_KEY = 'expiry-check:last-run';
 

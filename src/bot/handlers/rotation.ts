@@ -8,23 +8,23 @@
  * (kv.markOnce), so two clicks never start two retirements.
  */
 import type { TurnContext } from 'botbuilder';
-import { readActionData, rotationCard, type AdaptiveCardJson, type RotationCardModel } from '../cards';
-import { OpterError, toOpterError } from '../core/errors';
-import type { JobRecord, ProgressEvent } from '../core/ports';
-import type { RetireSecretsInput, RotateSecretInput } from '../provisioning/rotate';
-import { findDueRetirements } from '../provisioning/rotate';
-import type { Actor } from '../requests/rules';
-import type { RequestRecord } from '../store';
+import { readActionData, rotationCard, type AdaptiveCardJson, type RotationCardModel } from '../../cards';
+import { OpterError, toOpterError } from '../../core/errors';
+import type { JobRecord, ProgressEvent } from '../../core/ports';
+import type { RetireSecretsInput, RotateSecretInput } from '../../provisioning/rotate';
+import { findDueRetirements } from '../../provisioning/rotate';
+import type { Actor } from '../../requests/rules';
+import type { RequestRecord } from '../../store';
 import { appendAudit, auditInputForProgress, userActor } from './audit';
 import { replaceForEveryone } from './forms';
-import { cardResult, refusal, type InvokeResult } from './invoke';
-import { describeError } from './log';
-import type { ProvisioningRunner } from './runner';
+import { cardResult, refusal, type InvokeResult } from '../host/invoke';
+import { describeError } from '../host/log';
+import type { ProvisioningRunner } from '../background/runner';
 import { postToRequesterChat } from './secrets';
-import { cardMessage, type ConversationRef } from './teams-io';
-import { requesterCardAction } from './turn';
-import type { BotServices, LifecyclePayload, LifecycleRequestResult, OutboxPayload } from './types';
-import { SYSTEM_ACTOR } from './types';
+import { cardMessage, type ConversationRef } from '../host/teams-io';
+import { requesterCardAction } from '../host/turn';
+import type { BotServices, LifecyclePayload, LifecycleRequestResult, OutboxPayload } from '../types';
+import { SYSTEM_ACTOR } from '../types';
 
 type Trigger = 'confirmed' | 'overlap';
 

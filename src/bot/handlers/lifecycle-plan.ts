@@ -2,11 +2,11 @@
  * What the approvers see for a lifecycle request: the approval card's plan, built from the request's stored payload
  * only (never from card data). Pure.
  */
-import type { ApprovalPlan, MigrationPlanView, RequestKind as CardRequestKind } from '../cards';
-import type { MigrationPlan } from '../provisioning/migrate';
-import { TEST_SECRET_LIFETIME_MS } from '../provisioning/test-email';
-import type { RequestRecord } from '../store';
-import { LIFECYCLE_KINDS, type BotRequestKind, type LifecycleKind, type LifecyclePayload } from './types';
+import type { ApprovalPlan, MigrationPlanView, RequestKind as CardRequestKind } from '../../cards';
+import type { MigrationPlan } from '../../provisioning/migrate';
+import { TEST_SECRET_LIFETIME_MS } from '../../provisioning/test-email';
+import type { RequestRecord } from '../../store';
+import { LIFECYCLE_KINDS, type BotRequestKind, type LifecycleKind, type LifecyclePayload } from '../types';
 
 export function kindOf(request: RequestRecord): BotRequestKind {
   return request.kind as BotRequestKind;

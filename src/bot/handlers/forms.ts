@@ -18,24 +18,24 @@ import {
   type AdaptiveCardJson,
   type RequestFormField,
   type RequestFormModel,
-} from '../cards';
-import { describeAction, OpterError, toOpterError } from '../core/errors';
-import { validateProvisionInput } from '../provisioning/engine';
-import { inspectRegistration } from '../provisioning/inspect';
-import { groupOwnership, ownershipRefusal, type GroupOwnership } from '../provisioning/ownership';
-import { secretLifetime } from '../provisioning/lifetime';
-import { checkSecretPolicy, secretsBlockedError } from '../provisioning/secret-policy';
-import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../provisioning/names';
-import { checkSendersInTenant, describeSenderProblems } from '../provisioning/senders';
-import { checkIsRequester, checkMayRequest, type Actor } from '../requests/rules';
-import type { RequestRecord } from '../store';
+} from '../../cards';
+import { describeAction, OpterError, toOpterError } from '../../core/errors';
+import { validateProvisionInput } from '../../provisioning/engine';
+import { inspectRegistration } from '../../provisioning/inspect';
+import { groupOwnership, ownershipRefusal, type GroupOwnership } from '../../provisioning/ownership';
+import { secretLifetime } from '../../provisioning/lifetime';
+import { checkSecretPolicy, secretsBlockedError } from '../../provisioning/secret-policy';
+import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../../provisioning/names';
+import { checkSendersInTenant, describeSenderProblems } from '../../provisioning/senders';
+import { checkIsRequester, checkMayRequest, type Actor } from '../../requests/rules';
+import type { RequestRecord } from '../../store';
 import { describeTargets, enqueueApprovalPosts, enqueueApprovalSync } from './approvals';
 import { appendAudit, userActor } from './audit';
-import { cardResult, refusal, refusalMessage, type InvokeResult } from './invoke';
+import { cardResult, refusal, refusalMessage, type InvokeResult } from '../host/invoke';
 import { inFlightFor, listRegistrations } from './registrations';
-import { cardMessage } from './teams-io';
-import { checkCardBinding, checkInvokedCardRole, originOf, recordInvokedCard, requesterInfo, ruleActorOf } from './turn';
-import { requestKindForStore, type BotRequestKind, type BotServices, type Draft, type Origin, type ProvisionDetails, type ProvisionPayload } from './types';
+import { cardMessage } from '../host/teams-io';
+import { checkCardBinding, checkInvokedCardRole, originOf, recordInvokedCard, requesterInfo, ruleActorOf } from '../host/turn';
+import { requestKindForStore, type BotRequestKind, type BotServices, type Draft, type Origin, type ProvisionDetails, type ProvisionPayload } from '../types';
 
 const DRAFT_PREFIX = 'draft:';
 

@@ -4,12 +4,12 @@
  * expiry, the last verification and drift (members added outside the bot, grant or policy missing, …). The card's
  * Repair / Adopt / New secret buttons carry the registration id (the app's client id) only.
  */
-import { statusCard, type AdaptiveCardJson, type RegistrationStatus } from '../cards';
+import { statusCard, type AdaptiveCardJson, type RegistrationStatus } from '../../cards';
 import { canRepair } from './lifecycle-requests';
-import { describeError } from './log';
+import { describeError } from '../host/log';
 import { listRegistrations } from './registrations';
 import { tenantRegistrations, verificationView } from './tenant-registrations';
-import type { BotServices } from './types';
+import type { BotServices } from '../types';
 
 /**
  * Who the card is for. Buttons only for an admin who alone sees this card (their 1:1 chat, or a per-user invoke

@@ -3,12 +3,12 @@
  * the same card shows the new run. The failed → provisioning move is a compare-and-set, so two clicks start one run.
  */
 import type { TurnContext } from 'botbuilder';
-import { readActionData } from '../cards';
+import { readActionData } from '../../cards';
 import { appendAudit, userActor } from './audit';
-import { refusal, type InvokeResult } from './invoke';
-import type { ProvisioningRunner } from './runner';
-import { requesterCardAction } from './turn';
-import type { BotServices } from './types';
+import { refusal, type InvokeResult } from '../host/invoke';
+import type { ProvisioningRunner } from '../background/runner';
+import { requesterCardAction } from '../host/turn';
+import type { BotServices } from '../types';
 
 export function handleResume(services: BotServices, context: TurnContext, raw: unknown, runner: ProvisioningRunner): InvokeResult {
   const { store, roles } = services;

@@ -7,8 +7,8 @@
  *    the catalogue code (4xx by category, 500 only for our own bugs) — never an HTTP 500, never a swallowed 501.
  */
 import { ActivityTypes, type TurnContext } from 'botbuilder';
-import { ERROR_CATALOGUE, OpterError, type CatalogueEntry, type ErrorCode, type ErrorPlace } from '../core/errors';
-import type { AdaptiveCardJson } from '../cards';
+import { ERROR_CATALOGUE, OpterError, type CatalogueEntry, type ErrorCode, type ErrorPlace } from '../../core/errors';
+import type { AdaptiveCardJson } from '../../cards';
 
 export type InvokeBody =
   | { statusCode: 200; type: 'application/vnd.microsoft.card.adaptive'; value: AdaptiveCardJson }

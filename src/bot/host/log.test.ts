@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OpterError } from '../core/errors';
+import { OpterError } from '../../core/errors';
 import { invokeBody, statusCodeFor } from './invoke';
 import { createRedactingLogger } from './log';
 import type { BotLogger } from './server';

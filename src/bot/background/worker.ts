@@ -9,19 +9,19 @@
  * shows the current state, never a stale one.
  */
 import type { TurnContext } from 'botbuilder';
-import { noticeCard } from '../cards';
-import { AUDIT_CHANNEL, type OutboxItem } from '../store';
-import { expireDueApprovals, postApprovalCopy, syncApprovalCopies, type AnyPayload } from './approvals';
-import { auditCardFor } from './audit';
+import { noticeCard } from '../../cards';
+import { AUDIT_CHANNEL, type OutboxItem } from '../../store';
+import { expireDueApprovals, postApprovalCopy, syncApprovalCopies, type AnyPayload } from '../handlers/approvals';
+import { auditCardFor } from '../handlers/audit';
 import { lifecycleResultCardFor } from './lifecycle-jobs';
-import { isLifecycle } from './lifecycle-plan';
-import { describeError } from './log';
+import { isLifecycle } from '../handlers/lifecycle-plan';
+import { describeError } from '../host/log';
 import { reminderCard } from './reminders';
-import { postRotationCard, syncRotationCards } from './rotation';
+import { postRotationCard, syncRotationCards } from '../handlers/rotation';
 import { publishProgress } from './runner';
-import { notifyRequesterPersonally, postSecretCard, sweepSecrets, syncSecretCards } from './secrets';
-import { cardMessage, channelReference, isPermanentTeamsError, type BotIdentityRef, type ConversationRef } from './teams-io';
-import type { BotServices, OutboxPayload } from './types';
+import { notifyRequesterPersonally, postSecretCard, sweepSecrets, syncSecretCards } from '../handlers/secrets';
+import { cardMessage, channelReference, isPermanentTeamsError, type BotIdentityRef, type ConversationRef } from '../host/teams-io';
+import type { BotServices, OutboxPayload } from '../types';
 
 /** Raised when an item has nowhere to go yet (no audit channel chosen): retried at a fixed, calm pace. */
 export class NotRoutableError extends Error {

@@ -6,17 +6,17 @@
  * channel, each naming who asked and who approved.
  */
 import type { TurnContext } from 'botbuilder';
-import { errorCard, noticeCard, type ChannelRef } from '../cards';
-import { OpterError } from '../core/errors';
-import { checkMayRequest, type Actor } from '../requests/rules';
-import { APPROVALS_CHANNEL, AUDIT_CHANNEL, type NamedConversation, type RequestRecord } from '../store';
+import { errorCard, noticeCard, type ChannelRef } from '../../cards';
+import { OpterError } from '../../core/errors';
+import { checkMayRequest, type Actor } from '../../requests/rules';
+import { APPROVALS_CHANNEL, AUDIT_CHANNEL, type NamedConversation, type RequestRecord } from '../../store';
 import { describeTargets } from './approvals';
 import { appendAudit, userActor } from './audit';
 import { createRequestWithApprovals } from './forms';
 import { kindOf } from './lifecycle-plan';
-import { cardMessage, channelReference, type ConversationRef } from './teams-io';
-import { originOf } from './turn';
-import { requestKindForStore, type BotServices, type ChannelChangePayload, type ChannelPurpose, type OutboxPayload } from './types';
+import { cardMessage, channelReference, type ConversationRef } from '../host/teams-io';
+import { originOf } from '../host/turn';
+import { requestKindForStore, type BotServices, type ChannelChangePayload, type ChannelPurpose, type OutboxPayload } from '../types';
 
 const CONVERSATION_NAMES: Record<ChannelPurpose, string> = { audit: AUDIT_CHANNEL, approvals: APPROVALS_CHANNEL };
 const PINNING_SETTING: Record<ChannelPurpose, string> = { audit: 'AUDIT_CHANNEL_ID', approvals: 'APPROVALS_CHANNEL_ID' };

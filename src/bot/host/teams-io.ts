@@ -4,7 +4,7 @@
  * chat. Built on the host's ProactiveSender, which surfaces failures instead of letting botbuilder swallow them.
  */
 import type { Activity, ConversationReference, TurnContext } from 'botbuilder';
-import { cardAttachment, type AdaptiveCardJson } from '../cards';
+import { cardAttachment, type AdaptiveCardJson } from '../../cards';
 import type { BotServer } from './server';
 
 export type ConversationRef = Partial<ConversationReference>;

@@ -25,19 +25,19 @@ import {
   formatUtc,
   type AdaptiveCardJson,
   type SecretFacts,
-} from '../cards';
-import { OpterError } from '../core/errors';
-import type { SecretSink } from '../core/ports';
-import { checkIsRequester } from '../requests/rules';
-import type { RequestRecord, SecretMetadata } from '../store';
+} from '../../cards';
+import { OpterError } from '../../core/errors';
+import type { SecretSink } from '../../core/ports';
+import { checkIsRequester } from '../../requests/rules';
+import type { RequestRecord, SecretMetadata } from '../../store';
 import { appendAudit, userActor } from './audit';
 import { replaceForEveryone } from './forms';
-import { cardResult, refusal, type InvokeResult } from './invoke';
-import { describeError } from './log';
-import { cardMessage, type ConversationRef } from './teams-io';
-import { checkCardBinding, isAutomaticRefresh, requesterCardAction, ruleActorOf } from './turn';
-import type { BotServices, OutboxPayload, ProvisionPayload, RequestResult } from './types';
-import { SYSTEM_ACTOR } from './types';
+import { cardResult, refusal, type InvokeResult } from '../host/invoke';
+import { describeError } from '../host/log';
+import { cardMessage, type ConversationRef } from '../host/teams-io';
+import { checkCardBinding, isAutomaticRefresh, requesterCardAction, ruleActorOf } from '../host/turn';
+import type { BotServices, OutboxPayload, ProvisionPayload, RequestResult } from '../types';
+import { SYSTEM_ACTOR } from '../types';
 
 /**
  * Plaintexts this process handed to the logger's redaction, by request, so they can be dropped from memory as soon

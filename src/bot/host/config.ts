@@ -4,7 +4,7 @@
  * Teams request, and never by silently running with authentication off.
  */
 
-import { hasTenantConfiguration } from '../adapters/config';
+import { hasTenantConfiguration } from '../../adapters/config';
 
 /** How the bot proves itself to Azure Bot Service. Values as botbuilder spells them. */
 export type BotAppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMsi';

@@ -4,11 +4,11 @@
  * which message carries which request's card is not).
  */
 import type { TurnContext } from 'botbuilder';
-import { OpterError } from '../core/errors';
-import { checkIsRequester, type Actor, type RoleConfig } from '../requests/rules';
-import type { CardRole, RequestRecord, Store } from '../store';
+import { OpterError } from '../../core/errors';
+import { checkIsRequester, type Actor, type RoleConfig } from '../../requests/rules';
+import type { CardRole, RequestRecord, Store } from '../../store';
 import { actorOf, conversationRefOf, isChannel, type ActivityLike } from './teams-context';
-import type { Origin, RequesterInfo } from './types';
+import type { Origin, RequesterInfo } from '../types';
 
 /** The acting user as the rules want it, or null when the envelope carries no Entra identity. */
 export function ruleActorOf(activity: ActivityLike): Actor | null {

@@ -7,11 +7,11 @@
  *  - the daily expiry check fires the 30/7/1-day reminders (reminders.ts).
  * Each part is independent: a failure is logged and the others still run.
  */
-import { describeError } from './log';
+import { describeError } from '../host/log';
 import { sweepExpiryReminders } from './reminders';
-import { sweepRetirements } from './rotation';
+import { sweepRetirements } from '../handlers/rotation';
 import type { ProvisioningRunner } from './runner';
-import type { BotServices } from './types';
+import type { BotServices } from '../types';
 
 /** Starts the requests whose waiting job may continue now. Returns their ids. */
 export function resumeDueWaits(services: BotServices, runner: ProvisioningRunner): string[] {

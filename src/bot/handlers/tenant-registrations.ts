@@ -4,15 +4,15 @@
  * Read-only. The bot's own request history (registrations.ts) only knows what the bot set up; the lifecycle works
  * on everything the registry lists.
  */
-import type { RegistrationStatus } from '../cards';
-import { OpterError } from '../core/errors';
-import { baselineFor, indexJournal, surveyRegistrations, type LastVerification, type RegistrationSurvey, type RegistrationSummary } from '../provisioning/registry';
-import { describeChecks, tallyChecks } from '../provisioning/check-results';
-import { deriveNames } from '../provisioning/names';
-import type { VerificationCheck } from '../provisioning/runtime';
-import type { BotServices, LifecycleTarget } from './types';
+import type { RegistrationStatus } from '../../cards';
+import { OpterError } from '../../core/errors';
+import { baselineFor, indexJournal, surveyRegistrations, type LastVerification, type RegistrationSurvey, type RegistrationSummary } from '../../provisioning/registry';
+import { describeChecks, tallyChecks } from '../../provisioning/check-results';
+import { deriveNames } from '../../provisioning/names';
+import type { VerificationCheck } from '../../provisioning/runtime';
+import type { BotServices, LifecycleTarget } from '../types';
 
-export type { RegistrationSummary } from '../provisioning/registry';
+export type { RegistrationSummary } from '../../provisioning/registry';
 
 export async function tenantRegistrations(services: BotServices): Promise<RegistrationSummary[]> {
   return (await tenantSurvey(services)).registrations;

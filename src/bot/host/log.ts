@@ -4,7 +4,7 @@
  * hands a secret over, forgotten once it is revealed or expired). A client secret can therefore not reach the log
  * even through an error message that happens to quote it.
  */
-import { SecretRegistry } from '../store';
+import { SecretRegistry } from '../../store';
 import { consoleLogger, type BotLogger } from './server';
 
 export interface RedactingLogger extends BotLogger {
