@@ -115,6 +115,7 @@ function fenced(journal: JournalPort, clock: Clock) {
     getJob: guard((id) => journal.getJob(id)),
     listJobs: guard((f) => journal.listJobs(f)),
     setJobStatus: guard((id, s, e) => journal.setJobStatus(id, s, e)),
+    finishJob: guard((id, end) => journal.finishJob(id, end)),
     getSteps: guard((id) => journal.getSteps(id)),
     getStep: guard((id, s) => journal.getStep(id, s)),
     recordStepStart: guard((id, s) => journal.recordStepStart(id, s)),

@@ -273,7 +273,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       case 'resume':
         return await withRuntime(dataDir, env, io, json, {}, async (rt) => {
           // Interrupted jobs, and failed ones that a retry can fix (bad input needs a new request instead).
-          const retryable = rt.store.journal.listJobs({ status: 'failed' }).filter((j) => !isInputError(j.lastError?.code));
+          const retryable = rt.store.journal.listJobs().filter((j) => j.status === 'waiting' || (j.status === 'failed' && !isInputError(j.lastError?.code)));
           const jobs = [...rt.store.journal.listJobs({ status: 'running' }), ...retryable];
           if (jobs.length === 0) {
             if (json) io.out(JSON.stringify({ ok: true, resumed: [] }));

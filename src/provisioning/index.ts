@@ -5,7 +5,6 @@
  */
 export {
   ProvisioningEngine,
-  STEP_TITLES,
   PROVISION_STEPS,
   PROVISION_RBAC_STEPS,
   ADD_SENDER_STEPS,

@@ -24,6 +24,9 @@ import { verdict } from './checks';
 /** Microsoft's upper figure for the RBAC permission cache [R2 as quoted, docs/microsoft-facts.md §9.5]. */
 export const DEFAULT_SETTLE_MINUTES = 120;
 
+/** A migrate job's input as the journal holds it (validateMigrateInput filled in the default). */
+export type StoredMigrateInput = MigrateInput & { settleMinutes: number };
+
 export interface MigrateInput {
   appDisplayName: string;
   overrides?: NameOverrides;
@@ -225,7 +228,7 @@ export async function inspectMigration(
   return { state, plan: planMigration(state, { settleMinutes: valid.settleMinutes }) };
 }
 
-export function validateMigrateInput(input: MigrateInput): MigrateInput {
+export function validateMigrateInput(input: MigrateInput): StoredMigrateInput {
   const appDisplayName = (input.appDisplayName ?? '').trim();
   if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });
   namesOf({ appDisplayName, overrides: input.overrides });
@@ -249,8 +252,8 @@ export interface MigrateResult {
 
 export const MIGRATE_STEPS = ['locate', 'organization', 'exchangeServicePrincipal', 'roleAssignment', 'verifyRbac', 'settle', 'removeGraphGrant', 'removePolicy', 'verify'] as const;
 
-export async function runMigrate(rt: JobRuntime): Promise<MigrateResult> {
-  const input = rt.job.input as Required<Pick<MigrateInput, 'settleMinutes'>> & MigrateInput;
+export async function runMigrate(rt: JobRuntime<StoredMigrateInput>): Promise<MigrateResult> {
+  const input = rt.input;
   const names = namesOf(input);
   const { exchange, journal, clock } = rt.ports;
   const loc = await stepLocate(rt, names, { requireGroup: true });
@@ -294,6 +297,7 @@ export async function runMigrate(rt: JobRuntime): Promise<MigrateResult> {
     journal.recordStepOutputs(rt.job.id, 'settle', { resumeAfter });
     throw new OpterError('E_JOB_UNFINISHED', {
       detail: `RBAC is in place and verified; the Graph grant is removed only after ${resumeAfter}, when Exchange's permission cache has caught up. Mail keeps flowing meanwhile.`,
+      resumeAfter,
     });
   });
 

@@ -189,13 +189,10 @@ function verificationOf(v: JobView): LastVerification | null {
   return null;
 }
 
-/** The engine's "stopped on purpose until later" (E_JOB_UNFINISHED with the time on the waiting step). */
+/** A migration that is not done: waiting on purpose (until its resume time), failed, or running. */
 function migrationOf(v: JobView): MigrationInFlight {
   const error = v.job.lastError ?? null;
-  if (v.job.status === 'failed' && error?.code === 'E_JOB_UNFINISHED') {
-    const waiting = [...v.steps.values()].find((s) => s.status === 'failed' && typeof s.outputs.resumeAfter === 'string');
-    return { jobId: v.job.id, state: 'waiting', until: (waiting?.outputs.resumeAfter as string | undefined) ?? null, error: null };
-  }
+  if (v.job.status === 'waiting') return { jobId: v.job.id, state: 'waiting', until: v.job.resumeAfter, error: null };
   if (v.job.status === 'failed') return { jobId: v.job.id, state: 'failed', until: null, error: error ? { code: error.code, message: error.message } : null };
   return { jobId: v.job.id, state: 'running', until: null, error: null };
 }
@@ -431,8 +428,8 @@ export function validateAdoptInput(input: AdoptInput): AdoptInput {
   return { appDisplayName, ...(input.overrides ? { overrides: input.overrides } : {}) };
 }
 
-export async function runAdopt(rt: JobRuntime): Promise<AdoptResult> {
-  const input = rt.job.input as AdoptInput;
+export async function runAdopt(rt: JobRuntime<AdoptInput>): Promise<AdoptResult> {
+  const input = rt.input;
   const names = namesOf(input);
   const loc = await stepLocate(rt, names, { requireGroup: true, adopting: true });
   const base = await rt.step<{ members: string[]; intendedScoping: ScopingModel }>('baseline', async () => {

@@ -40,8 +40,8 @@ export function validateRemoveSendersInput(input: RemoveSendersInput): RemoveSen
   return { appDisplayName, senders, ...(input.overrides ? { overrides: input.overrides } : {}) };
 }
 
-export async function runRemoveSenders(rt: JobRuntime): Promise<RemoveSendersResult> {
-  const input = rt.job.input as RemoveSendersInput;
+export async function runRemoveSenders(rt: JobRuntime<RemoveSendersInput>): Promise<RemoveSendersResult> {
+  const input = rt.input;
   const names = namesOf(input);
   const loc = await stepLocate(rt, names, { requireGroup: true });
   const { exchange } = rt.ports;

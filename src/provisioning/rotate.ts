@@ -26,6 +26,9 @@ export interface RotateSecretInput {
   overlapDays?: number;
 }
 
+/** A rotate-secret job's input as the journal holds it (validateRotateInput filled in the defaults). */
+export type StoredRotateSecretInput = RotateSecretInput & { secretValidYears: number; overlapDays: number };
+
 export interface RetireSecretsInput {
   appDisplayName: string;
   overrides?: NameOverrides;
@@ -67,7 +70,7 @@ export interface RetireSecretsResult {
 export const ROTATE_STEPS = ['locate', 'secret', 'verify'] as const;
 export const RETIRE_STEPS = ['locate', 'retire'] as const;
 
-export function validateRotateInput(input: RotateSecretInput): RotateSecretInput {
+export function validateRotateInput(input: RotateSecretInput): StoredRotateSecretInput {
   const appDisplayName = (input.appDisplayName ?? '').trim();
   if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });
   namesOf({ appDisplayName, overrides: input.overrides });
@@ -82,8 +85,8 @@ export function validateRotateInput(input: RotateSecretInput): RotateSecretInput
   return { appDisplayName, secretValidYears: years, overlapDays, ...(input.overrides ? { overrides: input.overrides } : {}) };
 }
 
-export async function runRotateSecret(rt: JobRuntime): Promise<RotateSecretResult> {
-  const input = rt.job.input as Required<Pick<RotateSecretInput, 'appDisplayName' | 'secretValidYears' | 'overlapDays'>> & RotateSecretInput;
+export async function runRotateSecret(rt: JobRuntime<StoredRotateSecretInput>): Promise<RotateSecretResult> {
+  const input = rt.input;
   const names = namesOf(input);
   const loc = await stepLocate(rt, names);
   let secretText: string | undefined;
@@ -244,8 +247,8 @@ export function retirementAllowedAt(overlapEndsAt: string, confirmed: boolean, n
   return { allowed: false, resumeAfter: overlapEndsAt };
 }
 
-export async function runRetireSecrets(rt: JobRuntime): Promise<RetireSecretsResult> {
-  const input = rt.job.input as RetireSecretsInput;
+export async function runRetireSecrets(rt: JobRuntime<RetireSecretsInput>): Promise<RetireSecretsResult> {
+  const input = rt.input;
   const { journal, directory, clock } = rt.ports;
   const rotateJob = journal.getJob(input.rotateJobId);
   const rotation = rotateJob ? rotationOf(journal, rotateJob) : null;
@@ -262,6 +265,7 @@ export async function runRetireSecrets(rt: JobRuntime): Promise<RetireSecretsRes
       journal.recordStepOutputs(rt.job.id, 'retire', { resumeAfter: gate.resumeAfter });
       throw new OpterError('E_JOB_UNFINISHED', {
         detail: `the old secrets keep working until ${gate.resumeAfter} (the overlap); confirm that Opter uses the new secret to retire them now.`,
+        resumeAfter: gate.resumeAfter,
       });
     }
     const app = await directory.getApplication(where.appObjectId);

@@ -8,7 +8,7 @@
  *   send   — Graph accepted the message (202; delivery is then up to Exchange).
  */
 import { OpterError, toOpterError } from '../core/errors';
-import { findOrphanSecrets } from './activities';
+import { findOrphanSecrets } from './activities/common';
 import { describePaths, pathsAllow, sendPaths } from './checks';
 import { testSecretNameFor } from './identity';
 import { addDuration, parseIsoDuration } from './lifetime';
@@ -75,8 +75,8 @@ export function testSecretEnd(now: Date, maxLifetime: string | null): Date {
   return policyEnd < wanted ? policyEnd : wanted;
 }
 
-export async function runTestEmail(rt: JobRuntime): Promise<TestEmailResult> {
-  const input = rt.job.input as TestEmailInput;
+export async function runTestEmail(rt: JobRuntime<TestEmailInput>): Promise<TestEmailResult> {
+  const input = rt.input;
   const names = namesOf(input);
   const signIn = rt.ports.appSignIn;
   if (!signIn) throw new OpterError('E_INTERNAL', { detail: 'the test email needs app sign-in (AppSignInPort), which is not configured.' });

@@ -11,7 +11,8 @@ import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel }
 import { toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
 import { checkLine, checkState, unverifiedNotice } from '../../provisioning/check-results';
-import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, STEP_TITLES, type JobOutcome } from '../../provisioning/engine';
+import { STEP_TITLES } from '../../cards/step-titles';
+import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, type JobOutcome } from '../../provisioning/engine';
 import type { RequestRecord } from '../../store';
 import { isAddSender, type AnyPayload } from '../handlers/approvals';
 import { appendAudit, progressAuditor } from '../handlers/audit';
