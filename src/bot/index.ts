@@ -11,8 +11,8 @@
 import { mkdirSync } from 'node:fs';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
 import { systemClock, type Clock, type JournalPort } from '../core/ports';
-import { ProvisioningEngine } from '../provisioning/engine';
-import { retryPolicyFromEnv, type RetryPolicy } from '../provisioning/retry';
+import { ProvisioningEngine } from '../provisioning';
+import { retryPolicyFromEnv, type RetryPolicy } from '../provisioning';
 import { roleConfig } from '../requests/rules';
 import { openTenant, type TenantRuntime } from '../runtime/tenant';
 import type { Simulator } from '../sim';

@@ -4,12 +4,12 @@
  * `password`, … suffixes): nothing here ever holds one.
  */
 import type { Clock } from '../core/ports';
-import type { ExpiryReminder } from '../provisioning/expiry';
-import type { MigrationPlan } from '../provisioning/migrate';
-import type { ProvisioningEngine } from '../provisioning/engine';
-import type { NameOverrides } from '../provisioning/names';
-import type { ScopingState } from '../provisioning/registration';
-import type { ScopingModel } from '../provisioning/runtime';
+import type { ExpiryReminder } from '../provisioning';
+import type { MigrationPlan } from '../provisioning';
+import type { ProvisioningEngine } from '../provisioning';
+import type { NameOverrides } from '../provisioning';
+import type { ScopingState } from '../provisioning';
+import type { ScopingModel } from '../provisioning';
 import type { RoleConfig } from '../requests/rules';
 import type { TenantRuntime } from '../runtime/tenant';
 import type { RequestKind, Store } from '../store';

@@ -4,7 +4,7 @@
  */
 import { ERROR_CATALOGUE, describeAction, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
-import { CARD_MARK, checkDetail, checkState, unverifiedNotice } from '../provisioning/check-results';
+import { CARD_MARK, checkDetail, checkState, unverifiedNotice } from '../provisioning';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, sectionTitle, textBlock } from './elements';
 import { escapeMarkdown } from './markdown';
 import { stepTitle } from './step-titles';

@@ -2,12 +2,12 @@
  * Terminal text for the lifecycle commands (list, expiring, migrate plan, and each job's result). The only place a
  * secret is printed is the rotate result, once, exactly as the provision OUTPUT block prints it.
  */
-import { checkLine } from '../provisioning/check-results';
-import type { LifecycleResult } from '../provisioning/engine';
-import type { secretsExpiringWithin } from '../provisioning/expiry';
-import type { MigrationPlan } from '../provisioning/migrate';
-import { OUTPUT_LABELS } from '../provisioning/output';
-import type { RegistrationSummary } from '../provisioning/registry';
+import { checkLine } from '../provisioning';
+import type { LifecycleResult } from '../provisioning';
+import type { secretsExpiringWithin } from '../provisioning';
+import type { MigrationPlan } from '../provisioning';
+import { OUTPUT_LABELS } from '../provisioning';
+import type { RegistrationSummary } from '../provisioning';
 
 const pad = (label: string) => label.padEnd(25, ' ');
 

@@ -2,7 +2,7 @@
 import { ERROR_CATALOGUE, describeAction, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
 import { stepTitle } from '../cards/step-titles';
-import { checkLine } from '../provisioning/check-results';
+import { checkLine } from '../provisioning';
 
 const MARK = { ok: '✓', skip: '•', retry: '…', fail: '✗', run: '→' };
 

@@ -25,6 +25,12 @@ export const PURE_AREAS = ['core', 'provisioning', 'requests', 'cards'];
 /** Packages that do no I/O and hold no SDK, which the pure areas (except src/core) may use: schema decoding. */
 export const PURE_PACKAGES = ['zod'];
 
+/**
+ * Areas with one public surface: code outside the area imports only its index (for src/provisioning: the engine,
+ * the job and result types and the pure helpers it exports), never its internals (runtime, workflows, activities).
+ */
+export const PUBLIC_SURFACES = ['provisioning'];
+
 /** Areas that implement the core's ports: they import the core and nothing else of ours. */
 export const PORT_IMPLEMENTATIONS = ['adapters', 'store'];
 
@@ -143,6 +149,9 @@ function ruleBroken(from: string, ref: ImportRef, files: ReadonlySet<string>): s
   const targetFile = [target, asTs, `${target}/index.ts`].find((p) => files.has(p)) ?? asTs;
   if (TEST_SUPPORT.some((re) => re.test(targetFile))) return `${targetFile} is test support; production code does not import it`;
   if (targetArea === area) return null;
+  if (PUBLIC_SURFACES.includes(targetArea) && target !== `src/${targetArea}` && targetFile !== `src/${targetArea}/index.ts`) {
+    return `outside src/${targetArea}, import only its public surface (src/${targetArea}/index.ts)`;
+  }
   if (area === SIM) return 'src/sim stands alone: it imports no other area';
   if (targetArea === SIM) return SIM_USERS.includes(area) ? null : `only ${SIM_USERS.map((a) => `src/${a}`).join(', ')} and tests import src/sim`;
   if (PORT_IMPLEMENTATIONS.includes(area) && targetArea !== 'core') return `src/${area} implements the core's ports: it imports only src/core`;

@@ -14,9 +14,9 @@ import {
   ROTATE_STEPS,
   TEST_EMAIL_STEPS,
   type ProvisioningEngine,
-} from '../../provisioning/engine';
-import { checkLine, checkState, unverifiedNotice } from '../../provisioning/check-results';
-import { PROPAGATION_CAVEAT } from '../../provisioning/test-email';
+} from '../../provisioning';
+import { checkLine, checkState, unverifiedNotice } from '../../provisioning';
+import { PROPAGATION_CAVEAT } from '../../provisioning';
 import type { RequestRecord, Store } from '../../store';
 import { appendAudit } from '../handlers/audit';
 import type { BotSettings, LifecycleKind, LifecyclePayload, LifecycleRequestResult, OutboxPayload } from '../types';

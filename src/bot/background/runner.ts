@@ -10,9 +10,9 @@
 import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel } from '../../cards';
 import { toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
-import { checkLine, checkState, unverifiedNotice } from '../../provisioning/check-results';
+import { checkLine, checkState, unverifiedNotice } from '../../provisioning';
 import { STEP_TITLES } from '../../cards/step-titles';
-import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, type JobOutcome } from '../../provisioning/engine';
+import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, type JobOutcome } from '../../provisioning';
 import type { RequestRecord } from '../../store';
 import { isAddSender, type AnyPayload } from '../handlers/approvals';
 import { appendAudit, progressAuditor } from '../handlers/audit';

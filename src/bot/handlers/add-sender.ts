@@ -6,10 +6,10 @@
 import type { TurnContext } from 'botbuilder';
 import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCard, readActionData, type AdaptiveCardJson, type RegistrationChoice } from '../../cards';
 import { OpterError, toOpterError } from '../../core/errors';
-import { inspectRegistration } from '../../provisioning/inspect';
-import { deriveNames } from '../../provisioning/names';
-import { readRegistration } from '../../provisioning/registration';
-import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../../provisioning/senders';
+import { inspectRegistration } from '../../provisioning';
+import { deriveNames } from '../../provisioning';
+import { readRegistration } from '../../provisioning';
+import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../../provisioning';
 import { checkIsRequester, checkMayRequest, type Actor } from '../../requests/rules';
 import { describeTargets } from './approvals';
 import { createDraft, createRequestWithApprovals, getDraft, recordReply, replaceForEveryone } from './forms';

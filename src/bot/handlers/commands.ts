@@ -3,7 +3,7 @@
  * is case-insensitive and tolerant of the small variations people type ("setup opter mail", "Set-up Opter e-mail",
  * one or two typos), but never guesses between two commands.
  */
-import { parseSenderList } from '../../provisioning/senders';
+import { parseSenderList } from '../../provisioning';
 
 export type Command =
   | { kind: 'setup' }

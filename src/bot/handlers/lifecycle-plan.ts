@@ -3,8 +3,8 @@
  * only (never from card data). Pure.
  */
 import type { ApprovalPlan, MigrationPlanView, RequestKind as CardRequestKind } from '../../cards';
-import type { MigrationPlan } from '../../provisioning/migrate';
-import { TEST_SECRET_LIFETIME_MS } from '../../provisioning/test-email';
+import type { MigrationPlan } from '../../provisioning';
+import { TEST_SECRET_LIFETIME_MS } from '../../provisioning';
 import type { RequestRecord } from '../../store';
 import { LIFECYCLE_KINDS, type BotRequestKind, type LifecycleKind, type LifecyclePayload } from '../types';
 
