@@ -34,7 +34,7 @@ import { createJobRuntime, type RuntimeOptions } from './runtime';
 import type { TestEmailInput, TestEmailResult } from './test-email';
 import type { AddSendersInput } from './workflows/add-sender';
 import { isJobKind, WORKFLOWS, type JobKind, type JobTypes, type WorkflowOf } from './workflows';
-import type { ProvisionInput, ProvisionResult } from './workflows/provision';
+import { provisionResultSchema, type ProvisionInput, type ProvisionResult } from './workflows/provision';
 import type { RepairInput } from './workflows/repair';
 import type { RetireSecretsRequest } from './workflows/retire-secrets';
 
@@ -243,6 +243,16 @@ async function runWorkflow<K extends JobKind>(workflow: WorkflowOf<K>, job: JobR
     throw new OpterError('E_INTERNAL', { detail: `the journal holds a ${job.kind} input of an unexpected shape (${input.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')})` });
   }
   return workflow.run(createJobRuntime(job, input.data, o));
+}
+
+/**
+ * The typed result a provision, add-sender or repair job stored when it succeeded, decoded; null for other kinds,
+ * for a job that has not succeeded, and for a job that succeeded before results were stored.
+ */
+export function storedProvisionResult(job: JobRecord): ProvisionResult | null {
+  if (job.status !== 'succeeded' || job.result === null || !isJobKind(job.kind) || !PROVISION_KINDS.has(job.kind)) return null;
+  const decoded = provisionResultSchema.safeParse(job.result);
+  return decoded.success ? decoded.data : null;
 }
 
 export function isErrorCode(e: unknown, code: ErrorCode): boolean {

@@ -17,6 +17,7 @@ export {
   REMOVE_SENDER_STEPS,
   TEST_EMAIL_STEPS,
   ADOPT_STEPS,
+  storedProvisionResult,
   validateProvisionInput,
   type AddSendersInput,
   type CreateJobOptions,

@@ -12,7 +12,7 @@ import { toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
 import { checkLine, checkState, unverifiedNotice } from '../../provisioning';
 import { STEP_TITLES } from '../../cards/step-titles';
-import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, type JobOutcome } from '../../provisioning';
+import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, storedProvisionResult, type JobOutcome } from '../../provisioning';
 import type { RequestRecord } from '../../store';
 import { isAddSender, type AnyPayload } from '../handlers/approvals';
 import { appendAudit, progressAuditor } from '../handlers/audit';
@@ -441,7 +441,7 @@ export class ProvisioningRunner {
   }
 
   private resultOf(request: RequestRecord, outcome: JobOutcome): RequestResult {
-    const r = outcome.result;
+    const r = outcome.result ?? storedProvisionResult(outcome.job);
     if (r) {
       return {
         tenantId: r.tenantId,
@@ -458,7 +458,7 @@ export class ProvisioningRunner {
         ...(r.unchecked?.length ? { unchecked: r.unchecked } : {}),
       };
     }
-    // The job finished in an earlier process: rebuild the facts from the journal's step outputs.
+    // The job succeeded before results were stored on the job: rebuild the facts from the journal's step outputs.
     const steps = new Map(this.services.store.journal.getSteps(outcome.job.id).map((s) => [s.step, s.outputs]));
     const str = (step: string, key: string) => (typeof steps.get(step)?.[key] === 'string' ? (steps.get(step)![key] as string) : '');
     const located = steps.has('locate');

@@ -178,8 +178,9 @@ async function runRetire(services: BotServices, runner: ProvisioningRunner, requ
   };
   store.transaction(() => {
     if (outcome.job.status === 'succeeded') {
-      const removed = (store.journal.getStep(job.id, 'retire')?.outputs.removedKeyIds as string[] | undefined) ?? [];
-      const appId = String(store.journal.getStep(job.id, 'locate')?.outputs.appId ?? '');
+      const retired = outcome.lifecycle?.kind === 'retire-secrets' ? outcome.lifecycle : null;
+      const removed = retired?.removedKeyIds ?? [];
+      const appId = retired?.appId ?? '';
       if (requestId) {
         writeState(services, requestId, { status: 'retired', trigger, at: clock.now().toISOString(), removedKeyIds: removed });
         enqueueSync(services, requestId, 'retired');

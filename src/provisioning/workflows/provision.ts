@@ -64,6 +64,52 @@ export interface ProvisionResult {
   rbac?: { exchangeServicePrincipalCreated: boolean; roleAssignmentName: string; roleAssignmentCreated: boolean; graphGrantRemoved: boolean; organizationCustomized: boolean };
 }
 
+const derivedNames: z.ZodType<DerivedNames> = z.looseObject({
+  appDisplayName: z.string(),
+  baseName: z.string(),
+  aliasBase: z.string(),
+  secretDisplayName: z.string(),
+  groupName: z.string(),
+  groupAlias: z.string(),
+});
+
+const verificationCheck: z.ZodType<VerificationCheck> = z.looseObject({
+  name: z.string(),
+  ok: z.boolean(),
+  detail: z.string(),
+  skipped: z.boolean().optional(),
+  provesRestriction: z.boolean().optional(),
+});
+
+/** A provision, add-sender or repair job's stored result (JobRecord.result). */
+export const provisionResultSchema: z.ZodType<ProvisionResult> = z.looseObject({
+  jobId: z.string(),
+  tenantId: z.string(),
+  names: derivedNames,
+  appObjectId: z.string(),
+  clientId: z.string(),
+  spObjectId: z.string(),
+  groupSmtp: z.string(),
+  groupObjectId: z.string().nullable(),
+  senders: z.array(z.string()),
+  created: z.looseObject({ app: z.boolean(), servicePrincipal: z.boolean(), grant: z.boolean(), group: z.boolean(), policy: z.boolean() }),
+  membersAdded: z.array(z.string()),
+  secret: z.looseObject({ keyId: z.string(), endDateTime: z.string(), clamped: z.boolean(), maxLifetime: z.string().nullable(), displayName: z.string() }).nullable(),
+  checks: z.array(verificationCheck),
+  notes: z.array(z.string()),
+  scoping: z.enum(SCOPING_MODELS).optional(),
+  unchecked: z.array(z.string()).optional(),
+  rbac: z
+    .looseObject({
+      exchangeServicePrincipalCreated: z.boolean(),
+      roleAssignmentName: z.string(),
+      roleAssignmentCreated: z.boolean(),
+      graphGrantRemoved: z.boolean(),
+      organizationCustomized: z.boolean(),
+    })
+    .optional(),
+});
+
 /** What provisionRegistration sets up: the senders, the scoping model, and the secret to create (null: none). */
 export interface ProvisionPlan {
   names: DerivedNames;
