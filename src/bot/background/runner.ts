@@ -41,8 +41,6 @@ function stepsOf(request: RequestRecord): Array<{ id: string; title: string }> {
   return ids.map((id) => ({ id, title: STEP_TITLES[id] ?? id }));
 }
 
-/** The engine's "stopped on purpose until later" (a wait for Exchange's permission cache): not a failure. */
-const UNFINISHED = 'E_JOB_UNFINISHED';
 /** How long the queued copy of a final progress card waits for the direct edit before it is delivered itself. */
 const FINAL_EDIT_GRACE_MS = 10_000;
 
@@ -263,7 +261,8 @@ export class ProvisioningRunner {
     const { store } = this.services;
     const requestId = request.id;
     const succeeded = outcome.job.status === 'succeeded';
-    if (!succeeded && (outcome.error?.code ?? outcome.job.lastError?.code) === UNFINISHED) return this.wait(request, outcome, progress);
+    // Stopped on purpose until later (a wait for Exchange's permission cache): not a failure.
+    if (outcome.job.status === 'waiting') return this.wait(request, outcome, progress);
     const result = succeeded
       ? isLifecycle(request)
         ? lifecycleResultFromJournal(store, this.services.engine.tenantId, request, outcome.job, outcome.lifecycle?.notes ?? [])
@@ -387,8 +386,8 @@ export class ProvisioningRunner {
     outcome: JobOutcome,
     progress: { card: Coalescer<ProgressCardModel>; model: () => ProgressCardModel; setModel: (m: ProgressCardModel) => void } | null,
   ): Promise<void> {
-    const { store, engine, clock } = this.services;
-    const resumeAfter = outcome.resumeAfter ?? engine.waitingJobs().find((w) => w.job.id === outcome.job.id)?.resumeAfter ?? null;
+    const { store, clock } = this.services;
+    const resumeAfter = outcome.resumeAfter ?? outcome.job.resumeAfter;
     const reason = outcome.error?.detail ?? outcome.job.lastError?.message ?? 'waiting';
     store.transaction(() => {
       if (store.kv.markOnce(`request-waiting:${outcome.job.id}:${resumeAfter ?? ''}`)) {

@@ -201,7 +201,7 @@ async function runRetire(services: BotServices, runner: ProvisioningRunner, requ
       return;
     }
     const err = outcome.error ?? new OpterError('E_INTERNAL', { detail: outcome.job.lastError?.message ?? 'the job failed' });
-    if (err.code === 'E_JOB_UNFINISHED') {
+    if (outcome.job.status === 'waiting') {
       // Only an unconfirmed retirement before the overlap ends gets here: it stays waiting.
       if (requestId) {
         writeState(services, requestId, { status: 'waiting' });
@@ -236,7 +236,6 @@ export function sweepRetirements(services: BotServices, runner: ProvisioningRunn
   const failedForGood = new Set(
     store.journal
       .listJobs({ kind: 'retire-secrets', status: 'failed' })
-      .filter((j) => j.lastError?.code !== 'E_JOB_UNFINISHED')
       .map((j) => (j.input as RetireSecretsInput).rotateJobId),
   );
   for (const due of findDueRetirements(store.journal, clock.now())) {
