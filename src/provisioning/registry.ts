@@ -16,6 +16,7 @@ import type { JobRuntime, ScopingModel, VerificationCheck } from './runtime';
 import { expectControlRefused, expectSend, tallyChecks, verdict } from './checks';
 import { OpterError } from '../core/errors';
 import { uniqueNameFor } from './identity';
+import { registrationInputOf } from './workflows/workflow';
 
 export type DriftKind =
   | 'member-outside-bot'
@@ -159,8 +160,7 @@ function membersRecordedBy(v: JobView): string[] | null {
 
 function scopingRecordedBy(v: JobView): ScopingModel | null {
   if (v.job.status !== 'succeeded') return null;
-  const input = v.job.input as { scoping?: ScopingModel };
-  if (v.job.kind === 'provision') return input.scoping ?? 'access-policy';
+  if (v.job.kind === 'provision') return registrationInputOf(v.job)?.scoping ?? 'access-policy';
   if (v.job.kind === 'migrate-rbac') return 'rbac';
   if (v.job.kind === 'repair' || v.job.kind === 'adopt') {
     const s = v.steps.get(v.job.kind === 'repair' ? 'locate' : 'baseline')?.outputs.intendedScoping;
@@ -313,7 +313,7 @@ export async function surveyRegistrations(ports: RegistryPorts, now: Date): Prom
   const byAppId = new Map<string, { names: DerivedNames; overrides?: NameOverrides }>();
   const byName: { names: DerivedNames; overrides?: NameOverrides }[] = [];
   for (const v of index) {
-    const input = v.job.input as { appDisplayName?: string; overrides?: NameOverrides };
+    const input = registrationInputOf(v.job);
     if (!input?.appDisplayName) continue;
     try {
       const entry = { names: deriveNames(input.appDisplayName, input.overrides), overrides: input.overrides };

@@ -14,6 +14,7 @@ import { registrationSecrets } from './registration';
 import { skippedCheck, verdict } from './check-results';
 import type { JobRuntime, VerificationCheck } from './runtime';
 import { createDeliveredSecret, yearsLifetime } from './secret';
+import { registrationInputOf } from './workflows/workflow';
 
 export const DEFAULT_OVERLAP_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -183,7 +184,7 @@ function rotationOf(journal: JournalPort, job: JobRecord): RotationRecord | null
   if (!locate || !secret || typeof secret.keyId !== 'string' || typeof secret.overlapEndsAt !== 'string') return null;
   return {
     job,
-    appDisplayName: (job.input as RotateSecretInput).appDisplayName,
+    appDisplayName: registrationInputOf(job)?.appDisplayName ?? '',
     appId: String(locate.appId),
     appObjectId: String(locate.appObjectId),
     keyId: secret.keyId,
@@ -196,8 +197,8 @@ function retiredRotationIds(journal: JournalPort): Set<string> {
   return new Set(
     journal
       .listJobs({ kind: 'retire-secrets', status: 'succeeded' })
-      .map((j) => (j.input as RetireSecretsInput).rotateJobId)
-      .filter(Boolean),
+      .map((j) => registrationInputOf(j)?.rotateJobId)
+      .filter((id): id is string => !!id),
   );
 }
 

@@ -40,5 +40,20 @@ export const nameOverridesSchema: z.ZodType<NameOverrides> = z.looseObject({
   groupAlias: z.string().optional(),
 });
 
-/** The input every lifecycle job of one registration starts from. */
-export const registrationInputSchema = z.looseObject({ appDisplayName: z.string(), overrides: nameOverridesSchema.optional() });
+/** What every job kind's input has: the registration it is about. */
+const registrationInputSchema = z.looseObject({
+  appDisplayName: z.string(),
+  overrides: nameOverridesSchema.optional(),
+  /** provision only: the scoping model asked for. */
+  scoping: z.enum(['access-policy', 'rbac']).optional(),
+  /** retire-secrets only: the rotation it finishes. */
+  rotateJobId: z.string().optional(),
+});
+
+export type RegistrationInput = z.infer<typeof registrationInputSchema>;
+
+/** The registration a stored job input names, decoded (any kind); null when the input does not name one. */
+export function registrationInputOf(job: { input: unknown }): RegistrationInput | null {
+  const decoded = registrationInputSchema.safeParse(job.input);
+  return decoded.success ? decoded.data : null;
+}
