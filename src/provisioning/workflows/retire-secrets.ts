@@ -1,11 +1,11 @@
 /**
- * Retire the old secrets of a rotation (rotate.ts): at once when the admin confirms that Opter uses the new secret,
+ * Retire the old secrets of a rotation (the activities are in rotate.ts): at once when the admin confirms that Opter uses the new secret,
  * otherwise once the overlap has passed (the job waits until then).
  */
 import { z } from 'zod';
 import { OpterError } from '../../core/errors';
 import type { NameOverrides } from '../names';
-import { pendingRotation, runRetireSecrets, type RetireSecretsInput, type RetireSecretsResult } from '../rotate';
+import { pendingRotation, retireOldSecrets, rotationToRetire, type RetireSecretsInput, type RetireSecretsResult } from '../rotate';
 import { nameOverridesSchema, type Workflow } from './workflow';
 
 /** Without `rotateJobId`, the latest unfinished rotation of the app is used (E_INPUT_INVALID when there is none). */
@@ -35,5 +35,9 @@ export const retireSecretsWorkflow: Workflow<RetireSecretsInput, RetireSecretsRe
     // One retire job per rotation and trigger: a repeated click or timer tick finds the same job.
     return { input: job, idempotencyKey: `retire-secrets:${rotateJobId}:${job.confirmed ? 'confirmed' : 'overlap'}` };
   },
-  run: runRetireSecrets,
+  async run(rt) {
+    const where = await rotationToRetire(rt);
+    const retired = await retireOldSecrets(rt, where);
+    return { kind: 'retire-secrets', appId: where.appId, rotateJobId: rt.input.rotateJobId, removedKeyIds: retired.removedKeyIds, keptKeyId: where.keyId, notes: [...rt.notes] };
+  },
 };

@@ -1,6 +1,7 @@
-/** A new secret through the SecretSink; the old ones keep working until retired (rotate.ts). */
+/** A new secret through the SecretSink; the old ones keep working until retired (the activities are in rotate.ts). */
 import { z } from 'zod';
-import { runRotateSecret, validateRotateInput, type RotateSecretInput, type RotateSecretResult, type StoredRotateSecretInput } from '../rotate';
+import { namesOf, stepLocate } from '../locate';
+import { createRotatedSecret, validateRotateInput, verifyNewSecret, type RotateSecretInput, type RotateSecretResult, type StoredRotateSecretInput } from '../rotate';
 import { nameOverridesSchema, type Workflow } from './workflow';
 
 const input: z.ZodType<StoredRotateSecretInput> = z.looseObject({
@@ -14,5 +15,25 @@ export const rotateSecretWorkflow: Workflow<StoredRotateSecretInput, RotateSecre
   kind: 'rotate-secret',
   input,
   prepare: (i) => ({ input: validateRotateInput(i) }),
-  run: runRotateSecret,
+  async run(rt) {
+    const names = namesOf(rt.input);
+    const loc = await stepLocate(rt, names);
+    const secret = await createRotatedSecret(rt, loc, names);
+    const verify = await verifyNewSecret(rt, loc);
+    if (secret.previous.length) {
+      rt.note(`The old secret${secret.previous.length === 1 ? '' : 's'} keep working until ${secret.overlapEndsAt}. Put the new secret into Opter, then retire the old one${secret.previous.length === 1 ? '' : 's'} ("retire old secrets"); they are retired automatically when the overlap ends.`);
+    }
+    return {
+      kind: 'rotate-secret',
+      appId: loc.appId,
+      appObjectId: loc.appObjectId,
+      keyId: secret.keyId,
+      endDateTime: secret.endDateTime,
+      clamped: secret.clamped,
+      previous: secret.previous,
+      overlapEndsAt: secret.overlapEndsAt,
+      checks: verify.checks,
+      notes: [...rt.notes],
+    };
+  },
 };
