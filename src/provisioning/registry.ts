@@ -9,11 +9,11 @@
  * A member that is in the group but not in the latest such list was added outside the bot.
  */
 import type { DirectoryPort, ExchangeLifecyclePort, ExchangePort, JobRecord, JournalPort, StepRecord } from '../core/ports';
-import { namesOf, stepLocate, describeScoping } from './locate';
+import { namesOf, describeScoping, type LocatedRegistration } from './locate';
 import { deriveNames, type NameOverrides, type DerivedNames } from './names';
 import { RbacReads, latestSecretExpiry, readRegistration, registrationSecrets, type RegistrationFacts, type ScopingState } from './registration';
 import type { JobRuntime, ScopingModel, VerificationCheck } from './runtime';
-import { expectControlRefused, expectSend, tallyChecks, verdict } from './checks';
+import { tallyChecks } from './checks';
 import { OpterError } from '../core/errors';
 import { uniqueNameFor } from './identity';
 import { registrationInputOf } from './workflows/workflow';
@@ -428,11 +428,9 @@ export function validateAdoptInput(input: AdoptInput): AdoptInput {
   return { appDisplayName, ...(input.overrides ? { overrides: input.overrides } : {}) };
 }
 
-export async function runAdopt(rt: JobRuntime<AdoptInput>): Promise<AdoptResult> {
-  const input = rt.input;
-  const names = namesOf(input);
-  const loc = await stepLocate(rt, names, { requireGroup: true, adopting: true });
-  const base = await rt.step<{ members: string[]; intendedScoping: ScopingModel }>('baseline', async () => {
+/** The adopted registration's members and scoping model, recorded as the baseline drift is measured against. */
+export function recordBaseline(rt: JobRuntime, loc: LocatedRegistration) {
+  return rt.step<{ members: string[]; intendedScoping: ScopingModel }>('baseline', async () => {
     if (loc.scoping === 'unscoped') {
       throw new OpterError('E_VERIFY_FAILED', { detail: 'the app has neither an access policy nor an RBAC scope on its group; run repair (or set up) instead of adopting.' });
     }
@@ -440,11 +438,4 @@ export async function runAdopt(rt: JobRuntime<AdoptInput>): Promise<AdoptResult>
     if (loc.scoping === 'mixed') rt.note('Both an access policy and an RBAC scope exist; adopted as access-policy. Run migrate to finish moving to RBAC.');
     return { out: { members: loc.members, intendedScoping }, summary: `Recorded ${loc.members.length} sender${loc.members.length === 1 ? '' : 's'} and the scoping (${describeScoping(loc.scoping)}) as the baseline` };
   });
-  const verify = await rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
-    const checks: VerificationCheck[] = [];
-    for (const s of loc.senders) checks.push(await expectSend(rt, loc, s, true));
-    checks.push(await expectControlRefused(rt, loc, loc.senders));
-    return { out: { checks }, summary: verdict(checks) };
-  });
-  return { kind: 'adopt', appId: loc.appId, groupSmtp: loc.groupSmtp!, scoping: base.intendedScoping, members: base.members, checks: verify.checks, notes: [...rt.notes] };
 }

@@ -62,7 +62,10 @@ export async function checkSignIn(rt: JobRuntime, appId: string, secretText: str
   }
 }
 
-/** Half-way through a migration either path may carry the mail: the senders and the control are checked on the union. */
+/**
+ * The senders allowed and the control mailbox refused on the union of both paths (half-way through a migration, or
+ * a registration being adopted, either path may carry the mail).
+ */
 export function verifyEitherPath(rt: JobRuntime, loc: Pick<LocatedRegistration, 'appId' | 'hasGraphMailSend' | 'scoping' | 'exoSpObjectId'>, senders: string[], groupMembers: string[]) {
   return rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
     const checks: VerificationCheck[] = [];
