@@ -15,7 +15,7 @@ import { rotateSecret } from './rotate-secret';
 import { setup } from './setup';
 import { testEmail } from './test-email';
 import { commandText } from './text';
-import type { AnyAction } from './types';
+import type { AnyAction, CommandWords } from './types';
 
 export const ACTIONS = [setup, addSender, rotateSecret, retireSecrets, removeSender, migrateRbac, testEmail, repair, adopt] as const;
 
@@ -30,7 +30,9 @@ export const LIFECYCLE_KINDS = ['rotate-secret', 'remove-sender', 'migrate-rbac'
 export type LifecycleKind = (typeof LIFECYCLE_KINDS)[number];
 
 /** The typed commands of the registered actions, as the bot routes on them ({ kind: 'remove-sender', addresses, app }, …). */
-export type ActionCommand = NonNullable<ReturnType<NonNullable<(typeof ACTIONS)[number]['command']>['parse']>>;
+export type ActionCommand = CommandOf<(typeof ACTIONS)[number]>;
+/** An action without words (`command: null`) leaves its command type unknown: it adds nothing to the union. */
+type CommandOf<A> = A extends { command: CommandWords<infer C> | null } ? (unknown extends C ? never : NonNullable<C>) : never;
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 /** Compile-time: every engine job kind is an action and every action runs an engine job kind. */
