@@ -46,10 +46,22 @@ export interface CommandWords<C> {
   parse(text: CommandText): C | null;
 }
 
+/** What the CLI hands to `cli.lines`: the job's result, and for a new secret the secret itself (printed once). */
+export interface CliResultDoc {
+  /** The engine's result: a LifecycleResult, or a ProvisionResult for provision, add-sender and repair. */
+  result: unknown;
+  clientSecret?: string;
+  tenantId?: string;
+  /** provision: the OUTPUT block's fields (provisioning/output.ts). */
+  output?: unknown;
+  /** A check that did not run (check-results.ts), or null. */
+  notice?: string | null;
+}
+
 /** The terminal's view of a finished job of this kind (src/cli). */
 export interface CliLines {
   /** The result lines of a finished job (`opter-mail <kind>`). */
-  lines?(doc: { result: unknown; clientSecret?: string; tenantId?: string }): string[];
+  lines?(doc: CliResultDoc): string[];
   /** Lines this action adds under a registration in `opter-mail list` (e.g. how to repair its drift). */
   registrationLines?(r: RegistrationSummary): string[];
 }

@@ -41,12 +41,12 @@ import { findDueRetirements } from '../provisioning/rotate';
 import { retryPolicyFromEnv } from '../provisioning/retry';
 import { SCOPING_MODELS, type ScopingModel } from '../provisioning/runtime';
 import { formatDerivedNames, deriveNames } from '../provisioning/names';
-import { formatOutputBlock, outputFields } from '../provisioning/output';
+import { outputFields } from '../provisioning/output';
 import { parseSenderList } from '../provisioning/senders';
 import { appendAudit, progressAuditor } from '../runtime/audit';
 import { loadOrCreateEncryptionKey, openStore, type AuditActor, type Store } from '../store';
 import { openTenant, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
-import { formatExpiring, formatLifecycle, formatPlan, formatRegistrations } from './lifecycle';
+import { actionLines, formatExpiring, formatLifecycle, formatPlan, formatRegistrations } from './lifecycle';
 import { renderProgressLine } from './render';
 
 export const USAGE = `usage:
@@ -581,9 +581,7 @@ function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, coll
   else if (json) io.out(JSON.stringify(doc, null, 2));
   else {
     for (const n of r.notes) io.err(`note: ${n}`);
-    if (outcome.job.kind === 'provision') io.out(['', ...formatOutputBlock(fields)].join('\n'));
-    else if (outcome.job.kind === 'repair') io.out(`Repaired ${r.names.appDisplayName} (${r.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'}): senders ${r.senders.join(', ') || '(none)'} in ${r.groupSmtp}; ${notice ? 'not every check ran' : 'all checks passed'}.`);
-    else io.out(`Senders now allowed for ${r.names.appDisplayName}: ${r.senders.join(', ')} (group ${r.groupSmtp}).`);
+    io.out(actionLines(outcome.job.kind, { result: r, output: fields, notice }).join('\n'));
     // After the output, where it is seen: a check that did not run is not a pass (exit code 6).
     if (notice) io.err(`! ${notice}`);
   }

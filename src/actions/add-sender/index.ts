@@ -3,7 +3,7 @@
  * approved request runs the engine's add-sender job (add to the group, then prove each new sender may send).
  */
 import { checkState, unverifiedNotice } from '../../provisioning/check-results';
-import { ADD_SENDER_STEPS, type AddSendersInput } from '../../provisioning/engine';
+import { ADD_SENDER_STEPS, type AddSendersInput, type ProvisionResult } from '../../provisioning/engine';
 import { parseSenderList } from '../../provisioning/senders';
 import { addSenderPayloadSchema, engineResult } from '../common';
 import { defineAction } from '../types';
@@ -58,7 +58,12 @@ export const addSender = defineAction({
   },
   // Not beside a waiting migration: the bot refuses it while any request for the registration is on its way.
   runsBesideAWaitingMigration: false,
-  cli: {},
+  cli: {
+    lines({ result }) {
+      const r = result as ProvisionResult;
+      return [`Senders now allowed for ${r.names.appDisplayName}: ${r.senders.join(', ')} (group ${r.groupSmtp}).`];
+    },
+  },
   audit: {
     what: (p) => `add ${p.senders.join(', ')} to ${p.appName}`,
     requested: (p) => `Add ${p.senders.join(', ')} to ${p.appName} (group ${p.groupSmtp ?? p.groupAlias}).`,

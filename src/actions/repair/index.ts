@@ -3,7 +3,7 @@
  * putting back what drifted from the approved state (never a secret). Members added outside the bot are removed by a
  * remove-sender request instead (lifecycle-requests.ts in the bot).
  */
-import { PROVISION_RBAC_STEPS, REPAIR_STEPS, type RepairInput } from '../../provisioning/engine';
+import { PROVISION_RBAC_STEPS, REPAIR_STEPS, type ProvisionResult, type RepairInput } from '../../provisioning/engine';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget } from '../common';
 import { defineAction } from '../types';
 
@@ -39,6 +39,10 @@ export const repair = defineAction({
   // after the wait) and puts back the group, its members and the service principal; it never touches RBAC objects.
   runsBesideAWaitingMigration: true,
   cli: {
+    lines({ result, notice }) {
+      const r = result as ProvisionResult;
+      return [`Repaired ${r.names.appDisplayName} (${r.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'}): senders ${r.senders.join(', ') || '(none)'} in ${r.groupSmtp}; ${notice ? 'not every check ran' : 'all checks passed'}.`];
+    },
     registrationLines(r) {
       const lines = r.drift.map((d) => `  ! ${d.kind}: ${d.description}`);
       if (r.drift.length) lines.push(`  → opter-mail repair --app-name "${r.appDisplayName}"`);

@@ -3,6 +3,7 @@
  * sender group, scoping, secret, verification). The secret reaches the requester through the one-time secret card.
  */
 import { PROVISION_RBAC_STEPS, PROVISION_STEPS, type ProvisionInput } from '../../provisioning/engine';
+import { formatOutputBlock, type OutputFields } from '../../provisioning/output';
 import { engineResult, provisionPayloadSchema, union, type ProvisionPayload } from '../common';
 import { editDistance, POLITE } from '../text';
 import { defineAction } from '../types';
@@ -70,7 +71,7 @@ export const setup = defineAction({
   },
   // Never beside anything: the form refuses a name with a request on its way (registrations.ts in the bot).
   runsBesideAWaitingMigration: false,
-  cli: {},
+  cli: { lines: (doc) => ['', ...formatOutputBlock(doc.output as OutputFields)] },
   audit: {
     what: (p) => `set up “${p.appName}” for ${p.senders.join(', ')}`,
     requested: (p) => `Set up “${p.appName}” for ${p.senders.join(', ')} with ${scopingName(p)}${p.reuse ? ' (reusing the existing registration)' : ''}.`,
