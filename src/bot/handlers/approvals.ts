@@ -34,10 +34,6 @@ import type { AddSenderPayload, ApprovalTarget, BotServices, ChannelChangePayloa
 
 export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload | ChannelChangePayload;
 
-export function isAddSender(request: RequestRecord): request is RequestRecord<AddSenderPayload> {
-  return request.kind === 'add-sender';
-}
-
 function approvalState(request: RequestRecord): ApprovalState {
   const d = request.decision;
   if (request.status === 'pending') return { status: 'pending' };
