@@ -86,10 +86,6 @@ export function actionFor(kind: string): AnyAction | null {
   return registry.actionFor(kind);
 }
 
-export function isLifecycleKind(kind: string): kind is LifecycleKind {
-  return (LIFECYCLE_KINDS as readonly string[]).includes(kind);
-}
-
 /** The help card's lines of every typed action (the bot adds status and help after them). */
 export function actionHelp(reg: Registry = registry): HelpEntry[] {
   return reg.help();

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS, createRegistry } from '../../src/actions/registry';
 import { lifecycleTarget } from '../../src/actions/common';
+import { resultCardFor } from '../../src/bot/background/lifecycle-jobs';
 import { ProvisioningRunner } from '../../src/bot/background/runner';
 import { helpCommands, parseCommand } from '../../src/bot/handlers/commands';
 import { actionApproval } from '../../src/bot/handlers/lifecycle-plan';
@@ -121,8 +122,9 @@ describe('a new action is one folder and one registry line', () => {
     expect(store.outbox.list().map((i) => i.kind)).toContain('result-post');
     // The progress card was titled by the action.
     expect(JSON.stringify(posted)).toContain('Verifying Fixture App');
-    // And its result card renders from the stored request.
-    const result = registry.actionFor(done.kind)!.settlement.resultCard!(done);
-    expect(renderedTexts(result)).toContain('Fixture App was verified');
+    // And the outbox worker finds its result card, rendered from the stored request.
+    const result = resultCardFor(done, registry)!;
+    expect(renderedTexts(result.card)).toContain('Fixture App was verified');
+    expect(result.origin).toEqual(origin);
   });
 });

@@ -3,18 +3,14 @@
  * (src/actions) and its stored payload only (never from card data). Pure.
  */
 import type { ApprovalPlan, ApprovalVariant } from '../../cards';
-import { isLifecycleKind, registry, type Registry } from '../../actions/registry';
+import { registry, type Registry } from '../../actions/registry';
 import type { RequestRecord } from '../../store';
-import type { BotRequestKind, LifecyclePayload } from '../types';
+import type { BotRequestKind } from '../types';
 
 export { migrationView } from '../../actions/common';
 
 export function kindOf(request: RequestRecord): BotRequestKind {
   return request.kind as BotRequestKind;
-}
-
-export function isLifecycle(request: RequestRecord): request is RequestRecord<LifecyclePayload> {
-  return isLifecycleKind(request.kind);
 }
 
 /** The approval card's variant and plan of a request whose action is approved (null: a channel change, or no such action). */
