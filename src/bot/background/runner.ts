@@ -298,7 +298,7 @@ export class ProvisioningRunner {
         dedupeKey: finalKey,
         notBefore: progress ? new Date(this.services.clock.now().getTime() + FINAL_EDIT_GRACE_MS) : undefined,
       }).item.id;
-      if (succeeded && result) {
+      if (succeeded && result && action) {
         store.requests.setStatus(requestId, 'succeeded', { from: 'provisioning', result, lastError: null });
         appendAudit(store, {
           actor: SYSTEM_ACTOR,
@@ -316,7 +316,7 @@ export class ProvisioningRunner {
           detail: result.checks.map(checkLine).join('; ') || null,
         });
         // What this kind of work says and posts when it is done (its audit entries, the secret or result card, a notice).
-        action!.settlement.settle({
+        action.settlement.settle({
           request,
           result,
           audit: (entry) => appendAudit(store, { actor: SYSTEM_ACTOR, requestId, result: entry.result ?? 'success', action: entry.action, objects: entry.objects, detail: entry.detail }),
