@@ -66,7 +66,7 @@ export interface CliLines {
   registrationLines?(r: RegistrationSummary): string[];
 }
 
-export interface ActionDefinition<K extends string = string, P = Record<string, unknown>, C = unknown, R extends RequestResult = RequestResult> {
+export interface ActionDefinition<K extends string = string, P = Record<string, unknown>, C = unknown, R extends RequestResult = RequestResult, I = unknown> {
   /** The request kind (and the engine's job kind): stored in `requests.kind`, so never renamed. */
   kind: K;
   /** What it is called in the docs and the README ("Remove sender"). */
@@ -83,8 +83,9 @@ export interface ActionDefinition<K extends string = string, P = Record<string, 
   progress: { title(request: ActionRequest<P>): string; steps(request: ActionRequest<P>): readonly string[] };
   /** The engine job an approved request runs (idempotent on the request id: a retried start finds the same job). */
   job: {
-    input(payload: P, settings: ActionSettings): unknown;
-    start(engine: ProvisioningEngine, input: unknown, options: { idempotencyKey?: string }): JobRecord;
+    input(payload: P, settings: ActionSettings): I;
+    /** The one place that creates this action's engine job (the CLI calls it too, with input from its flags). */
+    start(engine: ProvisioningEngine, input: I, options?: { idempotencyKey?: string }): JobRecord;
   };
   settlement: {
     /** What the finished job leaves on the request (`request.result`); never a secret. */
@@ -116,7 +117,7 @@ export interface ActionDefinition<K extends string = string, P = Record<string, 
  */
 export type AnyAction = ActionDefinition<string, unknown, unknown, RequestResult>;
 
-/** Keeps the literal kind and the payload, command and result types of a definition (`defineAction({...})`). */
-export function defineAction<const K extends string, P, C, R extends RequestResult>(definition: ActionDefinition<K, P, C, R>): ActionDefinition<K, P, C, R> {
+/** Keeps the literal kind and the payload, command, result and job input types of a definition (`defineAction({...})`). */
+export function defineAction<const K extends string, P, C, R extends RequestResult, I>(definition: ActionDefinition<K, P, C, R, I>): ActionDefinition<K, P, C, R, I> {
   return definition;
 }

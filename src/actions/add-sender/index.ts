@@ -35,7 +35,7 @@ export const addSender = defineAction({
   progress: { title: (r) => `Adding senders to ${r.payload.appName}`, steps: () => ADD_SENDER_STEPS },
   job: {
     input: (p): AddSendersInput => ({ appDisplayName: p.appName, senders: p.senders }),
-    start: (engine, input, key) => engine.createAddSenderJob(input as AddSendersInput, key),
+    start: (engine, input, key) => engine.createAddSenderJob(input, key),
   },
   settlement: {
     resultFields: engineResult,

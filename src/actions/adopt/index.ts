@@ -18,7 +18,7 @@ export const adopt = defineAction({
   progress: { title: (r) => `Adopting ${r.payload.appName}`, steps: () => ADOPT_STEPS },
   job: {
     input: (p): AdoptInput => lifecycleTarget(p),
-    start: (engine, input, key) => engine.createAdoptJob(input as AdoptInput, key),
+    start: (engine, input, key) => engine.createAdoptJob(input, key),
   },
   settlement: {
     resultFields: (ctx) => lifecycleResultFromSteps(ctx),

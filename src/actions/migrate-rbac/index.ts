@@ -30,7 +30,7 @@ export const migrateRbac = defineAction({
   progress: { title: (r) => `Migrating ${r.payload.appName} to RBAC for Applications`, steps: () => MIGRATE_STEPS },
   job: {
     input: (p, settings): MigrateInput => ({ ...lifecycleTarget(p), settleMinutes: p.settleMinutes ?? settings.migrationSettleMinutes }),
-    start: (engine, input, key) => engine.createMigrateJob(input as MigrateInput, key),
+    start: (engine, input, key) => engine.createMigrateJob(input, key),
   },
   settlement: {
     resultFields(ctx) {

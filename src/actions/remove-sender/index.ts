@@ -29,7 +29,7 @@ export const removeSender = defineAction({
   },
   job: {
     input: (p): RemoveSendersInput => ({ ...lifecycleTarget(p), senders: p.remove ?? [] }),
-    start: (engine, input, key) => engine.createRemoveSenderJob(input as RemoveSendersInput, key),
+    start: (engine, input, key) => engine.createRemoveSenderJob(input, key),
   },
   settlement: {
     resultFields(ctx): LifecycleRequestResult {

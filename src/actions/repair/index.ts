@@ -21,7 +21,7 @@ export const repair = defineAction({
   },
   job: {
     input: (p): RepairInput => lifecycleTarget(p),
-    start: (engine, input, key) => engine.createRepairJob(input as RepairInput, key),
+    start: (engine, input, key) => engine.createRepairJob(input, key),
   },
   settlement: {
     resultFields: (ctx) => lifecycleResultFromSteps(ctx),

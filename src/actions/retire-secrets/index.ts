@@ -38,7 +38,7 @@ export const retireSecrets = defineAction({
   job: {
     input: (p) => ({ appDisplayName: p.appName, ...(p.overrides ? { overrides: p.overrides } : {}), ...(p.rotateJobId ? { rotateJobId: p.rotateJobId } : {}), confirmed: p.confirmed }),
     // One retire job per rotation and trigger (the engine's own key): a repeated click or timer tick finds the same job.
-    start: (engine, input) => engine.createRetireSecretsJob(input as Parameters<typeof engine.createRetireSecretsJob>[0]),
+    start: (engine, input) => engine.createRetireSecretsJob(input),
   },
   settlement: {
     resultFields({ tenantId, steps }) {

@@ -43,7 +43,7 @@ export const rotateSecret = defineAction({
   progress: { title: (r) => `New client secret for ${r.payload.appName}`, steps: () => ROTATE_STEPS },
   job: {
     input: (p, settings): RotateSecretInput => ({ ...lifecycleTarget(p), secretValidYears: p.validYears, overlapDays: p.overlapDays ?? settings.rotationOverlapDays }),
-    start: (engine, input, key) => engine.createRotateSecretJob(input as RotateSecretInput, key),
+    start: (engine, input, key) => engine.createRotateSecretJob(input, key),
   },
   settlement: {
     resultFields(ctx) {

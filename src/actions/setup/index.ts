@@ -53,7 +53,7 @@ export const setup = defineAction({
   },
   job: {
     input: (p): ProvisionInput => ({ appDisplayName: p.appName, senders: p.senders, secretValidYears: p.validYears, overrides: p.overrides, scoping: p.scoping ?? 'access-policy' }),
-    start: (engine, input, key) => engine.createProvisionJob(input as ProvisionInput, key),
+    start: (engine, input, key) => engine.createProvisionJob(input, key),
   },
   settlement: {
     resultFields: engineResult,

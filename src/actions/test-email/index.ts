@@ -35,7 +35,7 @@ export const testEmail = defineAction({
   progress: { title: (r) => `Test email from ${r.payload.from} through ${r.payload.appName}`, steps: () => TEST_EMAIL_STEPS },
   job: {
     input: (p): TestEmailInput => ({ ...lifecycleTarget(p), from: p.from ?? '', to: p.to ?? '' }),
-    start: (engine, input, key) => engine.createTestEmailJob(input as TestEmailInput, key),
+    start: (engine, input, key) => engine.createTestEmailJob(input, key),
   },
   settlement: {
     resultFields(ctx) {

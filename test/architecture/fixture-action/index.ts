@@ -25,7 +25,7 @@ export const verifyRegistration = defineAction({
   progress: { title: (r) => `Verifying ${r.payload.appName}`, steps: () => REPAIR_STEPS },
   job: {
     input: (p): RepairInput => lifecycleTarget(p),
-    start: (engine, input, key) => engine.createRepairJob(input as RepairInput, key),
+    start: (engine, input, key) => engine.createRepairJob(input, key),
   },
   settlement: {
     resultFields: (ctx) => lifecycleResultFromSteps(ctx),
