@@ -4,10 +4,10 @@
 // tenant never loads. The playground's static files are copied beside the output that serves them.
 //
 // The npm packages the sources import (botbuilder, teams-ai, restify, the Graph client …) are compiled into one
-// CommonJS bundle, dist/node_modules/vendor.js, loaded with a V8 code cache that the build makes (scripts/vendor-loader.mjs):
-// loading some 1,500 files from node_modules, and compiling them at every start, was most of `npm start`'s time
-// (docs/performance.md, P4). Packages that cannot be bundled (NOT_BUNDLED: native code found through its own path)
-// are still loaded from node_modules.
+// CommonJS bundle, dist/node_modules/vendor.js, loaded with a V8 code cache that the build makes
+// (scripts/vendor-loader.mjs): loading some 1,500 files from node_modules, and compiling them at every start, was
+// most of `npm start`'s time (docs/performance.md, P4). Packages that cannot be bundled (NOT_BUNDLED: native code
+// found through its own path) are still loaded from node_modules.
 //
 //   node scripts/build.mjs             build
 //   node scripts/build.mjs --if-stale  build only when dist/ is missing or older than its sources (prestart)
@@ -36,7 +36,8 @@ const INSTALL_MARKERS = ['package-lock.json', 'node_modules/.package-lock.json']
  * Loaded from node_modules, not bundled: better-sqlite3 finds its native addon relative to its own files
  * (the `bindings` package); dtrace-provider is restify's optional native probe, which restify tolerates missing.
  */
-const NOT_BUNDLED = /^(better-sqlite3|bindings|dtrace-provider)(\/|$)/;
+const NOT_BUNDLED_PACKAGES = ['better-sqlite3', 'bindings', 'dtrace-provider'];
+const NOT_BUNDLED = new RegExp(`^(${NOT_BUNDLED_PACKAGES.join('|')})(/|$)`);
 /** In dist/. Under node_modules because it is their code (scripts/vendor-loader.mjs says what that changes). */
 const VENDOR = 'node_modules/vendor.js';
 const VENDOR_LOADER = join(ROOT, 'scripts', 'vendor-loader.mjs');
@@ -71,8 +72,8 @@ function isCommonJsPackage(specifier) {
 
 /**
  * The npm packages the sources import. Each becomes a small CommonJS stub: `module.exports = <the package>`, taken
- * from dist/node_modules/vendor.js (`vendor` namespace; every specifier is recorded in `specifiers` for the vendor build) or, for
- * NOT_BUNDLED ones, loaded with require(); an ESM package that is not bundled is imported as it is. CommonJS through
+ * from dist/node_modules/vendor.js (`vendor` namespace; every specifier is recorded in `specifiers` for the vendor
+ * build) or, for NOT_BUNDLED ones, loaded with require(); an ESM package that is not bundled is imported as it is. CommonJS through
  * require() rather than `import`: importing CommonJS from ESM makes Node scan each module, and every module it
  * re-exports, for export names (cjs-module-lexer). esbuild's CommonJS interop then gives the same bindings
  * TypeScript's esModuleInterop describes.
@@ -115,10 +116,17 @@ const LAZY_REQUIRES = {
 const lazyRequires = {
   name: 'lazy-requires',
   setup(b) {
+    const seen = new Set();
+    b.onEnd((result) => {
+      if (result.errors.length) return;
+      const missing = Object.keys(LAZY_REQUIRES).filter((key) => !seen.has(key));
+      if (missing.length) throw new Error(`${missing.join(', ')} not found in the bundle: review LAZY_REQUIRES in scripts/build.mjs`);
+    });
     b.onLoad({ filter: /[\\/]node_modules[\\/]@microsoft[\\/]teams-ai[\\/]lib[\\/].*\.js$/ }, (args) => {
       const key = relative(join(ROOT, 'node_modules'), args.path).split(sep).join('/');
       const specifiers = LAZY_REQUIRES[key];
       if (!specifiers) return undefined;
+      seen.add(key);
       let text = readFileSync(args.path, 'utf8');
       for (const spec of specifiers) {
         const pattern = new RegExp(`^const (\\w+) = require\\(${JSON.stringify(spec).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\);$`, 'm');
@@ -133,10 +141,10 @@ const lazyRequires = {
 };
 
 /**
- * dist/node_modules/vendor.js: every package in `specifiers`, as one CommonJS bundle whose exports map each specifier to a
- * function that loads it (so a package is evaluated when the first module that imports it is, as before). The file
- * is wrapped the way Node wraps a CommonJS module, so the loader compiles it with vm.Script, which can use and make a
- * code cache (Node 20 has no compile cache for require()). Returns the bundle's inputs for build-info.json.
+ * dist/node_modules/vendor.js: every package in `specifiers`, as one CommonJS bundle whose exports map each
+ * specifier to a function that loads it (so a package is evaluated when the first module that imports it is, as
+ * before). The file is wrapped the way Node wraps a CommonJS module, so the loader compiles it with vm.Script, which
+ * can use and make a code cache (Node 20 has no compile cache for require()). Returns counts for the build's log.
  */
 async function buildVendor(esbuild, staging, specifiers) {
   const entry = `module.exports = {\n${[...specifiers].sort().map((s) => `  ${JSON.stringify(s)}: () => require(${JSON.stringify(s)}),`).join('\n')}\n};\n`;
@@ -149,7 +157,7 @@ async function buildVendor(esbuild, staging, specifiers) {
     target: 'node20',
     // node_modules may be a link; its packages are still named by their path in this folder.
     preserveSymlinks: true,
-    external: [...builtinModules, 'node:*', 'better-sqlite3', 'bindings', 'dtrace-provider'],
+    external: [...builtinModules, 'node:*', ...NOT_BUNDLED_PACKAGES],
     plugins: [lazyRequires],
     // Whitespace only: fewer bytes to read and keep resident. Renaming and rewriting the code measured slower, as
     // V8 then compiled more functions eagerly.
@@ -181,9 +189,9 @@ function asciiOnly(text) {
 }
 
 /**
- * Makes dist/node_modules/vendor.js.cache in a fresh process with `npm start`'s V8 flags (V8 refuses a cache made with other
- * flags): it loads every bundled package and saves what V8 compiled meanwhile. Without a cache dist/ still works,
- * only slower to start, so a failure here is reported and the build goes on.
+ * Makes dist/node_modules/vendor.js.cache in a fresh process with `npm start`'s V8 flags (V8 refuses a cache made
+ * with other flags): it loads every bundled package and saves what V8 compiled meanwhile. Without a cache dist/ still
+ * works, only slower to start, so a failure here is reported and the build goes on.
  */
 function makeVendorCache(staging, log) {
   const flags = startArguments().filter((a) => a.startsWith('-'));
@@ -328,7 +336,7 @@ async function buildUnlocked(log) {
       if (meta.inputs[STATIC_READER]) staticHomes.add(dirname(join(ROOT, file)));
     }
     for (const home of staticHomes) cpSync(join(ROOT, STATIC_DIR), join(home, 'static'), { recursive: true });
-    // The bundled packages change with an install, which rewrites the lockfiles; their thousands of files are not listed.
+    // The bundled packages change with an install, which rewrites the lockfiles; their 1,500 files are not listed.
     outputs[join('dist', VENDOR)] = [...INSTALL_MARKERS.filter((f) => existsSync(join(ROOT, f))), relative(ROOT, VENDOR_LOADER)];
     if (existsSync(join(staging, `${VENDOR}.cache`))) outputs[join('dist', `${VENDOR}.cache`)] = outputs[join('dist', VENDOR)];
     // The sources' mtimes are compared with the moment the build *started*: an edit during the build stays stale.
