@@ -244,6 +244,8 @@ export function staleReason(root = ROOT) {
     return 'dist/build-info.json is unreadable';
   }
   if (JSON.stringify(info.entryPoints) !== JSON.stringify(ENTRY_POINTS)) return 'the entry points changed';
+  // The vendor bundle's code cache is V8's, valid for one Node version only (another would ignore it and start slower).
+  if (info.node && info.node !== process.version) return `dist/ was built by Node ${info.node}`;
   for (const output of Object.keys(info.outputs ?? {})) if (!existsSync(join(root, output))) return `${output} is missing`;
   const sources = [...new Set([...Object.values(info.outputs ?? {}).flat(), ...BUILD_INPUTS])].map((p) => join(root, p));
   // A new import adds a file only by changing an existing one, and a new static file changes the folder's mtime.
@@ -340,7 +342,7 @@ async function buildUnlocked(log) {
     outputs[join('dist', VENDOR)] = [...INSTALL_MARKERS.filter((f) => existsSync(join(ROOT, f))), relative(ROOT, VENDOR_LOADER)];
     if (existsSync(join(staging, `${VENDOR}.cache`))) outputs[join('dist', `${VENDOR}.cache`)] = outputs[join('dist', VENDOR)];
     // The sources' mtimes are compared with the moment the build *started*: an edit during the build stays stale.
-    writeFileSync(join(staging, 'build-info.json'), `${JSON.stringify({ builtAt: started, entryPoints: ENTRY_POINTS, outputs }, null, 1)}\n`);
+    writeFileSync(join(staging, 'build-info.json'), `${JSON.stringify({ builtAt: started, node: process.version, entryPoints: ENTRY_POINTS, outputs }, null, 1)}\n`);
     const old = join(ROOT, `.dist-old-${process.pid}`);
     if (existsSync(DIST)) renameSync(DIST, old);
     renameSync(staging, DIST);
