@@ -159,6 +159,10 @@ async function buildVendor(esbuild, staging, specifiers) {
     preserveSymlinks: true,
     external: [...builtinModules, 'node:*', ...NOT_BUNDLED_PACKAGES],
     plugins: [lazyRequires],
+    // ESM packages become CommonJS here, where esbuild would leave `import.meta` empty (its warnings about files in
+    // node_modules are not shown); their import.meta.url is the bundle's, as __dirname is for the CommonJS ones.
+    define: { 'import.meta.url': '__opterImportMetaUrl' },
+    banner: { js: 'var __opterImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
     // Whitespace only: fewer bytes to read and keep resident. Renaming and rewriting the code measured slower, as
     // V8 then compiled more functions eagerly.
     minifyWhitespace: true,
