@@ -12,9 +12,11 @@
 //   node scripts/build.mjs             build
 //   node scripts/build.mjs --if-stale  build only when dist/ is missing or older than its sources (prestart)
 //
-// dist/build-info.json records which sources went into which output; it is the staleness check's input list.
+// dist/build-info.json records which sources went into which output (the staleness check's input list) and what
+// the vendor bundle was made from (a rebuild keeps a bundle made from the same, see vendorKey).
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -204,6 +206,38 @@ function makeVendorCache(staging, log) {
   if (run.status !== 0) log(`no code cache for ${VENDOR} (start-up is slower, nothing else changes): ${(run.stderr || run.error?.message || '').trim().split('\n').slice(-3).join(' ')}`);
 }
 
+/**
+ * What the vendor bundle and its cache are made from: the packages imported, the installed versions (the lockfiles),
+ * this build and the loader, Node and `npm start`'s flags. When dist/ already has a bundle of the same key, a
+ * rebuild keeps it (copied into the new build) instead of bundling and caching again, which takes seconds.
+ */
+function vendorKey(specifiers) {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify([[...specifiers].sort(), process.version, startArguments()]));
+  for (const file of [...INSTALL_MARKERS, 'scripts/build.mjs', relative(ROOT, VENDOR_LOADER)]) {
+    hash.update(`\0${file}\0`);
+    try {
+      hash.update(readFileSync(join(ROOT, file)));
+    } catch {
+      hash.update('(missing)');
+    }
+  }
+  return hash.digest('hex');
+}
+
+function reuseVendor(staging, key) {
+  try {
+    const previous = JSON.parse(readFileSync(BUILD_INFO, 'utf8')).vendor;
+    if (previous?.key !== key) return null;
+    const folder = dirname(join(DIST, VENDOR));
+    if (!existsSync(join(DIST, VENDOR)) || !existsSync(join(DIST, `${VENDOR}.cache`))) return null;
+    cpSync(folder, dirname(join(staging, VENDOR)), { recursive: true });
+    return { ...previous, reused: true };
+  } catch {
+    return null;
+  }
+}
+
 const LOCK = join(ROOT, '.dist-lock');
 const LOCK_STALE_MS = 120_000;
 const LOCK_WAIT_MS = 120_000;
@@ -330,8 +364,12 @@ async function buildUnlocked(log) {
       const fromHere = relative(dirname(file.path), staging);
       writeFileSync(file.path, file.path.endsWith('.js') ? file.text.replace(DIST_PLACEHOLDER, fromHere ? `${fromHere}/` : './') : file.contents);
     }
-    const vendor = await buildVendor(esbuild, staging, specifiers);
-    makeVendorCache(staging, log);
+    const key = vendorKey(specifiers);
+    let vendor = reuseVendor(staging, key);
+    if (!vendor) {
+      vendor = { ...(await buildVendor(esbuild, staging, specifiers)), key };
+      makeVendorCache(staging, log);
+    }
     const outputs = {};
     const staticHomes = new Set();
     for (const [file, meta] of Object.entries(result.metafile.outputs)) {
@@ -346,12 +384,12 @@ async function buildUnlocked(log) {
     outputs[join('dist', VENDOR)] = [...INSTALL_MARKERS.filter((f) => existsSync(join(ROOT, f))), relative(ROOT, VENDOR_LOADER)];
     if (existsSync(join(staging, `${VENDOR}.cache`))) outputs[join('dist', `${VENDOR}.cache`)] = outputs[join('dist', VENDOR)];
     // The sources' mtimes are compared with the moment the build *started*: an edit during the build stays stale.
-    writeFileSync(join(staging, 'build-info.json'), `${JSON.stringify({ builtAt: started, node: process.version, entryPoints: ENTRY_POINTS, outputs }, null, 1)}\n`);
+    writeFileSync(join(staging, 'build-info.json'), `${JSON.stringify({ builtAt: started, node: process.version, entryPoints: ENTRY_POINTS, vendor: { packages: vendor.packages, modules: vendor.modules, key: vendor.key }, outputs }, null, 1)}\n`);
     const old = join(ROOT, `.dist-old-${process.pid}`);
     if (existsSync(DIST)) renameSync(DIST, old);
     renameSync(staging, DIST);
     rmSync(old, { recursive: true, force: true });
-    log(`built dist/ in ${Date.now() - started} ms (${vendor.packages} npm packages, ${vendor.modules} modules in ${VENDOR})`);
+    log(`built dist/ in ${Date.now() - started} ms (${vendor.packages} npm packages, ${vendor.modules} modules in ${VENDOR}${vendor.reused ? ', kept' : ''})`);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
