@@ -77,4 +77,4 @@ export { secretLifetime } from './lifetime';
 export { checkSecretPolicy, secretsBlockedError } from './secret-policy';
 export { type RegistrationSurvey, surveyRegistrations } from './registry';
 export { type RetryPolicy, retryPolicyFromEnv } from './retry';
-export { OUTPUT_LABELS, formatOutputBlock, outputFields, testHints } from './output';
+export { OUTPUT_LABELS, formatOutputBlock, outputFields, testHints, type OutputFields } from './output';

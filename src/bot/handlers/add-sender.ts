@@ -12,7 +12,7 @@ import { readRegistration } from '../../provisioning';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../../provisioning';
 import { checkIsRequester, checkMayRequest, type Actor } from '../../requests/rules';
 import { describeTargets } from './approvals';
-import { createDraft, createRequestWithApprovals, getDraft, recordReply, replaceForEveryone } from './forms';
+import { createDraft, createRequestWithApprovals, getDraft, recordReply, replaceForEveryone, requestedWording } from './forms';
 import { cardResult, refusal, refusalMessage, type InvokeResult } from '../host/invoke';
 import { findRegistration, listRegistrations, mergeAddresses, type KnownRegistration } from './registrations';
 import { cardMessage } from '../host/teams-io';
@@ -74,7 +74,7 @@ function submitted(services: BotServices, actor: Actor, payload: AddSenderPayloa
     appName: payload.appName,
     payload,
     dedupeKey,
-    summary: `Add ${payload.senders.join(', ')} to ${payload.appName} (group ${payload.groupSmtp ?? payload.groupAlias}).`,
+    summary: requestedWording('add-sender', payload),
   });
   return noticeCard({
     title: 'Sent for approval',

@@ -35,7 +35,8 @@ import { cardResult, refusal, refusalMessage, type InvokeResult } from '../host/
 import { inFlightFor, listRegistrations } from './registrations';
 import { cardMessage } from '../host/teams-io';
 import { checkCardBinding, checkInvokedCardRole, originOf, recordInvokedCard, requesterInfo, ruleActorOf } from '../host/turn';
-import { requestKindForStore, type BotRequestKind, type BotServices, type Draft, type Origin, type ProvisionDetails, type ProvisionPayload } from '../types';
+import { actionFor } from '../../actions/registry';
+import type { BotRequestKind, BotServices, Draft, Origin, ProvisionDetails, ProvisionPayload } from '../types';
 
 const DRAFT_PREFIX = 'draft:';
 
@@ -315,11 +316,17 @@ async function submitProvision(
     appName: payload.appName,
     payload: { ...payload, origin: draft.origin },
     dedupeKey: `form:${draft.id}`,
-    summary: `Set up “${payload.appName}” for ${payload.senders.join(', ')} with ${payload.scoping === 'rbac' ? 'RBAC for Applications' : 'an Application Access Policy'}${payload.reuse ? ' (reusing the existing registration)' : ''}.`,
+    summary: requestedWording('provision', { ...payload, origin: draft.origin }),
   });
   const card = submittedCard(request, describeTargets(targets));
   await replaceForEveryone(services, context, card);
   return cardResult(card);
+}
+
+/** The `request.created` detail, in the action's words (src/actions). */
+export function requestedWording(kind: BotRequestKind, payload: Record<string, unknown>): string {
+  const action = actionFor(kind);
+  return action?.audit.requested?.(payload) ?? `Asked for ${action?.audit.what(payload) ?? kind}.`;
 }
 
 /** Creates the pending request, its audit entry and its approval posts in one transaction (dedupe-safe). */
@@ -341,7 +348,7 @@ export function createRequestWithApprovals(
   const result = store.transaction(() => {
     const made = store.requests.create({
       ...(input.id ? { id: input.id } : {}),
-      kind: requestKindForStore(input.kind),
+      kind: input.kind,
       tenantId: input.actor.tenantId,
       requester: { aadObjectId: input.actor.aadObjectId, name: input.actor.name, mri: input.actor.mri },
       appName: input.appName,

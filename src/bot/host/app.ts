@@ -7,14 +7,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ActivityTypes, type TurnContext } from 'botbuilder';
-import { Application, type TeamsAdapter, type TurnState } from '@microsoft/teams-ai';
-import { errorCard, helpCard, VERBS, type Verb } from '../../cards';
+import { Application } from '@microsoft/teams-ai/lib/Application.js';
+import type { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter.js';
+import type { TurnState } from '@microsoft/teams-ai/lib/TurnState.js';
+import { errorCard, VERBS, type Verb } from '../../cards';
 import { OpterError } from '../../core/errors';
 import { checkMayRequest, type Actor } from '../../requests/rules';
 import { handleAddSenderCommand, handleChooseRegistration } from '../handlers/add-sender';
 import { handleApprovalRefresh, handleDecision } from '../handlers/approvals';
 import { handleUseChannel } from '../handlers/channel-change';
-import { parseCommand } from '../handlers/commands';
+import { helpCard, parseCommand } from '../handlers/commands';
 import { handleCancel, handleFormAction, handleStartSetup, postSetupForm } from '../handlers/forms';
 import { refusal, sendInvokeResponse, type InvokeResult } from './invoke';
 import { describeError } from './log';
