@@ -72,7 +72,7 @@ describe('the checker', () => {
         'src/sim/graph.ts': "import { createServer } from 'node:https';\nimport { ids } from './ids';",
         'src/cards/card-check.ts': "const AC = await import('adaptivecards');",
         'src/cards/form.test.ts': "import { checkCard } from './card-check';\nimport { startSimulator } from '../sim';",
-        'src/actions/remove-sender/index.ts': "import { z } from 'zod';\nimport { lifecycleResultCard } from '../../cards';\nimport { REMOVE_SENDER_STEPS } from '../../provisioning/engine';\nimport type { JobRecord } from '../../core/ports';\nimport { defineAction } from '../types';",
+        'src/actions/remove-sender/index.ts': "import { z } from 'zod';\nimport { lifecycleResultCard } from '../../cards';\nimport { REMOVE_SENDER_STEPS } from '../../provisioning';\nimport type { JobRecord } from '../../core/ports';\nimport { defineAction } from '../types';",
         'src/bot/handlers/commands.ts': "import { registry } from '../../actions/registry';",
         'src/cli/lifecycle.ts': "import { actionFor } from '../actions/registry';",
       }),
