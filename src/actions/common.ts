@@ -11,6 +11,7 @@ import type { MigrationPlan } from '../provisioning';
 import type { NameOverrides } from '../provisioning';
 import type { ScopingState } from '../provisioning';
 import type { ScopingModel } from '../provisioning';
+import type { LocatedFacts, ProvisionResult } from '../provisioning';
 import type { ResultContext } from './types';
 
 /** A stored request, as far as an action reads it (the store's RequestRecord fits). */
@@ -235,14 +236,6 @@ export function checkLines(checks: Checks): string {
   return checks.map(checkLine).join('; ');
 }
 
-/** Step outputs read back from the journal, by name. */
-export function stepReader(steps: ReadonlyMap<string, Record<string, unknown>>) {
-  return {
-    str: (step: string, key: string) => (typeof steps.get(step)?.[key] === 'string' ? (steps.get(step)![key] as string) : ''),
-    list: <T>(step: string, key: string): T[] => (Array.isArray(steps.get(step)?.[key]) ? (steps.get(step)![key] as T[]) : []),
-  };
-}
-
 /** The engine target of a lifecycle job: the app, and its name overrides when it has any. */
 export function lifecycleTarget(p: LifecyclePayload): { appDisplayName: string; overrides?: NameOverrides } {
   return { appDisplayName: p.appName, ...(Object.keys(p.overrides ?? {}).length ? { overrides: p.overrides } : {}) };
@@ -269,78 +262,57 @@ export function migrationView(plan: MigrationPlan): MigrationPlanView {
   };
 }
 
-/**
- * The common facts of a finished lifecycle job, from the journal's step outputs (never a secret); each kind adds
- * its own. `members`: where the group's members after the job are (default: what `locate` saw).
- */
-export function lifecycleResultFromSteps(
-  ctx: ResultContext<LifecyclePayload>,
-  options: { secretDelivered?: boolean; members?: string[]; scoping?: ScopingModel } = {},
-): LifecycleRequestResult {
-  const { request, steps, tenantId } = ctx;
-  const { str, list } = stepReader(steps);
-  const p = request.payload;
-  const secret = steps.get('secret');
-  const delivered = !!options.secretDelivered && typeof secret?.keyId === 'string' && secret.delivered === true;
-  const located = steps.get('locate');
-  const scoping = options.scoping ?? (located?.scoping === 'rbac' ? 'rbac' : p.scoping === 'rbac' ? 'rbac' : 'access-policy');
-  return {
-    kind: request.kind,
-    tenantId,
-    clientId: str('locate', 'appId') || p.appId,
-    appObjectId: str('locate', 'appObjectId'),
-    spObjectId: str('locate', 'spObjectId'),
-    groupSmtp: str('locate', 'groupSmtp') || (p.groupSmtp ?? ''),
-    senders: options.members ?? (located?.senders as string[] | undefined) ?? p.senders,
-    membersAdded: [],
-    keyId: delivered ? (secret!.keyId as string) : null,
-    credentialEndDateTime: delivered && typeof secret!.endDateTime === 'string' ? secret!.endDateTime : null,
-    checks: list<Checks[number]>('verify', 'checks'),
-    scoping,
-    notes: ctx.outcome.lifecycle?.notes ?? [],
-  };
+/** What every lifecycle job's typed result has: the registration it found, its checks and its notes. */
+export interface LifecycleJobResult {
+  located: LocatedFacts;
+  checks?: Checks;
+  notes: string[];
 }
 
 /**
- * The facts a provision or add-sender job leaves on its request: from the live outcome, or (the job finished in an
- * earlier process) rebuilt from the journal's step outputs.
+ * The common facts of a finished lifecycle job, from its typed result (never a secret); each kind adds its own.
+ * `members`: the group's members after the job (default: what the job found); `secret`: the one it delivered.
  */
-export function engineResult<P>(ctx: ResultContext<P>): RequestResult {
-  const r = ctx.outcome.result;
-  if (r) {
-    return {
-      tenantId: r.tenantId,
-      clientId: r.clientId,
-      appObjectId: r.appObjectId,
-      spObjectId: r.spObjectId,
-      groupSmtp: r.groupSmtp,
-      senders: r.senders,
-      membersAdded: r.membersAdded,
-      keyId: r.secret?.keyId ?? null,
-      credentialEndDateTime: r.secret?.endDateTime ?? null,
-      checks: r.checks,
-      scoping: r.scoping ?? 'access-policy',
-      ...(r.unchecked?.length ? { unchecked: r.unchecked } : {}),
-    };
-  }
-  const { steps } = ctx;
-  const { str } = stepReader(steps);
-  const located = steps.has('locate');
-  const checks = (steps.get('verify')?.checks as RequestResult['checks'] | undefined) ?? [];
-  const secretOut = steps.get('secret');
+export function lifecycleRequestResult(
+  ctx: ResultContext<LifecyclePayload, LifecycleJobResult>,
+  options: { members?: string[]; scoping?: ScopingModel; secret?: { keyId: string; endDateTime: string } } = {},
+): LifecycleRequestResult {
+  const { request, result, tenantId } = ctx;
+  const p = request.payload;
+  const located = result.located;
   return {
-    tenantId: ctx.tenantId,
-    clientId: located ? str('locate', 'appId') : str('app', 'appId'),
-    appObjectId: located ? str('locate', 'appObjectId') : str('app', 'appObjectId'),
-    spObjectId: located ? str('locate', 'spObjectId') : str('servicePrincipal', 'spObjectId'),
-    groupSmtp: located ? str('locate', 'groupSmtp') : str('group', 'groupSmtp'),
-    senders: (steps.get('validate')?.senders as string[] | undefined) ?? [],
-    membersAdded: ((located ? steps.get('members')?.membersAdded : steps.get('group')?.membersAdded) as string[] | undefined) ?? [],
-    keyId: typeof secretOut?.keyId === 'string' && secretOut.delivered === true ? secretOut.keyId : null,
-    credentialEndDateTime: typeof secretOut?.endDateTime === 'string' ? secretOut.endDateTime : null,
-    checks,
-    scoping: (ctx.outcome.job.input as { scoping?: string } | null)?.scoping === 'rbac' || str('locate', 'scoping') === 'rbac' ? 'rbac' : 'access-policy',
-    ...(Array.isArray(steps.get('locate')?.unchecked) && (steps.get('locate')!.unchecked as string[]).length ? { unchecked: steps.get('locate')!.unchecked as string[] } : {}),
+    kind: request.kind,
+    tenantId,
+    clientId: located.appId || p.appId,
+    appObjectId: located.appObjectId,
+    spObjectId: located.spObjectId ?? '',
+    groupSmtp: located.groupSmtp || (p.groupSmtp ?? ''),
+    senders: options.members ?? located.senders,
+    membersAdded: [],
+    keyId: options.secret?.keyId ?? null,
+    credentialEndDateTime: options.secret?.endDateTime ?? null,
+    checks: result.checks ?? [],
+    scoping: options.scoping ?? (located.scoping === 'rbac' || p.scoping === 'rbac' ? 'rbac' : 'access-policy'),
+    notes: result.notes,
+  };
+}
+
+/** The facts a provision, add-sender or repair job leaves on its request, from its typed result. */
+export function provisionRequestResult(ctx: { tenantId: string; result: ProvisionResult }): RequestResult {
+  const r = ctx.result;
+  return {
+    tenantId: r.tenantId,
+    clientId: r.clientId,
+    appObjectId: r.appObjectId,
+    spObjectId: r.spObjectId,
+    groupSmtp: r.groupSmtp,
+    senders: r.senders,
+    membersAdded: r.membersAdded,
+    keyId: r.secret?.keyId ?? null,
+    credentialEndDateTime: r.secret?.endDateTime ?? null,
+    checks: r.checks,
+    scoping: r.scoping ?? 'access-policy',
+    ...(r.unchecked?.length ? { unchecked: r.unchecked } : {}),
   };
 }
 

@@ -9,18 +9,17 @@
 import type { z } from 'zod';
 import type { AdaptiveCardJson, ApprovalPlan, ApprovalVariant, HelpEntry } from '../cards';
 import type { JobRecord } from '../core/ports';
-import type { JobOutcome, ProvisioningEngine } from '../provisioning';
+import type { ProvisioningEngine, Workflow } from '../provisioning';
 import type { RegistrationSummary } from '../provisioning';
 import type { ActionRequest, ActionSettings, RequestResult } from './common';
 import type { CommandText } from './text';
 
-/** What the runner passes when it reads a finished job back: the live outcome and the journal's step outputs. */
-export interface ResultContext<P> {
+/** What the runner passes when it reads a finished job back: the request and the job's typed result. */
+export interface ResultContext<P, O> {
   request: ActionRequest<P>;
   tenantId: string;
-  outcome: JobOutcome;
-  /** Step name → outputs, from the journal (so a job that finished while nobody listened settles the same way). */
-  steps: ReadonlyMap<string, Record<string, unknown>>;
+  /** The workflow's result, as the engine stored it on the job (decoded with `workflow.result`). */
+  result: O;
 }
 
 /** A post the settlement asks for; the bot renders each from the stored request at delivery time. */
@@ -66,7 +65,11 @@ export interface CliLines {
   registrationLines?(r: RegistrationSummary): string[];
 }
 
-export interface ActionDefinition<K extends string = string, P = Record<string, unknown>, C = unknown, R extends RequestResult = RequestResult, I = unknown> {
+/**
+ * `P`: the stored payload; `C`: the typed command; `R`: what it leaves on the request; `I`: the engine input its job
+ * is created with; `O`: its workflow's typed result.
+ */
+export interface ActionDefinition<K extends string = string, P = Record<string, unknown>, C = unknown, R extends RequestResult = RequestResult, I = unknown, O = unknown> {
   /** The request kind (and the engine's job kind): stored in `requests.kind`, so never renamed. */
   kind: K;
   /** What it is called in the docs and the README ("Remove sender"). */
@@ -81,6 +84,11 @@ export interface ActionDefinition<K extends string = string, P = Record<string, 
   approval: { variant: ApprovalVariant; plan(payload: P): ApprovalPlan } | null;
   /** The progress card: its title and the engine steps it lists. */
   progress: { title(request: ActionRequest<P>): string; steps(request: ActionRequest<P>): readonly string[] };
+  /**
+   * The workflow its engine job runs (the engine is given the registry's workflows): its input checks, its
+   * orchestration of activities and the schema of its typed result.
+   */
+  workflow: Workflow<unknown, O, I>;
   /** The engine job an approved request runs (idempotent on the request id: a retried start finds the same job). */
   job: {
     input(payload: P, settings: ActionSettings): I;
@@ -88,8 +96,8 @@ export interface ActionDefinition<K extends string = string, P = Record<string, 
     start(engine: ProvisioningEngine, input: I, options?: { idempotencyKey?: string }): JobRecord;
   };
   settlement: {
-    /** What the finished job leaves on the request (`request.result`); never a secret. */
-    resultFields(ctx: ResultContext<P>): R;
+    /** What the finished job leaves on the request (`request.result`), from the job's typed result; never a secret. */
+    resultFields(ctx: ResultContext<P, O>): R;
     /** The kind's own audit entries and posts, after `request.succeeded`. */
     settle(ctx: SettleContext<P, R>): void;
     /** Notes for the final progress card (besides the secret card and what could not be checked). */
@@ -115,9 +123,9 @@ export interface ActionDefinition<K extends string = string, P = Record<string, 
  * Any definition, as the registry holds it. The payload and result are whatever the action's own schema decoded;
  * methods are bivariant in their parameters, so each definition keeps its precise types and still fits here.
  */
-export type AnyAction = ActionDefinition<string, unknown, unknown, RequestResult>;
+export type AnyAction = ActionDefinition<string, unknown, unknown, RequestResult, unknown, unknown>;
 
 /** Keeps the literal kind and the payload, command, result and job input types of a definition (`defineAction({...})`). */
-export function defineAction<const K extends string, P, C, R extends RequestResult, I>(definition: ActionDefinition<K, P, C, R, I>): ActionDefinition<K, P, C, R, I> {
+export function defineAction<const K extends string, P, C, R extends RequestResult, I, O>(definition: ActionDefinition<K, P, C, R, I, O>): ActionDefinition<K, P, C, R, I, O> {
   return definition;
 }

@@ -32,6 +32,19 @@ export {
 } from './engine';
 export { SCOPING_MODELS, type ScopingModel, type VerificationCheck } from './runtime';
 
+// The workflows of the built-in job kinds (each action names the one it runs) and what a new one is written with
+export { WORKFLOWS, type Workflow } from './workflows';
+export { provisionWorkflow } from './workflows/provision';
+export { addSenderWorkflow } from './workflows/add-sender';
+export { repairWorkflow } from './workflows/repair';
+export { removeSenderWorkflow } from './workflows/remove-sender';
+export { migrateWorkflow } from './workflows/migrate-rbac';
+export { rotateSecretWorkflow } from './workflows/rotate-secret';
+export { retireSecretsWorkflow } from './workflows/retire-secrets';
+export { testEmailWorkflow } from './workflows/test-email';
+export { adoptWorkflow } from './workflows/adopt';
+export { type LocatedFacts } from './locate';
+
 // Scoping and RBAC for Applications
 export { DIRECT_MEMBERS_NOTE, GRAPH_GRANT_REMOVAL_REASON, RBAC_PROPAGATION_NOTE } from './rbac';
 export { readRegistration, type RegistrationFacts, type ScopingState } from './registration';

@@ -2,6 +2,7 @@
  * The first step of every lifecycle job: find the registration (app, service principal, sender group, scoping
  * objects) and journal the ids, so later steps and a resumed run work on exactly these objects.
  */
+import { z } from 'zod';
 import { OpterError } from '../core/errors';
 import { deriveNames, type DerivedNames, type NameOverrides } from './names';
 import { assertGroupIsOurs } from './ownership';
@@ -29,6 +30,32 @@ export interface LocatedRegistration {
   exoSpObjectId: string | null;
   roleAssignmentName: string | null;
   restrictPolicyIdentity: string | null;
+}
+
+/**
+ * The registration a lifecycle job found, as its typed result carries it (the request's result and audit entries
+ * name these objects): the located app, its service principal and sender group, and the scoping seen.
+ */
+export interface LocatedFacts {
+  appId: string;
+  appObjectId: string;
+  spObjectId: string | null;
+  groupSmtp: string | null;
+  senders: string[];
+  scoping: ScopingState;
+}
+
+export const locatedFactsSchema: z.ZodType<LocatedFacts> = z.looseObject({
+  appId: z.string(),
+  appObjectId: z.string(),
+  spObjectId: z.string().nullable(),
+  groupSmtp: z.string().nullable(),
+  senders: z.array(z.string()),
+  scoping: z.enum(['access-policy', 'rbac', 'mixed', 'unscoped']),
+});
+
+export function locatedFacts(loc: LocatedRegistration): LocatedFacts {
+  return { appId: loc.appId, appObjectId: loc.appObjectId, spObjectId: loc.spObjectId, groupSmtp: loc.groupSmtp, senders: loc.senders, scoping: loc.scoping };
 }
 
 export interface LocateOptions {

@@ -12,7 +12,7 @@
  * At every point at least one path lets the senders send, and no point allows the control mailbox.
  */
 import { OpterError } from '../core/errors';
-import { currentSenders, namesOf, type LocatedRegistration } from './locate';
+import { currentSenders, namesOf, type LocatedFacts, type LocatedRegistration } from './locate';
 import type { DerivedNames, NameOverrides } from './names';
 import { DIRECT_MEMBERS_NOTE, checkNoGraphGrant, expectControlOutOfScope, expectInScope, type RbacTarget } from './rbac';
 import { policyTargetsGroup, readRegistration, type RegistrationFacts } from './registration';
@@ -242,6 +242,8 @@ export function validateMigrateInput(input: MigrateInput): StoredMigrateInput {
 export interface MigrateResult {
   kind: 'migrate-rbac';
   appId: string;
+  /** The registration as the job found it. */
+  located: LocatedFacts;
   groupSmtp: string;
   roleAssignmentName: string;
   removedGraphGrant: boolean;

@@ -9,7 +9,7 @@
  * A member that is in the group but not in the latest such list was added outside the bot.
  */
 import type { DirectoryPort, ExchangeLifecyclePort, ExchangePort, JobRecord, JournalPort, StepRecord } from '../core/ports';
-import { namesOf, describeScoping, type LocatedRegistration } from './locate';
+import { namesOf, describeScoping, type LocatedFacts, type LocatedRegistration } from './locate';
 import { deriveNames, type NameOverrides, type DerivedNames } from './names';
 import { RbacReads, latestSecretExpiry, readRegistration, registrationSecrets, type RegistrationFacts, type ScopingState } from './registration';
 import type { JobRuntime, ScopingModel, VerificationCheck } from './runtime';
@@ -412,6 +412,8 @@ export interface AdoptInput {
 export interface AdoptResult {
   kind: 'adopt';
   appId: string;
+  /** The registration as the job found it. */
+  located: LocatedFacts;
   groupSmtp: string;
   scoping: ScopingModel;
   members: string[];

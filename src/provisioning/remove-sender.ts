@@ -7,7 +7,7 @@ import { OpterError } from '../core/errors';
 import type { NameOverrides } from './names';
 import { checkSenderSyntax, problemsToError } from './senders';
 import { expectSend, verdict } from './checks';
-import { namesOf, type LocatedRegistration } from './locate';
+import { namesOf, type LocatedFacts, type LocatedRegistration } from './locate';
 import type { JobRuntime, VerificationCheck } from './runtime';
 
 export interface RemoveSendersInput {
@@ -19,6 +19,8 @@ export interface RemoveSendersInput {
 export interface RemoveSendersResult {
   kind: 'remove-sender';
   appId: string;
+  /** The registration as the job found it. */
+  located: LocatedFacts;
   groupSmtp: string;
   removed: string[];
   notMembers: string[];

@@ -8,7 +8,7 @@
  */
 import { OpterError, toOpterError } from '../core/errors';
 import type { JobRecord, JournalPort } from '../core/ports';
-import { namesOf, type LocatedRegistration } from './locate';
+import { namesOf, type LocatedFacts, type LocatedRegistration } from './locate';
 import { DEFAULT_SECRET_VALID_YEARS, type DerivedNames, type NameOverrides } from './names';
 import { registrationSecrets } from './registration';
 import { skippedCheck, verdict } from './check-results';
@@ -48,6 +48,8 @@ export interface PreviousSecret {
 export interface RotateSecretResult {
   kind: 'rotate-secret';
   appId: string;
+  /** The registration as the job found it. */
+  located: LocatedFacts;
   appObjectId: string;
   keyId: string;
   endDateTime: string;
@@ -62,6 +64,7 @@ export interface RotateSecretResult {
 export interface RetireSecretsResult {
   kind: 'retire-secrets';
   appId: string;
+  appObjectId: string;
   rotateJobId: string;
   removedKeyIds: string[];
   keptKeyId: string;

@@ -12,7 +12,7 @@ import { findOrphanSecrets } from './activities/common';
 import { describePaths, pathsAllow, sendPaths } from './checks';
 import { testSecretNameFor } from './identity';
 import { addDuration, parseIsoDuration } from './lifetime';
-import { namesOf, type LocatedRegistration } from './locate';
+import { namesOf, type LocatedFacts, type LocatedRegistration } from './locate';
 import { formatRoundTripUtc, type DerivedNames, type NameOverrides } from './names';
 import type { JobRuntime } from './runtime';
 import { readMaxLifetime } from './secret';
@@ -43,6 +43,8 @@ export interface TestLayer {
 export interface TestEmailResult {
   kind: 'test-email';
   appId: string;
+  /** The registration as the job found it. */
+  located: LocatedFacts;
   from: string;
   to: string;
   /** All three layers passed. */

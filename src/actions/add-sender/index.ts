@@ -3,9 +3,9 @@
  * approved request runs the engine's add-sender job (add to the group, then prove each new sender may send).
  */
 import { checkState, unverifiedNotice } from '../../provisioning';
-import { ADD_SENDER_STEPS, type AddSendersInput, type ProvisionResult } from '../../provisioning';
+import { ADD_SENDER_STEPS, addSenderWorkflow, type AddSendersInput, type ProvisionResult } from '../../provisioning';
 import { parseSenderList } from '../../provisioning';
-import { addSenderPayloadSchema, engineResult } from '../common';
+import { addSenderPayloadSchema, provisionRequestResult } from '../common';
 import { defineAction } from '../types';
 
 export const addSender = defineAction({
@@ -33,12 +33,13 @@ export const addSender = defineAction({
     }),
   },
   progress: { title: (r) => `Adding senders to ${r.payload.appName}`, steps: () => ADD_SENDER_STEPS },
+  workflow: addSenderWorkflow,
   job: {
     input: (p): AddSendersInput => ({ appDisplayName: p.appName, senders: p.senders }),
     start: (engine, input, key) => engine.createAddSenderJob(input, key),
   },
   settlement: {
-    resultFields: engineResult,
+    resultFields: provisionRequestResult,
     settle({ request, result, audit, notify }) {
       const p = request.payload;
       for (const member of result.membersAdded) {

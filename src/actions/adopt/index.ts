@@ -3,9 +3,9 @@
  * current state as the approved baseline and verify it. From then on drift is reported and repair restores it.
  */
 import { checkLine } from '../../provisioning';
-import { ADOPT_STEPS } from '../../provisioning';
+import { ADOPT_STEPS, adoptWorkflow } from '../../provisioning';
 import type { AdoptInput, AdoptResult } from '../../provisioning';
-import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget } from '../common';
+import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget } from '../common';
 import { defineAction } from '../types';
 
 export const adopt = defineAction({
@@ -16,12 +16,13 @@ export const adopt = defineAction({
   payload: lifecyclePayload,
   approval: { variant: 'adopt', plan: (p) => ({ ...lifecycleBasePlan(p), adoption: { scoping: p.scoping, senders: p.senders } }) },
   progress: { title: (r) => `Adopting ${r.payload.appName}`, steps: () => ADOPT_STEPS },
+  workflow: adoptWorkflow,
   job: {
     input: (p): AdoptInput => lifecycleTarget(p),
     start: (engine, input, key) => engine.createAdoptJob(input, key),
   },
   settlement: {
-    resultFields: (ctx) => lifecycleResultFromSteps(ctx),
+    resultFields: (ctx) => lifecycleRequestResult(ctx),
     settle({ request, result, audit, post }) {
       audit({
         action: 'registration.adopted',

@@ -3,9 +3,9 @@
  * flowing; the job waits on purpose for Exchange's permission cache before it removes the old grant and policy.
  */
 import { checkLine } from '../../provisioning';
-import { MIGRATE_STEPS } from '../../provisioning';
+import { MIGRATE_STEPS, migrateWorkflow } from '../../provisioning';
 import type { MigrateInput, MigrateResult } from '../../provisioning';
-import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, migrationView, stepReader } from '../common';
+import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget, migrationView } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
 
@@ -28,19 +28,13 @@ export const migrateRbac = defineAction({
   payload: lifecyclePayload,
   approval: { variant: 'migrate-rbac', plan: (p) => ({ ...lifecycleBasePlan(p), ...(p.plan ? { migration: migrationView(p.plan) } : {}) }) },
   progress: { title: (r) => `Migrating ${r.payload.appName} to RBAC for Applications`, steps: () => MIGRATE_STEPS },
+  workflow: migrateWorkflow,
   job: {
     input: (p, settings): MigrateInput => ({ ...lifecycleTarget(p), settleMinutes: p.settleMinutes ?? settings.migrationSettleMinutes }),
     start: (engine, input, key) => engine.createMigrateJob(input, key),
   },
   settlement: {
-    resultFields(ctx) {
-      const { list } = stepReader(ctx.steps);
-      return {
-        ...lifecycleResultFromSteps(ctx, { scoping: 'rbac' }),
-        removedGraphGrant: list<string>('removeGraphGrant', 'removedAssignmentIds').length > 0,
-        removedPolicies: list<string>('removePolicy', 'removedPolicies'),
-      };
-    },
+    resultFields: (ctx) => ({ ...lifecycleRequestResult(ctx, { scoping: 'rbac' }), removedGraphGrant: ctx.result.removedGraphGrant, removedPolicies: ctx.result.removedPolicies }),
     settle({ request, result, audit, post }) {
       audit({
         action: 'registration.migrated',

@@ -3,10 +3,10 @@
  * sender group, then prove each one is refused.
  */
 import { checkLine } from '../../provisioning';
-import { REMOVE_SENDER_STEPS } from '../../provisioning';
+import { REMOVE_SENDER_STEPS, removeSenderWorkflow } from '../../provisioning';
 import type { RemoveSendersInput, RemoveSendersResult } from '../../provisioning';
 import { parseSenderList } from '../../provisioning';
-import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, stepReader, type LifecycleRequestResult } from '../common';
+import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget, type LifecycleRequestResult } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
 
@@ -27,19 +27,13 @@ export const removeSender = defineAction({
     title: (r) => `${r.payload.repairOf ? 'Repair: removing' : 'Removing'} ${(r.payload.remove ?? []).join(', ')} from ${r.payload.appName}`,
     steps: () => REMOVE_SENDER_STEPS,
   },
+  workflow: removeSenderWorkflow,
   job: {
     input: (p): RemoveSendersInput => ({ ...lifecycleTarget(p), senders: p.remove ?? [] }),
     start: (engine, input, key) => engine.createRemoveSenderJob(input, key),
   },
   settlement: {
-    resultFields(ctx): LifecycleRequestResult {
-      const { list } = stepReader(ctx.steps);
-      return {
-        ...lifecycleResultFromSteps(ctx, { members: list<string>('members', 'members') }),
-        removed: list<string>('members', 'removed'),
-        notMembers: list<string>('members', 'notMembers'),
-      };
-    },
+    resultFields: (ctx): LifecycleRequestResult => ({ ...lifecycleRequestResult(ctx, { members: ctx.result.members }), removed: ctx.result.removed, notMembers: ctx.result.notMembers }),
     settle({ request, result, audit, post }) {
       const p = request.payload;
       for (const sender of result.removed ?? []) {

@@ -3,8 +3,8 @@
  * putting back what drifted from the approved state (never a secret). Members added outside the bot are removed by a
  * remove-sender request instead (lifecycle-requests.ts in the bot).
  */
-import { PROVISION_RBAC_STEPS, REPAIR_STEPS, type ProvisionResult, type RepairInput } from '../../provisioning';
-import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget } from '../common';
+import { PROVISION_RBAC_STEPS, REPAIR_STEPS, repairWorkflow, type ProvisionResult, type RepairInput } from '../../provisioning';
+import { checkLines, provisionRequestResult, type LifecycleRequestResult, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleTarget } from '../common';
 import { defineAction } from '../types';
 
 export const repair = defineAction({
@@ -19,12 +19,14 @@ export const repair = defineAction({
     // Repair re-runs the ensure steps of the registration's model (never a secret).
     steps: (r) => (r.payload.scoping === 'rbac' ? ['locate', ...PROVISION_RBAC_STEPS.filter((s) => s !== 'secret')] : REPAIR_STEPS),
   },
+  workflow: repairWorkflow,
   job: {
     input: (p): RepairInput => lifecycleTarget(p),
     start: (engine, input, key) => engine.createRepairJob(input, key),
   },
   settlement: {
-    resultFields: (ctx) => lifecycleResultFromSteps(ctx),
+    // A repair runs the provision chain: its result is a ProvisionResult, told as a lifecycle request's.
+    resultFields: ({ request, tenantId, result: r }): LifecycleRequestResult => ({ ...provisionRequestResult({ tenantId, result: r }), kind: request.kind, keyId: null, credentialEndDateTime: null, notes: r.notes }),
     settle({ request, result, audit, post }) {
       audit({ action: 'registration.repaired', objects: { appId: result.clientId, groupSmtp: result.groupSmtp }, detail: checkLines(result.checks) || null });
       post('result-post', `result-post:${request.id}`);

@@ -5,10 +5,9 @@
  * shows it (rotation.ts in the bot).
  */
 import { z } from 'zod';
-import { RETIRE_STEPS } from '../../provisioning';
+import { RETIRE_STEPS, retireSecretsWorkflow } from '../../provisioning';
 import type { RetireSecretsResult } from '../../provisioning';
 import type { NameOverrides } from '../../provisioning';
-import { stepReader } from '../common';
 import { defineAction } from '../types';
 
 /** What starts a retirement: the app, the rotation it finishes (default: the latest unfinished one), the trigger. */
@@ -35,16 +34,14 @@ export const retireSecrets = defineAction({
   payload: retirePayload,
   approval: null,
   progress: { title: (r) => `Retiring the old secrets of ${r.payload.appName}`, steps: () => RETIRE_STEPS },
+  workflow: retireSecretsWorkflow,
   job: {
     input: (p) => ({ appDisplayName: p.appName, ...(p.overrides ? { overrides: p.overrides } : {}), ...(p.rotateJobId ? { rotateJobId: p.rotateJobId } : {}), confirmed: p.confirmed }),
     // One retire job per rotation and trigger (the engine's own key): a repeated click or timer tick finds the same job.
     start: (engine, input) => engine.createRetireSecretsJob(input),
   },
   settlement: {
-    resultFields({ tenantId, steps }) {
-      const { str } = stepReader(steps);
-      return { tenantId, clientId: str('locate', 'appId'), appObjectId: str('locate', 'appObjectId'), spObjectId: str('locate', 'spObjectId'), groupSmtp: '', senders: [], membersAdded: [], keyId: null, credentialEndDateTime: null, checks: [] };
-    },
+    resultFields: ({ tenantId, result: r }) => ({ tenantId, clientId: r.appId, appObjectId: r.appObjectId, spObjectId: '', groupSmtp: '', senders: [], membersAdded: [], keyId: null, credentialEndDateTime: null, checks: [] }),
     // The rotation's request records the retirement and its audit entries (rotation.ts in the bot).
     settle: () => undefined,
   },

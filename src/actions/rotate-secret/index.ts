@@ -3,10 +3,10 @@
  * the one-time secret card; the old ones keep working until Opter is confirmed updated or the overlap ends
  * (then the retire-secrets action removes them).
  */
-import { ROTATE_STEPS } from '../../provisioning';
+import { ROTATE_STEPS, rotateSecretWorkflow } from '../../provisioning';
 import type { RotateSecretInput, RotateSecretResult } from '../../provisioning';
 import { OUTPUT_LABELS } from '../../provisioning';
-import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, stepReader } from '../common';
+import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
 
@@ -41,17 +41,19 @@ export const rotateSecret = defineAction({
     }),
   },
   progress: { title: (r) => `New client secret for ${r.payload.appName}`, steps: () => ROTATE_STEPS },
+  workflow: rotateSecretWorkflow,
   job: {
     input: (p, settings): RotateSecretInput => ({ ...lifecycleTarget(p), secretValidYears: p.validYears, overlapDays: p.overlapDays ?? settings.rotationOverlapDays }),
     start: (engine, input, key) => engine.createRotateSecretJob(input, key),
   },
   settlement: {
     resultFields(ctx) {
-      const { str, list } = stepReader(ctx.steps);
+      const r = ctx.result;
+      // A rotation that succeeded delivered its secret (createDeliveredSecret): its key id is the request's.
       return {
-        ...lifecycleResultFromSteps(ctx, { secretDelivered: true }),
-        previous: list<{ keyId: string; endDateTime: string }>('secret', 'previous').map((x) => ({ keyId: x.keyId, endDateTime: x.endDateTime })),
-        overlapEndsAt: str('secret', 'overlapEndsAt'),
+        ...lifecycleRequestResult(ctx, { secret: { keyId: r.keyId, endDateTime: r.endDateTime } }),
+        previous: r.previous.map((x) => ({ keyId: x.keyId, endDateTime: x.endDateTime })),
+        overlapEndsAt: r.overlapEndsAt,
       };
     },
     settle({ request, result, audit, post }) {

@@ -2,9 +2,9 @@
  * "set up Opter email": the form's request (forms.ts in the bot) → the engine's provision job (app, permission,
  * sender group, scoping, secret, verification). The secret reaches the requester through the one-time secret card.
  */
-import { PROVISION_RBAC_STEPS, PROVISION_STEPS, type ProvisionInput } from '../../provisioning';
+import { PROVISION_RBAC_STEPS, PROVISION_STEPS, provisionWorkflow, type ProvisionInput } from '../../provisioning';
 import { formatOutputBlock, type OutputFields } from '../../provisioning';
-import { engineResult, provisionPayloadSchema, union, type ProvisionPayload } from '../common';
+import { provisionPayloadSchema, provisionRequestResult, union, type ProvisionPayload } from '../common';
 import { editDistance, POLITE } from '../text';
 import { defineAction } from '../types';
 
@@ -51,12 +51,13 @@ export const setup = defineAction({
     title: (r) => `Setting up Opter email: ${r.payload.appName}`,
     steps: (r) => (r.payload.scoping === 'rbac' ? PROVISION_RBAC_STEPS : PROVISION_STEPS),
   },
+  workflow: provisionWorkflow,
   job: {
     input: (p): ProvisionInput => ({ appDisplayName: p.appName, senders: p.senders, secretValidYears: p.validYears, overrides: p.overrides, scoping: p.scoping ?? 'access-policy' }),
     start: (engine, input, key) => engine.createProvisionJob(input, key),
   },
   settlement: {
-    resultFields: engineResult,
+    resultFields: provisionRequestResult,
     settle({ request, result, post, notify }) {
       if (result.keyId) {
         post('secret-post', `secret-post:${request.id}:${result.keyId}`);

@@ -2,9 +2,9 @@
  * "test email to me from x@…": one message to the requester as a sender, with a temporary secret the engine removes
  * again (it never reaches the bot). The result shows sign-in, scope and send one by one.
  */
-import { TEST_EMAIL_STEPS } from '../../provisioning';
+import { TEST_EMAIL_STEPS, testEmailWorkflow } from '../../provisioning';
 import { PROPAGATION_CAVEAT, TEST_SECRET_LIFETIME_MS, type TestEmailInput, type TestEmailResult } from '../../provisioning';
-import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, stepReader } from '../common';
+import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
 
@@ -33,19 +33,19 @@ export const testEmail = defineAction({
     plan: (p) => ({ ...lifecycleBasePlan(p), testEmail: { from: p.from ?? '', to: p.to ?? '', temporarySecretMinutes: Math.round(TEST_SECRET_LIFETIME_MS / 60_000) } }),
   },
   progress: { title: (r) => `Test email from ${r.payload.from} through ${r.payload.appName}`, steps: () => TEST_EMAIL_STEPS },
+  workflow: testEmailWorkflow,
   job: {
     input: (p): TestEmailInput => ({ ...lifecycleTarget(p), from: p.from ?? '', to: p.to ?? '' }),
     start: (engine, input, key) => engine.createTestEmailJob(input, key),
   },
   settlement: {
     resultFields(ctx) {
-      const { list } = stepReader(ctx.steps);
-      const base = lifecycleResultFromSteps(ctx);
+      const base = lifecycleRequestResult(ctx);
       return {
         ...base,
-        layers: list<{ layer: string; ok: boolean; detail: string }>('testSend', 'layers'),
-        testOk: ctx.steps.get('testSend')?.ok === true,
-        temporaryKeyRemoved: ctx.steps.get('testSend')?.temporaryKeyRemoved === true,
+        layers: ctx.result.layers,
+        testOk: ctx.result.ok,
+        temporaryKeyRemoved: ctx.result.temporaryKeyRemoved,
         notes: base.notes.includes(PROPAGATION_CAVEAT) ? base.notes : [...base.notes, PROPAGATION_CAVEAT],
       };
     },

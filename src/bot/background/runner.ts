@@ -14,6 +14,7 @@ import { checkLine } from '../../provisioning';
 import { STEP_TITLES } from '../../cards/step-titles';
 import type { JobOutcome } from '../../provisioning';
 import { registry as defaultRegistry, type Registry } from '../../actions/registry';
+import { requestResultOf } from '../../actions/results';
 import type { AnyAction } from '../../actions/types';
 import type { RequestRecord } from '../../store';
 import type { AnyPayload } from '../handlers/approvals';
@@ -257,11 +258,12 @@ export class ProvisioningRunner {
     const action = actionOf(this.registry, request);
     const result =
       succeeded && action
-        ? action.settlement.resultFields({
+        ? requestResultOf(action, {
             request,
             tenantId: this.services.engine.tenantId,
-            outcome,
-            steps: new Map(store.journal.getSteps(outcome.job.id).map((s) => [s.step, s.outputs])),
+            job: outcome.job,
+            live: outcome.result ?? outcome.lifecycle,
+            steps: () => new Map(store.journal.getSteps(outcome.job.id).map((s) => [s.step, s.outputs])),
           })
         : null;
 
@@ -286,7 +288,7 @@ export class ProvisioningRunner {
     // The card's final state belongs to the outcome: it is queued in the same transaction that records the outcome, so
     // it reaches Teams even if this process dies before the direct edit below lands. With a live progress card the
     // queued copy waits FINAL_EDIT_GRACE_MS, so the direct edit normally comes first and marks it sent.
-    const finalCard = progressCard(progress ? progress.model() : this.modelFromJournal(request, outcome)) as unknown as Record<string, unknown>;
+    const finalCard = progressCard(progress ? progress.model() : this.modelFromJournal(request, outcome, result?.checks ?? [])) as unknown as Record<string, unknown>;
     // Settling from the journal must not collide with the key a live run used for the same job.
     const finalKey = `progress-final:${requestId}:${outcome.job.updatedAt}${progress ? '' : ':from-journal'}`;
     let finalItemId = 0;
@@ -388,19 +390,18 @@ export class ProvisioningRunner {
     }
   }
 
-  private modelFromJournal(request: RequestRecord, outcome: JobOutcome): ProgressCardModel {
+  /** The final progress card of a job that finished while nobody listened: its journal's steps and its result's checks. */
+  private modelFromJournal(request: RequestRecord, outcome: JobOutcome, checks: RequestResult['checks']): ProgressCardModel {
     const at = outcome.job.updatedAt;
     let model = newProgress({ requestId: request.id, title: titleOf(this.registry, request), steps: stepsOf(this.registry, request), at: outcome.job.createdAt });
     model = applyProgressEvent(model, { type: 'job-started', jobId: outcome.job.id, at: outcome.job.createdAt });
     for (const step of this.services.store.journal.getSteps(outcome.job.id)) {
-      const title = STEP_TITLES[step.step] ?? step.step;
-      const base = { jobId: outcome.job.id, step: step.step, title, at: step.finishedAt ?? at };
+      const base = { jobId: outcome.job.id, step: step.step, at: step.finishedAt ?? at };
       if (step.status === 'succeeded') model = applyProgressEvent(model, { type: 'step-succeeded', ...base, summary: String(step.outputs.summary ?? '') });
       else if (step.status === 'failed' && step.lastError) {
         model = applyProgressEvent(model, { type: 'step-failed', ...base, code: step.lastError.code, message: step.lastError.message, action: 'Press Retry to continue where it stopped.' });
       }
     }
-    const checks = (this.services.store.journal.getStep(outcome.job.id, 'verify')?.outputs.checks as RequestResult['checks'] | undefined) ?? [];
     for (const c of checks) model = applyProgressEvent(model, { type: 'check', jobId: outcome.job.id, name: c.name, ok: c.ok, detail: c.detail, ...(c.skipped ? { skipped: true } : {}), at });
     return applyProgressEvent(model, { type: 'job-finished', jobId: outcome.job.id, status: outcome.job.status === 'succeeded' ? 'succeeded' : 'failed', at });
   }

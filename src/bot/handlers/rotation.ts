@@ -13,6 +13,7 @@ import { OpterError, toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
 import type { RetireSecretsInput, RotateSecretInput } from '../../provisioning';
 import { findDueRetirements } from '../../provisioning';
+import { retireSecrets } from '../../actions/retire-secrets';
 import type { Actor } from '../../requests/rules';
 import type { RequestRecord } from '../../store';
 import { appendAudit, auditInputForProgress, userActor } from './audit';
@@ -134,7 +135,8 @@ function startRetire(services: BotServices, runner: ProvisioningRunner, rotateJo
   const request = store.requests.getByJobId(rotateJobId);
   let job: JobRecord;
   try {
-    job = engine.createRetireSecretsJob({ appDisplayName: input.appDisplayName, ...(input.overrides ? { overrides: input.overrides } : {}), rotateJobId, confirmed: trigger === 'confirmed' });
+    const payload = { appName: input.appDisplayName, ...(input.overrides ? { overrides: input.overrides } : {}), rotateJobId, confirmed: trigger === 'confirmed' };
+    job = retireSecrets.job.start(engine, retireSecrets.job.input(payload, services.settings));
   } catch (e) {
     return { error: toOpterError(e) };
   }

@@ -9,7 +9,7 @@ import { addSenders, locateForSenders } from '../activities/registration';
 import { deriveNames, type NameOverrides } from '../names';
 import { RBAC_PROPAGATION_NOTE, stepVerifyRbac } from '../rbac';
 import type { VerificationCheck } from '../runtime';
-import { ENFORCEMENT_NOTE, validateProvisionInput, type ProvisionResult } from './provision';
+import { ENFORCEMENT_NOTE, provisionResultSchema, validateProvisionInput, type ProvisionResult } from './provision';
 import { nameOverridesSchema, type Workflow } from './workflow';
 
 export interface AddSendersInput {
@@ -25,6 +25,7 @@ const addSendersInput: z.ZodType<AddSendersInput> = z.looseObject({ appDisplayNa
 export const addSenderWorkflow: Workflow<AddSendersInput, ProvisionResult> = {
   kind: 'add-sender',
   input: addSendersInput,
+  result: provisionResultSchema,
   prepare: (input) => {
     const valid = validateProvisionInput({ appDisplayName: input.appDisplayName, senders: input.senders, overrides: input.overrides });
     return { input: { appDisplayName: valid.appDisplayName, senders: valid.senders, overrides: input.overrides } };

@@ -5,16 +5,29 @@
  */
 import { z } from 'zod';
 import { OpterError } from '../../core/errors';
-import { groupOf, namesOf, stepLocate } from '../locate';
+import { groupOf, locatedFacts, locatedFactsSchema, namesOf, stepLocate } from '../locate';
 import { removeAccessPolicy, settlePermissionCache, validateMigrateInput, verifyMigrated, verifyRbacAdded, type MigrateInput, type MigrateResult, type StoredMigrateInput } from '../migrate';
 import { RBAC_PROPAGATION_NOTE, stepExchangeServicePrincipal, stepOrganization, stepRemoveGraphGrant, stepRoleAssignment, type RbacTarget } from '../rbac';
-import { nameOverridesSchema, type Workflow } from './workflow';
+import { nameOverridesSchema, verificationCheckSchema, type Workflow } from './workflow';
 
 const input: z.ZodType<StoredMigrateInput> = z.looseObject({ appDisplayName: z.string(), overrides: nameOverridesSchema.optional(), settleMinutes: z.number() });
+
+const result: z.ZodType<MigrateResult> = z.looseObject({
+  kind: z.literal('migrate-rbac'),
+  appId: z.string(),
+  located: locatedFactsSchema,
+  groupSmtp: z.string(),
+  roleAssignmentName: z.string(),
+  removedGraphGrant: z.boolean(),
+  removedPolicies: z.array(z.string()),
+  checks: z.array(verificationCheckSchema),
+  notes: z.array(z.string()),
+});
 
 export const migrateWorkflow: Workflow<StoredMigrateInput, MigrateResult, MigrateInput> = {
   kind: 'migrate-rbac',
   input,
+  result,
   prepare: (i) => ({ input: validateMigrateInput(i) }),
   async run(rt) {
     const names = namesOf(rt.input);
@@ -35,6 +48,7 @@ export const migrateWorkflow: Workflow<StoredMigrateInput, MigrateResult, Migrat
     return {
       kind: 'migrate-rbac',
       appId: loc.appId,
+      located: locatedFacts(loc),
       groupSmtp: target.group.smtp,
       roleAssignmentName: assignment.name,
       removedGraphGrant: removedGrant.removedAssignmentIds.length > 0,

@@ -318,6 +318,7 @@ async function provisionRbac(rt: JobRuntime, names: DerivedNames, senders: strin
 export const provisionWorkflow: Workflow<StoredProvisionInput, ProvisionResult, ProvisionInput> = {
   kind: 'provision',
   input: storedProvisionInput,
+  result: provisionResultSchema,
   prepare: (input) => ({ input: validateProvisionInput(input) }),
   run: (rt) =>
     provisionRegistration(rt, {

@@ -1,14 +1,27 @@
 /** Remove sender(s) from the group, then prove each is refused (the activities are in remove-sender.ts). */
 import { z } from 'zod';
-import { namesOf, stepLocate } from '../locate';
+import { locatedFacts, locatedFactsSchema, namesOf, stepLocate } from '../locate';
 import { removeMembers, validateRemoveSendersInput, verifyRefused, type RemoveSendersInput, type RemoveSendersResult } from '../remove-sender';
-import { nameOverridesSchema, type Workflow } from './workflow';
+import { nameOverridesSchema, verificationCheckSchema, type Workflow } from './workflow';
 
 const input: z.ZodType<RemoveSendersInput> = z.looseObject({ appDisplayName: z.string(), senders: z.array(z.string()), overrides: nameOverridesSchema.optional() });
+
+const result: z.ZodType<RemoveSendersResult> = z.looseObject({
+  kind: z.literal('remove-sender'),
+  appId: z.string(),
+  located: locatedFactsSchema,
+  groupSmtp: z.string(),
+  removed: z.array(z.string()),
+  notMembers: z.array(z.string()),
+  members: z.array(z.string()),
+  checks: z.array(verificationCheckSchema),
+  notes: z.array(z.string()),
+});
 
 export const removeSenderWorkflow: Workflow<RemoveSendersInput, RemoveSendersResult> = {
   kind: 'remove-sender',
   input,
+  result,
   prepare: (i) => ({ input: validateRemoveSendersInput(i) }),
   async run(rt) {
     const loc = await stepLocate(rt, namesOf(rt.input), { requireGroup: true });
@@ -18,6 +31,7 @@ export const removeSenderWorkflow: Workflow<RemoveSendersInput, RemoveSendersRes
     return {
       kind: 'remove-sender',
       appId: loc.appId,
+      located: locatedFacts(loc),
       groupSmtp: loc.groupSmtp!,
       removed: members.removed,
       notMembers: members.notMembers,

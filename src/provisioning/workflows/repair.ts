@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { OpterError } from '../../core/errors';
 import { planRepair } from '../activities/registration';
 import { deriveNames, type NameOverrides } from '../names';
-import { provisionRegistration, type ProvisionResult } from './provision';
+import { provisionRegistration, provisionResultSchema, type ProvisionResult } from './provision';
 import { nameOverridesSchema, type Workflow } from './workflow';
 
 /** Repair re-runs the ensure steps for an existing registration (senders and scoping come from the journal). */
@@ -22,6 +22,7 @@ const repairInput: z.ZodType<RepairInput> = z.looseObject({ appDisplayName: z.st
 export const repairWorkflow: Workflow<RepairInput, ProvisionResult> = {
   kind: 'repair',
   input: repairInput,
+  result: provisionResultSchema,
   prepare: (input) => {
     const appDisplayName = (input.appDisplayName ?? '').trim();
     if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });

@@ -23,9 +23,20 @@ const input: z.ZodType<RetireSecretsInput> = z.looseObject({
   confirmed: z.boolean(),
 });
 
+const result: z.ZodType<RetireSecretsResult> = z.looseObject({
+  kind: z.literal('retire-secrets'),
+  appId: z.string(),
+  appObjectId: z.string(),
+  rotateJobId: z.string(),
+  removedKeyIds: z.array(z.string()),
+  keptKeyId: z.string(),
+  notes: z.array(z.string()),
+});
+
 export const retireSecretsWorkflow: Workflow<RetireSecretsInput, RetireSecretsResult, RetireSecretsRequest> = {
   kind: 'retire-secrets',
   input,
+  result,
   prepare: (request, journal) => {
     const appDisplayName = (request.appDisplayName ?? '').trim();
     if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });
@@ -38,6 +49,6 @@ export const retireSecretsWorkflow: Workflow<RetireSecretsInput, RetireSecretsRe
   async run(rt) {
     const where = await rotationToRetire(rt);
     const retired = await retireOldSecrets(rt, where);
-    return { kind: 'retire-secrets', appId: where.appId, rotateJobId: rt.input.rotateJobId, removedKeyIds: retired.removedKeyIds, keptKeyId: where.keyId, notes: [...rt.notes] };
+    return { kind: 'retire-secrets', appId: where.appId, appObjectId: where.appObjectId, rotateJobId: rt.input.rotateJobId, removedKeyIds: retired.removedKeyIds, keptKeyId: where.keyId, notes: [...rt.notes] };
   },
 };

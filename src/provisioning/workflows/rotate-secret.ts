@@ -1,8 +1,8 @@
 /** A new secret through the SecretSink; the old ones keep working until retired (the activities are in rotate.ts). */
 import { z } from 'zod';
-import { namesOf, stepLocate } from '../locate';
+import { locatedFacts, locatedFactsSchema, namesOf, stepLocate } from '../locate';
 import { createRotatedSecret, validateRotateInput, verifyNewSecret, type RotateSecretInput, type RotateSecretResult, type StoredRotateSecretInput } from '../rotate';
-import { nameOverridesSchema, type Workflow } from './workflow';
+import { nameOverridesSchema, verificationCheckSchema, type Workflow } from './workflow';
 
 const input: z.ZodType<StoredRotateSecretInput> = z.looseObject({
   appDisplayName: z.string(),
@@ -11,9 +11,24 @@ const input: z.ZodType<StoredRotateSecretInput> = z.looseObject({
   overlapDays: z.number(),
 });
 
+const result: z.ZodType<RotateSecretResult> = z.looseObject({
+  kind: z.literal('rotate-secret'),
+  appId: z.string(),
+  located: locatedFactsSchema,
+  appObjectId: z.string(),
+  keyId: z.string(),
+  endDateTime: z.string(),
+  clamped: z.boolean(),
+  previous: z.array(z.looseObject({ keyId: z.string(), displayName: z.string().nullable().default(null), endDateTime: z.string() })),
+  overlapEndsAt: z.string(),
+  checks: z.array(verificationCheckSchema),
+  notes: z.array(z.string()),
+});
+
 export const rotateSecretWorkflow: Workflow<StoredRotateSecretInput, RotateSecretResult, RotateSecretInput> = {
   kind: 'rotate-secret',
   input,
+  result,
   prepare: (i) => ({ input: validateRotateInput(i) }),
   async run(rt) {
     const names = namesOf(rt.input);
@@ -26,6 +41,7 @@ export const rotateSecretWorkflow: Workflow<StoredRotateSecretInput, RotateSecre
     return {
       kind: 'rotate-secret',
       appId: loc.appId,
+      located: locatedFacts(loc),
       appObjectId: loc.appObjectId,
       keyId: secret.keyId,
       endDateTime: secret.endDateTime,

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { JournalPort } from '../../core/ports';
 import type { NameOverrides } from '../names';
-import type { JobRuntime } from '../runtime';
+import type { JobRuntime, VerificationCheck } from '../runtime';
 
 export type JobKind =
   | 'provision'
@@ -23,9 +23,12 @@ export type JobKind =
  * `C`: what a caller passes to create the job (defaults to `I`).
  */
 export interface Workflow<I, R, C = I> {
-  readonly kind: JobKind;
+  /** The job kind: a built-in JobKind, or the kind of an action that brings its own workflow. */
+  readonly kind: string;
   /** Decodes the persisted input: the one place a job's JSON input becomes a typed value. */
   readonly input: z.ZodType<I>;
+  /** Decodes the stored result (JobRecord.result) of a succeeded job: the one place it becomes a typed value. */
+  readonly result: z.ZodType<R>;
   /**
    * Validates and normalises a caller's input before anything is called (throws input-category OpterErrors); may
    * name the idempotency key a job of this kind uses when the caller gives none.
@@ -38,6 +41,14 @@ export const nameOverridesSchema: z.ZodType<NameOverrides> = z.looseObject({
   secretDisplayName: z.string().optional(),
   groupName: z.string().optional(),
   groupAlias: z.string().optional(),
+});
+
+export const verificationCheckSchema: z.ZodType<VerificationCheck> = z.looseObject({
+  name: z.string(),
+  ok: z.boolean(),
+  detail: z.string(),
+  skipped: z.boolean().optional(),
+  provesRestriction: z.boolean().optional(),
 });
 
 /** What every job kind's input has: the registration it is about. */

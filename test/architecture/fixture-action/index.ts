@@ -4,10 +4,10 @@
  * new-action.test.ts adds it to the registry with one line and drives it through parsing, help, approval and the runner.
  */
 import { z } from 'zod';
-import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, checkLines } from '../../../src/actions/common';
+import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleTarget, checkLines, provisionRequestResult } from '../../../src/actions/common';
 import { appName } from '../../../src/actions/text';
 import { defineAction } from '../../../src/actions/types';
-import { REPAIR_STEPS, type RepairInput } from '../../../src/provisioning/engine';
+import { REPAIR_STEPS, repairWorkflow, type RepairInput } from '../../../src/provisioning';
 
 export const verifyRegistration = defineAction({
   kind: 'verify-registration',
@@ -23,12 +23,13 @@ export const verifyRegistration = defineAction({
   payload: lifecyclePayload.and(z.looseObject({ reason: z.string().optional() })),
   approval: { variant: 'repair', plan: (p) => ({ ...lifecycleBasePlan(p), drift: [] }) },
   progress: { title: (r) => `Verifying ${r.payload.appName}`, steps: () => REPAIR_STEPS },
+  workflow: repairWorkflow,
   job: {
     input: (p): RepairInput => lifecycleTarget(p),
     start: (engine, input, key) => engine.createRepairJob(input, key),
   },
   settlement: {
-    resultFields: (ctx) => lifecycleResultFromSteps(ctx),
+    resultFields: provisionRequestResult,
     settle({ request, result, audit, post }) {
       audit({ action: 'registration.verified', objects: { appId: result.clientId }, detail: checkLines(result.checks) || null });
       post('result-post', `result-post:${request.id}`);
