@@ -2,8 +2,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { approvalCard, HELP_BUILTINS, type ApprovalCardModel } from '../cards';
 import { checkCard } from '../cards/card-check';
 import type { JobKind } from '../provisioning/engine';
+import { WORKFLOWS } from '../provisioning';
 import type { LifecyclePayload, ProvisionPayload, AddSenderPayload } from './common';
-import { ACTIONS, actionFor, actionHelp, createRegistry, ENGINE_KINDS_MATCH, LIFECYCLE_KINDS, registry, type ActionKind } from './registry';
+import { ACTIONS, actionFor, actionHelp, createRegistry, ENGINE_KINDS_MATCH, kindsWithoutAction, LIFECYCLE_KINDS, registry, workflowsOf, type ActionKind } from './registry';
 import type { RetireSecretsPayload } from './retire-secrets';
 
 /** The engine's job kinds, spelled out once more here so the test fails if a kind is added on one side only. */
@@ -73,6 +74,22 @@ describe('the action registry', () => {
     for (const kind of LIFECYCLE_KINDS) expect(actionFor(kind)).not.toBeNull();
     expect(actionFor('channel-change')).toBeNull();
     expect(() => createRegistry([...ACTIONS, ACTIONS[0]])).toThrow(/two actions of kind provision/);
+  });
+
+  it('every action runs its own kind’s workflow, and the built-in actions run the built-in workflows', () => {
+    const table = workflowsOf(registry);
+    expect(Object.keys(table).sort()).toEqual(ACTIONS.map((a) => a.kind).sort());
+    for (const action of ACTIONS) {
+      expect(table[action.kind]).toBe(action.workflow);
+      expect(action.workflow.kind).toBe(action.kind);
+      expect(action.workflow).toBe(WORKFLOWS[action.kind]);
+    }
+    // Every built-in job kind has an action, so the product's engine runs every kind it ran before.
+    expect(kindsWithoutAction(registry)).toEqual([]);
+    expect(kindsWithoutAction(createRegistry(ACTIONS.filter((a) => a.kind !== 'adopt')))).toEqual(['adopt']);
+    // An action that names another kind's workflow would store requests of one kind and run jobs of another.
+    const misnamed = { ...ACTIONS[0], kind: 'provision-twice' };
+    expect(() => createRegistry([...ACTIONS, misnamed])).toThrow(/the action provision-twice names the workflow of provision/);
   });
 
   it('command words are unique, and every typed action has a help line (and only those)', () => {

@@ -4,7 +4,7 @@
  * (README.md says what its definition provides).
  */
 import type { HelpEntry } from '../cards';
-import type { JobKind } from '../provisioning';
+import { WORKFLOWS, type JobKind, type WorkflowTable } from '../provisioning';
 import { addSender } from './add-sender';
 import { adopt } from './adopt';
 import { migrateRbac } from './migrate-rbac';
@@ -35,7 +35,10 @@ export type ActionCommand = CommandOf<(typeof ACTIONS)[number]>;
 type CommandOf<A> = A extends { command: CommandWords<infer C> | null } ? (unknown extends C ? never : NonNullable<C>) : never;
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-/** Compile-time: every engine job kind is an action and every action runs an engine job kind. */
+/**
+ * Compile-time: the built-in actions are exactly the engine's built-in job kinds (JobTypes types their inputs and
+ * results). An action added later brings its own kind and workflow (createRegistry checks that they agree).
+ */
 export const ENGINE_KINDS_MATCH: Same<ActionKind, JobKind> = true;
 
 export interface Registry {
@@ -46,6 +49,8 @@ export interface Registry {
   parseCommand(text: string): { action: AnyAction; command: { kind: string } } | null;
   /** The help card's lines of the typed actions, in registry order. */
   help(): HelpEntry[];
+  /** Job kind → workflow, for the engine (EngineDeps.workflows): each action's own. */
+  workflows(): WorkflowTable;
   /** A payload read back from the store, decoded with its action's schema (unknown kinds and shapes pass unchanged). */
   decodePayload(kind: string, payload: unknown): Record<string, unknown>;
 }
@@ -54,8 +59,11 @@ export function createRegistry(actions: readonly AnyAction[]): Registry {
   const byKind = new Map<string, AnyAction>();
   for (const a of actions) {
     if (byKind.has(a.kind)) throw new Error(`two actions of kind ${a.kind}`);
+    // The request's kind is its job's kind: the workflow must be the one the engine runs for that kind.
+    if (a.workflow.kind !== a.kind) throw new Error(`the action ${a.kind} names the workflow of ${a.workflow.kind}`);
     byKind.set(a.kind, a);
   }
+  const workflows: WorkflowTable = Object.fromEntries(actions.map((a) => [a.kind, a.workflow]));
   return {
     actions,
     actionFor: (kind) => byKind.get(kind) ?? null,
@@ -68,6 +76,7 @@ export function createRegistry(actions: readonly AnyAction[]): Registry {
       return null;
     },
     help: () => actions.flatMap((a) => (a.help ? [a.help] : [])),
+    workflows: () => workflows,
     decodePayload(kind, payload) {
       const raw = (payload ?? {}) as Record<string, unknown>;
       const action = byKind.get(kind);
@@ -81,6 +90,16 @@ export function createRegistry(actions: readonly AnyAction[]): Registry {
 }
 
 export const registry: Registry = createRegistry(ACTIONS);
+
+/** The engine's workflow table of a registry (default: the product's): every action's kind → its workflow. */
+export function workflowsOf(reg: Registry = registry): WorkflowTable {
+  return reg.workflows();
+}
+
+/** The built-in job kinds with no action (none: ENGINE_KINDS_MATCH; registry.test.ts checks it at run time too). */
+export function kindsWithoutAction(reg: Registry = registry): string[] {
+  return Object.keys(WORKFLOWS).filter((kind) => !reg.actionFor(kind));
+}
 
 export function actionFor(kind: string): AnyAction | null {
   return registry.actionFor(kind);

@@ -82,8 +82,11 @@ export interface ActionDefinition<K extends string = string, P = Record<string, 
   payload: z.ZodType<P>;
   /** The approval card: which variant, and what the job will do, from the stored payload only. Null: not approved on its own. */
   approval: { variant: ApprovalVariant; plan(payload: P): ApprovalPlan } | null;
-  /** The progress card: its title and the engine steps it lists. */
-  progress: { title(request: ActionRequest<P>): string; steps(request: ActionRequest<P>): readonly string[] };
+  /**
+   * The progress card: its title, the engine steps it lists, and words for step ids the card does not know (a step
+   * of the action's own workflow); a step without a title is shown by its id.
+   */
+  progress: { title(request: ActionRequest<P>): string; steps(request: ActionRequest<P>): readonly string[]; stepTitles?: Readonly<Record<string, string>> };
   /**
    * The workflow its engine job runs (the engine is given the registry's workflows): its input checks, its
    * orchestration of activities and the schema of its typed result.

@@ -10,7 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
-import { registry } from '../actions/registry';
+import { registry, workflowsOf } from '../actions/registry';
 import { systemClock, type Clock, type JournalPort } from '../core/ports';
 import { ProvisioningEngine } from '../provisioning';
 import { retryPolicyFromEnv, type RetryPolicy } from '../provisioning';
@@ -213,6 +213,8 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
     // The documented OPTER_* tuning variables, unless the caller passes its own values.
     retry: { ...retryPolicyFromEnv(env), ...options.retry },
     verifyRetry: options.verifyRetry,
+    // The registry's workflows: each action runs the one it names.
+    workflows: workflowsOf(registry),
   });
   const runner = new ProvisioningRunner(services);
   const worker = new BackgroundWorker(services, options.workerIntervalMs ?? DEFAULT_WORKER_INTERVAL_MS, () => lifecycleSweep(services, runner));

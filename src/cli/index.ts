@@ -28,6 +28,7 @@ import { rmSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { addSender } from '../actions/add-sender';
+import { workflowsOf } from '../actions/registry';
 import { adopt } from '../actions/adopt';
 import { migrateRbac } from '../actions/migrate-rbac';
 import { removeSender } from '../actions/remove-sender';
@@ -463,6 +464,8 @@ async function withRuntime(
     secretSink: sink,
     controlMailbox: tenant.controlMailbox,
     retry: retryPolicyFromEnv(env),
+    // The registry's workflows: each action runs the one it names.
+    workflows: workflowsOf(),
   });
   const actor = cliActor(tenant);
   // A job the bot made for a request (resumed here) stays in that request's thread.

@@ -1,7 +1,8 @@
 /**
  * The provisioning engine: creates jobs and runs them. Split the way Temporal splits a worker:
  * - the step runtime (runtime.ts): a durable journal of steps, retries of transient errors, progress events;
- * - workflows (workflows/): one per job kind, pure orchestration of activities, looked up in WORKFLOWS;
+ * - workflows (workflows/): one per job kind, pure orchestration of activities; the engine is given its table
+ *   (EngineDeps.workflows: the registry's in the product, whose actions each name theirs), default WORKFLOWS;
  * - activities (activities/, rbac.ts and the lifecycle modules): idempotent look-then-create functions over the ports.
  *
  * Orchestration is deterministic: a step that the journal says succeeded is never run again (its recorded outputs
@@ -33,14 +34,14 @@ import type { RetireSecretsResult, RotateSecretInput, RotateSecretResult } from 
 import { createJobRuntime, type RuntimeOptions } from './runtime';
 import type { TestEmailInput, TestEmailResult } from './test-email';
 import type { AddSendersInput } from './workflows/add-sender';
-import { isJobKind, WORKFLOWS, type JobKind, type JobTypes, type WorkflowOf } from './workflows';
+import { isJobKind, WORKFLOWS, type AnyWorkflow, type JobKind, type JobTypes, type WorkflowTable } from './workflows';
 import { provisionResultSchema, type ProvisionInput, type ProvisionResult } from './workflows/provision';
 import type { RepairInput } from './workflows/repair';
 import type { RetireSecretsRequest } from './workflows/retire-secrets';
 
 export { GRAPH_APP_ID, SIGN_IN_AUDIENCE, uniqueNameFor } from './identity';
 export type { VerificationCheck } from './runtime';
-export type { JobKind, JobTypes } from './workflows';
+export type { AnyWorkflow, JobKind, JobTypes, WorkflowTable } from './workflows';
 export { PROVISION_STEPS, PROVISION_RBAC_STEPS, validateProvisionInput, type ProvisionInput, type ProvisionResult } from './workflows/provision';
 export { ADD_SENDER_STEPS, type AddSendersInput } from './workflows/add-sender';
 export { REPAIR_STEPS, type RepairInput } from './workflows/repair';
@@ -62,6 +63,8 @@ export interface JobOutcome {
   result?: ProvisionResult;
   /** The lifecycle kinds (migrate-rbac, rotate-secret, retire-secrets, remove-sender, test-email, adopt). */
   lifecycle?: LifecycleResult;
+  /** The workflow's typed result, of any kind (also a kind an action brought; the same value as `result`/`lifecycle`). */
+  value?: unknown;
   /** Why the job failed, or (E_JOB_UNFINISHED, job status `waiting`) why it waits. */
   error?: OpterError;
   /** A waiting job: run it again after this time. */
@@ -89,6 +92,11 @@ export interface EngineDeps {
   random?: () => number;
   /** A mailbox outside every sender group that must test as Denied (e.g. a normal user mailbox). */
   controlMailbox?: string | null;
+  /**
+   * Job kind → the workflow that runs it. Default: the built-in WORKFLOWS. The product passes its registry's
+   * (src/actions), so an action that brings its own workflow runs without an engine change.
+   */
+  workflows?: WorkflowTable;
   /** Longest wait a job sleeps in-process (e.g. for the RBAC permission cache); longer waits end it as waiting. Default 10 min. */
   maxInlineWaitMs?: number;
 }
@@ -98,8 +106,10 @@ export class ProvisioningEngine {
   private readonly verifyPolicy: RetryPolicy;
   private readonly listeners = new Set<ProgressListener>();
   private readonly running = new Map<string, Promise<JobOutcome>>();
+  private readonly workflows: WorkflowTable;
 
   constructor(private readonly deps: EngineDeps) {
+    this.workflows = deps.workflows ?? WORKFLOWS;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
     this.verifyPolicy = { ...DEFAULT_RETRY_POLICY, maxTotalWaitMs: 3 * 60_000, ...deps.verifyRetry };
   }
@@ -117,9 +127,8 @@ export class ProvisioningEngine {
    * Records a job of `kind` (its workflow validates and normalises the input first; nothing is called). Same
    * idempotencyKey → same job; a kind may name a default key (retire-secrets: one job per rotation and trigger).
    */
-  createJob<K extends JobKind>(kind: K, input: JobTypes[K]['create'], opts: CreateJobOptions = {}): JobRecord {
-    const workflow: WorkflowOf<K> = WORKFLOWS[kind];
-    const prepared = workflow.prepare(input, this.deps.journal);
+  createJob<K extends string>(kind: K, input: K extends JobKind ? JobTypes[K]['create'] : unknown, opts: CreateJobOptions = {}): JobRecord {
+    const prepared = this.workflowFor(kind).prepare(input, this.deps.journal);
     return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind, input: prepared.input, idempotencyKey: opts.idempotencyKey ?? prepared.idempotencyKey ?? null });
   }
 
@@ -171,6 +180,16 @@ export class ProvisioningEngine {
     return this.createJob('adopt', input, opts);
   }
 
+  /** Whether this engine runs jobs of `kind`. */
+  runsKind(kind: string): boolean {
+    return Object.hasOwn(this.workflows, kind);
+  }
+
+  private workflowFor(kind: string): AnyWorkflow {
+    if (!this.runsKind(kind)) throw new OpterError('E_INTERNAL', { detail: `unknown job kind "${kind}"` });
+    return this.workflows[kind]!;
+  }
+
   /** Jobs that stopped on purpose to wait (the RBAC permission cache, a secret overlap), with when they may go on. */
   waitingJobs(): { job: JobRecord; resumeAfter: string | null }[] {
     return this.deps.journal.listJobs({ status: 'waiting' }).map((job) => ({ job, resumeAfter: job.resumeAfter }));
@@ -207,8 +226,7 @@ export class ProvisioningEngine {
     };
     emit({ type: 'job-started', jobId, at: clock.now().toISOString() });
     try {
-      if (!isJobKind(job.kind)) throw new OpterError('E_INTERNAL', { detail: `unknown job kind "${job.kind}"` });
-      const value = await runWorkflow(WORKFLOWS[job.kind], job, {
+      const value = await runWorkflow(this.workflowFor(job.kind), job, {
         ports: this.deps,
         policy: this.policy,
         verifyPolicy: this.verifyPolicy,
@@ -219,7 +237,9 @@ export class ProvisioningEngine {
       journal.finishJob(jobId, { status: 'succeeded', result: value });
       emit({ type: 'job-finished', jobId, status: 'succeeded', at: clock.now().toISOString() });
       const done = journal.getJob(jobId)!;
-      return PROVISION_KINDS.has(job.kind) ? { job: done, result: value as ProvisionResult } : { job: done, lifecycle: value as LifecycleResult };
+      // The built-in kinds' results keep their typed fields; a kind an action brought has its value only.
+      if (!isJobKind(job.kind)) return { job: done, value };
+      return PROVISION_KINDS.has(job.kind) ? { job: done, value, result: value as ProvisionResult } : { job: done, value, lifecycle: value as LifecycleResult };
     } catch (e) {
       const err = toOpterError(e);
       const lastError = { code: err.code, message: err.message };
@@ -237,7 +257,7 @@ export class ProvisioningEngine {
 }
 
 /** Decodes the job's persisted input with its workflow's schema, then runs the workflow on a fresh runtime. */
-async function runWorkflow<K extends JobKind>(workflow: WorkflowOf<K>, job: JobRecord, o: RuntimeOptions): Promise<JobTypes[K]['result']> {
+async function runWorkflow(workflow: AnyWorkflow, job: JobRecord, o: RuntimeOptions): Promise<unknown> {
   const input = workflow.input.safeParse(job.input);
   if (!input.success) {
     throw new OpterError('E_INTERNAL', { detail: `the journal holds a ${job.kind} input of an unexpected shape (${input.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')})` });

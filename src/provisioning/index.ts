@@ -33,7 +33,7 @@ export {
 export { SCOPING_MODELS, type ScopingModel, type VerificationCheck } from './runtime';
 
 // The workflows of the built-in job kinds (each action names the one it runs) and what a new one is written with
-export { WORKFLOWS, type Workflow } from './workflows';
+export { WORKFLOWS, type AnyWorkflow, type Workflow, type WorkflowTable } from './workflows';
 export { provisionWorkflow } from './workflows/provision';
 export { addSenderWorkflow } from './workflows/add-sender';
 export { repairWorkflow } from './workflows/repair';
@@ -43,7 +43,13 @@ export { rotateSecretWorkflow } from './workflows/rotate-secret';
 export { retireSecretsWorkflow } from './workflows/retire-secrets';
 export { testEmailWorkflow } from './workflows/test-email';
 export { adoptWorkflow } from './workflows/adopt';
-export { type LocatedFacts } from './locate';
+
+// What a workflow outside the engine is written with (an action's own, see src/actions/README.md): the step runtime,
+// the activities that find a registration and verify it (changing nothing), and the schemas of their results.
+export { locatedFacts, locatedFactsSchema, namesOf, stepLocate, type LocatedFacts, type LocatedRegistration } from './locate';
+export { verifyEitherPath } from './activities/verify';
+export { nameOverridesSchema, verificationCheckSchema } from './workflows/workflow';
+export { type JobRuntime } from './runtime';
 
 // Scoping and RBAC for Applications
 export { DIRECT_MEMBERS_NOTE, GRAPH_GRANT_REMOVAL_REASON, RBAC_PROPAGATION_NOTE } from './rbac';

@@ -1,11 +1,12 @@
 /**
  * Adding an action = one folder + one registry line (src/actions/README.md). The fixture action lives in its own
- * folder (fixture-action/) and is added with `createRegistry([...ACTIONS, verifyRegistration])`; nothing else in
- * src/ knows it. Command parsing, the help card, the approval card and the runner (engine job, progress card,
- * settlement, result card) must all pick it up from the registry alone.
+ * folder (fixture-action/, with its own job kind and workflow) and is added with
+ * `createRegistry([...ACTIONS, verifyRegistration])`; nothing else in src/ knows it. Command parsing, the help card,
+ * the approval card, the engine (given the registry's workflows, as the product builds it) and the runner (engine
+ * job, progress card, settlement, result card) must all pick it up from the registry alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIONS, createRegistry } from '../../src/actions/registry';
+import { ACTIONS, createRegistry, workflowsOf } from '../../src/actions/registry';
 import { lifecycleTarget } from '../../src/actions/common';
 import { resultCardFor } from '../../src/bot/background/lifecycle-jobs';
 import { ProvisioningRunner } from '../../src/bot/background/runner';
@@ -30,7 +31,8 @@ let h: Harness;
 beforeAll(async () => {
   sim = await startTestSimulator();
   store = openStore({ memory: true, decodePayload: registry.decodePayload });
-  h = engineFor(sim, store);
+  // The engine as the product builds it: with its registry's workflows.
+  h = engineFor(sim, store, { workflows: workflowsOf(registry) });
 });
 afterAll(async () => {
   store?.close();
@@ -43,6 +45,13 @@ describe('a new action is one folder and one registry line', () => {
     expect(parseCommand('verify Fixture App').kind).toBe('unknown');
     // The actions that were there keep their words.
     expect(parseCommand('remove sender a@contoso.com', registry)).toEqual({ kind: 'remove-sender', addresses: ['a@contoso.com'], app: null });
+  });
+
+  it('brings its own job kind: an engine without the registry’s workflows does not know it', () => {
+    expect(h.engine.runsKind('verify-registration')).toBe(true);
+    const plain = engineFor(sim, store);
+    expect(plain.engine.runsKind('verify-registration')).toBe(false);
+    expect(() => plain.engine.createJob('verify-registration', { appDisplayName: 'Fixture App' })).toThrow(/unknown job kind/);
   });
 
   it('shows in help', () => {
@@ -115,13 +124,17 @@ describe('a new action is one folder and one registry line', () => {
     const done = store.requests.get(request.id)!;
     expect(done.lastError).toBeNull();
     expect(done.status).toBe('succeeded');
-    expect(store.journal.getJob(done.jobId!)!.kind).toBe('repair');
+    // Its own job kind, run by its own workflow: found the registration and verified it, nothing else.
+    expect(store.journal.getJob(done.jobId!)!.kind).toBe('verify-registration');
+    expect(store.journal.getSteps(done.jobId!).map((s) => s.step)).toEqual(['locate', 'verify']);
+    expect((done.result as { checks: unknown[] }).checks.length).toBeGreaterThan(0);
     expect((done.result as { clientId: string }).clientId).toBe(r.clientId);
     const actions = store.audit.listForRequest(request.id).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['request.succeeded', 'registration.verified']));
     expect(store.outbox.list().map((i) => i.kind)).toContain('result-post');
     // The progress card was titled by the action.
     expect(JSON.stringify(posted)).toContain('Verifying Fixture App');
+    expect(JSON.stringify(posted)).toContain('Check who may send, changing nothing');
     // And the outbox worker finds its result card, rendered from the stored request.
     const result = resultCardFor(done, registry)!;
     expect(renderedTexts(result.card)).toContain('Fixture App was verified');

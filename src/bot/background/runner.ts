@@ -11,7 +11,7 @@ import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel }
 import { toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
 import { checkLine } from '../../provisioning';
-import { STEP_TITLES } from '../../cards/step-titles';
+import { stepTitle } from '../../cards/step-titles';
 import type { JobOutcome } from '../../provisioning';
 import { registry as defaultRegistry, type Registry } from '../../actions/registry';
 import { requestResultOf } from '../../actions/results';
@@ -36,8 +36,9 @@ function titleOf(registry: Registry, request: RequestRecord): string {
 }
 
 function stepsOf(registry: Registry, request: RequestRecord): Array<{ id: string; title: string }> {
-  const ids = actionOf(registry, request)?.progress.steps(request) ?? [];
-  return ids.map((id) => ({ id, title: STEP_TITLES[id] ?? id }));
+  const progress = actionOf(registry, request)?.progress;
+  const own = progress?.stepTitles ?? {};
+  return (progress?.steps(request) ?? []).map((id) => ({ id, title: Object.hasOwn(own, id) ? own[id]! : stepTitle(id) }));
 }
 
 /** How long the queued copy of a final progress card waits for the direct edit before it is delivered itself. */

@@ -1,5 +1,7 @@
 /**
- * One workflow per job kind. The engine runs a job by looking its kind up here; nothing else decides what a job does.
+ * One workflow per built-in job kind. The engine runs a job by looking its kind up in the table it was given: this
+ * one by default; in the product the registry's (src/actions), in which each action names its workflow, these for
+ * the built-in actions.
  */
 import type { AddSendersInput } from './add-sender';
 import { addSenderWorkflow } from './add-sender';
@@ -45,6 +47,13 @@ export const WORKFLOWS: { readonly [K in JobKind]: WorkflowOf<K> } = {
   adopt: adoptWorkflow,
 };
 
+/** A workflow of any kind, as a table holds it. */
+export type AnyWorkflow = Workflow<unknown, unknown, unknown>;
+
+/** Job kind → its workflow (EngineDeps.workflows). */
+export type WorkflowTable = Readonly<Record<string, AnyWorkflow>>;
+
+/** A built-in kind (typed by JobTypes); a kind an action brings is a string the engine's table knows. */
 export const isJobKind = (kind: string): kind is JobKind => Object.hasOwn(WORKFLOWS, kind);
 
 export type { JobKind, Workflow } from './workflow';

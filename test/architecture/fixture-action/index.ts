@@ -1,13 +1,14 @@
 /**
  * A new action, written the way README.md in src/actions says: this one folder, nothing else. "verify <app>"
- * re-checks a registration (the engine's repair job, which changes nothing on a healthy one) and audits the checks.
- * new-action.test.ts adds it to the registry with one line and drives it through parsing, help, approval and the runner.
+ * re-checks a registration with its own job kind and its own workflow (workflow.ts: find it, verify it, change
+ * nothing) and audits the checks. new-action.test.ts adds it to the registry with one line and drives it through
+ * parsing, help, approval, the runner and the engine.
  */
 import { z } from 'zod';
-import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleTarget, checkLines, provisionRequestResult } from '../../../src/actions/common';
+import { lifecycleBasePlan, lifecyclePayload, lifecycleRequestResult, lifecycleResultCardOf, lifecycleTarget, checkLines } from '../../../src/actions/common';
 import { appName } from '../../../src/actions/text';
 import { defineAction } from '../../../src/actions/types';
-import { REPAIR_STEPS, repairWorkflow, type RepairInput } from '../../../src/provisioning';
+import { VERIFY_STEPS, verifyWorkflow, type VerifyInput } from './workflow';
 
 export const verifyRegistration = defineAction({
   kind: 'verify-registration',
@@ -22,14 +23,19 @@ export const verifyRegistration = defineAction({
   help: { command: 'verify', example: 'verify OpterMessageProxy', what: 'Check a registration again, changing nothing.', who: 'admin' },
   payload: lifecyclePayload.and(z.looseObject({ reason: z.string().optional() })),
   approval: { variant: 'repair', plan: (p) => ({ ...lifecycleBasePlan(p), drift: [] }) },
-  progress: { title: (r) => `Verifying ${r.payload.appName}`, steps: () => REPAIR_STEPS },
-  workflow: repairWorkflow,
+  progress: {
+    title: (r) => `Verifying ${r.payload.appName}`,
+    steps: () => VERIFY_STEPS,
+    // Its own words for a step (the others keep the card's titles).
+    stepTitles: { verify: 'Check who may send, changing nothing' },
+  },
+  workflow: verifyWorkflow,
   job: {
-    input: (p): RepairInput => lifecycleTarget(p),
-    start: (engine, input, key) => engine.createRepairJob(input, key),
+    input: (p): VerifyInput => lifecycleTarget(p),
+    start: (engine, input, key) => engine.createJob('verify-registration', input, key),
   },
   settlement: {
-    resultFields: provisionRequestResult,
+    resultFields: (ctx) => lifecycleRequestResult(ctx),
     settle({ request, result, audit, post }) {
       audit({ action: 'registration.verified', objects: { appId: result.clientId }, detail: checkLines(result.checks) || null });
       post('result-post', `result-post:${request.id}`);
