@@ -46,9 +46,9 @@ export interface CommandWords<C> {
 }
 
 /** What the CLI hands to `cli.lines`: the job's result, and for a new secret the secret itself (printed once). */
-export interface CliResultDoc {
-  /** The engine's result: a LifecycleResult, or a ProvisionResult for provision, add-sender and repair. */
-  result: unknown;
+export interface CliResultDoc<O = unknown> {
+  /** The job's typed result (its workflow's). */
+  result: O;
   clientSecret?: string;
   tenantId?: string;
   /** provision: the OUTPUT block's fields (provisioning/output.ts). */
@@ -58,9 +58,9 @@ export interface CliResultDoc {
 }
 
 /** The terminal's view of a finished job of this kind (src/cli). */
-export interface CliLines {
+export interface CliLines<O = unknown> {
   /** The result lines of a finished job (`opter-mail <kind>`). */
-  lines?(doc: CliResultDoc): string[];
+  lines?(doc: CliResultDoc<O>): string[];
   /** Lines this action adds under a registration in `opter-mail list` (e.g. how to repair its drift). */
   registrationLines?(r: RegistrationSummary): string[];
 }
@@ -113,7 +113,7 @@ export interface ActionDefinition<K extends string = string, P = Record<string, 
    * reasons are in each definition); otherwise a request on its way for the same app refuses a new one.
    */
   runsBesideAWaitingMigration: boolean;
-  cli: CliLines;
+  cli: CliLines<O>;
   audit: {
     /** What the request does, as the requester's card and the audit trail say it ("remove a@x from App"). */
     what(payload: P): string;

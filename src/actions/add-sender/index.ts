@@ -3,7 +3,7 @@
  * approved request runs the engine's add-sender job (add to the group, then prove each new sender may send).
  */
 import { checkState, unverifiedNotice } from '../../provisioning';
-import { ADD_SENDER_STEPS, addSenderWorkflow, type AddSendersInput, type ProvisionResult } from '../../provisioning';
+import { ADD_SENDER_STEPS, addSenderWorkflow, type AddSendersInput } from '../../provisioning';
 import { parseSenderList } from '../../provisioning';
 import { addSenderPayloadSchema, provisionRequestResult } from '../common';
 import { defineAction } from '../types';
@@ -60,8 +60,7 @@ export const addSender = defineAction({
   // Not beside a waiting migration: the bot refuses it while any request for the registration is on its way.
   runsBesideAWaitingMigration: false,
   cli: {
-    lines({ result }) {
-      const r = result as ProvisionResult;
+    lines({ result: r }) {
       return [`Senders now allowed for ${r.names.appDisplayName}: ${r.senders.join(', ')} (group ${r.groupSmtp}).`];
     },
   },

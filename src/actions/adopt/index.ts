@@ -4,7 +4,7 @@
  */
 import { checkLine } from '../../provisioning';
 import { ADOPT_STEPS, adoptWorkflow } from '../../provisioning';
-import type { AdoptInput, AdoptResult } from '../../provisioning';
+import type { AdoptInput } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget } from '../common';
 import { defineAction } from '../types';
 
@@ -40,8 +40,7 @@ export const adopt = defineAction({
   // Adopting beside a waiting migration would work on the same objects as the migration.
   runsBesideAWaitingMigration: false,
   cli: {
-    lines({ result }) {
-      const r = result as AdoptResult;
+    lines({ result: r }) {
       return [`Adopted ${r.appId}: ${r.members.length} sender${r.members.length === 1 ? '' : 's'} in ${r.groupSmtp}, scoping ${r.scoping}.`, ...r.checks.map((c) => `  ${checkLine(c)}`)];
     },
   },

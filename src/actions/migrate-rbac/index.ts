@@ -4,7 +4,7 @@
  */
 import { checkLine } from '../../provisioning';
 import { MIGRATE_STEPS, migrateWorkflow } from '../../provisioning';
-import type { MigrateInput, MigrateResult } from '../../provisioning';
+import type { MigrateInput } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget, migrationView } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
@@ -52,8 +52,7 @@ export const migrateRbac = defineAction({
   // A second migration, or anything else beside a waiting one, would work on the same objects as the first.
   runsBesideAWaitingMigration: false,
   cli: {
-    lines({ result }) {
-      const r = result as MigrateResult;
+    lines({ result: r }) {
       return [
         `Migrated ${r.appId} to RBAC for Applications (role assignment "${r.roleAssignmentName}", scope ${r.groupSmtp}).`,
         `Graph Mail.Send grant removed: ${r.removedGraphGrant ? 'yes' : 'there was none'}; access policies removed: ${r.removedPolicies.length}.`,

@@ -4,7 +4,7 @@
  */
 import { checkLine } from '../../provisioning';
 import { REMOVE_SENDER_STEPS, removeSenderWorkflow } from '../../provisioning';
-import type { RemoveSendersInput, RemoveSendersResult } from '../../provisioning';
+import type { RemoveSendersInput } from '../../provisioning';
 import { parseSenderList } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget, type LifecycleRequestResult } from '../common';
 import { appName } from '../text';
@@ -57,8 +57,7 @@ export const removeSender = defineAction({
   // at once; the migration verifies the members it finds when it continues, not the ones it started with.
   runsBesideAWaitingMigration: true,
   cli: {
-    lines({ result }) {
-      const r = result as RemoveSendersResult;
+    lines({ result: r }) {
       return [
         `Removed from ${r.groupSmtp}: ${r.removed.join(', ') || '(nobody)'}${r.notMembers.length ? `; not members: ${r.notMembers.join(', ')}` : ''}.`,
         `Senders now: ${r.members.join(', ') || '(none)'}`,

@@ -3,7 +3,7 @@
  * putting back what drifted from the approved state (never a secret). Members added outside the bot are removed by a
  * remove-sender request instead (lifecycle-requests.ts in the bot).
  */
-import { PROVISION_RBAC_STEPS, REPAIR_STEPS, repairWorkflow, type ProvisionResult, type RepairInput } from '../../provisioning';
+import { PROVISION_RBAC_STEPS, REPAIR_STEPS, repairWorkflow, type RepairInput } from '../../provisioning';
 import { checkLines, provisionRequestResult, type LifecycleRequestResult, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleTarget } from '../common';
 import { defineAction } from '../types';
 
@@ -41,8 +41,7 @@ export const repair = defineAction({
   // after the wait) and puts back the group, its members and the service principal; it never touches RBAC objects.
   runsBesideAWaitingMigration: true,
   cli: {
-    lines({ result, notice }) {
-      const r = result as ProvisionResult;
+    lines({ result: r, notice }) {
       return [`Repaired ${r.names.appDisplayName} (${r.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'}): senders ${r.senders.join(', ') || '(none)'} in ${r.groupSmtp}; ${notice ? 'not every check ran' : 'all checks passed'}.`];
     },
     registrationLines(r) {

@@ -6,7 +6,6 @@
  */
 import { z } from 'zod';
 import { RETIRE_STEPS, retireSecretsWorkflow } from '../../provisioning';
-import type { RetireSecretsResult } from '../../provisioning';
 import type { NameOverrides } from '../../provisioning';
 import { defineAction } from '../types';
 
@@ -47,8 +46,7 @@ export const retireSecrets = defineAction({
   },
   runsBesideAWaitingMigration: true,
   cli: {
-    lines({ result }) {
-      const r = result as RetireSecretsResult;
+    lines({ result: r }) {
       return [`Retired ${r.removedKeyIds.length} old secret${r.removedKeyIds.length === 1 ? '' : 's'} of ${r.appId}${r.removedKeyIds.length ? ` (${r.removedKeyIds.join(', ')})` : ''}; the new secret ${r.keptKeyId} stays.`];
     },
   },

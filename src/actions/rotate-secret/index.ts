@@ -4,7 +4,7 @@
  * (then the retire-secrets action removes them).
  */
 import { ROTATE_STEPS, rotateSecretWorkflow } from '../../provisioning';
-import type { RotateSecretInput, RotateSecretResult } from '../../provisioning';
+import type { RotateSecretInput } from '../../provisioning';
 import { OUTPUT_LABELS } from '../../provisioning';
 import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget } from '../common';
 import { appName } from '../text';
@@ -77,7 +77,7 @@ export const rotateSecret = defineAction({
   runsBesideAWaitingMigration: true,
   cli: {
     lines(doc) {
-      const r = doc.result as RotateSecretResult;
+      const r = doc.result;
       return [
         '',
         '=== NEW SECRET (save securely) ===',

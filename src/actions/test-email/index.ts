@@ -3,7 +3,7 @@
  * again (it never reaches the bot). The result shows sign-in, scope and send one by one.
  */
 import { TEST_EMAIL_STEPS, testEmailWorkflow } from '../../provisioning';
-import { PROPAGATION_CAVEAT, TEST_SECRET_LIFETIME_MS, type TestEmailInput, type TestEmailResult } from '../../provisioning';
+import { PROPAGATION_CAVEAT, TEST_SECRET_LIFETIME_MS, type TestEmailInput } from '../../provisioning';
 import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
@@ -82,8 +82,7 @@ export const testEmail = defineAction({
   // A temporary secret and one message: nothing the migration uses.
   runsBesideAWaitingMigration: true,
   cli: {
-    lines({ result }) {
-      const r = result as TestEmailResult;
+    lines({ result: r }) {
       return [
         `Test email from ${r.from} to ${r.to}: ${r.ok ? 'ACCEPTED' : 'FAILED'}`,
         ...r.layers.map((l) => `  ${l.ok ? '✓' : '✗'} ${l.layer.padEnd(5)} ${l.detail}`),
