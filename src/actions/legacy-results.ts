@@ -5,7 +5,7 @@
  * its typed result (results.ts). Built-in kinds only: a kind added later never ran before results were stored.
  */
 import type { LifecycleRequestResult, LifecyclePayload, RequestResult } from './common';
-import { PROPAGATION_CAVEAT } from '../provisioning';
+import { PROPAGATION_CAVEAT, registrationInputOf } from '../provisioning';
 import type { ActionRequest } from './common';
 
 type Steps = ReadonlyMap<string, Record<string, unknown>>;
@@ -27,11 +27,11 @@ function reader(steps: Steps) {
 }
 
 /** provision, add-sender: the facts rebuilt from the steps of the provision chain (or of locate, for add-sender). */
-function provisionFromSteps(tenantId: string, jobInput: unknown, steps: Steps): RequestResult {
+function provisionFromSteps(tenantId: string, job: { input: unknown }, steps: Steps): RequestResult {
   const { out, str, list } = reader(steps);
   const located = steps.has('locate');
   const delivered = typeof out('secret', 'keyId') === 'string' && out('secret', 'delivered') === true;
-  const scoping = (jobInput as { scoping?: unknown } | null)?.scoping === 'rbac' || str('locate', 'scoping') === 'rbac' ? 'rbac' : 'access-policy';
+  const scoping = registrationInputOf(job)?.scoping === 'rbac' || str('locate', 'scoping') === 'rbac' ? 'rbac' : 'access-policy';
   const unchecked = list<string>('locate', 'unchecked');
   return {
     tenantId,
@@ -99,7 +99,7 @@ export function legacyRequestResult(request: ActionRequest<unknown>, tenantId: s
   switch (request.kind) {
     case 'provision':
     case 'add-sender':
-      return provisionFromSteps(tenantId, job.input, steps);
+      return provisionFromSteps(tenantId, job, steps);
     case 'retire-secrets': {
       const { str } = reader(steps);
       return { tenantId, clientId: str('locate', 'appId'), appObjectId: str('locate', 'appObjectId'), spObjectId: str('locate', 'spObjectId'), groupSmtp: '', senders: [], membersAdded: [], keyId: null, credentialEndDateTime: null, checks: [] };

@@ -263,7 +263,7 @@ export class ProvisioningRunner {
             request,
             tenantId: this.services.engine.tenantId,
             job: outcome.job,
-            live: outcome.result ?? outcome.lifecycle,
+            live: outcome.value,
             steps: () => new Map(store.journal.getSteps(outcome.job.id).map((s) => [s.step, s.outputs])),
           })
         : null;
