@@ -15,6 +15,7 @@ import { handleAddSenderCommand, handleChooseRegistration } from '../handlers/ad
 import { handleApprovalRefresh, handleDecision } from '../handlers/approvals';
 import { handleUseChannel } from '../handlers/channel-change';
 import { parseCommand } from '../handlers/commands';
+import { guardCardAction } from '../handlers/card-action';
 import { handleCancel, handleFormAction, handleStartSetup, postSetupForm } from '../handlers/forms';
 import { refusal, sendInvokeResponse, type InvokeResult } from './invoke';
 import { describeError } from './log';
@@ -180,7 +181,9 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
   onAction(VERBS.startSetup, (turn) => handleStartSetup(services, turn));
   // The answer to a click is seen by the clicking person only.
   onAction(VERBS.showStatus, async (turn) => {
-    const actor = turn.actor;
+    const guarded = guardCardAction(turn, services, { verb: 'status', card: null, subject: 'none', access: 'anyone' });
+    if (guarded.error) return { error: guarded.error };
+    const { actor } = guarded;
     return { card: await statusCardFor(services, { mayRequest: !!actor && !checkMayRequest(actor, services.roles), shared: false }) };
   });
   onAction(VERBS.checkRequest, (turn) => handleFormAction(services, turn, 'check-request'));
