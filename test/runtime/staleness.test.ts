@@ -1,7 +1,7 @@
 /**
  * When `npm start` (prestart), `npm run sim` and `opter-mail` rebuild dist/: when it is missing, when an output is
- * gone, and when a source that went into it, a playground static file or the build itself changed — on a package
- * folder made up here, so the real dist/ is never touched.
+ * gone, when a source that went into it, a playground static file, the build itself or an install changed, and under
+ * another Node version — on a package folder made up here, so the real dist/ is never touched.
  */
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,5 +52,18 @@ describe('staleReason', () => {
     expect(staleReason(root)).toBe('dist/main.js is missing');
     rmSync(join(root, 'dist'), { recursive: true });
     expect(staleReason(root)).toBe('dist/ has not been built');
+  });
+
+  it('rebuilds after an install (the lockfiles listed for the bundled packages) and under another Node version', () => {
+    file('node_modules/.package-lock.json');
+    const outputs = { 'dist/main.js': ['src/main.ts'], 'dist/node_modules/vendor.js': ['node_modules/.package-lock.json'] };
+    file('dist/node_modules/vendor.js');
+    file('dist/build-info.json', JSON.stringify({ builtAt, node: process.version, entryPoints: ENTRY_POINTS, outputs }));
+    expect(staleReason(root)).toBeNull();
+    file('node_modules/.package-lock.json', 'y', new Date());
+    expect(staleReason(root)).toBe('node_modules/.package-lock.json changed');
+    file('node_modules/.package-lock.json');
+    file('dist/build-info.json', JSON.stringify({ builtAt, node: 'v0.0.1', entryPoints: ENTRY_POINTS, outputs }));
+    expect(staleReason(root)).toBe('dist/ was built by Node v0.0.1');
   });
 });

@@ -7,7 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ActivityTypes, type TurnContext } from 'botbuilder';
-import { Application, type TeamsAdapter, type TurnState } from '@microsoft/teams-ai';
+import { Application } from '@microsoft/teams-ai/lib/Application.js';
+import type { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter.js';
+import type { TurnState } from '@microsoft/teams-ai/lib/TurnState.js';
 import { errorCard, helpCard, VERBS, type Verb } from '../../cards';
 import { OpterError } from '../../core/errors';
 import { checkMayRequest, type Actor } from '../../requests/rules';

@@ -4,7 +4,7 @@
  * is on (BOT_ID set) and refuses to expose an unauthenticated bot beyond loopback. Every activity passes the tenant
  * allow-list before the conversation code (`onTurn`) sees it.
  */
-import { createRequire } from 'node:module';
+import restifyPackage from 'restify';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -17,7 +17,7 @@ import {
   TurnContext,
 } from 'botbuilder';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
-import { TeamsAdapter } from '@microsoft/teams-ai';
+import { TeamsAdapter } from '@microsoft/teams-ai/lib/TeamsAdapter.js';
 import { botFrameworkAuthOptions, checkTenant, credentialsFactoryFor, hardenAdapterAuthentication, type BotAuthOverrides } from './auth';
 import { describeBotConfig, isLoopbackHost, type BotConfig } from './config';
 
@@ -102,7 +102,7 @@ interface RestifyModule {
   createServer(options?: { name?: string; handleUncaughtExceptions?: boolean }): RestifyServer;
   plugins: { bodyParser(options?: { mapParams?: boolean; maxBodySize?: number; requestBodyOnGet?: boolean }): unknown };
 }
-const restify = createRequire(import.meta.url)('restify') as RestifyModule;
+const restify = restifyPackage as RestifyModule;
 
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
