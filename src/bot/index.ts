@@ -10,6 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
+import { registry } from '../actions/registry';
 import { systemClock, type Clock, type JournalPort } from '../core/ports';
 import { ProvisioningEngine } from '../provisioning/engine';
 import { retryPolicyFromEnv, type RetryPolicy } from '../provisioning/retry';
@@ -175,7 +176,8 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
       );
     }
   }
-  const store = openStore({ dataDir, encryptionKey, clock });
+  // Payloads are decoded with their action's schema as they are read (src/actions).
+  const store = openStore({ dataDir, encryptionKey, clock, decodePayload: registry.decodePayload });
   const ownsTenant = !options.tenant;
   let tenant: TenantRuntime;
   try {

@@ -3,16 +3,19 @@
  * shares. Payload keys are chosen so that none looks like a credential to the store's redaction (no `secret`,
  * `password`, … suffixes): nothing here ever holds one.
  */
+import type {
+  AddSenderPayload as ActionAddSenderPayload,
+  LifecyclePayload as ActionLifecyclePayload,
+  LifecycleRequestResult as ActionLifecycleRequestResult,
+  ProvisionPayload as ActionProvisionPayload,
+} from '../actions/common';
+import type { LifecycleKind, RequestKind } from '../actions/registry';
 import type { Clock } from '../core/ports';
 import type { ExpiryReminder } from '../provisioning/expiry';
-import type { MigrationPlan } from '../provisioning/migrate';
 import type { ProvisioningEngine } from '../provisioning/engine';
-import type { NameOverrides } from '../provisioning/names';
-import type { ScopingState } from '../provisioning/registration';
-import type { ScopingModel } from '../provisioning/runtime';
 import type { RoleConfig } from '../requests/rules';
 import type { TenantRuntime } from '../runtime/tenant';
-import type { RequestKind, Store } from '../store';
+import type { Store } from '../store';
 import type { BotConfig } from './host/config';
 import type { RedactingLogger } from './host/log';
 import type { TeamsIO } from './host/teams-io';
@@ -38,93 +41,22 @@ export interface Draft {
   createdAt: string;
 }
 
-/** What the form decided for a `provision` request ("set up Opter email"). */
-export interface ProvisionDetails {
-  appName: string;
-  senders: string[];
-  validYears: number;
-  overrides: NameOverrides;
-  names: { groupName: string; groupAlias: string; credentialName: string };
-  groupSmtp: string | null;
-  credentialExpiresAt: string | null;
-  credentialClamped: boolean;
-  /** Set when the admin chose to reuse an existing registration of the same name. */
-  reuse: { appId: string; membersBefore: string[]; groupExists: boolean; createsCredential: boolean } | null;
-  /** The sender group already exists and is this registration's (ownership.ts): its members when the form was checked. */
-  existingGroup?: { members: string[] } | null;
-  /** How the app is limited to the sender group (absent on requests from before the choice existed: access-policy). */
-  scoping?: ScopingModel;
-}
-
-/** Payload of a `provision` request. */
-export type ProvisionPayload = ProvisionDetails & { origin: Origin; [key: string]: unknown };
-
-/** Payload of an `add-sender` request. */
-export interface AddSenderPayload {
-  [key: string]: unknown;
-  appName: string;
-  appId: string | null;
-  registrationId: string | null;
-  senders: string[];
-  membersBefore: string[];
-  membersAfter: string[];
-  groupName: string;
-  groupAlias: string;
-  groupSmtp: string | null;
-  /** The registration's scoping model when asked (absent on requests from before: access-policy). */
-  scoping?: ScopingModel;
-  origin: Origin;
-}
+/** The stored payload shapes are the actions' (src/actions), with the bot's Origin. */
+export type { ProvisionDetails, LifecycleTarget, RequestResult } from '../actions/common';
+export type ProvisionPayload = ActionProvisionPayload<Origin>;
+export type AddSenderPayload = ActionAddSenderPayload<Origin>;
+export type LifecyclePayload = ActionLifecyclePayload<Origin>;
 
 /**
- * Every request kind the bot makes. The store's RequestKind predates repair and adopt; its column is free text, so
- * the bot keeps the full list here and converts at the store boundary (see requestKindForStore).
+ * Every request kind the bot makes: the actions' kinds (one definition, src/actions/registry.ts) and a channel
+ * change. The store keeps the kind as text.
  */
-export type BotRequestKind = RequestKind | 'repair' | 'adopt' | 'channel-change';
-export type LifecycleKind = Exclude<BotRequestKind, 'provision' | 'add-sender' | 'channel-change'>;
-export const LIFECYCLE_KINDS: readonly LifecycleKind[] = ['rotate-secret', 'remove-sender', 'migrate-rbac', 'test-email', 'repair', 'adopt'];
+export type BotRequestKind = RequestKind;
+export type { LifecycleKind } from '../actions/registry';
+export { LIFECYCLE_KINDS } from '../actions/registry';
 
-export function requestKindForStore(kind: BotRequestKind): RequestKind {
-  return kind as RequestKind;
-}
-
-/** The registration a lifecycle request is about, as the tenant showed it when the request was made. */
-export interface LifecycleTarget {
-  appName: string;
-  appId: string;
-  overrides: NameOverrides;
-  groupName: string;
-  groupAlias: string;
-  groupSmtp: string | null;
-  /** The group's members when the request was made. */
-  senders: string[];
-  scoping: ScopingState;
-}
-
-/** Payload of a lifecycle request (new secret, remove sender, migrate, test email, repair, adopt). */
-export interface LifecyclePayload extends LifecycleTarget {
-  [key: string]: unknown;
-  origin: Origin;
-  /** rotate-secret */
-  validYears?: number;
-  overlapDays?: number;
-  oldSecrets?: Array<{ keyId: string; expiresAt: string }>;
-  credentialName?: string;
-  credentialExpiresAt?: string | null;
-  credentialClamped?: boolean;
-  /** remove-sender: the addresses to remove and the members after. */
-  remove?: string[];
-  membersAfter?: string[];
-  /** migrate-rbac */
-  plan?: MigrationPlan;
-  settleMinutes?: number;
-  /** test-email */
-  from?: string;
-  to?: string;
-  /** repair: the drift seen when asked. */
-  drift?: string[];
-  /** remove-sender made by "Repair" for members added outside the bot. */
-  repairOf?: 'member-outside-bot';
+export function requestKindForStore(kind: BotRequestKind): string {
+  return kind;
 }
 
 /** Where the bot posts what: the audit trail, or the approval requests. */
@@ -141,43 +73,9 @@ export interface ChannelChangePayload {
   origin: Origin;
 }
 
-/** What a finished job leaves on its request (`request.result`). */
-export interface RequestResult {
-  tenantId: string;
-  clientId: string;
-  appObjectId: string;
-  spObjectId: string;
-  groupSmtp: string;
-  senders: string[];
-  membersAdded: string[];
-  /** Key id and end of the credential created by this request, if one was. */
-  keyId: string | null;
-  credentialEndDateTime: string | null;
-  /** `skipped`: the check did not run (never a pass; see provisioning/check-results.ts). */
-  checks: Array<{ name: string; ok: boolean; detail: string; skipped?: boolean; provesRestriction?: boolean }>;
-  /** The scoping model of the registration after the job (absent on results from before: access-policy). */
-  scoping?: ScopingModel;
-  /** What the job could not check because the provisioning identity may not run the read (least privilege). */
-  unchecked?: string[];
-}
-
 /** `request.result` of a lifecycle request: the common facts plus what that kind of job produced. */
-export interface LifecycleRequestResult extends RequestResult {
+export interface LifecycleRequestResult extends ActionLifecycleRequestResult {
   kind: LifecycleKind;
-  /** rotate-secret: the secrets that keep working until retired, and when the overlap ends. */
-  previous?: Array<{ keyId: string; endDateTime: string }>;
-  overlapEndsAt?: string;
-  /** remove-sender */
-  removed?: string[];
-  notMembers?: string[];
-  /** test-email */
-  layers?: Array<{ layer: string; ok: boolean; detail: string }>;
-  testOk?: boolean;
-  temporaryKeyRemoved?: boolean;
-  /** migrate-rbac */
-  removedGraphGrant?: boolean;
-  removedPolicies?: string[];
-  notes: string[];
 }
 
 export type ApprovalTarget = { kind: 'named'; name: string } | { kind: 'channel-id'; channelId: string } | { kind: 'origin' };

@@ -7,12 +7,12 @@ import { nameWarnings } from '../provisioning/names';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, refreshUserIds, sectionTitle, textBlock, bulletList, warningBox } from './elements';
 import { describeScopingState, migrationPlanElements } from './lifecycle';
 import { escapeMarkdown } from './markdown';
-import type { AdaptiveCardJson, ApprovalCardModel, ApprovalFrame, ApprovalPlan, CardAction, CardElement, RequestKind } from './types';
+import type { AdaptiveCardJson, ApprovalCardModel, ApprovalFrame, ApprovalPlan, CardAction, CardElement, ApprovalVariant } from './types';
 
 /** Input id of the reject reason (merged into action.data as `reason`). */
 export const APPROVAL_INPUTS = { reason: 'reason' } as const;
 
-const KIND_TITLES: Record<RequestKind, string> = {
+const KIND_TITLES: Record<ApprovalVariant, string> = {
   setup: 'Set up Opter email',
   'add-sender': 'Add sender to Opter email',
   'remove-sender': 'Remove sender from Opter email',
@@ -24,7 +24,7 @@ const KIND_TITLES: Record<RequestKind, string> = {
 };
 
 /** Kinds whose approval changes who may send as which mailbox (the members section shows before → after). */
-const MEMBERSHIP_KINDS: ReadonlySet<RequestKind> = new Set(['setup', 'add-sender', 'remove-sender']);
+const MEMBERSHIP_KINDS: ReadonlySet<ApprovalVariant> = new Set(['setup', 'add-sender', 'remove-sender']);
 
 export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
   const { plan } = model;
@@ -128,7 +128,7 @@ function decisionActions(model: ApprovalFrame): CardAction[] {
   ];
 }
 
-function planFacts(plan: ApprovalPlan, kind: RequestKind): Array<[string, string | undefined]> {
+function planFacts(plan: ApprovalPlan, kind: ApprovalVariant): Array<[string, string | undefined]> {
   const groupLine = `${plan.group.name} (alias ${plan.group.alias}), ${plan.group.exists ? existingGroupText(plan.members.before) : 'new'}`;
   return [
     ['App registration', plan.createsApp ? `${plan.appDisplayName} (new, single tenant)` : `${plan.appDisplayName} (existing)`],
@@ -166,7 +166,7 @@ function unchangedSenders(plan: ApprovalPlan): CardElement[] {
   return [sectionTitle('Senders (unchanged)'), textBlock(senders.length > 0 ? bulletList(senders.map(escapeMarkdown)) : 'None.')];
 }
 
-function kindSection(kind: RequestKind, plan: ApprovalPlan): CardElement[] {
+function kindSection(kind: ApprovalVariant, plan: ApprovalPlan): CardElement[] {
   const out: CardElement[] = [];
   if (kind === 'new-secret' && plan.rotation) {
     const r = plan.rotation;
@@ -231,7 +231,7 @@ function membersSection(plan: ApprovalPlan): CardElement[] {
   return [container(items, { style: 'emphasis', spacing: 'Medium' })];
 }
 
-function permissionLines(kind: RequestKind, plan: ApprovalPlan): string[] {
+function permissionLines(kind: ApprovalVariant, plan: ApprovalPlan): string[] {
   const group = escapeMarkdown(plan.group.smtp ?? plan.group.name);
   switch (kind) {
     case 'new-secret':

@@ -1,15 +1,12 @@
 import { adaptiveCard, banner, execute, heading, sectionTitle, textBlock } from './elements';
-import type { AdaptiveCardJson, CardElement, HelpCardModel } from './types';
+import type { AdaptiveCardJson, CardElement, HelpCardModel, HelpEntry } from './types';
 
-/** What the bot understands, in the words the bot routes on (matching is case-insensitive). */
-export const HELP_COMMANDS: ReadonlyArray<{ command: string; example?: string; what: string; who: 'admin' | 'anyone' }> = [
-  { command: 'set up Opter email', what: 'Register Opter in Microsoft 365 so it can send email (app, permission, sender group, secret). Another admin approves first.', who: 'admin' },
-  { command: 'add sender', example: 'add sender faktura@contoso.com', what: 'Allow more mailboxes to send through an existing registration.', who: 'admin' },
+/**
+ * The commands that are not actions (they ask for nothing to be approved). The actions' own entries come from the
+ * action registry (src/actions), which the bot puts before these.
+ */
+export const HELP_BUILTINS: readonly HelpEntry[] = [
   { command: 'status', example: 'status (or list)', what: 'Registrations, senders, secret expiry, last verification and drift.', who: 'anyone' },
-  { command: 'new secret', example: 'new secret for OpterMessageProxy', what: 'Create a new client secret (also when it was lost: “I lost the secret”). The old one keeps working until Opter uses the new one.', who: 'admin' },
-  { command: 'remove sender', example: 'remove sender old@contoso.com', what: 'Stop a mailbox from sending through Opter.', who: 'admin' },
-  { command: 'migrate to RBAC', example: 'migrate OpterMessageProxy to RBAC', what: 'Move a registration from the Application Access Policy to RBAC for Applications, with a plan that keeps mail flowing.', who: 'admin' },
-  { command: 'test email', example: 'test email to me from faktura@contoso.com', what: 'Send yourself a test message as a sender; no secret is asked for. Shows sign-in, scope and send separately.', who: 'admin' },
   { command: 'help', what: 'Show this card.', who: 'anyone' },
 ];
 
@@ -23,7 +20,7 @@ export function helpCard(model: HelpCardModel): AdaptiveCardJson {
   body.push(sectionTitle('What you can ask me'));
   body.push({
     type: 'FactSet',
-    facts: HELP_COMMANDS.map((c) => ({ title: c.example ?? c.command, value: c.who === 'admin' ? `${c.what} (admins)` : c.what })),
+    facts: (model.commands ?? HELP_BUILTINS).map((c) => ({ title: c.example ?? c.command, value: c.who === 'admin' ? `${c.what} (admins)` : c.what })),
   });
   body.push(sectionTitle('How it works'));
   body.push(

@@ -2,7 +2,7 @@
 export * from './types';
 export { VERBS, VERB_DATA_KEYS, isVerb, readActionData, type Verb, type ActionData, type ActionDataKey } from './verbs';
 export { cardAttachment, formatUtc, refreshUserIds, CARD_CONTENT_TYPE, CARD_SCHEMA, CARD_VERSION, MAX_REFRESH_USER_IDS } from './elements';
-export { helpCard, HELP_COMMANDS } from './help';
+export { helpCard, HELP_BUILTINS } from './help';
 export { requestFormCard, readRequestForm, formErrorFor, REQUEST_FORM_INPUTS, SCOPING_CHOICES, MIN_SECRET_YEARS, MAX_SECRET_YEARS } from './request-form';
 export { approvalCard, APPROVAL_INPUTS } from './approval';
 export { channelChangeApprovalCard, channelLabel } from './channel-change';

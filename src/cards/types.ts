@@ -15,8 +15,8 @@ export interface Person {
 
 export type ScopingModel = 'access-policy' | 'rbac';
 
-/** The kinds of request that go through approval. */
-export type RequestKind = 'setup' | 'add-sender' | 'remove-sender' | 'new-secret' | 'repair' | 'migrate-rbac' | 'test-email' | 'adopt';
+/** Which approval card a request gets (its title, sections and permission lines); each action names its own (src/actions). */
+export type ApprovalVariant = 'setup' | 'add-sender' | 'remove-sender' | 'new-secret' | 'repair' | 'migrate-rbac' | 'test-email' | 'adopt';
 
 /** What the tenant shows: one of the two models, both at once (a migration half-way), or neither. */
 export type ScopingState = ScopingModel | 'mixed' | 'unscoped';
@@ -71,6 +71,16 @@ export interface HelpCardModel {
   canApprove: boolean;
   /** Local mode (no BOT_ID): say that nothing reaches a real Teams tenant. */
   localMode?: boolean;
+  /** What the bot understands, in order (the bot lists its actions' entries, then status and help). Default: HELP_BUILTINS. */
+  commands?: readonly HelpEntry[];
+}
+
+/** One line of the help card: the words the bot routes on, an example, what it does, who may use it. */
+export interface HelpEntry {
+  command: string;
+  example?: string;
+  what: string;
+  who: 'admin' | 'anyone';
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -173,7 +183,7 @@ export type ApprovalViewer = 'shared' | 'approver' | 'requester' | 'observer';
 
 export interface ApprovalCardModel {
   requestId: string;
-  kind: RequestKind;
+  kind: ApprovalVariant;
   requestedBy: Person;
   requestedAt: IsoTime;
   expiresAt: IsoTime;

@@ -27,6 +27,15 @@
 import { rmSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { addSender } from '../actions/add-sender';
+import { adopt } from '../actions/adopt';
+import { migrateRbac } from '../actions/migrate-rbac';
+import { removeSender } from '../actions/remove-sender';
+import { repair } from '../actions/repair';
+import { retireSecrets } from '../actions/retire-secrets';
+import { rotateSecret } from '../actions/rotate-secret';
+import { setup } from '../actions/setup';
+import { testEmail } from '../actions/test-email';
 import { ERROR_CATALOGUE, OpterError, exitCodeFor, toOpterError, type ErrorCode } from '../core/errors';
 import { systemClock, type ProgressEvent, type SecretSink } from '../core/ports';
 import { describeCredential, readDataDir } from '../adapters/config';
@@ -41,12 +50,12 @@ import { findDueRetirements } from '../provisioning/rotate';
 import { retryPolicyFromEnv } from '../provisioning/retry';
 import { SCOPING_MODELS, type ScopingModel } from '../provisioning/runtime';
 import { formatDerivedNames, deriveNames } from '../provisioning/names';
-import { formatOutputBlock, outputFields } from '../provisioning/output';
+import { outputFields } from '../provisioning/output';
 import { parseSenderList } from '../provisioning/senders';
 import { appendAudit, progressAuditor } from '../runtime/audit';
 import { loadOrCreateEncryptionKey, openStore, type AuditActor, type Store } from '../store';
 import { openTenant, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
-import { formatExpiring, formatLifecycle, formatPlan, formatRegistrations } from './lifecycle';
+import { actionLines, formatExpiring, formatLifecycle, formatPlan, formatRegistrations } from './lifecycle';
 import { renderProgressLine } from './render';
 
 export const USAGE = `usage:
@@ -176,8 +185,8 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         return await withRuntime(dataDir, env, io, json, {}, async (rt) => {
           const job = rt.started(
             command === 'provision'
-              ? rt.engine.createProvisionJob(input)
-              : rt.engine.createAddSenderJob({ appDisplayName: input.appDisplayName, senders: input.senders, overrides: input.overrides }),
+              ? setup.job.start(rt.engine, input)
+              : addSender.job.start(rt.engine, { appDisplayName: input.appDisplayName, senders: input.senders, overrides: input.overrides }),
           );
           if (!json && command === 'provision') io.err(['', ...formatDerivedNames(deriveNames(input.appDisplayName, input.overrides)), ''].join('\n'));
           const outcome = await rt.engine.run(job.id, { listener: rt.listener });
@@ -188,23 +197,23 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         const appDisplayName = required(v['app-name'], '--app-name');
         const senders = parseSenderList(v.sender ?? []);
         return await runJob(dataDir, env, io, json, (rt) =>
-          rt.engine.createRemoveSenderJob({ appDisplayName, senders, overrides: overridesFrom(v) }),
+          removeSender.job.start(rt.engine, { appDisplayName, senders, overrides: overridesFrom(v) }),
         );
       }
       case 'repair': {
         const appDisplayName = required(v['app-name'], '--app-name');
-        return await runJob(dataDir, env, io, json, (rt) => rt.engine.createRepairJob({ appDisplayName, overrides: overridesFrom(v) }));
+        return await runJob(dataDir, env, io, json, (rt) => repair.job.start(rt.engine, { appDisplayName, overrides: overridesFrom(v) }));
       }
       case 'adopt': {
         const appDisplayName = required(v['app-name'], '--app-name');
-        return await runJob(dataDir, env, io, json, (rt) => rt.engine.createAdoptJob({ appDisplayName, overrides: overridesFrom(v) }));
+        return await runJob(dataDir, env, io, json, (rt) => adopt.job.start(rt.engine, { appDisplayName, overrides: overridesFrom(v) }));
       }
       case 'rotate': {
         const appDisplayName = required(v['app-name'], '--app-name');
         const secretValidYears = numberArg(v['secret-years'], '--secret-years');
         const overlapDays = numberArg(v['overlap-days'], '--overlap-days');
         return await runJob(dataDir, env, io, json, (rt) =>
-          rt.engine.createRotateSecretJob({ appDisplayName, overrides: overridesFrom(v), secretValidYears, overlapDays }),
+          rotateSecret.job.start(rt.engine, { appDisplayName, overrides: overridesFrom(v), secretValidYears, overlapDays }),
         );
       }
       case 'retire-old-secrets': {
@@ -215,7 +224,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
             const docs: unknown[] = [];
             let code = 0;
             for (const d of due) {
-              const job = rt.started(rt.engine.createRetireSecretsJob({ appDisplayName: d.appDisplayName, rotateJobId: d.rotateJobId, confirmed: false }));
+              const job = rt.started(retireSecrets.job.start(rt.engine, { appDisplayName: d.appDisplayName, rotateJobId: d.rotateJobId, confirmed: false }));
               code = code || report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json, docs);
             }
             if (json) io.out(JSON.stringify({ ok: code === 0, retired: docs }, null, 2));
@@ -227,14 +236,14 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
         const appDisplayName = required(v['app-name'], '--app-name');
         return await runJob(dataDir, env, io, json, (rt) =>
           // Running this command is the admin's confirmation that Opter uses the new secret.
-          rt.engine.createRetireSecretsJob({ appDisplayName, overrides: overridesFrom(v), confirmed: true }),
+          retireSecrets.job.start(rt.engine, { appDisplayName, overrides: overridesFrom(v), confirmed: true }),
         );
       }
       case 'test-email': {
         const appDisplayName = required(v['app-name'], '--app-name');
         const from = required(v.from, '--from');
         const to = required(v.to, '--to');
-        return await runJob(dataDir, env, io, json, (rt) => rt.engine.createTestEmailJob({ appDisplayName, overrides: overridesFrom(v), from, to }));
+        return await runJob(dataDir, env, io, json, (rt) => testEmail.job.start(rt.engine, { appDisplayName, overrides: overridesFrom(v), from, to }));
       }
       case 'migrate': {
         const appDisplayName = required(v['app-name'], '--app-name');
@@ -248,7 +257,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
           }
           if (!json) io.err(formatPlan(plan).join('\n'));
           if (plan.blockers.length) throw new OpterError('E_NOT_FOUND', { detail: plan.blockers.join(' ') });
-          const job = rt.started(rt.engine.createMigrateJob({ appDisplayName, overrides: overridesFrom(v), settleMinutes }));
+          const job = rt.started(migrateRbac.job.start(rt.engine, { appDisplayName, overrides: overridesFrom(v), settleMinutes }));
           return report(await rt.engine.run(job.id, { listener: rt.listener }), rt, io, json);
         });
       }
@@ -581,9 +590,7 @@ function report(outcome: JobOutcome, rt: CliRuntime, io: Io, json: boolean, coll
   else if (json) io.out(JSON.stringify(doc, null, 2));
   else {
     for (const n of r.notes) io.err(`note: ${n}`);
-    if (outcome.job.kind === 'provision') io.out(['', ...formatOutputBlock(fields)].join('\n'));
-    else if (outcome.job.kind === 'repair') io.out(`Repaired ${r.names.appDisplayName} (${r.scoping === 'rbac' ? 'RBAC for Applications' : 'Application Access Policy'}): senders ${r.senders.join(', ') || '(none)'} in ${r.groupSmtp}; ${notice ? 'not every check ran' : 'all checks passed'}.`);
-    else io.out(`Senders now allowed for ${r.names.appDisplayName}: ${r.senders.join(', ')} (group ${r.groupSmtp}).`);
+    io.out(actionLines(outcome.job.kind, { result: r, output: fields, notice }).join('\n'));
     // After the output, where it is seen: a check that did not run is not a pass (exit code 6).
     if (notice) io.err(`! ${notice}`);
   }

@@ -1,57 +1,23 @@
 /**
- * Terminal text for the lifecycle commands (list, expiring, migrate plan, and each job's result). The only place a
- * secret is printed is the rotate result, once, exactly as the provision OUTPUT block prints it.
+ * Terminal text for the lifecycle commands (list, expiring, migrate plan, and each job's result — in its action's
+ * words, src/actions). The only place a secret is printed is the rotate result, once, exactly as the provision
+ * OUTPUT block prints it.
  */
-import { checkLine } from '../provisioning/check-results';
+import { actionFor, registry } from '../actions/registry';
+import type { CliResultDoc } from '../actions/types';
 import type { LifecycleResult } from '../provisioning/engine';
 import type { secretsExpiringWithin } from '../provisioning/expiry';
 import type { MigrationPlan } from '../provisioning/migrate';
-import { OUTPUT_LABELS } from '../provisioning/output';
 import type { RegistrationSummary } from '../provisioning/registry';
 
-const pad = (label: string) => label.padEnd(25, ' ');
+/** A finished job's lines, as its action words them (src/actions); the kind when no action has lines. */
+export function actionLines(kind: string, doc: CliResultDoc): string[] {
+  const lines = actionFor(kind)?.cli.lines;
+  return lines ? lines(doc) : [`${kind}: done.`];
+}
 
 export function formatLifecycle(doc: { result: LifecycleResult; clientSecret?: string; tenantId?: string }): string[] {
-  const r = doc.result;
-  switch (r.kind) {
-    case 'rotate-secret':
-      return [
-        '',
-        '=== NEW SECRET (save securely) ===',
-        `${pad(OUTPUT_LABELS.tenantId)}: ${doc.tenantId ?? ''}`,
-        `${pad(OUTPUT_LABELS.clientId)}: ${r.appId}`,
-        // The CLI holds a new secret only in its own memory: a run that was killed after creating it cannot show it.
-        `${pad(OUTPUT_LABELS.clientSecret)}: ${doc.clientSecret ?? '(not shown: an interrupted run created it — run rotate again; it is then retired with the old ones)'}`,
-        `${pad(OUTPUT_LABELS.secretExpires)}: ${r.endDateTime}`,
-        '',
-        r.previous.length
-          ? `The old secret${r.previous.length === 1 ? '' : 's'} (${r.previous.map((p) => p.keyId).join(', ')}) keep working until ${r.overlapEndsAt}.`
-          : 'The app had no other secret.',
-        r.previous.length ? 'Put the new secret into Opter, then run: opter-mail retire-old-secrets --app-name "<name>"' : '',
-      ].filter((l, i, all) => l !== '' || i < all.length - 1);
-    case 'retire-secrets':
-      return [`Retired ${r.removedKeyIds.length} old secret${r.removedKeyIds.length === 1 ? '' : 's'} of ${r.appId}${r.removedKeyIds.length ? ` (${r.removedKeyIds.join(', ')})` : ''}; the new secret ${r.keptKeyId} stays.`];
-    case 'remove-sender':
-      return [
-        `Removed from ${r.groupSmtp}: ${r.removed.join(', ') || '(nobody)'}${r.notMembers.length ? `; not members: ${r.notMembers.join(', ')}` : ''}.`,
-        `Senders now: ${r.members.join(', ') || '(none)'}`,
-        ...r.checks.map((c) => `  ${checkLine(c)}`),
-      ];
-    case 'migrate-rbac':
-      return [
-        `Migrated ${r.appId} to RBAC for Applications (role assignment "${r.roleAssignmentName}", scope ${r.groupSmtp}).`,
-        `Graph Mail.Send grant removed: ${r.removedGraphGrant ? 'yes' : 'there was none'}; access policies removed: ${r.removedPolicies.length}.`,
-        ...r.checks.map((c) => `  ${checkLine(c)}`),
-      ];
-    case 'test-email':
-      return [
-        `Test email from ${r.from} to ${r.to}: ${r.ok ? 'ACCEPTED' : 'FAILED'}`,
-        ...r.layers.map((l) => `  ${l.ok ? '✓' : '✗'} ${l.layer.padEnd(5)} ${l.detail}`),
-        `  The temporary secret was ${r.temporaryKeyRemoved ? 'removed' : 'NOT removed'}.`,
-      ];
-    case 'adopt':
-      return [`Adopted ${r.appId}: ${r.members.length} sender${r.members.length === 1 ? '' : 's'} in ${r.groupSmtp}, scoping ${r.scoping}.`, ...r.checks.map((c) => `  ${checkLine(c)}`)];
-  }
+  return actionLines(doc.result.kind, doc);
 }
 
 export function formatPlan(plan: MigrationPlan): string[] {
@@ -79,10 +45,8 @@ export function formatRegistrations(regs: RegistrationSummary[], now: Date): str
       `  Secret       : ${r.secretExpiresAt ? `expires ${r.secretExpiresAt} (${days} day${days === 1 ? '' : 's'})` : 'NO live secret'}`,
       `  Verification : ${r.lastVerification ? `${r.lastVerification.ok ? 'passed' : 'FAILED'} ${r.lastVerification.at} — ${r.lastVerification.summary}` : '(never, by this installation)'}`,
     );
-    if (r.migration?.state === 'waiting') lines.push(`  Migration    : to RBAC, waiting for Exchange's permission cache; continues after ${r.migration.until ?? 'the wait'} (run "opter-mail resume" then)`);
-    else if (r.migration?.state === 'running') lines.push(`  Migration    : to RBAC, running (job ${r.migration.jobId})`);
-    for (const d of r.drift) lines.push(`  ! ${d.kind}: ${d.description}`);
-    if (r.drift.length) lines.push(`  → opter-mail repair --app-name "${r.appDisplayName}"`);
+    // What each action has to say about it: a migration on its way, the drift repair would fix.
+    for (const action of registry.actions) lines.push(...(action.cli.registrationLines?.(r) ?? []));
   }
   return lines;
 }

@@ -4,9 +4,11 @@ export { SqliteJournal } from './journal';
 export {
   RequestRepository,
   REQUEST_STATUSES,
+  decodePayloadAsStored,
   type DecideInput,
   type DecideOutcome,
   type NewRequest,
+  type PayloadDecoder,
   type Person,
   type RequestDecision,
   type RequestKind,

@@ -7,7 +7,20 @@ import type Database from 'better-sqlite3';
 import type { Clock, RecordedError } from '../core/ports';
 import { fromJson, StatementCache, toIso, toJson } from './json';
 
-export type RequestKind = 'provision' | 'add-sender' | 'rotate-secret' | 'remove-sender' | 'migrate-rbac' | 'test-email';
+/**
+ * The kind of work a request asks for. The kinds are the bot's (its action registry): the store keeps the text and
+ * knows none of them, so it never has to change for a new one.
+ */
+export type RequestKind = string;
+
+/**
+ * Turns a payload read back from the database into the caller's shape (the bot decodes with the action's schema).
+ * Must not throw for a payload it does not know: reading a request never fails on its payload.
+ */
+export type PayloadDecoder = (kind: string, payload: unknown) => RequestPayload;
+
+/** Without a decoder the payload is the parsed JSON as stored. */
+export const decodePayloadAsStored: PayloadDecoder = (_kind, payload) => (payload ?? {}) as RequestPayload;
 export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'provisioning' | 'succeeded' | 'failed' | 'cancelled';
 export const REQUEST_STATUSES: readonly RequestStatus[] = [
   'pending',
@@ -127,15 +140,15 @@ interface RequestRow {
   last_error: string | null;
 }
 
-function fromRow<P extends RequestPayload>(r: RequestRow): RequestRecord<P> {
+function fromRow<P extends RequestPayload>(r: RequestRow, decode: PayloadDecoder): RequestRecord<P> {
   return {
     id: r.id,
-    kind: r.kind as RequestKind,
+    kind: r.kind,
     status: r.status,
     tenantId: r.tenant_id,
     requester: { aadObjectId: r.requester_aad_object_id, name: r.requester_name, mri: r.requester_mri },
     appName: r.app_name,
-    payload: (fromJson<P>(r.payload) ?? {}) as P,
+    payload: decode(r.kind, fromJson(r.payload)) as P,
     dedupeKey: r.dedupe_key,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -164,6 +177,7 @@ export class RequestRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly clock: Clock,
+    private readonly decodePayload: PayloadDecoder = decodePayloadAsStored,
   ) {
     this.statements = new StatementCache(db);
     this.q = {
@@ -203,7 +217,7 @@ export class RequestRepository {
       .transaction(() => {
         if (input.dedupeKey) {
           const existing = this.q.byDedupe.get(input.dedupeKey);
-          if (existing) return { created: false, request: fromRow<P>(existing) };
+          if (existing) return { created: false, request: fromRow<P>(existing, this.decodePayload) };
         }
         const id = input.id ?? randomUUID();
         const appName =
@@ -221,19 +235,19 @@ export class RequestRepository {
           now: toIso(input.now ?? this.clock.now()),
           expiresAt: toIso(input.expiresAt),
         });
-        return { created: true, request: fromRow<P>(this.q.byId.get(id)!) };
+        return { created: true, request: fromRow<P>(this.q.byId.get(id)!, this.decodePayload) };
       })
       .immediate();
   }
 
   get<P extends RequestPayload = RequestPayload>(id: string): RequestRecord<P> | null {
     const row = this.q.byId.get(id);
-    return row ? fromRow<P>(row) : null;
+    return row ? fromRow<P>(row, this.decodePayload) : null;
   }
 
   getByJobId<P extends RequestPayload = RequestPayload>(jobId: string): RequestRecord<P> | null {
     const row = this.q.byJob.get(jobId);
-    return row ? fromRow<P>(row) : null;
+    return row ? fromRow<P>(row, this.decodePayload) : null;
   }
 
   /**
@@ -250,7 +264,7 @@ export class RequestRepository {
       reason: input.reason ?? null,
       now,
     });
-    if (row) return { won: true, request: fromRow<P>(row) };
+    if (row) return { won: true, request: fromRow<P>(row, this.decodePayload) };
 
     const current = this.get<P>(id);
     if (!current) return { won: false, reason: 'not-found', request: null };
@@ -266,7 +280,7 @@ export class RequestRepository {
     const iso = toIso(now);
     return this.q.expireDue
       .all({ now: iso })
-      .map((r) => fromRow<P>(r))
+      .map((r) => fromRow<P>(r, this.decodePayload))
       .sort((a, b) => (a.expiresAt < b.expiresAt ? -1 : a.expiresAt > b.expiresAt ? 1 : 0));
   }
 
@@ -299,7 +313,7 @@ export class RequestRepository {
     const row = this.statements.get(`UPDATE requests SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`).get(params) as
       | RequestRow
       | undefined;
-    if (row) return { changed: true, request: fromRow<P>(row) };
+    if (row) return { changed: true, request: fromRow<P>(row, this.decodePayload) };
     return { changed: false, request: this.get<P>(id) };
   }
 
@@ -334,7 +348,7 @@ export class RequestRepository {
     const order = query.order === 'oldest' ? 'ASC' : 'DESC';
     const limit = query.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(query.limit))}` : '';
     const sql = `SELECT * FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at ${order}, rowid ${order}${limit}`;
-    return (this.statements.get(sql).all(params) as RequestRow[]).map((r) => fromRow<P>(r));
+    return (this.statements.get(sql).all(params) as RequestRow[]).map((r) => fromRow<P>(r, this.decodePayload));
   }
 
   listPending<P extends RequestPayload = RequestPayload>(): RequestRecord<P>[] {

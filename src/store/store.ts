@@ -14,7 +14,7 @@ import { deriveAuditChainKey } from './key';
 import { KeyValueStore } from './kv';
 import { migrate, MIGRATIONS, schemaVersion } from './migrations';
 import { Outbox } from './outbox';
-import { RequestRepository } from './requests';
+import { RequestRepository, type PayloadDecoder } from './requests';
 import { SecretVault } from './secrets';
 
 export interface StoreOptions {
@@ -31,6 +31,8 @@ export interface StoreOptions {
   clock?: Clock;
   busyTimeoutMs?: number;
   synchronous?: 'FULL' | 'NORMAL';
+  /** How a request's payload read back is decoded (the bot: its actions' schemas). Default: the JSON as stored. */
+  decodePayload?: PayloadDecoder;
 }
 
 export interface Store {
@@ -80,7 +82,7 @@ export function openStore(options: StoreOptions = {}): Store {
     }
   };
 
-  const store = buildStore(db, path, clock, encryptionKey, checkpoint, afterSecretDestroyed);
+  const store = buildStore(db, path, clock, encryptionKey, checkpoint, afterSecretDestroyed, options.decodePayload);
   try {
     // A chain from before keying is closed by one keyed entry at the first open that has the key; it is posted too.
     store.transaction(() => {
@@ -101,12 +103,13 @@ function buildStore(
   encryptionKey: Buffer | null,
   checkpoint: (mode?: 'PASSIVE' | 'TRUNCATE') => void,
   afterSecretDestroyed: () => void,
+  decodePayload?: PayloadDecoder,
 ): Store {
   return {
     path,
     clock,
     journal: new SqliteJournal(db, clock),
-    requests: new RequestRepository(db, clock),
+    requests: new RequestRepository(db, clock, decodePayload),
     cards: new CardRepository(db, clock),
     secrets: new SecretVault(db, clock, encryptionKey, afterSecretDestroyed),
     audit: new AuditLog(db, clock, encryptionKey ? deriveAuditChainKey(encryptionKey) : null),

@@ -71,6 +71,9 @@ describe('the checker', () => {
         'src/sim/graph.ts': "import { createServer } from 'node:https';\nimport { ids } from './ids';",
         'src/cards/card-check.ts': "const AC = await import('adaptivecards');",
         'src/cards/form.test.ts': "import { checkCard } from './card-check';\nimport { startSimulator } from '../sim';",
+        'src/actions/remove-sender/index.ts': "import { z } from 'zod';\nimport { lifecycleResultCard } from '../../cards';\nimport { REMOVE_SENDER_STEPS } from '../../provisioning/engine';\nimport type { JobRecord } from '../../core/ports';\nimport { defineAction } from '../types';",
+        'src/bot/handlers/commands.ts': "import { registry } from '../../actions/registry';",
+        'src/cli/lifecycle.ts': "import { actionFor } from '../actions/registry';",
       }),
     ).toEqual([]);
   });
@@ -90,6 +93,10 @@ describe('the checker', () => {
         'src/cli/index.ts': "import { checkCard } from '../cards/card-check';",
         'src/runtime/tenant.ts': "import { startProduct } from '../playground/product';",
         'src/newarea/x.ts': "export const x = 1;",
+        'src/actions/setup/index.ts': "import type { Store } from '../../store';\nimport { TeamsInfo } from 'botbuilder';\nimport { randomUUID } from 'node:crypto';\nimport type { Actor } from '../../requests/rules';",
+        'src/store/requests.ts': "import type { ActionKind } from '../actions/registry';",
+        'src/cards/help.ts': "import { actionHelp } from '../actions/registry';",
+        'src/provisioning/rotate.ts': "import type { ActionKind } from '../actions/registry';",
       }),
     ).toEqual([
       'src/core/clock.ts node:timers/promises',
@@ -106,6 +113,13 @@ describe('the checker', () => {
       'src/cli/index.ts ../cards/card-check',
       'src/runtime/tenant.ts ../playground/product',
       'src/newarea/x.ts ',
+      'src/actions/setup/index.ts ../../store',
+      'src/actions/setup/index.ts botbuilder',
+      'src/actions/setup/index.ts node:crypto',
+      'src/actions/setup/index.ts ../../requests/rules',
+      'src/store/requests.ts ../actions/registry',
+      'src/cards/help.ts ../actions/registry',
+      'src/provisioning/rotate.ts ../actions/registry',
     ]);
   });
 

@@ -12,6 +12,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['core'],
   ['provisioning'],
   ['requests', 'cards'],
+  ['actions'],
   ['adapters', 'store'],
   ['runtime'],
   ['bot', 'cli'],
@@ -21,6 +22,15 @@ export const LAYERS: readonly (readonly string[])[] = [
 
 /** Areas that must stay pure: node built-ins at most (src/core: type-only), never a package. */
 export const PURE_AREAS = ['core', 'provisioning', 'requests', 'cards'];
+
+/**
+ * Areas with a short list of what they may import: the action definitions (src/actions) are read by the bot and the
+ * CLI and build on the engine and the cards, with zod for their payload schemas — nothing that talks to a tenant,
+ * the store or Teams.
+ */
+export const RESTRICTED_AREAS: Readonly<Record<string, { areas: readonly string[]; packages: readonly string[] }>> = {
+  actions: { areas: ['core', 'provisioning', 'cards'], packages: ['zod'] },
+};
 
 /** Areas that implement the core's ports: they import the core and nothing else of ours. */
 export const PORT_IMPLEMENTATIONS = ['adapters', 'store'];
@@ -132,7 +142,9 @@ function ruleBroken(from: string, ref: ImportRef, files: ReadonlySet<string>): s
   const area = areaOf(from)!;
   const spec = ref.specifier;
 
+  const restricted = RESTRICTED_AREAS[area];
   if (!spec.startsWith('.')) {
+    if (restricted && !restricted.packages.includes(spec)) return `src/${area} imports no package but ${restricted.packages.join(', ')}`;
     if (isBuiltin(spec)) {
       if (area === 'core' && !ref.typeOnly) return 'src/core imports node built-ins as types only';
       return null;
@@ -149,6 +161,7 @@ function ruleBroken(from: string, ref: ImportRef, files: ReadonlySet<string>): s
   const targetFile = [target, asTs, `${target}/index.ts`].find((p) => files.has(p)) ?? asTs;
   if (TEST_SUPPORT.some((re) => re.test(targetFile))) return `${targetFile} is test support; production code does not import it`;
   if (targetArea === area) return null;
+  if (restricted && !restricted.areas.includes(targetArea)) return `src/${area} imports only ${restricted.areas.map((a) => `src/${a}`).join(', ')}`;
   if (area === SIM) return 'src/sim stands alone: it imports no other area';
   if (targetArea === SIM) return SIM_USERS.includes(area) ? null : `only ${SIM_USERS.map((a) => `src/${a}`).join(', ')} and tests import src/sim`;
   if (PORT_IMPLEMENTATIONS.includes(area) && targetArea !== 'core') return `src/${area} implements the core's ports: it imports only src/core`;

@@ -10,33 +10,31 @@
 import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel } from '../../cards';
 import { toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
-import { checkLine, checkState, unverifiedNotice } from '../../provisioning/check-results';
-import { ADD_SENDER_STEPS, PROVISION_RBAC_STEPS, PROVISION_STEPS, STEP_TITLES, type JobOutcome } from '../../provisioning/engine';
+import { checkLine } from '../../provisioning/check-results';
+import { STEP_TITLES, type JobOutcome } from '../../provisioning/engine';
+import { registry as defaultRegistry, type Registry } from '../../actions/registry';
+import type { AnyAction } from '../../actions/types';
 import type { RequestRecord } from '../../store';
-import { isAddSender, type AnyPayload } from '../handlers/approvals';
+import type { AnyPayload } from '../handlers/approvals';
 import { appendAudit, progressAuditor } from '../handlers/audit';
 import { Coalescer } from './coalesce';
-import { createLifecycleJob, lifecycleResultFromJournal, lifecycleSteps, lifecycleTitle, settleLifecycle } from './lifecycle-jobs';
 import { applyChannelChange, isChannelChange } from '../handlers/channel-change';
-import { isLifecycle } from '../handlers/lifecycle-plan';
 import { describeError } from '../host/log';
 import { cardMessage, type ConversationRef } from '../host/teams-io';
-import type { BotServices, LifecycleRequestResult, OutboxPayload, ProvisionPayload, RequestResult } from '../types';
+import type { BotServices, OutboxPayload, RequestResult } from '../types';
 import { SYSTEM_ACTOR } from '../types';
 
-function titleOf(request: RequestRecord): string {
-  if (isLifecycle(request)) return lifecycleTitle(request);
-  return isAddSender(request) ? `Adding senders to ${request.payload.appName}` : `Setting up Opter email: ${(request.payload as ProvisionPayload).appName}`;
+/** The request's action (src/actions): its job, progress card and settlement. Null for a kind no action knows. */
+function actionOf(registry: Registry, request: RequestRecord): AnyAction | null {
+  return registry.actionFor(request.kind);
 }
 
-function stepsOf(request: RequestRecord): Array<{ id: string; title: string }> {
-  const ids: readonly string[] = isLifecycle(request)
-    ? lifecycleSteps(request)
-    : isAddSender(request)
-      ? ADD_SENDER_STEPS
-      : (request.payload as ProvisionPayload).scoping === 'rbac'
-        ? PROVISION_RBAC_STEPS
-        : PROVISION_STEPS;
+function titleOf(registry: Registry, request: RequestRecord): string {
+  return actionOf(registry, request)?.progress.title(request) ?? request.kind;
+}
+
+function stepsOf(registry: Registry, request: RequestRecord): Array<{ id: string; title: string }> {
+  const ids = actionOf(registry, request)?.progress.steps(request) ?? [];
   return ids.map((id) => ({ id, title: STEP_TITLES[id] ?? id }));
 }
 
@@ -64,7 +62,11 @@ export class ProvisioningRunner {
   private readonly perRegistration = new Map<string, Promise<void>>();
   private stopping = false;
 
-  constructor(private readonly services: BotServices) {}
+  constructor(
+    private readonly services: BotServices,
+    /** The actions this runner knows (tests run a registry with one more; the product has one). */
+    private readonly registry: Registry = defaultRegistry,
+  ) {}
 
   /** Currently running request ids (for tests and shutdown). */
   get active(): string[] {
@@ -172,20 +174,9 @@ export class ProvisioningRunner {
       const job = store.journal.getJob(request.jobId);
       if (job) return job;
     }
-    const job = isLifecycle(request)
-      ? createLifecycleJob(engine, request, this.services.settings)
-      : isAddSender(request)
-        ? engine.createAddSenderJob({ appDisplayName: request.payload.appName, senders: request.payload.senders }, { idempotencyKey: request.id })
-        : engine.createProvisionJob(
-            {
-              appDisplayName: (request.payload as ProvisionPayload).appName,
-              senders: (request.payload as ProvisionPayload).senders,
-              secretValidYears: (request.payload as ProvisionPayload).validYears,
-              overrides: (request.payload as ProvisionPayload).overrides,
-              scoping: (request.payload as ProvisionPayload).scoping ?? 'access-policy',
-            },
-            { idempotencyKey: request.id },
-          );
+    const action = actionOf(this.registry, request);
+    if (!action) throw new Error(`request ${request.id} is of kind ${request.kind}, which no action runs`);
+    const job = action.job.start(engine, action.job.input(request.payload, this.services.settings), { idempotencyKey: request.id });
     if (!store.requests.attachJob(request.id, job.id)) throw new Error(`request ${request.id} is linked to another job`);
     return job;
   }
@@ -220,7 +211,7 @@ export class ProvisioningRunner {
       return;
     }
 
-    let model: ProgressCardModel = newProgress({ requestId, title: titleOf(request), steps: stepsOf(request), at: clock.now().toISOString() });
+    let model: ProgressCardModel = newProgress({ requestId, title: titleOf(this.registry, request), steps: stepsOf(this.registry, request), at: clock.now().toISOString() });
     const card = new Coalescer<ProgressCardModel>({
       minIntervalMs: settings.progressMinIntervalMs,
       publish: (m) => publishProgress(this.services, request!, progressCard(m)),
@@ -263,15 +254,20 @@ export class ProvisioningRunner {
     const requestId = request.id;
     const succeeded = outcome.job.status === 'succeeded';
     if (!succeeded && (outcome.error?.code ?? outcome.job.lastError?.code) === UNFINISHED) return this.wait(request, outcome, progress);
-    const result = succeeded
-      ? isLifecycle(request)
-        ? lifecycleResultFromJournal(store, this.services.engine.tenantId, request, outcome.job, outcome.lifecycle?.notes ?? [])
-        : this.resultOf(request, outcome)
-      : null;
+    const action = actionOf(this.registry, request);
+    const result =
+      succeeded && action
+        ? action.settlement.resultFields({
+            request,
+            tenantId: this.services.engine.tenantId,
+            outcome,
+            steps: new Map(store.journal.getSteps(outcome.job.id).map((s) => [s.step, s.outputs])),
+          })
+        : null;
 
     if (progress) {
       let model = progress.model();
-      if (succeeded && !isAddSender(request) && result?.keyId) {
+      if (succeeded && result?.keyId) {
         const where = (request.payload as AnyPayload).origin.isChannel ? ` in ${request.requester.name ?? 'the requester'}’s 1:1 chat with me` : ' in this chat';
         model = applyProgressEvent(model, { type: 'note', jobId: outcome.job.id, message: `The one-time client secret card is waiting${where}.`, at: this.services.clock.now().toISOString() });
       }
@@ -279,10 +275,7 @@ export class ProvisioningRunner {
       for (const message of result?.unchecked ?? []) {
         model = applyProgressEvent(model, { type: 'note', jobId: outcome.job.id, message, at: this.services.clock.now().toISOString() });
       }
-      const test = result as Partial<LifecycleRequestResult> | null;
-      if (test?.kind === 'test-email') {
-        // The job finished (and its secret is gone) even when the message was refused: say how the test went.
-        const message = `The test ${test.testOk ? 'went through' : 'did NOT go through'}: the result card shows token, scope and send one by one.`;
+      for (const message of result && action?.settlement.finalNotes ? action.settlement.finalNotes(result) : []) {
         model = applyProgressEvent(model, { type: 'note', jobId: outcome.job.id, message, at: this.services.clock.now().toISOString() });
       }
       model = applyProgressEvent(model, { type: 'job-finished', jobId: outcome.job.id, status: succeeded ? 'succeeded' : 'failed', at: this.services.clock.now().toISOString() });
@@ -305,7 +298,7 @@ export class ProvisioningRunner {
         dedupeKey: finalKey,
         notBefore: progress ? new Date(this.services.clock.now().getTime() + FINAL_EDIT_GRACE_MS) : undefined,
       }).item.id;
-      if (succeeded && result) {
+      if (succeeded && result && action) {
         store.requests.setStatus(requestId, 'succeeded', { from: 'provisioning', result, lastError: null });
         appendAudit(store, {
           actor: SYSTEM_ACTOR,
@@ -322,39 +315,17 @@ export class ProvisioningRunner {
           },
           detail: result.checks.map(checkLine).join('; ') || null,
         });
-        if (isLifecycle(request)) {
-          settleLifecycle(store, request, result as LifecycleRequestResult);
-        } else if (isAddSender(request)) {
-          for (const member of result.membersAdded) {
-            appendAudit(store, {
-              actor: SYSTEM_ACTOR,
-              action: 'sender.added',
-              requestId,
-              result: 'success',
-              objects: { appId: result.clientId, groupSmtp: result.groupSmtp, sender: member },
-              detail: `${member} may now send through ${request.payload.appName}.`,
-            });
-          }
-          // Access-policy registrations report Test-ApplicationAccessPolicy checks, RBAC ones "May send as …".
-          const checks = result.checks.filter((c) => !c.name.startsWith('Token'));
-          const passed = checks.filter((c) => checkState(c) === 'passed');
-          const notice = unverifiedNotice(checks);
-          const notChecked = result.unchecked?.length ? ` Not checked: ${result.unchecked.join(' ')}` : '';
-          this.notify(requestId, {
-            title: 'Senders added',
-            text: `${request.payload.senders.join(', ')} can now send through ${request.payload.appName} (group ${result.groupSmtp}). ${notice ? 'Checked' : 'Verified'}: ${passed.map((c) => `${c.name.replace(/^(Test-ApplicationAccessPolicy|Test-ServicePrincipalAuthorization|May send as) /, '')} → ${c.detail}`).join('; ')}.${notice ? ` ${notice}` : ''}${notChecked}`,
-            tone: notice || notChecked ? 'warning' : 'good',
-          });
-        } else if (result.keyId) {
-          const payload: OutboxPayload = { kind: 'secret-post', requestId };
-          store.outbox.enqueue({ kind: 'secret-post', target: { requestId }, payload, dedupeKey: `secret-post:${requestId}:${result.keyId}` });
-        } else {
-          this.notify(requestId, {
-            title: 'Opter email is set up',
-            text: `${(request.payload as ProvisionPayload).appName} already had a valid client secret, so no new one was created (client id ${result.clientId}). Ask for a new secret if Opter does not have it.`,
-            tone: 'info',
-          });
-        }
+        // What this kind of work says and posts when it is done (its audit entries, the secret or result card, a notice).
+        action.settlement.settle({
+          request,
+          result,
+          audit: (entry) => appendAudit(store, { actor: SYSTEM_ACTOR, requestId, result: entry.result ?? 'success', action: entry.action, objects: entry.objects, detail: entry.detail }),
+          post: (kind, dedupeKey) => {
+            const payload: OutboxPayload = { kind, requestId };
+            store.outbox.enqueue({ kind, target: { requestId }, payload, dedupeKey });
+          },
+          notify: (n) => this.notify(requestId, n),
+        });
       } else {
         const err = outcome.error ?? (outcome.job.lastError ? { code: outcome.job.lastError.code, message: outcome.job.lastError.message } : { code: 'E_INTERNAL', message: 'the job failed' });
         store.requests.setStatus(requestId, 'failed', { from: 'provisioning', lastError: { code: err.code, message: err.message } });
@@ -419,7 +390,7 @@ export class ProvisioningRunner {
 
   private modelFromJournal(request: RequestRecord, outcome: JobOutcome): ProgressCardModel {
     const at = outcome.job.updatedAt;
-    let model = newProgress({ requestId: request.id, title: titleOf(request), steps: stepsOf(request), at: outcome.job.createdAt });
+    let model = newProgress({ requestId: request.id, title: titleOf(this.registry, request), steps: stepsOf(this.registry, request), at: outcome.job.createdAt });
     model = applyProgressEvent(model, { type: 'job-started', jobId: outcome.job.id, at: outcome.job.createdAt });
     for (const step of this.services.store.journal.getSteps(outcome.job.id)) {
       const title = STEP_TITLES[step.step] ?? step.step;
@@ -437,45 +408,5 @@ export class ProvisioningRunner {
   private notify(requestId: string, n: { title: string; text: string; tone: 'info' | 'good' | 'warning' | 'attention' }): void {
     const payload: OutboxPayload = { kind: 'notify', requestId, ...n };
     this.services.store.outbox.enqueue({ kind: 'notify', target: { requestId }, payload, dedupeKey: `notify:done:${requestId}` });
-  }
-
-  private resultOf(request: RequestRecord, outcome: JobOutcome): RequestResult {
-    const r = outcome.result;
-    if (r) {
-      return {
-        tenantId: r.tenantId,
-        clientId: r.clientId,
-        appObjectId: r.appObjectId,
-        spObjectId: r.spObjectId,
-        groupSmtp: r.groupSmtp,
-        senders: r.senders,
-        membersAdded: r.membersAdded,
-        keyId: r.secret?.keyId ?? null,
-        credentialEndDateTime: r.secret?.endDateTime ?? null,
-        checks: r.checks,
-        scoping: r.scoping ?? 'access-policy',
-        ...(r.unchecked?.length ? { unchecked: r.unchecked } : {}),
-      };
-    }
-    // The job finished in an earlier process: rebuild the facts from the journal's step outputs.
-    const steps = new Map(this.services.store.journal.getSteps(outcome.job.id).map((s) => [s.step, s.outputs]));
-    const str = (step: string, key: string) => (typeof steps.get(step)?.[key] === 'string' ? (steps.get(step)![key] as string) : '');
-    const located = steps.has('locate');
-    const checks = (steps.get('verify')?.checks as RequestResult['checks'] | undefined) ?? [];
-    const secretOut = steps.get('secret');
-    return {
-      tenantId: this.services.engine.tenantId,
-      clientId: located ? str('locate', 'appId') : str('app', 'appId'),
-      appObjectId: located ? str('locate', 'appObjectId') : str('app', 'appObjectId'),
-      spObjectId: located ? str('locate', 'spObjectId') : str('servicePrincipal', 'spObjectId'),
-      groupSmtp: located ? str('locate', 'groupSmtp') : str('group', 'groupSmtp'),
-      senders: (steps.get('validate')?.senders as string[] | undefined) ?? [],
-      membersAdded: ((located ? steps.get('members')?.membersAdded : steps.get('group')?.membersAdded) as string[] | undefined) ?? [],
-      keyId: typeof secretOut?.keyId === 'string' && secretOut.delivered === true ? secretOut.keyId : null,
-      credentialEndDateTime: typeof secretOut?.endDateTime === 'string' ? secretOut.endDateTime : null,
-      checks,
-      scoping: (outcome.job.input as { scoping?: string } | null)?.scoping === 'rbac' || str('locate', 'scoping') === 'rbac' ? 'rbac' : 'access-policy',
-      ...(Array.isArray(steps.get('locate')?.unchecked) && (steps.get('locate')!.unchecked as string[]).length ? { unchecked: steps.get('locate')!.unchecked as string[] } : {}),
-    };
   }
 }

@@ -12,8 +12,7 @@ import { noticeCard } from '../../cards';
 import { AUDIT_CHANNEL, type OutboxItem } from '../../store';
 import { expireDueApprovals, postApprovalCopy, syncApprovalCopies, type AnyPayload } from '../handlers/approvals';
 import { auditCardFor } from '../handlers/audit';
-import { lifecycleResultCardFor } from './lifecycle-jobs';
-import { isLifecycle } from '../handlers/lifecycle-plan';
+import { resultCardFor } from './lifecycle-jobs';
 import { describeError } from '../host/log';
 import { reminderCard } from './reminders';
 import { postRotationCard, syncRotationCards } from '../handlers/rotation';
@@ -110,8 +109,9 @@ export async function deliver(services: BotServices, payload: OutboxPayload): Pr
       return syncRotationCards(services, payload.requestId);
     case 'result-post': {
       const request = store.requests.get(payload.requestId);
-      if (!request || !isLifecycle(request)) return;
-      await io.post(request.payload.origin.reference, cardMessage(lifecycleResultCardFor(request)));
+      const result = request ? resultCardFor(request) : null;
+      if (!result) return;
+      await io.post(result.origin.reference, cardMessage(result.card));
       return;
     }
     case 'reminder': {

@@ -11,7 +11,7 @@ import { readRegistration } from '../../provisioning/registration';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../../provisioning/senders';
 import type { Actor } from '../../requests/rules';
 import { describeTargets } from './approvals';
-import { createRequestWithApprovals, recordReply, replaceForEveryone } from './forms';
+import { createRequestWithApprovals, recordReply, replaceForEveryone, requestedWording } from './forms';
 import { guardCardAction } from './card-action';
 import { createDraft, requesterInfo } from './drafts';
 import { cardResult, refusalMessage, type InvokeResult } from '../host/invoke';
@@ -74,7 +74,7 @@ function submitted(services: BotServices, actor: Actor, payload: AddSenderPayloa
     appName: payload.appName,
     payload,
     dedupeKey,
-    summary: `Add ${payload.senders.join(', ')} to ${payload.appName} (group ${payload.groupSmtp ?? payload.groupAlias}).`,
+    summary: requestedWording('add-sender', payload),
   });
   return noticeCard({
     title: 'Sent for approval',

@@ -25,17 +25,13 @@ import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type R
 import { appendAudit, userActor } from './audit';
 import { channelChangePlan, isChannelChange } from './channel-change';
 import { cardResult, refusal, type InvokeResult } from '../host/invoke';
-import { cardKindOf, isLifecycle, kindOf, lifecycleApprovalPlan } from './lifecycle-plan';
+import { actionApproval } from './lifecycle-plan';
 import { cardMessage, channelReference, type ConversationRef } from '../host/teams-io';
 import type { TurnPort } from '../turn-port';
 import { guardCardAction } from './card-action';
-import type { AddSenderPayload, ApprovalTarget, BotRequestKind, BotServices, ChannelChangePayload, LifecyclePayload, OutboxPayload, ProvisionPayload } from '../types';
+import type { AddSenderPayload, ApprovalTarget, BotServices, ChannelChangePayload, LifecyclePayload, OutboxPayload, ProvisionPayload } from '../types';
 
 export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload | ChannelChangePayload;
-
-export function isAddSender(request: RequestRecord): request is RequestRecord<AddSenderPayload> {
-  return request.kind === 'add-sender';
-}
 
 function approvalState(request: RequestRecord): ApprovalState {
   const d = request.decision;
@@ -47,48 +43,11 @@ function approvalState(request: RequestRecord): ApprovalState {
   return { status: 'pending' };
 }
 
-function union(a: string[], b: string[]): string[] {
-  const out = [...a];
-  for (const x of b) if (!out.some((y) => y.toLowerCase() === x.toLowerCase())) out.push(x);
-  return out;
-}
-
+/** What the job will do, as its action plans it from the stored payload (src/actions). */
 export function approvalPlan(request: RequestRecord): ApprovalPlan {
-  if (isLifecycle(request)) return lifecycleApprovalPlan(request);
-  if (isAddSender(request)) {
-    const p = request.payload;
-    return {
-      appDisplayName: p.appName,
-      appId: p.appId ?? undefined,
-      createsApp: false,
-      group: { name: p.groupName, alias: p.groupAlias, smtp: p.groupSmtp ?? undefined, exists: true },
-      members: { before: p.membersBefore, after: p.membersAfter },
-      scoping: p.scoping ?? 'access-policy',
-    };
-  }
-  const p = request.payload as ProvisionPayload;
-  // An existing group is never shown as new: its members are the "before" of the change.
-  const before = p.reuse?.membersBefore ?? p.existingGroup?.members ?? [];
-  const groupExists = !!p.reuse?.groupExists || !!p.existingGroup;
-  const createsCredential = p.reuse ? p.reuse.createsCredential : true;
-  return {
-    appDisplayName: p.appName,
-    appId: p.reuse?.appId,
-    createsApp: !p.reuse,
-    ...(createsCredential
-      ? {
-          secret: {
-            displayName: p.names.credentialName,
-            validYears: p.validYears,
-            expiresAt: p.credentialExpiresAt ?? undefined,
-            clampedByPolicy: p.credentialClamped,
-          },
-        }
-      : {}),
-    group: { name: p.names.groupName, alias: p.names.groupAlias, smtp: p.groupSmtp ?? undefined, exists: groupExists },
-    members: { before, after: union(before, p.senders) },
-    scoping: p.scoping ?? 'access-policy',
-  };
+  const approval = actionApproval(request);
+  if (!approval) throw new Error(`request ${request.id} (${request.kind}) has no approval plan`);
+  return approval.plan;
 }
 
 /**
@@ -107,7 +66,9 @@ export function approvalCardFor(request: RequestRecord, viewer: ApprovalViewer =
     ...(extra.reasonError ? { reasonError: extra.reasonError } : {}),
   };
   if (isChannelChange(request)) return channelChangeApprovalCard({ ...frame, ...channelChangePlan(request) });
-  const model: ApprovalCardModel = { ...frame, kind: cardKindOf(kindOf(request) as Exclude<BotRequestKind, 'channel-change'>), plan: approvalPlan(request) };
+  const approval = actionApproval(request);
+  if (!approval) throw new Error(`request ${request.id} (${request.kind}) has no approval card`);
+  const model: ApprovalCardModel = { ...frame, kind: approval.variant, plan: approval.plan };
   return approvalCard(model);
 }
 

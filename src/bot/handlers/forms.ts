@@ -33,7 +33,8 @@ import { inFlightFor, listRegistrations } from './registrations';
 import { cardMessage, originOf, type TurnPort } from '../turn-port';
 import { checkInvokedCardRole, guardCardAction, recordInvokedCard } from './card-action';
 import { createDraft, deleteDraft, requesterInfo } from './drafts';
-import { requestKindForStore, type BotRequestKind, type BotServices, type Draft, type Origin, type ProvisionDetails, type ProvisionPayload } from '../types';
+import { actionFor } from '../../actions/registry';
+import type { BotRequestKind, BotServices, Draft, Origin, ProvisionDetails, ProvisionPayload } from '../types';
 
 function existingNames(services: BotServices): string[] {
   return listRegistrations(services.store).map((r) => r.appDisplayName);
@@ -281,11 +282,17 @@ async function submitProvision(
     appName: payload.appName,
     payload: { ...payload, origin: draft.origin },
     dedupeKey: `form:${draft.id}`,
-    summary: `Set up “${payload.appName}” for ${payload.senders.join(', ')} with ${payload.scoping === 'rbac' ? 'RBAC for Applications' : 'an Application Access Policy'}${payload.reuse ? ' (reusing the existing registration)' : ''}.`,
+    summary: requestedWording('provision', { ...payload, origin: draft.origin }),
   });
   const card = submittedCard(request, describeTargets(targets));
   await replaceForEveryone(services, turn, card);
   return cardResult(card);
+}
+
+/** The `request.created` detail, in the action's words (src/actions). */
+export function requestedWording(kind: BotRequestKind, payload: Record<string, unknown>): string {
+  const action = actionFor(kind);
+  return action?.audit.requested?.(payload) ?? `Asked for ${action?.audit.what(payload) ?? kind}.`;
 }
 
 /** Creates the pending request, its audit entry and its approval posts in one transaction (dedupe-safe). */
@@ -307,7 +314,7 @@ export function createRequestWithApprovals(
   const result = store.transaction(() => {
     const made = store.requests.create({
       ...(input.id ? { id: input.id } : {}),
-      kind: requestKindForStore(input.kind),
+      kind: input.kind,
       tenantId: input.actor.tenantId,
       requester: { aadObjectId: input.actor.aadObjectId, name: input.actor.name, mri: input.actor.mri },
       appName: input.appName,

@@ -20,6 +20,7 @@ import { createRequestWithApprovals } from './forms';
 import { cardResult, refusal, type InvokeResult } from '../host/invoke';
 import { guardCardAction } from './card-action';
 import { migrationView } from './lifecycle-plan';
+import { actionFor } from '../../actions/registry';
 import { cardMessage } from '../host/teams-io';
 import { membersOutsideBot, pickRegistration, targetOf, tenantRegistrations, type RegistrationSummary } from './tenant-registrations';
 import { originOf, type TurnPort } from '../turn-port';
@@ -47,22 +48,13 @@ export function canRepair(r: RegistrationSummary): boolean {
 }
 
 /**
- * What may be asked for while a migration to RBAC of the same registration waits for Exchange's permission cache.
- * The waiting job is parked: it holds nothing, and runs again only after its time. Safe beside it, and why:
- *  - rotate-secret ("new secret", "I lost the secret", Rotate now): touches only the app's client secrets, which the
- *    migration never reads or writes;
- *  - remove-sender: changes the group's members; both paths (the access policy and the RBAC scope) are bound to that
- *    one group, so a removed mailbox loses both at once, and the migration verifies the members it finds when it
- *    continues, not the ones it started with;
- *  - repair: while a migration is unfinished, repair keeps the access-policy objects (the migration removes those
- *    itself, after the wait) and puts back the group, its members and the service principal; it never touches the
- *    RBAC objects;
- *  - test-email: a temporary secret and one message, nothing the migration uses.
- * Not safe: a second migration, or adopting, which would work on the same objects as the first.
- * Two jobs never run at the same moment either way: the runner runs one job per registration at a time, so a
- * repair approved just as the wait ends cannot interleave with the migration's removal steps.
+ * What may be asked for while a migration to RBAC of the same registration waits for Exchange's permission cache:
+ * each action says (`runsBesideAWaitingMigration`, with its reason, in src/actions). The waiting job is parked: it
+ * holds nothing, and runs again only after its time. Two jobs never run at the same moment either way: the runner
+ * runs one job per registration at a time, so a repair approved just as the wait ends cannot interleave with the
+ * migration's removal steps.
  */
-const RUNS_BESIDE_A_WAITING_MIGRATION: ReadonlySet<BotRequestKind> = new Set<BotRequestKind>(['rotate-secret', 'remove-sender', 'repair', 'test-email']);
+const runsBesideAWaitingMigration = (kind: BotRequestKind): boolean => actionFor(kind)?.runsBesideAWaitingMigration ?? false;
 
 /**
  * A request for this app that is still on its way, which a new request of `kind` would race; null when there is
@@ -70,12 +62,17 @@ const RUNS_BESIDE_A_WAITING_MIGRATION: ReadonlySet<BotRequestKind> = new Set<Bot
  */
 function inFlight(services: BotServices, appName: string, kind: BotRequestKind): { id: string; status: string; kind: string } | null {
   const parked = new Set(services.engine.waitingJobs().map((w) => w.job.id));
-  const besideWait = RUNS_BESIDE_A_WAITING_MIGRATION.has(kind);
+  const besideWait = runsBesideAWaitingMigration(kind);
   return (
     services.store.requests
       .list({ appName, status: ['pending', 'approved', 'provisioning'] })
       .find((r) => !(besideWait && r.kind === 'migrate-rbac' && r.status === 'provisioning' && r.jobId && parked.has(r.jobId))) ?? null
   );
+}
+
+/** What the request does, in its action's words ("remove a@x from App"). */
+function what(kind: LifecycleKind, payload: LifecyclePayload): string {
+  return actionFor(kind)!.audit.what(payload);
 }
 
 function base(r: RegistrationSummary, origin: Origin): LifecyclePayload {
@@ -105,7 +102,7 @@ export async function planNewSecret(services: BotServices, r: RegistrationSummar
   return {
     kind: 'rotate-secret',
     payload,
-    what: `a new client secret for ${r.appDisplayName}`,
+    what: what('rotate-secret', payload),
     facts: [
       { title: 'App', value: r.appDisplayName },
       { title: 'Old secrets', value: r.secrets.length ? `${r.secrets.length}, kept working until Opter uses the new one (at most ${overlapDays} days)` : 'none' },
@@ -127,10 +124,11 @@ export async function planRemoveSender(services: BotServices, r: RegistrationSum
     if (!remove.some((x) => lower(x) === lower(member))) remove.push(member);
   }
   const after = r.senders.filter((s) => !remove.some((x) => lower(x) === lower(s)));
+  const payload: LifecyclePayload = { ...base(r, origin), remove, membersAfter: after, ...(repairOf ? { repairOf } : {}) };
   return {
     kind: 'remove-sender',
-    payload: { ...base(r, origin), remove, membersAfter: after, ...(repairOf ? { repairOf } : {}) },
-    what: `${repairOf ? 'repair: remove the members added outside the bot, ' : 'remove '}${remove.join(', ')} from ${r.appDisplayName}`,
+    payload,
+    what: what('remove-sender', payload),
     facts: [
       { title: 'Senders now', value: r.senders.join(', ') },
       { title: 'After approval', value: after.join(', ') || '(none: nothing can send)' },
@@ -144,10 +142,11 @@ export async function planMigrate(services: BotServices, r: RegistrationSummary,
   const { plan } = await inspectMigration({ directory, exchange }, { appDisplayName: r.appDisplayName, overrides: r.overrides, settleMinutes });
   if (plan.blockers.length) return { error: new OpterError('E_INPUT_INVALID', { detail: `${r.appDisplayName} cannot be migrated yet: ${plan.blockers.join(' ')}` }) };
   if (plan.nothingToDo) return { error: new OpterError('E_INPUT_INVALID', { detail: `${r.appDisplayName} already uses RBAC for Applications only; there is nothing to migrate.` }) };
+  const payload: LifecyclePayload = { ...base(r, origin), plan, settleMinutes };
   return {
     kind: 'migrate-rbac',
-    payload: { ...base(r, origin), plan, settleMinutes },
-    what: `migrate ${r.appDisplayName} to RBAC for Applications`,
+    payload,
+    what: what('migrate-rbac', payload),
     facts: [
       { title: 'App', value: r.appDisplayName },
       { title: 'Adds', value: plan.adds.join('; ') || 'nothing (already in place)' },
@@ -161,10 +160,11 @@ export async function planTestEmail(services: BotServices, r: RegistrationSummar
   const recipient = await services.tenant.adapters.exchange.getRecipient(from);
   const primary = recipient?.primarySmtpAddress ?? from;
   const isSender = r.senders.some((s) => lower(s) === lower(primary));
+  const payload: LifecyclePayload = { ...base(r, origin), from: primary, to };
   return {
     kind: 'test-email',
-    payload: { ...base(r, origin), from: primary, to },
-    what: `a test email from ${primary} to ${to} through ${r.appDisplayName}`,
+    payload,
+    what: what('test-email', payload),
     facts: [
       { title: 'From', value: `${primary}${isSender ? '' : ' (not a sender of this registration: the test shows it is refused)'}` },
       { title: 'To', value: to },
@@ -180,10 +180,11 @@ export async function planRepair(services: BotServices, r: RegistrationSummary, 
   if (!r.managed) return { error: new OpterError('E_INPUT_INVALID', { detail: `${r.appDisplayName} is not managed by the bot yet; adopt it first (the repair needs the approved state to go back to).` }) };
   const repairable = r.drift.filter((d) => REPAIRABLE.has(d.kind));
   if (repairable.length) {
+    const payload: LifecyclePayload = { ...base(r, origin), drift: repairable.map((d) => d.description) };
     return {
       kind: 'repair',
-      payload: { ...base(r, origin), drift: repairable.map((d) => d.description) },
-      what: `repair ${r.appDisplayName}`,
+      payload,
+      what: what('repair', payload),
       facts: [{ title: 'Drift', value: repairable.map((d) => d.description).join(' ') }],
     };
   }
@@ -216,10 +217,11 @@ export async function planRepair(services: BotServices, r: RegistrationSummary, 
 export function planAdopt(r: RegistrationSummary, origin: Origin): Planned {
   if (r.managed) return { error: new OpterError('E_INPUT_INVALID', { detail: `${r.appDisplayName} is already managed by the bot.` }) };
   if (!r.adoptable) return { error: new OpterError('E_INPUT_INVALID', { detail: `${r.appDisplayName} does not look like a registration made by Opter’s script (derived group and a scope on it).` }) };
+  const payload = base(r, origin);
   return {
     kind: 'adopt',
-    payload: base(r, origin),
-    what: `adopt ${r.appDisplayName} (made by the script)`,
+    payload,
+    what: what('adopt', payload),
     facts: [
       { title: 'App', value: r.appDisplayName },
       { title: 'Senders', value: r.senders.join(', ') || '(none)' },

@@ -1,0 +1,76 @@
+/**
+ * "migrate <app> to RBAC": from the Application Access Policy to RBAC for Applications, in an order that keeps mail
+ * flowing; the job waits on purpose for Exchange's permission cache before it removes the old grant and policy.
+ */
+import { checkLine } from '../../provisioning/check-results';
+import { MIGRATE_STEPS } from '../../provisioning/engine';
+import type { MigrateInput, MigrateResult } from '../../provisioning/migrate';
+import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, migrationView, stepReader } from '../common';
+import { appName } from '../text';
+import { defineAction } from '../types';
+
+export const migrateRbac = defineAction({
+  kind: 'migrate-rbac',
+  label: 'Migrate to RBAC for Applications',
+  command: {
+    words: ['migrate to rbac'],
+    parse({ phrase }) {
+      const migrate = /^migrate(?:\s+(.+?))?\s+to\s+rbac(?:\s+for\s+applications)?$/i.exec(phrase);
+      return migrate ? ({ kind: 'migrate', app: appName(migrate[1]) } as const) : null;
+    },
+  },
+  help: {
+    command: 'migrate to RBAC',
+    example: 'migrate OpterMessageProxy to RBAC',
+    what: 'Move a registration from the Application Access Policy to RBAC for Applications, with a plan that keeps mail flowing.',
+    who: 'admin',
+  },
+  payload: lifecyclePayload,
+  approval: { variant: 'migrate-rbac', plan: (p) => ({ ...lifecycleBasePlan(p), ...(p.plan ? { migration: migrationView(p.plan) } : {}) }) },
+  progress: { title: (r) => `Migrating ${r.payload.appName} to RBAC for Applications`, steps: () => MIGRATE_STEPS },
+  job: {
+    input: (p, settings): MigrateInput => ({ ...lifecycleTarget(p), settleMinutes: p.settleMinutes ?? settings.migrationSettleMinutes }),
+    start: (engine, input, key) => engine.createMigrateJob(input, key),
+  },
+  settlement: {
+    resultFields(ctx) {
+      const { list } = stepReader(ctx.steps);
+      return {
+        ...lifecycleResultFromSteps(ctx, { scoping: 'rbac' }),
+        removedGraphGrant: list<string>('removeGraphGrant', 'removedAssignmentIds').length > 0,
+        removedPolicies: list<string>('removePolicy', 'removedPolicies'),
+      };
+    },
+    settle({ request, result, audit, post }) {
+      audit({
+        action: 'registration.migrated',
+        objects: { appId: result.clientId, groupSmtp: result.groupSmtp },
+        detail: `Now RBAC for Applications only: Graph grant ${result.removedGraphGrant ? 'removed' : 'was not there'}, ${result.removedPolicies?.length ?? 0} access polic${result.removedPolicies?.length === 1 ? 'y' : 'ies'} removed. ${checkLines(result.checks)}`,
+      });
+      post('result-post', `result-post:${request.id}`);
+    },
+    resultCard: (request) =>
+      lifecycleResultCardOf(request, (model, r) => {
+        model.title = `${request.payload.appName} now uses RBAC for Applications`;
+        model.summary = `The Graph Mail.Send grant ${r.removedGraphGrant ? 'was removed' : 'was already gone'} and ${r.removedPolicies?.length ? 'the Application Access Policy was removed' : 'no access policy was left'}; the Exchange role assignment scoped to ${r.groupSmtp} carries the mail.`;
+      }),
+  },
+  // A second migration, or anything else beside a waiting one, would work on the same objects as the first.
+  runsBesideAWaitingMigration: false,
+  cli: {
+    lines({ result }) {
+      const r = result as MigrateResult;
+      return [
+        `Migrated ${r.appId} to RBAC for Applications (role assignment "${r.roleAssignmentName}", scope ${r.groupSmtp}).`,
+        `Graph Mail.Send grant removed: ${r.removedGraphGrant ? 'yes' : 'there was none'}; access policies removed: ${r.removedPolicies.length}.`,
+        ...r.checks.map((c) => `  ${checkLine(c)}`),
+      ];
+    },
+    registrationLines(r) {
+      if (r.migration?.state === 'waiting') return [`  Migration    : to RBAC, waiting for Exchange's permission cache; continues after ${r.migration.until ?? 'the wait'} (run "opter-mail resume" then)`];
+      if (r.migration?.state === 'running') return [`  Migration    : to RBAC, running (job ${r.migration.jobId})`];
+      return [];
+    },
+  },
+  audit: { what: (p) => `migrate ${p.appName} to RBAC for Applications` },
+});

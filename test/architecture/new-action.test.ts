@@ -1,0 +1,130 @@
+/**
+ * Adding an action = one folder + one registry line (src/actions/README.md). The fixture action lives in its own
+ * folder (fixture-action/) and is added with `createRegistry([...ACTIONS, verifyRegistration])`; nothing else in
+ * src/ knows it. Command parsing, the help card, the approval card and the runner (engine job, progress card,
+ * settlement, result card) must all pick it up from the registry alone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTIONS, createRegistry } from '../../src/actions/registry';
+import { lifecycleTarget } from '../../src/actions/common';
+import { resultCardFor } from '../../src/bot/background/lifecycle-jobs';
+import { ProvisioningRunner } from '../../src/bot/background/runner';
+import { helpCommands, parseCommand } from '../../src/bot/handlers/commands';
+import { actionApproval } from '../../src/bot/handlers/lifecycle-plan';
+import type { BotServices, LifecyclePayload, Origin } from '../../src/bot/types';
+import { approvalCard } from '../../src/cards';
+import { checkCard, renderedTexts } from '../../src/cards/card-check';
+import { systemClock } from '../../src/core/ports';
+import type { Simulator } from '../../src/sim';
+import { openStore, type Store } from '../../src/store';
+import { startTestSimulator } from '../adapters/helpers';
+import { engineFor, mustSucceed, type Harness } from '../lifecycle/helpers';
+import { verifyRegistration } from './fixture-action';
+
+const registry = createRegistry([...ACTIONS, verifyRegistration]);
+
+let sim: Simulator;
+let store: Store;
+let h: Harness;
+
+beforeAll(async () => {
+  sim = await startTestSimulator();
+  store = openStore({ memory: true, decodePayload: registry.decodePayload });
+  h = engineFor(sim, store);
+});
+afterAll(async () => {
+  store?.close();
+  await sim?.close();
+});
+
+describe('a new action is one folder and one registry line', () => {
+  it('is recognised by command parsing, and only with its registry line', () => {
+    expect(parseCommand('please verify “Fixture App”', registry)).toEqual({ kind: 'verify-registration', app: 'Fixture App' });
+    expect(parseCommand('verify Fixture App').kind).toBe('unknown');
+    // The actions that were there keep their words.
+    expect(parseCommand('remove sender a@contoso.com', registry)).toEqual({ kind: 'remove-sender', addresses: ['a@contoso.com'], app: null });
+  });
+
+  it('shows in help', () => {
+    const lines = helpCommands(registry).map((c) => c.example ?? c.command);
+    expect(lines).toContain('verify OpterMessageProxy');
+    expect(lines.slice(-2)).toEqual(['status (or list)', 'help']);
+    expect(helpCommands().map((c) => c.command)).not.toContain('verify');
+  });
+
+  it('has an approval card and runs through the runner and the engine to a settled request', async () => {
+    const setup = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Fixture App', senders: [sim.mailboxes.info] }).id));
+    const r = setup.result!;
+    const origin = { reference: { conversation: { id: 'c1' } }, isChannel: false, serviceUrl: 'https://smba.example/', bot: { id: '28:bot', name: 'bot' }, tenantId: r.tenantId } as unknown as Origin;
+    const payload: LifecyclePayload = {
+      appName: 'Fixture App',
+      appId: r.clientId,
+      overrides: {},
+      groupName: r.names.groupName,
+      groupAlias: r.names.groupAlias,
+      groupSmtp: r.groupSmtp,
+      senders: r.senders,
+      scoping: 'access-policy',
+      origin,
+    };
+    expect(lifecycleTarget(payload)).toEqual({ appDisplayName: 'Fixture App' });
+    const { request } = store.requests.create({
+      kind: verifyRegistration.kind,
+      tenantId: r.tenantId,
+      requester: { aadObjectId: 'requester', name: 'Ada' },
+      payload,
+      expiresAt: new Date(Date.now() + 3_600_000),
+    });
+
+    // The approval card: its variant and plan come from the action.
+    const approval = actionApproval(request, registry)!;
+    expect(approval.variant).toBe('repair');
+    const card = approvalCard({
+      requestId: request.id,
+      kind: approval.variant,
+      requestedBy: { name: 'Ada' },
+      requestedAt: request.createdAt,
+      expiresAt: request.expiresAt,
+      state: { status: 'pending' },
+      viewer: 'approver',
+      plan: approval.plan,
+    });
+    expect(await checkCard(card)).toEqual([]);
+    expect(renderedTexts(card).join('\n')).toContain('Fixture App');
+
+    expect(store.requests.decide(request.id, { decision: 'approve', by: { aadObjectId: 'approver', name: 'Bo' } }).won).toBe(true);
+
+    // The runner: the action's job, progress card and settlement, nothing else.
+    const posted: unknown[] = [];
+    const services = {
+      store,
+      engine: h.engine,
+      clock: systemClock,
+      settings: { progressMinIntervalMs: 0, rotationOverlapDays: 7, migrationSettleMinutes: 120 },
+      log: { info: () => undefined, warn: () => undefined, error: (m: string) => posted.push(m) },
+      io: {
+        post: async (reference: unknown, activity: unknown) => (posted.push(activity), { conversationId: 'c1', activityId: `a${posted.length}`, serviceUrl: origin.serviceUrl, reference }),
+        update: async (_reference: unknown, _id: string, activity: unknown) => void posted.push(activity),
+      },
+      poke: () => undefined,
+    } as unknown as BotServices;
+    const runner = new ProvisioningRunner(services, registry);
+    await runner.start(request.id);
+    await runner.settle();
+
+    const done = store.requests.get(request.id)!;
+    expect(done.lastError).toBeNull();
+    expect(done.status).toBe('succeeded');
+    expect(store.journal.getJob(done.jobId!)!.kind).toBe('repair');
+    expect((done.result as { clientId: string }).clientId).toBe(r.clientId);
+    const actions = store.audit.listForRequest(request.id).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['request.succeeded', 'registration.verified']));
+    expect(store.outbox.list().map((i) => i.kind)).toContain('result-post');
+    // The progress card was titled by the action.
+    expect(JSON.stringify(posted)).toContain('Verifying Fixture App');
+    // And the outbox worker finds its result card, rendered from the stored request.
+    const result = resultCardFor(done, registry)!;
+    expect(renderedTexts(result.card)).toContain('Fixture App was verified');
+    expect(result.origin).toEqual(origin);
+  });
+});
