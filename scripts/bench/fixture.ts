@@ -68,7 +68,7 @@ export interface BenchEngine {
 function timedJournal(journal: JournalPort): { journal: JournalPort; total: () => number } {
   let total = 0;
   const timed = {} as Record<string, unknown>;
-  for (const key of ['createJob', 'getJob', 'listJobs', 'setJobStatus', 'getSteps', 'getStep', 'recordStepStart', 'recordStepOutputs', 'recordStepSuccess', 'recordStepFailure'] as const) {
+  for (const key of ['createJob', 'getJob', 'listJobs', 'setJobStatus', 'finishJob', 'getSteps', 'getStep', 'recordStepStart', 'recordStepOutputs', 'recordStepSuccess', 'recordStepFailure'] as const) {
     const fn = (journal[key] as (...a: unknown[]) => unknown).bind(journal);
     timed[key] = (...args: unknown[]) => {
       const t0 = performance.now();

@@ -6,11 +6,11 @@
  */
 import { z } from 'zod';
 import { lifecycleResultCard, type AdaptiveCardJson, type ApprovalPlan, type LifecycleResultModel, type MigrationPlanView } from '../cards';
-import { checkLine, checkState, unverifiedNotice } from '../provisioning/check-results';
-import type { MigrationPlan } from '../provisioning/migrate';
-import type { NameOverrides } from '../provisioning/names';
-import type { ScopingState } from '../provisioning/registration';
-import type { ScopingModel } from '../provisioning/runtime';
+import { checkLine, checkState, unverifiedNotice } from '../provisioning';
+import type { MigrationPlan } from '../provisioning';
+import type { NameOverrides } from '../provisioning';
+import type { ScopingState } from '../provisioning';
+import type { ScopingModel } from '../provisioning';
 import type { ResultContext } from './types';
 
 /** A stored request, as far as an action reads it (the store's RequestRecord fits). */

@@ -4,7 +4,7 @@
  * (README.md says what its definition provides).
  */
 import type { HelpEntry } from '../cards';
-import type { JobKind } from '../provisioning/engine';
+import type { JobKind } from '../provisioning';
 import { addSender } from './add-sender';
 import { adopt } from './adopt';
 import { migrateRbac } from './migrate-rbac';

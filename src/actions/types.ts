@@ -9,8 +9,8 @@
 import type { z } from 'zod';
 import type { AdaptiveCardJson, ApprovalPlan, ApprovalVariant, HelpEntry } from '../cards';
 import type { JobRecord } from '../core/ports';
-import type { JobOutcome, ProvisioningEngine } from '../provisioning/engine';
-import type { RegistrationSummary } from '../provisioning/registry';
+import type { JobOutcome, ProvisioningEngine } from '../provisioning';
+import type { RegistrationSummary } from '../provisioning';
 import type { ActionRequest, ActionSettings, RequestResult } from './common';
 import type { CommandText } from './text';
 

@@ -12,8 +12,8 @@ import { mkdirSync } from 'node:fs';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
 import { registry } from '../actions/registry';
 import { systemClock, type Clock, type JournalPort } from '../core/ports';
-import { ProvisioningEngine } from '../provisioning/engine';
-import { retryPolicyFromEnv, type RetryPolicy } from '../provisioning/retry';
+import { ProvisioningEngine } from '../provisioning';
+import { retryPolicyFromEnv, type RetryPolicy } from '../provisioning';
 import { roleConfig } from '../requests/rules';
 import { openTenant, type TenantRuntime } from '../runtime/tenant';
 import type { Simulator } from '../sim';
@@ -116,6 +116,7 @@ function fenced(journal: JournalPort, clock: Clock) {
     getJob: guard((id) => journal.getJob(id)),
     listJobs: guard((f) => journal.listJobs(f)),
     setJobStatus: guard((id, s, e) => journal.setJobStatus(id, s, e)),
+    finishJob: guard((id, end) => journal.finishJob(id, end)),
     getSteps: guard((id) => journal.getSteps(id)),
     getStep: guard((id, s) => journal.getStep(id, s)),
     recordStepStart: guard((id, s) => journal.recordStepStart(id, s)),

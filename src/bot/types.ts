@@ -11,8 +11,8 @@ import type {
 } from '../actions/common';
 import type { LifecycleKind, RequestKind } from '../actions/registry';
 import type { Clock } from '../core/ports';
-import type { ExpiryReminder } from '../provisioning/expiry';
-import type { ProvisioningEngine } from '../provisioning/engine';
+import type { ExpiryReminder } from '../provisioning';
+import type { ProvisioningEngine } from '../provisioning';
 import type { RoleConfig } from '../requests/rules';
 import type { TenantRuntime } from '../runtime/tenant';
 import type { Store } from '../store';

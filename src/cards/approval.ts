@@ -3,7 +3,7 @@
  * whether a click counts); while pending it may carry a `refresh` so each listed approver gets a fresh, viewer-specific
  * view. Decided/expired copies have no buttons and no refresh.
  */
-import { nameWarnings } from '../provisioning/names';
+import { nameWarnings } from '../provisioning';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, refreshUserIds, sectionTitle, textBlock, bulletList, warningBox } from './elements';
 import { describeScopingState, migrationPlanElements } from './lifecycle';
 import { escapeMarkdown } from './markdown';

@@ -3,7 +3,8 @@
  * through the official parser and the action/secret contract; a playground or docs page can render the same list.
  * All ids, names and the "secret" here are made up.
  */
-import { PROVISION_STEPS, STEP_TITLES } from '../provisioning/engine';
+import { PROVISION_STEPS } from '../provisioning';
+import { stepTitle } from './step-titles';
 import * as approval from './approval';
 import * as lifecycle from './lifecycle';
 import * as audit from './audit';
@@ -101,18 +102,17 @@ export function sampleProgress(): { running: ProgressCardModel; failed: Progress
   let p = newProgress({
     requestId: SAMPLE_REQUEST_ID,
     title: 'Setting up OpterMessageProxy',
-    steps: PROVISION_STEPS.map((id) => ({ id, title: STEP_TITLES[id] ?? id })),
+    steps: PROVISION_STEPS.map((id) => ({ id, title: stepTitle(id) })),
     at: at(0),
   });
   const jobId = 'job_1';
   p = applyProgressEvent(p, { type: 'job-started', jobId, at: at(0) });
-  p = applyProgressEvent(p, { type: 'step-succeeded', jobId, step: 'validate', title: STEP_TITLES.validate, summary: '2 mailboxes found', at: at(0) });
-  p = applyProgressEvent(p, { type: 'step-succeeded', jobId, step: 'app', title: STEP_TITLES.app, summary: `Created (client ID ${SAMPLE_CLIENT_ID})`, at: at(1) });
+  p = applyProgressEvent(p, { type: 'step-succeeded', jobId, step: 'validate', summary: '2 mailboxes found', at: at(0) });
+  p = applyProgressEvent(p, { type: 'step-succeeded', jobId, step: 'app', summary: `Created (client ID ${SAMPLE_CLIENT_ID})`, at: at(1) });
   p = applyProgressEvent(p, {
     type: 'step-retrying',
     jobId,
     step: 'servicePrincipal',
-    title: STEP_TITLES.servicePrincipal,
     attempt: 2,
     reason: 'waiting for Microsoft to replicate the new service principal',
     waitMs: 4000,
@@ -124,7 +124,6 @@ export function sampleProgress(): { running: ProgressCardModel; failed: Progress
       type: 'step-failed',
       jobId,
       step: 'servicePrincipal',
-      title: STEP_TITLES.servicePrincipal,
       code: 'E_REPLICATION_TIMEOUT',
       message: 'The service principal did not appear within 5 minutes.',
       action: 'New objects usually appear within minutes; press Retry to continue where it stopped.',
@@ -134,7 +133,7 @@ export function sampleProgress(): { running: ProgressCardModel; failed: Progress
   );
   let s = applyProgressEvent(failed, { type: 'job-started', jobId, at: at(10) });
   for (const step of PROVISION_STEPS.slice(2)) {
-    s = applyProgressEvent(s, { type: 'step-succeeded', jobId, step, title: STEP_TITLES[step] ?? step, summary: 'Done', at: at(11) });
+    s = applyProgressEvent(s, { type: 'step-succeeded', jobId, step, summary: 'Done', at: at(11) });
   }
   s = applyProgressEvent(s, { type: 'check', jobId, name: 'info@contoso.com → Granted', ok: true, detail: 'Granted', at: at(12) });
   s = applyProgressEvent(s, { type: 'check', jobId, name: 'control@contoso.com → Denied', ok: true, detail: 'Denied', at: at(12) });
@@ -143,12 +142,11 @@ export function sampleProgress(): { running: ProgressCardModel; failed: Progress
   const succeeded = applyProgressEvent(s, { type: 'job-finished', jobId, status: 'succeeded', at: at(12) });
   let w = newProgress({ requestId: SAMPLE_REQUEST_ID, title: 'Migrating OpterMessageProxy to RBAC for Applications', steps: [{ id: 'verifyRbac', title: 'Verify the RBAC scope' }, { id: 'settle', title: 'Wait for Exchange’s permission cache' }], at: at(0) });
   w = applyProgressEvent(w, { type: 'job-started', jobId, at: at(0) });
-  w = applyProgressEvent(w, { type: 'step-succeeded', jobId, step: 'verifyRbac', title: 'Verify the RBAC scope', summary: '3 checks passed', at: at(1) });
+  w = applyProgressEvent(w, { type: 'step-succeeded', jobId, step: 'verifyRbac', summary: '3 checks passed', at: at(1) });
   w = applyProgressEvent(w, {
     type: 'step-failed',
     jobId,
     step: 'settle',
-    title: 'Wait for Exchange’s permission cache',
     code: 'E_JOB_UNFINISHED',
     message: 'The job is not finished yet: RBAC is in place and verified; the Graph grant is removed only after 2026-03-02T16:01:00Z. Mail keeps flowing meanwhile.',
     action: 'Run resume (or press Retry) to finish it.',

@@ -183,7 +183,7 @@ describe('progress while a job waits on purpose', () => {
     expect(resumed.status).toBe('running');
     expect(resumed.waiting).toBeUndefined();
     const failed = applyProgressEvent(
-      applyProgressEvent(resumed, { type: 'step-failed', jobId: 'job_1', step: 'removeGraphGrant', title: 'x', code: 'E_GRAPH_PERMISSION', message: 'no', action: 'grant it', at: '2026-03-02T16:03:00Z' }),
+      applyProgressEvent(resumed, { type: 'step-failed', jobId: 'job_1', step: 'removeGraphGrant', code: 'E_GRAPH_PERMISSION', message: 'no', action: 'grant it', at: '2026-03-02T16:03:00Z' }),
       { type: 'job-finished', jobId: 'job_1', status: 'failed', at: '2026-03-02T16:03:00Z' },
     );
     expect(failed.status).toBe('failed');

@@ -3,7 +3,7 @@
  * rotation card whose "Opter updated" button retires the old secrets, the expiry reminder with "Rotate now", and
  * the result of a lifecycle job. None of them ever holds a secret: only key ids, names and times.
  */
-import { CARD_MARK, checkDetail, checkState } from '../provisioning/check-results';
+import { CARD_MARK, checkDetail, checkState } from '../provisioning';
 import { adaptiveCard, banner, bulletList, container, execute, factSet, formatUtc, heading, plainText, relativeTo, sectionTitle, textBlock } from './elements';
 import type {
   AdaptiveCardJson,

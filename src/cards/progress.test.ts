@@ -10,19 +10,19 @@ describe('applyProgressEvent', () => {
   it('starts with every planned step pending and does not modify its input', () => {
     const m = base();
     expect(m.steps.map((s) => s.state)).toEqual(['pending', 'pending']);
-    const next = applyProgressEvent(m, { type: 'step-started', jobId: 'j', step: 'app', title: 'App registration', at: at(1) });
+    const next = applyProgressEvent(m, { type: 'step-started', jobId: 'j', step: 'app', at: at(1) });
     expect(m.steps[0].state).toBe('pending');
     expect(next.steps[0].state).toBe('running');
     expect(next.updatedAt).toBe(at(1));
   });
 
   it('records retries with attempt, reason and the next try time', () => {
-    const m = applyProgressEvent(base(), { type: 'step-retrying', jobId: 'j', step: 'sp', title: 'Service principal', attempt: 3, reason: 'waiting for Microsoft to replicate the new service principal', waitMs: 8000, at: at(10) });
+    const m = applyProgressEvent(base(), { type: 'step-retrying', jobId: 'j', step: 'sp', attempt: 3, reason: 'waiting for Microsoft to replicate the new service principal', waitMs: 8000, at: at(10) });
     expect(m.steps[1]).toEqual({ id: 'sp', title: 'Service principal', state: 'retrying', attempt: 3, reason: 'waiting for Microsoft to replicate the new service principal', nextAttemptAt: at(18) });
   });
 
   it('records a failure on the step and on the job; a resume clears the job failure and the step restarts clean', () => {
-    let m = applyProgressEvent(base(), { type: 'step-failed', jobId: 'j', step: 'sp', title: 'Service principal', code: 'E_THROTTLED', message: '429', action: 'Wait a few minutes, then try again.', at: at(5) });
+    let m = applyProgressEvent(base(), { type: 'step-failed', jobId: 'j', step: 'sp', code: 'E_THROTTLED', message: '429', action: 'Wait a few minutes, then try again.', at: at(5) });
     m = applyProgressEvent(m, { type: 'job-finished', jobId: 'j', status: 'failed', at: at(5) });
     expect(m.status).toBe('failed');
     // The engine's words fit any place; this card has a Retry button, so it names it.
@@ -31,12 +31,12 @@ describe('applyProgressEvent', () => {
     expect(m.status).toBe('running');
     expect(m.failure).toBeUndefined();
     expect(m.finishedAt).toBeUndefined();
-    m = applyProgressEvent(m, { type: 'step-started', jobId: 'j', step: 'sp', title: 'Service principal', at: at(31) });
+    m = applyProgressEvent(m, { type: 'step-started', jobId: 'j', step: 'sp', at: at(31) });
     expect(m.steps[1]).toEqual({ id: 'sp', title: 'Service principal', state: 'running' });
   });
 
   it('adds steps it was not told about, upserts checks by name and keeps the last 5 notes', () => {
-    let m = applyProgressEvent(base(), { type: 'step-skipped', jobId: 'j', step: 'grant', title: 'Grant', summary: 'RBAC mode', at: at(1) });
+    let m = applyProgressEvent(base(), { type: 'step-skipped', jobId: 'j', step: 'grant', summary: 'RBAC mode', at: at(1) });
     expect(m.steps.map((s) => [s.id, s.state, s.summary])).toContainEqual(['grant', 'skipped', 'RBAC mode']);
     m = applyProgressEvent(m, { type: 'check', jobId: 'j', name: 'a@x → Granted', ok: false, detail: 'Denied', at: at(2) });
     m = applyProgressEvent(m, { type: 'check', jobId: 'j', name: 'a@x → Granted', ok: true, detail: 'Granted', at: at(3) });
@@ -109,7 +109,7 @@ describe('progressCard', () => {
   });
 
   it('uses a catalogue-independent title for codes it does not know', () => {
-    const m = applyProgressEvent(base(), { type: 'step-failed', jobId: 'j', step: 'app', title: 'App', code: 'E_SOMETHING_NEW', message: 'm', action: 'a', at: at(1) });
+    const m = applyProgressEvent(base(), { type: 'step-failed', jobId: 'j', step: 'app', code: 'E_SOMETHING_NEW', message: 'm', action: 'a', at: at(1) });
     expect(renderedTexts(progressCard({ ...m, status: 'failed' }))).toContain('E_SOMETHING_NEW: The step failed');
   });
 });

@@ -4,9 +4,10 @@
  */
 import { ERROR_CATALOGUE, describeAction, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
-import { CARD_MARK, checkDetail, checkState, unverifiedNotice } from '../provisioning/check-results';
+import { CARD_MARK, checkDetail, checkState, unverifiedNotice } from '../provisioning';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, sectionTitle, textBlock } from './elements';
 import { escapeMarkdown } from './markdown';
+import { stepTitle } from './step-titles';
 import type { AdaptiveCardJson, CardElement, ProgressCardModel, ProgressStepView, StepState } from './types';
 
 const STATE_LABEL: Record<StepState, { icon: string; word: string; color?: 'Good' | 'Warning' | 'Attention' | 'Accent' }> = {
@@ -156,22 +157,22 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
       delete next.waiting;
       break;
     case 'step-started':
-      reset(step(event.step, event.title), 'running');
+      reset(step(event.step, stepTitle(event.step)), 'running');
       break;
     case 'step-succeeded': {
-      const s = step(event.step, event.title);
+      const s = step(event.step, stepTitle(event.step));
       reset(s, 'done');
       if (event.summary) s.summary = event.summary;
       break;
     }
     case 'step-skipped': {
-      const s = step(event.step, event.title);
+      const s = step(event.step, stepTitle(event.step));
       reset(s, 'skipped');
       if (event.summary) s.summary = event.summary;
       break;
     }
     case 'step-retrying': {
-      const s = step(event.step, event.title);
+      const s = step(event.step, stepTitle(event.step));
       reset(s, 'retrying');
       s.attempt = event.attempt;
       s.reason = event.reason;
@@ -179,7 +180,7 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
       break;
     }
     case 'step-failed': {
-      const s = step(event.step, event.title);
+      const s = step(event.step, stepTitle(event.step));
       if (event.code === UNFINISHED) {
         // The message is "<catalogue title>: <detail>"; the detail alone says what it waits for.
         const prefix = `${ERROR_CATALOGUE[UNFINISHED].title}: `;
@@ -208,6 +209,12 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
       if (next.notes.length > MAX_NOTES) next.notes.splice(0, next.notes.length - MAX_NOTES);
       break;
     case 'job-finished':
+      if (event.status === 'waiting' && !next.failure) {
+        next.status = 'waiting';
+        next.waiting = { reason: next.waiting?.reason ?? 'Waiting for Microsoft.', ...next.waiting, ...(event.resumeAfter ? { until: event.resumeAfter } : {}) };
+        break;
+      }
+      // A job from before the waiting status: its waiting step failed with E_JOB_UNFINISHED.
       if (event.status === 'failed' && next.waiting && !next.failure) {
         next.status = 'waiting';
         break;

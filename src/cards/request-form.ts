@@ -3,8 +3,8 @@
  * "Check"/"Submit" with the server's field-level errors, the derived names, or a name-conflict choice.
  */
 import { describeAction, type OpterError } from '../core/errors';
-import { DEFAULT_APP_DISPLAY_NAME, DEFAULT_SECRET_VALID_YEARS, nameWarnings } from '../provisioning/names';
-import { parseSenderList } from '../provisioning/senders';
+import { DEFAULT_APP_DISPLAY_NAME, DEFAULT_SECRET_VALID_YEARS, nameWarnings } from '../provisioning';
+import { parseSenderList } from '../provisioning';
 import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, plainText, textBlock, warningBox } from './elements';
 import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardElement, RequestFormField, RequestFormModel, RequestFormValues, ScopingModel } from './types';

@@ -9,7 +9,7 @@
  *
  * Each builder copies the fields it shows by name, so passing a richer object can never leak a secret into a card.
  */
-import { OUTPUT_LABELS, testHints } from '../provisioning/output';
+import { OUTPUT_LABELS, testHints } from '../provisioning';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, sectionTitle, textBlock } from './elements';
 import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardAction, CardElement, RevealedSecretModel, SecretExpiredModel, SecretFacts, SecretHiddenModel, SecretReadyModel } from './types';

@@ -3,7 +3,7 @@
  * drift. Actions carry only the registration id; the server re-detects drift before repairing anything.
  */
 import { actionSet, adaptiveCard, banner, container, execute, factSet, formatUtc, heading, listOrNone, relativeTo, sectionTitle, textBlock, bulletList, type ContainerStyle } from './elements';
-import { CARD_MARK } from '../provisioning/check-results';
+import { CARD_MARK } from '../provisioning';
 import { describeScopingState } from './lifecycle';
 import { escapeMarkdown } from './markdown';
 import type { AdaptiveCardJson, CardAction, CardElement, RegistrationStatus, StatusCardModel } from './types';

@@ -39,19 +39,19 @@ import { testEmail } from '../actions/test-email';
 import { ERROR_CATALOGUE, OpterError, exitCodeFor, toOpterError, type ErrorCode } from '../core/errors';
 import { systemClock, type ProgressEvent, type SecretSink } from '../core/ports';
 import { describeCredential, readDataDir } from '../adapters/config';
-import { ProvisioningEngine, validateProvisionInput, type JobOutcome, type ProvisionInput } from '../provisioning/engine';
-import { secretsExpiringWithin } from '../provisioning/expiry';
-import { inspectRegistration } from '../provisioning/inspect';
-import { inspectMigration } from '../provisioning/migrate';
-import { surveyRegistrations, type RegistrationSurvey } from '../provisioning/registry';
-import { checkState, tallyChecks, unverifiedNotice } from '../provisioning/check-results';
-import type { VerificationCheck } from '../provisioning/runtime';
-import { findDueRetirements } from '../provisioning/rotate';
-import { retryPolicyFromEnv } from '../provisioning/retry';
-import { SCOPING_MODELS, type ScopingModel } from '../provisioning/runtime';
-import { formatDerivedNames, deriveNames } from '../provisioning/names';
-import { outputFields } from '../provisioning/output';
-import { parseSenderList } from '../provisioning/senders';
+import { ProvisioningEngine, validateProvisionInput, type JobOutcome, type ProvisionInput } from '../provisioning';
+import { secretsExpiringWithin } from '../provisioning';
+import { inspectRegistration } from '../provisioning';
+import { inspectMigration } from '../provisioning';
+import { surveyRegistrations, type RegistrationSurvey } from '../provisioning';
+import { checkState, tallyChecks, unverifiedNotice } from '../provisioning';
+import type { VerificationCheck } from '../provisioning';
+import { findDueRetirements } from '../provisioning';
+import { retryPolicyFromEnv } from '../provisioning';
+import { SCOPING_MODELS, type ScopingModel } from '../provisioning';
+import { formatDerivedNames, deriveNames } from '../provisioning';
+import { outputFields } from '../provisioning';
+import { parseSenderList } from '../provisioning';
 import { appendAudit, progressAuditor } from '../runtime/audit';
 import { loadOrCreateEncryptionKey, openStore, type AuditActor, type Store } from '../store';
 import { openTenant, simulatorPaths, usesEmbeddedSimulator, type TenantRuntime } from '../runtime/tenant';
@@ -282,7 +282,7 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       case 'resume':
         return await withRuntime(dataDir, env, io, json, {}, async (rt) => {
           // Interrupted jobs, and failed ones that a retry can fix (bad input needs a new request instead).
-          const retryable = rt.store.journal.listJobs({ status: 'failed' }).filter((j) => !isInputError(j.lastError?.code));
+          const retryable = rt.store.journal.listJobs().filter((j) => j.status === 'waiting' || (j.status === 'failed' && !isInputError(j.lastError?.code)));
           const jobs = [...rt.store.journal.listJobs({ status: 'running' }), ...retryable];
           if (jobs.length === 0) {
             if (json) io.out(JSON.stringify({ ok: true, resumed: [] }));

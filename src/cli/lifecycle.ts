@@ -5,10 +5,10 @@
  */
 import { actionFor, registry } from '../actions/registry';
 import type { CliResultDoc } from '../actions/types';
-import type { LifecycleResult } from '../provisioning/engine';
-import type { secretsExpiringWithin } from '../provisioning/expiry';
-import type { MigrationPlan } from '../provisioning/migrate';
-import type { RegistrationSummary } from '../provisioning/registry';
+import type { LifecycleResult } from '../provisioning';
+import type { secretsExpiringWithin } from '../provisioning';
+import type { MigrationPlan } from '../provisioning';
+import type { RegistrationSummary } from '../provisioning';
 
 /** A finished job's lines, as its action words them (src/actions); the kind when no action has lines. */
 export function actionLines(kind: string, doc: CliResultDoc): string[] {

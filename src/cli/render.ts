@@ -1,22 +1,23 @@
 /** Human rendering of progress events for a terminal (stderr), one line per event. */
 import { ERROR_CATALOGUE, describeAction, type ErrorCode } from '../core/errors';
 import type { ProgressEvent } from '../core/ports';
-import { checkLine } from '../provisioning/check-results';
+import { stepTitle } from '../cards/step-titles';
+import { checkLine } from '../provisioning';
 
 const MARK = { ok: '✓', skip: '•', retry: '…', fail: '✗', run: '→' };
 
 export function renderProgressLine(e: ProgressEvent): string | null {
   switch (e.type) {
     case 'step-started':
-      return `${MARK.run} ${e.title}`;
+      return `${MARK.run} ${stepTitle(e.step)}`;
     case 'step-succeeded':
-      return `${MARK.ok} ${e.title}: ${e.summary}`;
+      return `${MARK.ok} ${stepTitle(e.step)}: ${e.summary}`;
     case 'step-skipped':
-      return `${MARK.skip} ${e.title}: ${e.summary} (done earlier)`;
+      return `${MARK.skip} ${stepTitle(e.step)}: ${e.summary} (done earlier)`;
     case 'step-retrying':
-      return `${MARK.retry} ${e.title}: ${e.reason} — retry ${e.attempt} in ${formatWait(e.waitMs)}`;
+      return `${MARK.retry} ${stepTitle(e.step)}: ${e.reason} — retry ${e.attempt} in ${formatWait(e.waitMs)}`;
     case 'step-failed':
-      return `${MARK.fail} ${e.title}: ${e.code} ${e.message}\n    What to do: ${e.code in ERROR_CATALOGUE ? describeAction(e.code as ErrorCode, e.detail, 'cli-job') : e.action}`;
+      return `${MARK.fail} ${stepTitle(e.step)}: ${e.code} ${e.message}\n    What to do: ${e.code in ERROR_CATALOGUE ? describeAction(e.code as ErrorCode, e.detail, 'cli-job') : e.action}`;
     case 'check':
       return `  ${checkLine({ name: e.name, ok: e.ok, detail: e.detail, skipped: e.skipped })}`;
     case 'note':

@@ -220,6 +220,8 @@ export interface OpterErrorOptions {
   status?: number;
   /** Field the error is about (cards show it next to that input). */
   field?: string;
+  /** E_JOB_UNFINISHED: the job waits until this time (ISO-8601); running it again then can finish it. */
+  resumeAfter?: string;
   cause?: unknown;
 }
 
@@ -231,6 +233,7 @@ export class OpterError extends Error {
   readonly retryReason?: string;
   readonly status?: number;
   readonly field?: string;
+  readonly resumeAfter?: string;
 
   constructor(code: ErrorCode, options: OpterErrorOptions = {}) {
     super(`${code}: ${ERROR_CATALOGUE[code].title}${options.detail ? ` — ${options.detail}` : ''}`, { cause: options.cause });
@@ -242,6 +245,7 @@ export class OpterError extends Error {
     this.retryReason = options.retryReason;
     this.status = options.status;
     this.field = options.field;
+    this.resumeAfter = options.resumeAfter;
   }
 
   /** Title and detail without the code, for people (cards, CLI lines); `message` keeps the code for logs. */

@@ -286,15 +286,16 @@ export interface ExchangeLifecyclePort {
 
 export type ProgressEvent =
   | { type: 'job-started'; jobId: string; at: string }
-  | { type: 'step-started'; jobId: string; step: string; title: string; at: string }
-  | { type: 'step-succeeded'; jobId: string; step: string; title: string; summary: string; at: string }
-  | { type: 'step-skipped'; jobId: string; step: string; title: string; summary: string; at: string }
-  | { type: 'step-retrying'; jobId: string; step: string; title: string; attempt: number; reason: string; waitMs: number; at: string }
-  | { type: 'step-failed'; jobId: string; step: string; title: string; code: string; message: string; action: string; detail?: string; at: string }
+  // Steps are named by id; what a step is called on a card or a CLI line is decided there (src/cards/step-titles.ts).
+  | { type: 'step-started'; jobId: string; step: string; at: string }
+  | { type: 'step-succeeded'; jobId: string; step: string; summary: string; at: string }
+  | { type: 'step-skipped'; jobId: string; step: string; summary: string; at: string }
+  | { type: 'step-retrying'; jobId: string; step: string; attempt: number; reason: string; waitMs: number; at: string }
+  | { type: 'step-failed'; jobId: string; step: string; code: string; message: string; action: string; detail?: string; at: string }
   /** `skipped`: the check did not run (ok is then false, yet it did not fail). */
   | { type: 'check'; jobId: string; name: string; ok: boolean; detail: string; skipped?: boolean; at: string }
   | { type: 'note'; jobId: string; message: string; at: string }
-  | { type: 'job-finished'; jobId: string; status: 'succeeded' | 'failed'; at: string };
+  | { type: 'job-finished'; jobId: string; status: 'succeeded' | 'failed' | 'waiting'; resumeAfter?: string; at: string };
 
 export type ProgressListener = (e: ProgressEvent) => void;
 
@@ -302,7 +303,11 @@ export type ProgressListener = (e: ProgressEvent) => void;
 // Journal (durable job/step records; implemented on SQLite in src/store)
 // ---------------------------------------------------------------------------------------------------------------
 
-export type JobStatus = 'running' | 'succeeded' | 'failed';
+/**
+ * `waiting`: the job stopped on purpose until `resumeAfter` (a permission cache, a secret overlap) and is run again
+ * then; it has not failed.
+ */
+export type JobStatus = 'running' | 'waiting' | 'succeeded' | 'failed';
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed';
 
 export interface RecordedError {
@@ -319,10 +324,21 @@ export interface JobRecord {
   input: unknown;
   /** Optional caller key (e.g. a request id) that makes createJob idempotent. */
   idempotencyKey: string | null;
+  /** For a failed job why it failed; for a waiting one why it waits (E_JOB_UNFINISHED). */
   lastError: RecordedError | null;
+  /** A waiting job: when running it again can finish it (null: whenever). Null for every other status. */
+  resumeAfter: string | null;
+  /** A succeeded job's result (JSON, never a secret), as its workflow returned it; null before it succeeded. */
+  result: unknown;
   createdAt: string;
   updatedAt: string;
 }
+
+/** How a run of a job ended, recorded in one write. */
+export type JobEnd =
+  | { status: 'succeeded'; result: unknown }
+  | { status: 'waiting'; resumeAfter: string | null; lastError: RecordedError }
+  | { status: 'failed'; lastError: RecordedError };
 
 export interface StepRecord {
   jobId: string;
@@ -346,6 +362,8 @@ export interface JournalPort {
   getJob(id: string): JobRecord | null;
   listJobs(filter?: { status?: JobStatus; kind?: string }): JobRecord[];
   setJobStatus(id: string, status: JobStatus, lastError?: RecordedError | null): void;
+  /** Ends a run: status with its result, or its error and (waiting) resume time. */
+  finishJob(id: string, end: JobEnd): void;
   getSteps(jobId: string): StepRecord[];
   getStep(jobId: string, step: string): StepRecord | null;
   /** Marks the step running and increments attempts (creates the row if needed). */

@@ -1,11 +1,12 @@
 /**
- * What the bot (and any other front door) calls. Jobs: create with `engine.createXJob(input)` (input validated, nothing
- * called yet; pass `{ idempotencyKey: requestId }`), then `engine.run(jobId)`; a crashed or waiting job is run again
- * with the same call. Pure helpers plan and decide without touching the tenant.
+ * src/provisioning's public surface: code outside src/provisioning imports this file only (test/architecture
+ * enforces it). Jobs: create with `engine.createJob(kind, input)` or its per-kind name `engine.createXJob(input)`
+ * (input validated, nothing called yet; pass `{ idempotencyKey: requestId }`), then `engine.run(jobId)`; a crashed or
+ * waiting job is run again with the same call, and a succeeded one carries its typed result (`job.result`). Pure
+ * helpers plan and decide without touching the tenant.
  */
 export {
   ProvisioningEngine,
-  STEP_TITLES,
   PROVISION_STEPS,
   PROVISION_RBAC_STEPS,
   ADD_SENDER_STEPS,
@@ -16,9 +17,12 @@ export {
   REMOVE_SENDER_STEPS,
   TEST_EMAIL_STEPS,
   ADOPT_STEPS,
+  storedProvisionResult,
   validateProvisionInput,
   type AddSendersInput,
+  type CreateJobOptions,
   type EngineDeps,
+  type JobTypes,
   type JobKind,
   type JobOutcome,
   type LifecycleResult,
@@ -62,3 +66,15 @@ export {
 export { type RemoveSendersInput, type RemoveSendersResult } from './remove-sender';
 export { PROPAGATION_CAVEAT, TEST_SECRET_LIFETIME_MS, type TestEmailInput, type TestEmailResult, type TestLayer } from './test-email';
 export { baselineFor, detectDrift, indexJournal, listRegistrations, looksLikeScript, type AdoptInput, type AdoptResult, type Baseline, type DriftItem, type DriftKind, type LastVerification, type RegistrationSummary } from './registry';
+
+// Names, senders, secrets, checks and output: the pure helpers the cards, the bot and the CLI use
+export { CARD_MARK, checkDetail, checkLine, checkState, describeChecks, tallyChecks, unverifiedNotice } from './check-results';
+export { inspectRegistration } from './inspect';
+export { DEFAULT_APP_DISPLAY_NAME, DEFAULT_SECRET_VALID_YEARS, type DerivedNames, type NameOverrides, deriveNames, formatDerivedNames, formatRoundTripUtc, nameWarnings, typedTextProblem } from './names';
+export { checkSenderSyntax, checkSendersInTenant, describeSenderProblems, isValidAddress, parseSenderList, problemsToError } from './senders';
+export { type GroupOwnership, groupOwnership, ownershipRefusal } from './ownership';
+export { secretLifetime } from './lifetime';
+export { checkSecretPolicy, secretsBlockedError } from './secret-policy';
+export { type RegistrationSurvey, surveyRegistrations } from './registry';
+export { type RetryPolicy, retryPolicyFromEnv } from './retry';
+export { OUTPUT_LABELS, formatOutputBlock, outputFields, testHints, type OutputFields } from './output';

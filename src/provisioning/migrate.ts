@@ -12,9 +12,9 @@
  * At every point at least one path lets the senders send, and no point allows the control mailbox.
  */
 import { OpterError } from '../core/errors';
-import { currentSenders, groupOf, namesOf, stepLocate } from './locate';
+import { currentSenders, namesOf, type LocatedRegistration } from './locate';
 import type { DerivedNames, NameOverrides } from './names';
-import { DIRECT_MEMBERS_NOTE, RBAC_PROPAGATION_NOTE, checkNoGraphGrant, expectControlOutOfScope, expectInScope, stepExchangeServicePrincipal, stepOrganization, stepRemoveGraphGrant, stepRoleAssignment, type RbacTarget } from './rbac';
+import { DIRECT_MEMBERS_NOTE, checkNoGraphGrant, expectControlOutOfScope, expectInScope, type RbacTarget } from './rbac';
 import { policyTargetsGroup, readRegistration, type RegistrationFacts } from './registration';
 import { RBAC_MAIL_SEND_ROLE, roleAssignmentNameFor } from './identity';
 import type { ExchangeLifecyclePort, ExchangePort, DirectoryPort } from '../core/ports';
@@ -23,6 +23,9 @@ import { verdict } from './checks';
 
 /** Microsoft's upper figure for the RBAC permission cache [R2 as quoted, docs/microsoft-facts.md §9.5]. */
 export const DEFAULT_SETTLE_MINUTES = 120;
+
+/** A migrate job's input as the journal holds it (validateMigrateInput filled in the default). */
+export type StoredMigrateInput = MigrateInput & { settleMinutes: number };
 
 export interface MigrateInput {
   appDisplayName: string;
@@ -225,7 +228,7 @@ export async function inspectMigration(
   return { state, plan: planMigration(state, { settleMinutes: valid.settleMinutes }) };
 }
 
-export function validateMigrateInput(input: MigrateInput): MigrateInput {
+export function validateMigrateInput(input: MigrateInput): StoredMigrateInput {
   const appDisplayName = (input.appDisplayName ?? '').trim();
   if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });
   namesOf({ appDisplayName, overrides: input.overrides });
@@ -249,36 +252,24 @@ export interface MigrateResult {
 
 export const MIGRATE_STEPS = ['locate', 'organization', 'exchangeServicePrincipal', 'roleAssignment', 'verifyRbac', 'settle', 'removeGraphGrant', 'removePolicy', 'verify'] as const;
 
-export async function runMigrate(rt: JobRuntime): Promise<MigrateResult> {
-  const input = rt.job.input as Required<Pick<MigrateInput, 'settleMinutes'>> & MigrateInput;
-  const names = namesOf(input);
-  const { exchange, journal, clock } = rt.ports;
-  const loc = await stepLocate(rt, names, { requireGroup: true });
-  if (!loc.spObjectId) throw new OpterError('E_NOT_FOUND', { detail: 'the app has no service principal (enterprise app) — run repair first.' });
-  const group = groupOf(loc)!;
-  const target: RbacTarget = {
-    names,
-    appId: loc.appId,
-    appDisplayName: loc.appDisplayName,
-    spObjectId: loc.spObjectId,
-    spIsNew: false,
-    group,
-    groupIsNew: false,
-  };
-
-  await stepOrganization(rt);
-  const exoSp = await stepExchangeServicePrincipal(rt, target);
-  const assignment = await stepRoleAssignment(rt, target, exoSp.exoSpObjectId, exoSp.created);
-
-  // Nothing is removed unless the RBAC path is proven for every sender (and not for the control mailbox).
-  await rt.step<{ checks: VerificationCheck[] }>('verifyRbac', async () => {
+/** Nothing is removed unless the RBAC path is proven for every sender (and not for the control mailbox). */
+export function verifyRbacAdded(rt: JobRuntime, loc: LocatedRegistration, exoSpObjectId: string) {
+  return rt.step<{ checks: VerificationCheck[] }>('verifyRbac', async () => {
     const checks: VerificationCheck[] = [];
-    for (const s of loc.senders) checks.push(await expectInScope(rt, exoSp.exoSpObjectId, s, true));
-    checks.push(await expectControlOutOfScope(rt, exoSp.exoSpObjectId, loc.senders));
+    for (const s of loc.senders) checks.push(await expectInScope(rt, exoSpObjectId, s, true));
+    checks.push(await expectControlOutOfScope(rt, exoSpObjectId, loc.senders));
     return { out: { checks }, summary: `${verdict(checks)}; the Graph grant and access policy are still in place` };
   });
+}
 
-  await rt.step<{ waitedMs: number }>('settle', async () => {
+/**
+ * Waits for Exchange's permission cache after the role assignment: in-process when the wait is short, else the
+ * job stops as waiting until the time has come.
+ */
+export function settlePermissionCache(rt: JobRuntime<StoredMigrateInput>, assignment: { assignedAt?: string | null }) {
+  const input = rt.input;
+  const { journal, clock } = rt.ports;
+  return rt.step<{ waitedMs: number }>('settle', async () => {
     const assignedAt = assignment.assignedAt ? new Date(assignment.assignedAt).getTime() : null;
     if (assignedAt === null || input.settleMinutes === 0) {
       return { out: { waitedMs: 0 }, summary: assignedAt === null ? 'The role assignment existed before this migration; no wait needed' : 'No wait requested' };
@@ -294,12 +285,15 @@ export async function runMigrate(rt: JobRuntime): Promise<MigrateResult> {
     journal.recordStepOutputs(rt.job.id, 'settle', { resumeAfter });
     throw new OpterError('E_JOB_UNFINISHED', {
       detail: `RBAC is in place and verified; the Graph grant is removed only after ${resumeAfter}, when Exchange's permission cache has caught up. Mail keeps flowing meanwhile.`,
+      resumeAfter,
     });
   });
+}
 
-  const removedGrant = await stepRemoveGraphGrant(rt, loc.spObjectId);
-
-  const removedPolicies = await rt.step<{ removedPolicies: string[] }>('removePolicy', async () => {
+/** Removes the access policy scoped to the sender group (last: while the grant exists it limits the app). */
+export function removeAccessPolicy(rt: JobRuntime, loc: LocatedRegistration, target: RbacTarget) {
+  const { exchange } = rt.ports;
+  return rt.step<{ removedPolicies: string[] }>('removePolicy', async () => {
     const all = (await exchange.getApplicationAccessPolicies()).filter((p) => p.appId.toLowerCase() === loc.appId.toLowerCase());
     const ours = all.filter((p) => p.accessRight === 'RestrictAccess' && policyTargetsGroup(p, target.group));
     for (const p of ours) await exchange.removeApplicationAccessPolicy(p.identity);
@@ -310,28 +304,20 @@ export async function runMigrate(rt: JobRuntime): Promise<MigrateResult> {
       summary: ours.length ? `Removed the Application Access Policy (RestrictAccess to ${target.group.smtp})` : 'No access policy scoped to the group was left',
     };
   });
+}
 
-  const verify = await rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
+/** The end state: the senders in scope as they are now, the control out, no Graph grant, no access policy. */
+export function verifyMigrated(rt: JobRuntime, loc: LocatedRegistration, exoSpObjectId: string, target: RbacTarget) {
+  const { exchange } = rt.ports;
+  return rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
     // The wait may have lasted hours: senders removed or added through the bot meanwhile are checked as they are now.
     const senders = await currentSenders(rt, loc);
     const checks: VerificationCheck[] = [];
-    for (const s of senders) checks.push(await expectInScope(rt, exoSp.exoSpObjectId, s, true));
-    checks.push(await expectControlOutOfScope(rt, exoSp.exoSpObjectId, senders));
+    for (const s of senders) checks.push(await expectInScope(rt, exoSpObjectId, s, true));
+    checks.push(await expectControlOutOfScope(rt, exoSpObjectId, senders));
     checks.push(await checkNoGraphGrant(rt, loc.spObjectId!));
     const left = (await exchange.getApplicationAccessPolicies()).filter((p) => p.appId.toLowerCase() === loc.appId.toLowerCase() && p.accessRight === 'RestrictAccess' && policyTargetsGroup(p, target.group));
     checks.push(rt.check({ name: 'Access policy removed', ok: left.length === 0, detail: left.length ? `still present: ${left.map((p) => p.identity).join(', ')}` : 'no access policy scoped to the sender group' }));
     return { out: { checks }, summary: verdict(checks) };
   });
-
-  rt.note(RBAC_PROPAGATION_NOTE);
-  return {
-    kind: 'migrate-rbac',
-    appId: loc.appId,
-    groupSmtp: target.group.smtp,
-    roleAssignmentName: assignment.name,
-    removedGraphGrant: removedGrant.removedAssignmentIds.length > 0,
-    removedPolicies: removedPolicies.removedPolicies,
-    checks: verify.checks,
-    notes: [...rt.notes],
-  };
 }

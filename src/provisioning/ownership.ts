@@ -19,8 +19,9 @@
 import { OpterError } from '../core/errors';
 import type { DirectoryPort, DistributionGroup, ExchangeLifecyclePort, ExchangePort, JournalPort } from '../core/ports';
 import { RBAC_MAIL_SEND_ROLE, roleAssignmentNameFor, uniqueNameFor } from './identity';
-import { EXCHANGE_NAME_MAX, deriveNames, type DerivedNames, type NameOverrides } from './names';
+import { EXCHANGE_NAME_MAX, deriveNames, type DerivedNames } from './names';
 import { RbacReads, assignmentHolder, assignmentTargetsGroup, groupFacts, policyTargetsGroup } from './registration';
+import { registrationInputOf } from './workflows/workflow';
 
 export interface OwnershipPorts {
   directory: DirectoryPort;
@@ -69,7 +70,7 @@ export function groupClaims(journal: JournalPort): GroupClaim[] {
   const claims: GroupClaim[] = [];
   for (const job of journal.listJobs()) {
     if (job.kind !== 'provision' && job.kind !== 'repair' && job.kind !== 'adopt') continue;
-    const input = job.input as { appDisplayName?: string; overrides?: NameOverrides };
+    const input = registrationInputOf(job);
     let names: DerivedNames;
     try {
       names = deriveNames(String(input?.appDisplayName ?? ''), input?.overrides);

@@ -8,7 +8,7 @@
  * Scope: `-RecipientGroupScope` covers the group's DIRECT members only; nested groups are not in scope [DOC X8].
  */
 import { OpterError, toOpterError } from '../core/errors';
-import { newObjectRead } from './activities';
+import { newObjectRead } from './activities/common';
 import { controlMailboxProblem, restrictionNotTested, skippedCheck, verdict } from './check-results';
 import { RBAC_MAIL_SEND_ROLE, RBAC_ROLES_WITH_MAIL_SEND, roleAssignmentNameFor } from './identity';
 import type { DerivedNames } from './names';

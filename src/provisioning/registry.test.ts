@@ -96,7 +96,7 @@ describe('looksLikeScript', () => {
 });
 
 describe('baselineFor', () => {
-  const job = (id: string, kind: string, status: JobRecord['status'], updatedAt: string, input: unknown = {}): JobRecord => ({ id, kind, status, input, idempotencyKey: null, lastError: null, createdAt: updatedAt, updatedAt });
+  const job = (id: string, kind: string, status: JobRecord['status'], updatedAt: string, input: unknown = {}): JobRecord => ({ id, kind, status, input, idempotencyKey: null, lastError: null, resumeAfter: null, result: null, createdAt: updatedAt, updatedAt });
   const step = (jobId: string, name: string, outputs: Record<string, unknown>, status: StepRecord['status'] = 'succeeded', finishedAt = '2026-01-01T00:00:00Z'): StepRecord => ({ jobId, step: name, status, attempts: 1, outputs, lastError: null, startedAt: null, finishedAt });
   const view = (j: JobRecord, steps: StepRecord[], appId = 'app') => ({ job: j, steps: new Map(steps.map((s) => [s.step, s])), appId });
 
@@ -118,8 +118,8 @@ describe('baselineFor', () => {
     expect(b.lastVerification).toMatchObject({ ok: false, jobId: 'm' });
   });
 
-  it('a migration that stopped on purpose is waiting, until the time its waiting step recorded', () => {
-    const parked = { ...job('m', 'migrate-rbac', 'failed', '2026-05-01T00:00:00Z'), lastError: { code: 'E_JOB_UNFINISHED', message: 'waits' } };
+  it('a migration that stopped on purpose is waiting, until its resume time', () => {
+    const parked = { ...job('m', 'migrate-rbac', 'waiting', '2026-05-01T00:00:00Z'), lastError: { code: 'E_JOB_UNFINISHED', message: 'waits' }, resumeAfter: '2026-05-01T02:00:00.000Z' };
     const index = [view(parked, [step('m', 'locate', { appId: 'app' }), step('m', 'settle', { resumeAfter: '2026-05-01T02:00:00.000Z' }, 'failed')])];
     expect(baselineFor(index as never, 'app').migration).toEqual({ jobId: 'm', state: 'waiting', until: '2026-05-01T02:00:00.000Z', error: null });
   });

@@ -9,13 +9,14 @@
  * A member that is in the group but not in the latest such list was added outside the bot.
  */
 import type { DirectoryPort, ExchangeLifecyclePort, ExchangePort, JobRecord, JournalPort, StepRecord } from '../core/ports';
-import { namesOf, stepLocate, describeScoping } from './locate';
+import { namesOf, describeScoping, type LocatedRegistration } from './locate';
 import { deriveNames, type NameOverrides, type DerivedNames } from './names';
 import { RbacReads, latestSecretExpiry, readRegistration, registrationSecrets, type RegistrationFacts, type ScopingState } from './registration';
 import type { JobRuntime, ScopingModel, VerificationCheck } from './runtime';
-import { expectControlRefused, expectSend, tallyChecks, verdict } from './checks';
+import { tallyChecks } from './checks';
 import { OpterError } from '../core/errors';
 import { uniqueNameFor } from './identity';
+import { registrationInputOf } from './workflows/workflow';
 
 export type DriftKind =
   | 'member-outside-bot'
@@ -159,8 +160,7 @@ function membersRecordedBy(v: JobView): string[] | null {
 
 function scopingRecordedBy(v: JobView): ScopingModel | null {
   if (v.job.status !== 'succeeded') return null;
-  const input = v.job.input as { scoping?: ScopingModel };
-  if (v.job.kind === 'provision') return input.scoping ?? 'access-policy';
+  if (v.job.kind === 'provision') return registrationInputOf(v.job)?.scoping ?? 'access-policy';
   if (v.job.kind === 'migrate-rbac') return 'rbac';
   if (v.job.kind === 'repair' || v.job.kind === 'adopt') {
     const s = v.steps.get(v.job.kind === 'repair' ? 'locate' : 'baseline')?.outputs.intendedScoping;
@@ -189,13 +189,10 @@ function verificationOf(v: JobView): LastVerification | null {
   return null;
 }
 
-/** The engine's "stopped on purpose until later" (E_JOB_UNFINISHED with the time on the waiting step). */
+/** A migration that is not done: waiting on purpose (until its resume time), failed, or running. */
 function migrationOf(v: JobView): MigrationInFlight {
   const error = v.job.lastError ?? null;
-  if (v.job.status === 'failed' && error?.code === 'E_JOB_UNFINISHED') {
-    const waiting = [...v.steps.values()].find((s) => s.status === 'failed' && typeof s.outputs.resumeAfter === 'string');
-    return { jobId: v.job.id, state: 'waiting', until: (waiting?.outputs.resumeAfter as string | undefined) ?? null, error: null };
-  }
+  if (v.job.status === 'waiting') return { jobId: v.job.id, state: 'waiting', until: v.job.resumeAfter, error: null };
   if (v.job.status === 'failed') return { jobId: v.job.id, state: 'failed', until: null, error: error ? { code: error.code, message: error.message } : null };
   return { jobId: v.job.id, state: 'running', until: null, error: null };
 }
@@ -316,7 +313,7 @@ export async function surveyRegistrations(ports: RegistryPorts, now: Date): Prom
   const byAppId = new Map<string, { names: DerivedNames; overrides?: NameOverrides }>();
   const byName: { names: DerivedNames; overrides?: NameOverrides }[] = [];
   for (const v of index) {
-    const input = v.job.input as { appDisplayName?: string; overrides?: NameOverrides };
+    const input = registrationInputOf(v.job);
     if (!input?.appDisplayName) continue;
     try {
       const entry = { names: deriveNames(input.appDisplayName, input.overrides), overrides: input.overrides };
@@ -431,11 +428,9 @@ export function validateAdoptInput(input: AdoptInput): AdoptInput {
   return { appDisplayName, ...(input.overrides ? { overrides: input.overrides } : {}) };
 }
 
-export async function runAdopt(rt: JobRuntime): Promise<AdoptResult> {
-  const input = rt.job.input as AdoptInput;
-  const names = namesOf(input);
-  const loc = await stepLocate(rt, names, { requireGroup: true, adopting: true });
-  const base = await rt.step<{ members: string[]; intendedScoping: ScopingModel }>('baseline', async () => {
+/** The adopted registration's members and scoping model, recorded as the baseline drift is measured against. */
+export function recordBaseline(rt: JobRuntime, loc: LocatedRegistration) {
+  return rt.step<{ members: string[]; intendedScoping: ScopingModel }>('baseline', async () => {
     if (loc.scoping === 'unscoped') {
       throw new OpterError('E_VERIFY_FAILED', { detail: 'the app has neither an access policy nor an RBAC scope on its group; run repair (or set up) instead of adopting.' });
     }
@@ -443,11 +438,4 @@ export async function runAdopt(rt: JobRuntime): Promise<AdoptResult> {
     if (loc.scoping === 'mixed') rt.note('Both an access policy and an RBAC scope exist; adopted as access-policy. Run migrate to finish moving to RBAC.');
     return { out: { members: loc.members, intendedScoping }, summary: `Recorded ${loc.members.length} sender${loc.members.length === 1 ? '' : 's'} and the scoping (${describeScoping(loc.scoping)}) as the baseline` };
   });
-  const verify = await rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
-    const checks: VerificationCheck[] = [];
-    for (const s of loc.senders) checks.push(await expectSend(rt, loc, s, true));
-    checks.push(await expectControlRefused(rt, loc, loc.senders));
-    return { out: { checks }, summary: verdict(checks) };
-  });
-  return { kind: 'adopt', appId: loc.appId, groupSmtp: loc.groupSmtp!, scoping: base.intendedScoping, members: base.members, checks: verify.checks, notes: [...rt.notes] };
 }

@@ -1,12 +1,13 @@
 /**
  * Remove sender(s): `Remove-DistributionGroupMember -BypassSecurityGroupManagerCheck`, then prove each address is
  * no longer allowed (access policy Denied / RBAC not InScope, and no tenant-wide grant that would still allow it).
+ * The input checks and the two activities; workflows/remove-sender.ts orchestrates them.
  */
 import { OpterError } from '../core/errors';
 import type { NameOverrides } from './names';
 import { checkSenderSyntax, problemsToError } from './senders';
 import { expectSend, verdict } from './checks';
-import { namesOf, stepLocate } from './locate';
+import { namesOf, type LocatedRegistration } from './locate';
 import type { JobRuntime, VerificationCheck } from './runtime';
 
 export interface RemoveSendersInput {
@@ -40,18 +41,15 @@ export function validateRemoveSendersInput(input: RemoveSendersInput): RemoveSen
   return { appDisplayName, senders, ...(input.overrides ? { overrides: input.overrides } : {}) };
 }
 
-export async function runRemoveSenders(rt: JobRuntime): Promise<RemoveSendersResult> {
-  const input = rt.job.input as RemoveSendersInput;
-  const names = namesOf(input);
-  const loc = await stepLocate(rt, names, { requireGroup: true });
+/** Removes the senders that are direct members (compared by primary address); `addresses` are the primaries. */
+export function removeMembers(rt: JobRuntime, loc: Pick<LocatedRegistration, 'groupIdentity' | 'groupSmtp'>, senders: string[]) {
   const { exchange } = rt.ports;
-
-  const members = await rt.step<{ removed: string[]; notMembers: string[]; members: string[]; addresses: string[] }>('members', async () => {
+  return rt.step<{ removed: string[]; notMembers: string[]; members: string[]; addresses: string[] }>('members', async () => {
     const current = await exchange.getDistributionGroupMembers(loc.groupIdentity!);
     const removed: string[] = [];
     const notMembers: string[] = [];
     const addresses: string[] = [];
-    for (const s of input.senders) {
+    for (const s of senders) {
       // The input may be a secondary address of the mailbox: compare by the primary one.
       const r = await exchange.getRecipient(s);
       const primary = r?.primarySmtpAddress ?? s;
@@ -70,11 +68,14 @@ export async function runRemoveSenders(rt: JobRuntime): Promise<RemoveSendersRes
       summary: `${removed.length ? `Removed ${removed.join(', ')}` : 'Nobody removed'}${notMembers.length ? `; not members: ${notMembers.join(', ')}` : ''}`,
     };
   });
+}
 
-  const verify = await rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
+/** Proves the app may no longer send as each address (a mailbox that is gone cannot be sent as either). */
+export function verifyRefused(rt: JobRuntime, loc: Pick<LocatedRegistration, 'appId' | 'hasGraphMailSend' | 'scoping' | 'exoSpObjectId'>, addresses: string[]) {
+  return rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
     const checks: VerificationCheck[] = [];
-    for (const address of members.addresses) {
-      const mailbox = await exchange.getRecipient(address);
+    for (const address of addresses) {
+      const mailbox = await rt.ports.exchange.getRecipient(address);
       if (!mailbox) {
         checks.push(rt.check({ name: `May not send as ${address}`, ok: true, detail: 'no such mailbox any more, so nothing can send as it' }));
         continue;
@@ -83,16 +84,4 @@ export async function runRemoveSenders(rt: JobRuntime): Promise<RemoveSendersRes
     }
     return { out: { checks }, summary: verdict(checks) };
   });
-
-  rt.note('Removal takes effect in Graph with a delay: access-policy changes can take longer than 1 hour, RBAC changes 30 minutes to 2 hours.');
-  return {
-    kind: 'remove-sender',
-    appId: loc.appId,
-    groupSmtp: loc.groupSmtp!,
-    removed: members.removed,
-    notMembers: members.notMembers,
-    members: members.members,
-    checks: verify.checks,
-    notes: [...rt.notes],
-  };
 }

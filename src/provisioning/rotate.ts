@@ -8,12 +8,13 @@
  */
 import { OpterError, toOpterError } from '../core/errors';
 import type { JobRecord, JournalPort } from '../core/ports';
-import { namesOf, stepLocate } from './locate';
-import { DEFAULT_SECRET_VALID_YEARS, type NameOverrides } from './names';
+import { namesOf, type LocatedRegistration } from './locate';
+import { DEFAULT_SECRET_VALID_YEARS, type DerivedNames, type NameOverrides } from './names';
 import { registrationSecrets } from './registration';
 import { skippedCheck, verdict } from './check-results';
 import type { JobRuntime, VerificationCheck } from './runtime';
 import { createDeliveredSecret, yearsLifetime } from './secret';
+import { registrationInputOf } from './workflows/workflow';
 
 export const DEFAULT_OVERLAP_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -25,6 +26,9 @@ export interface RotateSecretInput {
   /** How long the old secrets keep working when nobody confirms (default 7 days). */
   overlapDays?: number;
 }
+
+/** A rotate-secret job's input as the journal holds it (validateRotateInput filled in the defaults). */
+export type StoredRotateSecretInput = RotateSecretInput & { secretValidYears: number; overlapDays: number };
 
 export interface RetireSecretsInput {
   appDisplayName: string;
@@ -67,7 +71,7 @@ export interface RetireSecretsResult {
 export const ROTATE_STEPS = ['locate', 'secret', 'verify'] as const;
 export const RETIRE_STEPS = ['locate', 'retire'] as const;
 
-export function validateRotateInput(input: RotateSecretInput): RotateSecretInput {
+export function validateRotateInput(input: RotateSecretInput): StoredRotateSecretInput {
   const appDisplayName = (input.appDisplayName ?? '').trim();
   if (!appDisplayName) throw new OpterError('E_INPUT_INVALID', { detail: 'The app display name is empty.', field: 'appName' });
   namesOf({ appDisplayName, overrides: input.overrides });
@@ -82,14 +86,11 @@ export function validateRotateInput(input: RotateSecretInput): RotateSecretInput
   return { appDisplayName, secretValidYears: years, overlapDays, ...(input.overrides ? { overrides: input.overrides } : {}) };
 }
 
-export async function runRotateSecret(rt: JobRuntime): Promise<RotateSecretResult> {
-  const input = rt.job.input as Required<Pick<RotateSecretInput, 'appDisplayName' | 'secretValidYears' | 'overlapDays'>> & RotateSecretInput;
-  const names = namesOf(input);
-  const loc = await stepLocate(rt, names);
-  let secretText: string | undefined;
-
-  const secret = await rt.step<{ keyId: string; endDateTime: string; clamped: boolean; previous: PreviousSecret[]; overlapEndsAt: string }>('secret', async (_attempt, record) => {
-    // Which secrets are "old" is decided once, before the first addPassword, and never recomputed on resume.
+/** The new secret, delivered to the SecretSink; which secrets are "old" is decided once, before the first addPassword. */
+export function createRotatedSecret(rt: JobRuntime<StoredRotateSecretInput>, loc: LocatedRegistration, names: DerivedNames) {
+  const input = rt.input;
+  return rt.step<{ keyId: string; endDateTime: string; clamped: boolean; previous: PreviousSecret[]; overlapEndsAt: string }>('secret', async (_attempt, record) => {
+    // Never recomputed on resume.
     let previous = record.outputs.previous as PreviousSecret[] | undefined;
     if (!previous) {
       const app = await rt.ports.directory.getApplication(loc.appObjectId);
@@ -105,17 +106,21 @@ export async function runRotateSecret(rt: JobRuntime): Promise<RotateSecretResul
       lifetime: yearsLifetime(input.secretValidYears),
       keep: previous.map((x) => x.keyId),
     });
-    secretText = created.secretText;
+    rt.secretText = created.secretText;
     const overlapEndsAt = new Date(rt.ports.clock.now().getTime() + input.overlapDays * DAY_MS).toISOString();
     return {
       out: { keyId: created.keyId, endDateTime: created.endDateTime, clamped: created.clamped, previous, overlapEndsAt },
       summary: `New secret created (expires ${created.endDateTime}${created.clamped ? ', shortened to the tenant policy' : ''}); ${previous.length} older secret${previous.length === 1 ? '' : 's'} keep working until retired`,
     };
   });
+}
 
-  const verify = await rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
+/** A token with the new secret, when this run made it (only that run holds its value). */
+export function verifyNewSecret(rt: JobRuntime, loc: LocatedRegistration) {
+  return rt.step<{ checks: VerificationCheck[] }>('verify', async () => {
     const checks: VerificationCheck[] = [];
     const signIn = rt.ports.appSignIn;
+    const secretText = rt.secretText;
     if (!secretText || !signIn) {
       const why = !signIn ? 'no app sign-in is configured' : 'the secret was created by an earlier run of this job, which alone held its value';
       checks.push(rt.check(skippedCheck('Token with the new secret', why)));
@@ -141,22 +146,6 @@ export async function runRotateSecret(rt: JobRuntime): Promise<RotateSecretResul
     }
     return { out: { checks }, summary: verdict(checks) };
   });
-
-  if (secret.previous.length) {
-    rt.note(`The old secret${secret.previous.length === 1 ? '' : 's'} keep working until ${secret.overlapEndsAt}. Put the new secret into Opter, then retire the old one${secret.previous.length === 1 ? '' : 's'} ("retire old secrets"); they are retired automatically when the overlap ends.`);
-  }
-  return {
-    kind: 'rotate-secret',
-    appId: loc.appId,
-    appObjectId: loc.appObjectId,
-    keyId: secret.keyId,
-    endDateTime: secret.endDateTime,
-    clamped: secret.clamped,
-    previous: secret.previous,
-    overlapEndsAt: secret.overlapEndsAt,
-    checks: verify.checks,
-    notes: [...rt.notes],
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -180,7 +169,7 @@ function rotationOf(journal: JournalPort, job: JobRecord): RotationRecord | null
   if (!locate || !secret || typeof secret.keyId !== 'string' || typeof secret.overlapEndsAt !== 'string') return null;
   return {
     job,
-    appDisplayName: (job.input as RotateSecretInput).appDisplayName,
+    appDisplayName: registrationInputOf(job)?.appDisplayName ?? '',
     appId: String(locate.appId),
     appObjectId: String(locate.appObjectId),
     keyId: secret.keyId,
@@ -193,8 +182,8 @@ function retiredRotationIds(journal: JournalPort): Set<string> {
   return new Set(
     journal
       .listJobs({ kind: 'retire-secrets', status: 'succeeded' })
-      .map((j) => (j.input as RetireSecretsInput).rotateJobId)
-      .filter(Boolean),
+      .map((j) => registrationInputOf(j)?.rotateJobId)
+      .filter((id): id is string => !!id),
   );
 }
 
@@ -244,24 +233,28 @@ export function retirementAllowedAt(overlapEndsAt: string, confirmed: boolean, n
   return { allowed: false, resumeAfter: overlapEndsAt };
 }
 
-export async function runRetireSecrets(rt: JobRuntime): Promise<RetireSecretsResult> {
-  const input = rt.job.input as RetireSecretsInput;
-  const { journal, directory, clock } = rt.ports;
-  const rotateJob = journal.getJob(input.rotateJobId);
+/** The rotation a retire job finishes: its app, the new secret that stays and the old ones to remove. */
+export function rotationToRetire(rt: JobRuntime<RetireSecretsInput>) {
+  const { journal } = rt.ports;
+  const rotateJob = journal.getJob(rt.input.rotateJobId);
   const rotation = rotateJob ? rotationOf(journal, rotateJob) : null;
-  if (!rotation) throw new OpterError('E_INPUT_INVALID', { detail: `no finished secret rotation ${input.rotateJobId} to complete.` });
-
-  const where = await rt.step<{ appId: string; appObjectId: string; keyId: string; keyIds: string[]; overlapEndsAt: string }>('locate', async () => ({
+  if (!rotation) throw new OpterError('E_INPUT_INVALID', { detail: `no finished secret rotation ${rt.input.rotateJobId} to complete.` });
+  return rt.step<{ appId: string; appObjectId: string; keyId: string; keyIds: string[]; overlapEndsAt: string }>('locate', async () => ({
     out: { appId: rotation.appId, appObjectId: rotation.appObjectId, keyId: rotation.keyId, keyIds: rotation.previous.map((p) => p.keyId), overlapEndsAt: rotation.overlapEndsAt },
     summary: `Rotation ${rotation.job.id}: ${rotation.previous.length} old secret${rotation.previous.length === 1 ? '' : 's'} to retire, new secret ${rotation.keyId} stays`,
   }));
+}
 
-  const retired = await rt.step<{ removedKeyIds: string[] }>('retire', async () => {
-    const gate = retirementAllowedAt(where.overlapEndsAt, input.confirmed, clock.now());
+/** Removes the old secrets once allowed (confirmed, or the overlap has ended: until then the job waits), never the new one. */
+export function retireOldSecrets(rt: JobRuntime<RetireSecretsInput>, where: { appId: string; appObjectId: string; keyId: string; keyIds: string[]; overlapEndsAt: string }) {
+  const { journal, directory, clock } = rt.ports;
+  return rt.step<{ removedKeyIds: string[] }>('retire', async () => {
+    const gate = retirementAllowedAt(where.overlapEndsAt, rt.input.confirmed, clock.now());
     if (!gate.allowed) {
       journal.recordStepOutputs(rt.job.id, 'retire', { resumeAfter: gate.resumeAfter });
       throw new OpterError('E_JOB_UNFINISHED', {
         detail: `the old secrets keep working until ${gate.resumeAfter} (the overlap); confirm that Opter uses the new secret to retire them now.`,
+        resumeAfter: gate.resumeAfter,
       });
     }
     const app = await directory.getApplication(where.appObjectId);
@@ -274,5 +267,4 @@ export async function runRetireSecrets(rt: JobRuntime): Promise<RetireSecretsRes
     for (const keyId of present) await directory.removePassword(where.appObjectId, keyId);
     return { out: { removedKeyIds: present }, summary: present.length ? `Removed ${present.length} old secret${present.length === 1 ? '' : 's'}` : 'The old secrets were already gone' };
   });
-  return { kind: 'retire-secrets', appId: where.appId, rotateJobId: rotation.job.id, removedKeyIds: retired.removedKeyIds, keptKeyId: where.keyId, notes: [...rt.notes] };
 }

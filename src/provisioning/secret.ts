@@ -5,7 +5,7 @@
  */
 import { OpterError } from '../core/errors';
 import type { StepRecord } from '../core/ports';
-import { findOrphanSecrets } from './activities';
+import { findOrphanSecrets } from './activities/common';
 import { secretLifetime, type SecretLifetime } from './lifetime';
 import { governingMaxLifetime } from './secret-policy';
 import { formatRoundTripUtc } from './names';

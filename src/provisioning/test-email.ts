@@ -8,12 +8,12 @@
  *   send   — Graph accepted the message (202; delivery is then up to Exchange).
  */
 import { OpterError, toOpterError } from '../core/errors';
-import { findOrphanSecrets } from './activities';
+import { findOrphanSecrets } from './activities/common';
 import { describePaths, pathsAllow, sendPaths } from './checks';
 import { testSecretNameFor } from './identity';
 import { addDuration, parseIsoDuration } from './lifetime';
-import { namesOf, stepLocate, type LocatedRegistration } from './locate';
-import { formatRoundTripUtc, type NameOverrides } from './names';
+import { namesOf, type LocatedRegistration } from './locate';
+import { formatRoundTripUtc, type DerivedNames, type NameOverrides } from './names';
 import type { JobRuntime } from './runtime';
 import { readMaxLifetime } from './secret';
 import { isValidAddress } from './senders';
@@ -75,16 +75,15 @@ export function testSecretEnd(now: Date, maxLifetime: string | null): Date {
   return policyEnd < wanted ? policyEnd : wanted;
 }
 
-export async function runTestEmail(rt: JobRuntime): Promise<TestEmailResult> {
-  const input = rt.job.input as TestEmailInput;
-  const names = namesOf(input);
-  const signIn = rt.ports.appSignIn;
-  if (!signIn) throw new OpterError('E_INTERNAL', { detail: 'the test email needs app sign-in (AppSignInPort), which is not configured.' });
-  const loc = await stepLocate(rt, names);
+/**
+ * The test itself, in one step: a temporary secret (journaled before and after addPassword), token, scope and send
+ * with it, and the secret removed again whatever happened.
+ */
+export function sendTestMessage(rt: JobRuntime<TestEmailInput>, loc: LocatedRegistration, names: DerivedNames) {
+  const input = rt.input;
   const { directory, journal, clock } = rt.ports;
   const testName = testSecretNameFor(names);
-
-  const out = await rt.step<{ layers: TestLayer[]; ok: boolean; temporaryKeyRemoved: boolean }>('testSend', async (_attempt, record) => {
+  return rt.step<{ layers: TestLayer[]; ok: boolean; temporaryKeyRemoved: boolean }>('testSend', async (_attempt, record) => {
     const app = await directory.getApplication(loc.appObjectId);
     if (!app) throw new OpterError('E_NOT_FOUND', { detail: `the app registration ${loc.appId} disappeared` });
     // A killed earlier attempt may have left its test secret behind (its plaintext died with it): remove it first.
@@ -111,8 +110,6 @@ export async function runTestEmail(rt: JobRuntime): Promise<TestEmailResult> {
       summary: `${ok ? 'Test message accepted' : 'Test failed'} — ${layers.map((l) => `${l.layer} ${l.ok ? '✓' : '✗'}`).join(', ')}; the temporary secret was removed`,
     };
   });
-  rt.note(PROPAGATION_CAVEAT);
-  return { kind: 'test-email', appId: loc.appId, from: input.from, to: input.to, ok: out.ok, layers: out.layers, temporaryKeyRemoved: out.temporaryKeyRemoved, notes: [...rt.notes] };
 }
 
 async function removeTemporary(rt: JobRuntime, appObjectId: string, keyId: string): Promise<void> {

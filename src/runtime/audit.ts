@@ -86,7 +86,7 @@ export function auditInputForProgress(
       // A check that did not run is neither a success nor a failure.
       return { ...base, action: 'verify.check', result: event.skipped ? 'info' : event.ok ? 'success' : 'failure', detail: `${event.name}: ${event.skipped ? `skipped — ${event.detail}` : event.detail}` };
     case 'job-finished':
-      if (context.waiting && event.status === 'failed') return { ...base, action: 'job.waiting', result: 'info', detail: null };
+      if (event.status === 'waiting' || (context.waiting && event.status === 'failed')) return { ...base, action: 'job.waiting', result: 'info', detail: null };
       return { ...base, action: `job.${event.status}`, result: event.status === 'succeeded' ? 'success' : 'failure', detail: null };
     default:
       return null;

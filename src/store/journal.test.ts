@@ -20,6 +20,8 @@ describe('SqliteJournal (JournalPort)', () => {
       input: { appName: 'OpterMessageProxy', senders: ['a@x.se'] },
       idempotencyKey: null,
       lastError: null,
+      resumeAfter: null,
+      result: null,
       createdAt: '2025-03-01T08:00:00.000Z',
       updatedAt: '2025-03-01T08:00:00.000Z',
     });
@@ -71,6 +73,21 @@ describe('SqliteJournal (JournalPort)', () => {
     store.journal.setJobStatus('j', 'succeeded', null);
     expect(store.journal.getJob('j')).toMatchObject({ status: 'succeeded', lastError: null });
     expect(() => store.journal.setJobStatus('missing', 'failed')).toThrow(/no job missing/);
+  });
+
+  it('finishJob records a result, a wait with its resume time, or a failure; running again clears the wait', () => {
+    store.journal.createJob({ id: 'j', kind: 'migrate-rbac', input: {} });
+    store.journal.finishJob('j', { status: 'waiting', resumeAfter: '2025-03-01T10:00:00.000Z', lastError: { code: 'E_JOB_UNFINISHED', message: 'waits' } });
+    expect(store.journal.getJob('j')).toMatchObject({ status: 'waiting', resumeAfter: '2025-03-01T10:00:00.000Z', lastError: { code: 'E_JOB_UNFINISHED' } });
+    expect(store.journal.listJobs({ status: 'waiting' }).map((j) => j.id)).toEqual(['j']);
+    store.journal.setJobStatus('j', 'running', null);
+    expect(store.journal.getJob('j')).toMatchObject({ status: 'running', resumeAfter: null });
+    store.journal.finishJob('j', { status: 'succeeded', result: { kind: 'migrate-rbac', removed: 1 } });
+    expect(store.journal.getJob('j')).toMatchObject({ status: 'succeeded', result: { kind: 'migrate-rbac', removed: 1 }, lastError: null });
+    expect(() => store.journal.finishJob('j', { status: 'succeeded', result: { clientSecret: 'x' } })).toThrow(/must not contain secrets/);
+    store.journal.finishJob('j', { status: 'failed', lastError: { code: 'E_THROTTLED', message: 'slow down' } });
+    expect(store.journal.getJob('j')).toMatchObject({ status: 'failed', result: null, resumeAfter: null });
+    expect(() => store.journal.finishJob('missing', { status: 'failed', lastError: { code: 'E_X', message: 'x' } })).toThrow(/no job missing/);
   });
 
   it('recordStepStart creates the step, marks it running and increments attempts on every start', () => {

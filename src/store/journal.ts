@@ -2,9 +2,23 @@
  * The engine's durable job/step journal (JournalPort from src/core/ports.ts) on SQLite.
  */
 import type Database from 'better-sqlite3';
-import type { Clock, JobRecord, JobStatus, JournalPort, RecordedError, StepRecord, StepStatus } from '../core/ports';
+import { z } from 'zod';
+import type { Clock, JobEnd, JobRecord, JobStatus, JournalPort, RecordedError, StepRecord, StepStatus } from '../core/ports';
 import { fromJson, toJson } from './json';
 import { findSecretKeys } from './redact';
+
+// The JSON columns, decoded once here so that nothing above the store casts persisted JSON. Job input and result
+// stay `unknown` at this layer: each job kind decodes its own with its workflow's schema (src/provisioning).
+const recordedErrorSchema = z.object({ code: z.string(), message: z.string() });
+const outputsSchema = z.record(z.string(), z.unknown());
+
+function decodeJson<T>(what: string, text: string | null, schema: z.ZodType<T>): T | null {
+  const value = fromJson(text);
+  if (value === null) return null;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new Error(`journal: the stored ${what} has an unexpected shape (${z.prettifyError(parsed.error)})`);
+  return parsed.data;
+}
 
 interface JobRow {
   id: string;
@@ -13,6 +27,8 @@ interface JobRow {
   input: string;
   idempotency_key: string | null;
   last_error: string | null;
+  resume_after: string | null;
+  result: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -35,7 +51,9 @@ function jobFromRow(r: JobRow): JobRecord {
     status: r.status,
     input: fromJson(r.input),
     idempotencyKey: r.idempotency_key,
-    lastError: fromJson<RecordedError>(r.last_error),
+    lastError: decodeJson('job error', r.last_error, recordedErrorSchema),
+    resumeAfter: r.resume_after,
+    result: fromJson(r.result),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -47,8 +65,8 @@ function stepFromRow(r: StepRow): StepRecord {
     step: r.step,
     status: r.status,
     attempts: r.attempts,
-    outputs: fromJson<Record<string, unknown>>(r.outputs) ?? {},
-    lastError: fromJson<RecordedError>(r.last_error),
+    outputs: decodeJson('step outputs', r.outputs, outputsSchema) ?? {},
+    lastError: decodeJson('step error', r.last_error, recordedErrorSchema),
     startedAt: r.started_at,
     finishedAt: r.finished_at,
   };
@@ -85,7 +103,12 @@ export class SqliteJournal implements JournalPort {
       ),
       setJobStatus: db.prepare(
         `UPDATE jobs SET status = @status, updated_at = @now,
-           last_error = CASE WHEN @keepError THEN last_error ELSE @lastError END
+           last_error = CASE WHEN @keepError THEN last_error ELSE @lastError END,
+           resume_after = CASE WHEN @status = 'waiting' THEN resume_after ELSE NULL END
+         WHERE id = @id`,
+      ),
+      finishJob: db.prepare(
+        `UPDATE jobs SET status = @status, updated_at = @now, last_error = @lastError, resume_after = @resumeAfter, result = @result
          WHERE id = @id`,
       ),
       touchJob: db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?'),
@@ -154,6 +177,19 @@ export class SqliteJournal implements JournalPort {
       now: this.now(),
       keepError: lastError === undefined ? 1 : 0,
       lastError: errorJson(lastError),
+    });
+    if (r.changes === 0) throw new Error(`journal: no job ${id}`);
+  }
+
+  finishJob(id: string, end: JobEnd): void {
+    if (end.status === 'succeeded') assertNoSecrets('job result', end.result);
+    const r = this.q.finishJob.run({
+      id,
+      status: end.status,
+      now: this.now(),
+      lastError: end.status === 'succeeded' ? null : errorJson(end.lastError),
+      resumeAfter: end.status === 'waiting' ? end.resumeAfter : null,
+      result: end.status === 'succeeded' && end.result !== undefined ? toJson(end.result) : null,
     });
     if (r.changes === 0) throw new Error(`journal: no job ${id}`);
   }

@@ -47,6 +47,22 @@ describe('migrations', () => {
     store.close();
   });
 
+  it('upgrades a version-3 journal: its steps survive the jobs rebuild and an old wait becomes a waiting job', () => {
+    const old = new Database(file());
+    migrate(old, MIGRATIONS.filter((m) => m.version <= 3));
+    old.prepare(`INSERT INTO jobs (id, kind, status, input, last_error, created_at, updated_at) VALUES ('m', 'migrate-rbac', 'failed', '{}', '{"code":"E_JOB_UNFINISHED","message":"waits"}', 't', 't')`).run();
+    old.prepare(`INSERT INTO jobs (id, kind, status, input, last_error, created_at, updated_at) VALUES ('f', 'provision', 'failed', '{}', '{"code":"E_THROTTLED","message":"slow"}', 't', 't')`).run();
+    old.prepare(`INSERT INTO steps (job_id, step, status, attempts, outputs) VALUES ('m', 'locate', 'succeeded', 1, '{"appId":"a"}')`).run();
+    old.prepare(`INSERT INTO steps (job_id, step, status, attempts, outputs) VALUES ('m', 'settle', 'failed', 1, '{"resumeAfter":"2026-05-01T02:00:00.000Z"}')`).run();
+    old.close();
+
+    const store = openStore({ dataDir: data.dir });
+    expect(store.journal.getJob('m')).toMatchObject({ status: 'waiting', resumeAfter: '2026-05-01T02:00:00.000Z', result: null });
+    expect(store.journal.getJob('f')).toMatchObject({ status: 'failed', resumeAfter: null });
+    expect(store.journal.getSteps('m').map((s) => s.step)).toEqual(['locate', 'settle']);
+    store.close();
+  });
+
   it('a failing migration rolls back completely and is not recorded', () => {
     const db = new Database(':memory:');
     migrate(db);

@@ -210,6 +210,57 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_deliveries_by_thread ON audit_deliveries (thread_root_seq, conversation_id);
     `,
   },
+  {
+    version: 4,
+    name: 'journal: a waiting job status with resume_after, and the typed result of a finished job',
+    // SQLite cannot change a CHECK constraint in place, so jobs is rebuilt. steps is set aside first: dropping jobs
+    // would otherwise cascade-delete every step (foreign keys are on, and cannot be turned off inside the
+    // migration's transaction).
+    sql: `
+      CREATE TABLE steps_v3 AS SELECT rowid AS old_rowid, * FROM steps;
+      DROP TABLE steps;
+
+      CREATE TABLE jobs_v4 (
+        id              TEXT PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('running', 'waiting', 'succeeded', 'failed')),
+        input           TEXT NOT NULL CHECK (json_valid(input)),
+        idempotency_key TEXT UNIQUE,
+        last_error      TEXT CHECK (last_error IS NULL OR json_valid(last_error)),
+        resume_after    TEXT,
+        result          TEXT CHECK (result IS NULL OR json_valid(result)),
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO jobs_v4 (rowid, id, kind, status, input, idempotency_key, last_error, created_at, updated_at)
+        SELECT rowid, id, kind, status, input, idempotency_key, last_error, created_at, updated_at FROM jobs ORDER BY rowid;
+      DROP TABLE jobs;
+      ALTER TABLE jobs_v4 RENAME TO jobs;
+      CREATE INDEX jobs_by_status_kind ON jobs (status, kind);
+
+      CREATE TABLE steps (
+        job_id      TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        step        TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'failed')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        outputs     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(outputs)),
+        last_error  TEXT CHECK (last_error IS NULL OR json_valid(last_error)),
+        started_at  TEXT,
+        finished_at TEXT,
+        PRIMARY KEY (job_id, step)
+      ) STRICT;
+      INSERT INTO steps (rowid, job_id, step, status, attempts, outputs, last_error, started_at, finished_at)
+        SELECT old_rowid, job_id, step, status, attempts, outputs, last_error, started_at, finished_at FROM steps_v3 ORDER BY old_rowid;
+      DROP TABLE steps_v3;
+
+      -- Before this version a wait was a failed job with E_JOB_UNFINISHED and the time on its failed step.
+      UPDATE jobs SET status = 'waiting',
+        resume_after = (SELECT json_extract(s.outputs, '$.resumeAfter') FROM steps s
+                        WHERE s.job_id = jobs.id AND s.status = 'failed' AND json_type(s.outputs, '$.resumeAfter') = 'text'
+                        ORDER BY s.rowid LIMIT 1)
+        WHERE status = 'failed' AND json_extract(last_error, '$.code') = 'E_JOB_UNFINISHED';
+    `,
+  },
 ];
 
 export interface AppliedMigration {

@@ -20,9 +20,17 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['main'],
 ];
 
-/** Areas that must stay pure: node built-ins at most (src/core: type-only), never a package. */
+/** Areas that must stay pure: node built-ins at most (src/core: type-only), never a package but PURE_PACKAGES. */
 export const PURE_AREAS = ['core', 'provisioning', 'requests', 'cards'];
 
+/** Packages that do no I/O and hold no SDK, which the pure areas (except src/core) may use: schema decoding. */
+export const PURE_PACKAGES = ['zod'];
+
+/**
+ * Areas with one public surface: code outside the area imports only its index (for src/provisioning: the engine,
+ * the job and result types and the pure helpers it exports), never its internals (runtime, workflows, activities).
+ */
+export const PUBLIC_SURFACES = ['provisioning'];
 /**
  * Areas with a short list of what they may import: the action definitions (src/actions) are read by the bot and the
  * CLI and build on the engine and the cards, with zod for their payload schemas — nothing that talks to a tenant,
@@ -149,7 +157,7 @@ function ruleBroken(from: string, ref: ImportRef, files: ReadonlySet<string>): s
       if (area === 'core' && !ref.typeOnly) return 'src/core imports node built-ins as types only';
       return null;
     }
-    if (PURE_AREAS.includes(area)) return `src/${area} imports no package (SDKs belong in adapters at the edge)`;
+    if (PURE_AREAS.includes(area) && !(area !== 'core' && PURE_PACKAGES.includes(spec))) return `src/${area} imports no package (SDKs belong in adapters at the edge)`;
     if (isBotSdk(spec) && BOT_SDK_FREE.some((re) => re.test(from))) return 'src/bot/handlers, src/bot/background and the turn port see the Teams SDK only through src/bot/turn-port.ts; SDK code lives in src/bot/host';
     return null;
   }
@@ -161,6 +169,9 @@ function ruleBroken(from: string, ref: ImportRef, files: ReadonlySet<string>): s
   const targetFile = [target, asTs, `${target}/index.ts`].find((p) => files.has(p)) ?? asTs;
   if (TEST_SUPPORT.some((re) => re.test(targetFile))) return `${targetFile} is test support; production code does not import it`;
   if (targetArea === area) return null;
+  if (PUBLIC_SURFACES.includes(targetArea) && target !== `src/${targetArea}` && targetFile !== `src/${targetArea}/index.ts`) {
+    return `outside src/${targetArea}, import only its public surface (src/${targetArea}/index.ts)`;
+  }
   if (restricted && !restricted.areas.includes(targetArea)) return `src/${area} imports only ${restricted.areas.map((a) => `src/${a}`).join(', ')}`;
   if (area === SIM) return 'src/sim stands alone: it imports no other area';
   if (targetArea === SIM) return SIM_USERS.includes(area) ? null : `only ${SIM_USERS.map((a) => `src/${a}`).join(', ')} and tests import src/sim`;

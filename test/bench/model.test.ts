@@ -22,8 +22,8 @@ const at = (ms: number) => new Date(T0 + ms).toISOString();
 
 function window(step: string, from: number, to: number): ProgressEvent[] {
   return [
-    { type: 'step-started', jobId: 'j', step, title: step, at: at(from) },
-    { type: 'step-succeeded', jobId: 'j', step, title: step, summary: '', at: at(to) },
+    { type: 'step-started', jobId: 'j', step, at: at(from) },
+    { type: 'step-succeeded', jobId: 'j', step, summary: '', at: at(to) },
   ];
 }
 
@@ -106,7 +106,7 @@ describe('step attribution', () => {
   });
 
   it('closes a step that never ended at the last event (a job that failed elsewhere)', () => {
-    const w = stepWindows([{ type: 'step-started', jobId: 'j', step: 'app', title: 'app', at: at(10) }, { type: 'job-finished', jobId: 'j', status: 'failed', at: at(90) }]);
+    const w = stepWindows([{ type: 'step-started', jobId: 'j', step: 'app', at: at(10) }, { type: 'job-finished', jobId: 'j', status: 'failed', at: at(90) }]);
     expect(w).toEqual([{ step: 'app', startMs: T0 + 10, endMs: T0 + 90 }]);
   });
 });

@@ -131,6 +131,9 @@ describe('migrate access policy → RBAC', () => {
     const resumeAfter = new Date(first.resumeAfter!).getTime();
     expect(resumeAfter - clock.now().getTime()).toBeGreaterThan(89 * 60_000);
     expect(engine.waitingJobs().map((w) => [w.job.id, w.resumeAfter])).toEqual([[job.id, first.resumeAfter]]);
+    // A real waiting status, not a failure: the time is on the job.
+    expect(first.job).toMatchObject({ status: 'waiting', resumeAfter: first.resumeAfter, lastError: { code: 'E_JOB_UNFINISHED' } });
+    expect(engine.unfinishedJobs()).toEqual([]);
     // RBAC added and verified, nothing removed yet: both paths work.
     expect(hasGraphMailSend(sim, reg.appId)).toBe(true);
     expect(policiesOf(sim, reg.appId)).toHaveLength(1);
@@ -146,6 +149,7 @@ describe('migrate access policy → RBAC', () => {
     await mustSucceed(engine.run(job.id));
     expect(hasGraphMailSend(sim, reg.appId)).toBe(false);
     expect(engine.waitingJobs()).toEqual([]);
+    expect(store.journal.getJob(job.id)).toMatchObject({ status: 'succeeded', resumeAfter: null, result: { kind: 'migrate-rbac' } });
   });
 
   it('with a real permission-cache delay, the wait is what keeps mail flowing (and skipping it breaks it)', async () => {

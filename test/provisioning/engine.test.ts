@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpterError } from '../../src/core/errors';
 import { systemClock, type DirectoryPort, type ProgressEvent } from '../../src/core/ports';
-import { ProvisioningEngine, type EngineDeps, type ProvisionInput } from '../../src/provisioning/engine';
+import { ProvisioningEngine, storedProvisionResult, type EngineDeps, type ProvisionInput } from '../../src/provisioning/engine';
+import { WORKFLOWS } from '../../src/provisioning/workflows';
 import { formatOutputBlock, outputFields } from '../../src/provisioning/output';
 import type { Simulator } from '../../src/sim';
 import { openStore, type Store } from '../../src/store';
@@ -99,6 +100,28 @@ describe('provisioning through the simulator', () => {
     expect((app.passwordCredentials as { displayName: string }[]).map((p) => p.displayName)).toEqual(['optermessageproxy-secret']);
     // The secret value is nowhere in the journal.
     expect(JSON.stringify(store.journal.getSteps(r.jobId))).not.toContain(secret);
+    // The typed result is stored on the job, and decodes to what the run returned; the secret is not in it.
+    const stored = store.journal.getJob(r.jobId)!;
+    expect(stored).toMatchObject({ status: 'succeeded', resumeAfter: null });
+    expect(storedProvisionResult(stored)).toEqual(r);
+    expect(JSON.stringify(stored.result)).not.toContain(secret);
+  });
+
+  it('one createJob for every kind: the workflow checks the input, and a job whose stored input does not decode fails without a call', async () => {
+    const { engine } = engineFor();
+    expect(Object.keys(WORKFLOWS).sort()).toEqual(['add-sender', 'adopt', 'migrate-rbac', 'provision', 'remove-sender', 'repair', 'retire-secrets', 'rotate-secret', 'test-email']);
+    expect(() => engine.createJob('repair', { appDisplayName: '  ' })).toThrow(OpterError);
+    const job = engine.createJob('provision', { appDisplayName: 'Typed Input', senders: [sim.mailboxes.info] }, { idempotencyKey: 'k-typed' });
+    expect(job.input).toMatchObject({ appDisplayName: 'Typed Input', secretValidYears: 10 });
+    expect(engine.createProvisionJob({ appDisplayName: 'Typed Input', senders: [sim.mailboxes.info] }, { idempotencyKey: 'k-typed' }).id).toBe(job.id);
+
+    const broken = store.journal.createJob({ id: 'broken-input', kind: 'provision', input: { appDisplayName: 'X', senders: 'not a list' } });
+    const before = writes();
+    const out = await engine.run(broken.id);
+    expect(out.error?.code).toBe('E_INTERNAL');
+    expect(out.error?.detail).toMatch(/senders/);
+    expect(out.job.status).toBe('failed');
+    expect(writes()).toBe(before);
   });
 
   it('with several senders, a re-run reuses everything and makes no new secret unless asked', async () => {

@@ -2,9 +2,9 @@
  * "add sender a@… [b@…]": the bot picks the registration and checks the addresses (add-sender.ts in the bot); the
  * approved request runs the engine's add-sender job (add to the group, then prove each new sender may send).
  */
-import { checkState, unverifiedNotice } from '../../provisioning/check-results';
-import { ADD_SENDER_STEPS, type AddSendersInput, type ProvisionResult } from '../../provisioning/engine';
-import { parseSenderList } from '../../provisioning/senders';
+import { checkState, unverifiedNotice } from '../../provisioning';
+import { ADD_SENDER_STEPS, type AddSendersInput, type ProvisionResult } from '../../provisioning';
+import { parseSenderList } from '../../provisioning';
 import { addSenderPayloadSchema, engineResult } from '../common';
 import { defineAction } from '../types';
 

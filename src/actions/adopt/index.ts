@@ -2,9 +2,9 @@
  * The status card's Adopt (and `opter-mail adopt`): take over a registration made by Opter's script — record its
  * current state as the approved baseline and verify it. From then on drift is reported and repair restores it.
  */
-import { checkLine } from '../../provisioning/check-results';
-import { ADOPT_STEPS } from '../../provisioning/engine';
-import type { AdoptInput, AdoptResult } from '../../provisioning/registry';
+import { checkLine } from '../../provisioning';
+import { ADOPT_STEPS } from '../../provisioning';
+import type { AdoptInput, AdoptResult } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget } from '../common';
 import { defineAction } from '../types';
 

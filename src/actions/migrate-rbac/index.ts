@@ -2,9 +2,9 @@
  * "migrate <app> to RBAC": from the Application Access Policy to RBAC for Applications, in an order that keeps mail
  * flowing; the job waits on purpose for Exchange's permission cache before it removes the old grant and policy.
  */
-import { checkLine } from '../../provisioning/check-results';
-import { MIGRATE_STEPS } from '../../provisioning/engine';
-import type { MigrateInput, MigrateResult } from '../../provisioning/migrate';
+import { checkLine } from '../../provisioning';
+import { MIGRATE_STEPS } from '../../provisioning';
+import type { MigrateInput, MigrateResult } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, migrationView, stepReader } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';

@@ -2,10 +2,10 @@
  * "remove sender x@… [from <app>]", and Repair for members added outside the bot: take the addresses out of the
  * sender group, then prove each one is refused.
  */
-import { checkLine } from '../../provisioning/check-results';
-import { REMOVE_SENDER_STEPS } from '../../provisioning/engine';
-import type { RemoveSendersInput, RemoveSendersResult } from '../../provisioning/remove-sender';
-import { parseSenderList } from '../../provisioning/senders';
+import { checkLine } from '../../provisioning';
+import { REMOVE_SENDER_STEPS } from '../../provisioning';
+import type { RemoveSendersInput, RemoveSendersResult } from '../../provisioning';
+import { parseSenderList } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, stepReader, type LifecycleRequestResult } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';

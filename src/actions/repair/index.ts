@@ -3,7 +3,7 @@
  * putting back what drifted from the approved state (never a secret). Members added outside the bot are removed by a
  * remove-sender request instead (lifecycle-requests.ts in the bot).
  */
-import { PROVISION_RBAC_STEPS, REPAIR_STEPS, type ProvisionResult, type RepairInput } from '../../provisioning/engine';
+import { PROVISION_RBAC_STEPS, REPAIR_STEPS, type ProvisionResult, type RepairInput } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget } from '../common';
 import { defineAction } from '../types';
 

@@ -5,9 +5,9 @@
  * shows it (rotation.ts in the bot).
  */
 import { z } from 'zod';
-import { RETIRE_STEPS } from '../../provisioning/engine';
-import type { RetireSecretsResult } from '../../provisioning/rotate';
-import type { NameOverrides } from '../../provisioning/names';
+import { RETIRE_STEPS } from '../../provisioning';
+import type { RetireSecretsResult } from '../../provisioning';
+import type { NameOverrides } from '../../provisioning';
 import { stepReader } from '../common';
 import { defineAction } from '../types';
 

@@ -3,9 +3,9 @@
  * the one-time secret card; the old ones keep working until Opter is confirmed updated or the overlap ends
  * (then the retire-secrets action removes them).
  */
-import { ROTATE_STEPS } from '../../provisioning/engine';
-import type { RotateSecretInput, RotateSecretResult } from '../../provisioning/rotate';
-import { OUTPUT_LABELS } from '../../provisioning/output';
+import { ROTATE_STEPS } from '../../provisioning';
+import type { RotateSecretInput, RotateSecretResult } from '../../provisioning';
+import { OUTPUT_LABELS } from '../../provisioning';
 import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, stepReader } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';

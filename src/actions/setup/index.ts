@@ -2,8 +2,8 @@
  * "set up Opter email": the form's request (forms.ts in the bot) → the engine's provision job (app, permission,
  * sender group, scoping, secret, verification). The secret reaches the requester through the one-time secret card.
  */
-import { PROVISION_RBAC_STEPS, PROVISION_STEPS, type ProvisionInput } from '../../provisioning/engine';
-import { formatOutputBlock, type OutputFields } from '../../provisioning/output';
+import { PROVISION_RBAC_STEPS, PROVISION_STEPS, type ProvisionInput } from '../../provisioning';
+import { formatOutputBlock, type OutputFields } from '../../provisioning';
 import { engineResult, provisionPayloadSchema, union, type ProvisionPayload } from '../common';
 import { editDistance, POLITE } from '../text';
 import { defineAction } from '../types';

@@ -2,8 +2,8 @@
  * "test email to me from x@…": one message to the requester as a sender, with a temporary secret the engine removes
  * again (it never reaches the bot). The result shows sign-in, scope and send one by one.
  */
-import { TEST_EMAIL_STEPS } from '../../provisioning/engine';
-import { PROPAGATION_CAVEAT, TEST_SECRET_LIFETIME_MS, type TestEmailInput, type TestEmailResult } from '../../provisioning/test-email';
+import { TEST_EMAIL_STEPS } from '../../provisioning';
+import { PROPAGATION_CAVEAT, TEST_SECRET_LIFETIME_MS, type TestEmailInput, type TestEmailResult } from '../../provisioning';
 import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleResultFromSteps, lifecycleTarget, stepReader } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';

@@ -8,7 +8,7 @@
  * restart nor a second process on the same DATA_DIR fires a threshold again — and a marked reminder is never lost.
  */
 import { expiryReminderCard, type AdaptiveCardJson } from '../../cards';
-import { dueExpiryReminders, type ExpiryReminder } from '../../provisioning/expiry';
+import { dueExpiryReminders, type ExpiryReminder } from '../../provisioning';
 import type { RequestKind, RequestRecord } from '../../store';
 import { appendAudit } from '../handlers/audit';
 import { describeError } from '../host/log';

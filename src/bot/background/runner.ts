@@ -10,8 +10,9 @@
 import { applyProgressEvent, newProgress, progressCard, type ProgressCardModel } from '../../cards';
 import { toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
-import { checkLine } from '../../provisioning/check-results';
-import { STEP_TITLES, type JobOutcome } from '../../provisioning/engine';
+import { checkLine } from '../../provisioning';
+import { STEP_TITLES } from '../../cards/step-titles';
+import type { JobOutcome } from '../../provisioning';
 import { registry as defaultRegistry, type Registry } from '../../actions/registry';
 import type { AnyAction } from '../../actions/types';
 import type { RequestRecord } from '../../store';
@@ -38,8 +39,6 @@ function stepsOf(registry: Registry, request: RequestRecord): Array<{ id: string
   return ids.map((id) => ({ id, title: STEP_TITLES[id] ?? id }));
 }
 
-/** The engine's "stopped on purpose until later" (a wait for Exchange's permission cache): not a failure. */
-const UNFINISHED = 'E_JOB_UNFINISHED';
 /** How long the queued copy of a final progress card waits for the direct edit before it is delivered itself. */
 const FINAL_EDIT_GRACE_MS = 10_000;
 
@@ -253,7 +252,8 @@ export class ProvisioningRunner {
     const { store } = this.services;
     const requestId = request.id;
     const succeeded = outcome.job.status === 'succeeded';
-    if (!succeeded && (outcome.error?.code ?? outcome.job.lastError?.code) === UNFINISHED) return this.wait(request, outcome, progress);
+    // Stopped on purpose until later (a wait for Exchange's permission cache): not a failure.
+    if (outcome.job.status === 'waiting') return this.wait(request, outcome, progress);
     const action = actionOf(this.registry, request);
     const result =
       succeeded && action
@@ -357,8 +357,8 @@ export class ProvisioningRunner {
     outcome: JobOutcome,
     progress: { card: Coalescer<ProgressCardModel>; model: () => ProgressCardModel; setModel: (m: ProgressCardModel) => void } | null,
   ): Promise<void> {
-    const { store, engine, clock } = this.services;
-    const resumeAfter = outcome.resumeAfter ?? engine.waitingJobs().find((w) => w.job.id === outcome.job.id)?.resumeAfter ?? null;
+    const { store, clock } = this.services;
+    const resumeAfter = outcome.resumeAfter ?? outcome.job.resumeAfter;
     const reason = outcome.error?.detail ?? outcome.job.lastError?.message ?? 'waiting';
     store.transaction(() => {
       if (store.kv.markOnce(`request-waiting:${outcome.job.id}:${resumeAfter ?? ''}`)) {

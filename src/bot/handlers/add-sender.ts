@@ -5,10 +5,10 @@
  */
 import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCard, type AdaptiveCardJson, type RegistrationChoice } from '../../cards';
 import { OpterError, toOpterError } from '../../core/errors';
-import { inspectRegistration } from '../../provisioning/inspect';
-import { deriveNames } from '../../provisioning/names';
-import { readRegistration } from '../../provisioning/registration';
-import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../../provisioning/senders';
+import { inspectRegistration } from '../../provisioning';
+import { deriveNames } from '../../provisioning';
+import { readRegistration } from '../../provisioning';
+import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../../provisioning';
 import type { Actor } from '../../requests/rules';
 import { describeTargets } from './approvals';
 import { createRequestWithApprovals, recordReply, replaceForEveryone, requestedWording } from './forms';

@@ -19,7 +19,7 @@ import {
   type ApprovalViewer,
 } from '../../cards';
 import { OpterError } from '../../core/errors';
-import { typedTextProblem } from '../../provisioning/names';
+import { typedTextProblem } from '../../provisioning';
 import { checkMayDecide, selfDecisionCode, type Actor } from '../../requests/rules';
 import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type RequestRecord } from '../../store';
 import { appendAudit, userActor } from './audit';

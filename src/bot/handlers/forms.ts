@@ -17,13 +17,13 @@ import {
   type RequestFormModel,
 } from '../../cards';
 import { describeAction, OpterError, toOpterError } from '../../core/errors';
-import { validateProvisionInput } from '../../provisioning/engine';
-import { inspectRegistration } from '../../provisioning/inspect';
-import { groupOwnership, ownershipRefusal, type GroupOwnership } from '../../provisioning/ownership';
-import { secretLifetime } from '../../provisioning/lifetime';
-import { checkSecretPolicy, secretsBlockedError } from '../../provisioning/secret-policy';
-import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../../provisioning/names';
-import { checkSendersInTenant, describeSenderProblems } from '../../provisioning/senders';
+import { validateProvisionInput } from '../../provisioning';
+import { inspectRegistration } from '../../provisioning';
+import { groupOwnership, ownershipRefusal, type GroupOwnership } from '../../provisioning';
+import { secretLifetime } from '../../provisioning';
+import { checkSecretPolicy, secretsBlockedError } from '../../provisioning';
+import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../../provisioning';
+import { checkSendersInTenant, describeSenderProblems } from '../../provisioning';
 import type { Actor } from '../../requests/rules';
 import type { RequestRecord } from '../../store';
 import { describeTargets, enqueueApprovalPosts, enqueueApprovalSync } from './approvals';

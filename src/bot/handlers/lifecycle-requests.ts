@@ -9,10 +9,10 @@
  */
 import { errorCard, submittedRequestCard, type AdaptiveCardJson } from '../../cards';
 import { OpterError, toOpterError } from '../../core/errors';
-import { secretLifetime } from '../../provisioning/lifetime';
-import { inspectMigration } from '../../provisioning/migrate';
-import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc } from '../../provisioning/names';
-import { checkSenderSyntax, isValidAddress, problemsToError } from '../../provisioning/senders';
+import { secretLifetime } from '../../provisioning';
+import { inspectMigration } from '../../provisioning';
+import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc } from '../../provisioning';
+import { checkSenderSyntax, isValidAddress, problemsToError } from '../../provisioning';
 import type { Actor } from '../../requests/rules';
 import { describeTargets } from './approvals';
 import type { Command } from './commands';

@@ -10,8 +10,8 @@
 import { rotationCard, type AdaptiveCardJson, type RotationCardModel } from '../../cards';
 import { OpterError, toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
-import type { RetireSecretsInput, RotateSecretInput } from '../../provisioning/rotate';
-import { findDueRetirements } from '../../provisioning/rotate';
+import type { RetireSecretsInput, RotateSecretInput } from '../../provisioning';
+import { findDueRetirements } from '../../provisioning';
 import type { Actor } from '../../requests/rules';
 import type { RequestRecord } from '../../store';
 import { appendAudit, auditInputForProgress, userActor } from './audit';
@@ -175,8 +175,9 @@ async function runRetire(services: BotServices, runner: ProvisioningRunner, requ
   };
   store.transaction(() => {
     if (outcome.job.status === 'succeeded') {
-      const removed = (store.journal.getStep(job.id, 'retire')?.outputs.removedKeyIds as string[] | undefined) ?? [];
-      const appId = String(store.journal.getStep(job.id, 'locate')?.outputs.appId ?? '');
+      const retired = outcome.lifecycle?.kind === 'retire-secrets' ? outcome.lifecycle : null;
+      const removed = retired?.removedKeyIds ?? [];
+      const appId = retired?.appId ?? '';
       if (requestId) {
         writeState(services, requestId, { status: 'retired', trigger, at: clock.now().toISOString(), removedKeyIds: removed });
         enqueueSync(services, requestId, 'retired');
@@ -197,7 +198,7 @@ async function runRetire(services: BotServices, runner: ProvisioningRunner, requ
       return;
     }
     const err = outcome.error ?? new OpterError('E_INTERNAL', { detail: outcome.job.lastError?.message ?? 'the job failed' });
-    if (err.code === 'E_JOB_UNFINISHED') {
+    if (outcome.job.status === 'waiting') {
       // Only an unconfirmed retirement before the overlap ends gets here: it stays waiting.
       if (requestId) {
         writeState(services, requestId, { status: 'waiting' });
@@ -232,7 +233,6 @@ export function sweepRetirements(services: BotServices, runner: ProvisioningRunn
   const failedForGood = new Set(
     store.journal
       .listJobs({ kind: 'retire-secrets', status: 'failed' })
-      .filter((j) => j.lastError?.code !== 'E_JOB_UNFINISHED')
       .map((j) => (j.input as RetireSecretsInput).rotateJobId),
   );
   for (const due of findDueRetirements(store.journal, clock.now())) {

@@ -6,13 +6,13 @@
  */
 import type { RegistrationStatus } from '../../cards';
 import { OpterError } from '../../core/errors';
-import { baselineFor, indexJournal, surveyRegistrations, type LastVerification, type RegistrationSurvey, type RegistrationSummary } from '../../provisioning/registry';
-import { describeChecks, tallyChecks } from '../../provisioning/check-results';
-import { deriveNames } from '../../provisioning/names';
-import type { VerificationCheck } from '../../provisioning/runtime';
+import { baselineFor, indexJournal, surveyRegistrations, type LastVerification, type RegistrationSurvey, type RegistrationSummary } from '../../provisioning';
+import { describeChecks, tallyChecks } from '../../provisioning';
+import { deriveNames } from '../../provisioning';
+import type { VerificationCheck } from '../../provisioning';
 import type { BotServices, LifecycleTarget } from '../types';
 
-export type { RegistrationSummary } from '../../provisioning/registry';
+export type { RegistrationSummary } from '../../provisioning';
 
 export async function tenantRegistrations(services: BotServices): Promise<RegistrationSummary[]> {
   return (await tenantSurvey(services)).registrations;

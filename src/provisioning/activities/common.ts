@@ -2,9 +2,9 @@
  * Small activity helpers shared by the provisioning engine and the lifecycle jobs (moved out of engine.ts so both
  * can use them without a circular import).
  */
-import { OpterError, toOpterError } from '../core/errors';
-import type { DistributionGroup } from '../core/ports';
-import type { DerivedNames } from './names';
+import { OpterError, toOpterError } from '../../core/errors';
+import type { DistributionGroup } from '../../core/ports';
+import type { DerivedNames } from '../names';
 
 /** A group found by our alias must be our mail-enabled security group, not someone else's recipient. */
 export function assertOurGroup(group: DistributionGroup, names: DerivedNames): void {

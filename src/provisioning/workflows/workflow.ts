@@ -1,0 +1,59 @@
+/**
+ * A workflow is one job kind's orchestration: pure sequencing of activities on the step runtime (runtime.ts), with
+ * the input checks that run when the job is created and the schema that decodes its input from the journal.
+ */
+import { z } from 'zod';
+import type { JournalPort } from '../../core/ports';
+import type { NameOverrides } from '../names';
+import type { JobRuntime } from '../runtime';
+
+export type JobKind =
+  | 'provision'
+  | 'add-sender'
+  | 'repair'
+  | 'remove-sender'
+  | 'migrate-rbac'
+  | 'rotate-secret'
+  | 'retire-secrets'
+  | 'test-email'
+  | 'adopt';
+
+/**
+ * `I`: the input as the journal holds it; `R`: what a successful run returns (stored as the job's result);
+ * `C`: what a caller passes to create the job (defaults to `I`).
+ */
+export interface Workflow<I, R, C = I> {
+  readonly kind: JobKind;
+  /** Decodes the persisted input: the one place a job's JSON input becomes a typed value. */
+  readonly input: z.ZodType<I>;
+  /**
+   * Validates and normalises a caller's input before anything is called (throws input-category OpterErrors); may
+   * name the idempotency key a job of this kind uses when the caller gives none.
+   */
+  prepare(input: C, journal: JournalPort): { input: I; idempotencyKey?: string };
+  run(rt: JobRuntime<I>): Promise<R>;
+}
+
+export const nameOverridesSchema: z.ZodType<NameOverrides> = z.looseObject({
+  secretDisplayName: z.string().optional(),
+  groupName: z.string().optional(),
+  groupAlias: z.string().optional(),
+});
+
+/** What every job kind's input has: the registration it is about. */
+const registrationInputSchema = z.looseObject({
+  appDisplayName: z.string(),
+  overrides: nameOverridesSchema.optional(),
+  /** provision only: the scoping model asked for. */
+  scoping: z.enum(['access-policy', 'rbac']).optional(),
+  /** retire-secrets only: the rotation it finishes. */
+  rotateJobId: z.string().optional(),
+});
+
+export type RegistrationInput = z.infer<typeof registrationInputSchema>;
+
+/** The registration a stored job input names, decoded (any kind); null when the input does not name one. */
+export function registrationInputOf(job: { input: unknown }): RegistrationInput | null {
+  const decoded = registrationInputSchema.safeParse(job.input);
+  return decoded.success ? decoded.data : null;
+}
