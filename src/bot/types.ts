@@ -18,16 +18,10 @@ import type { TenantRuntime } from '../runtime/tenant';
 import type { Store } from '../store';
 import type { BotConfig } from './host/config';
 import type { RedactingLogger } from './host/log';
-import type { BotIdentityRef, ConversationRef, TeamsIO } from './host/teams-io';
+import type { TeamsIO } from './host/teams-io';
+import type { ConversationRef, Origin } from './turn-port';
 
-/** Where a request was made: replies, the form and the progress card go here. */
-export interface Origin {
-  reference: ConversationRef;
-  isChannel: boolean;
-  serviceUrl: string;
-  bot: BotIdentityRef;
-  tenantId: string;
-}
+export type { Origin } from './turn-port';
 
 export interface RequesterInfo {
   aadObjectId: string;

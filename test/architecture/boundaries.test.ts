@@ -142,4 +142,26 @@ describe('the checker', () => {
     const valueImport = checkBoundaries([{ path: 'src/bot/index.ts', text: "import { startSimulator } from '../sim';" }], exceptions.slice(0, 1));
     expect(valueImport.violations).toHaveLength(1);
   });
+
+  it('BOT_SDK_FREE: handlers, background work and the turn port import no Teams SDK, not even a type; host/ may', () => {
+    expect(
+      check({
+        'src/bot/handlers/forms.ts': "import type { TurnContext } from 'botbuilder';\nimport type { TurnPort } from '../turn-port';",
+        'src/bot/handlers/x.ts': "import { TeamsInfo } from 'botbuilder';",
+        'src/bot/background/worker.ts': "import type { ConversationReference } from 'botbuilder-core';",
+        'src/bot/background/runner.ts': "import type { ServiceClientCredentialsFactory } from 'botframework-connector';",
+        'src/bot/turn-port.ts': "let a: import('@microsoft/teams-ai').TurnState;",
+        'src/bot/host/invoke.ts': "import { ActivityTypes, type TurnContext } from 'botbuilder';",
+        'src/bot/host/app.ts': "import { Application } from '@microsoft/teams-ai';",
+        'src/bot/index.ts': "import type { ServiceClientCredentialsFactory } from 'botframework-connector';",
+        'src/bot/handlers/forms.test.ts': "import { TurnContext } from 'botbuilder';",
+      }),
+    ).toEqual([
+      'src/bot/handlers/forms.ts botbuilder',
+      'src/bot/handlers/x.ts botbuilder',
+      'src/bot/background/worker.ts botbuilder-core',
+      'src/bot/background/runner.ts botframework-connector',
+      'src/bot/turn-port.ts @microsoft/teams-ai',
+    ]);
+  });
 });

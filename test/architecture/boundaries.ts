@@ -53,6 +53,14 @@ export const SIM_USERS = ['runtime', 'playground', 'main'];
  */
 export const TEST_SUPPORT = [/^src\/cards\/card-check\.ts$/, /^src\/cards\/render-check\.ts$/, /^src\/store\/testing\//];
 
+/**
+ * Files of the bot that must not know its SDK (botbuilder, botframework-*, teams-ai), not even by type: the handlers
+ * and the background work see a turn only through src/bot/turn-port.ts, so moving to another Teams SDK changes
+ * src/bot/host/ only (src/bot/README.md).
+ */
+export const BOT_SDK_FREE = [/^src\/bot\/handlers\//, /^src\/bot\/background\//, /^src\/bot\/turn-port\.ts$/];
+const isBotSdk = (spec: string) => spec === 'botbuilder' || spec.startsWith('botbuilder-') || spec.startsWith('botbuilder/') || spec.startsWith('botframework-') || spec.startsWith('@microsoft/teams-ai');
+
 export interface Exception {
   /** The importing file, relative to the repository root. */
   from: string;
@@ -150,6 +158,7 @@ function ruleBroken(from: string, ref: ImportRef, files: ReadonlySet<string>): s
       return null;
     }
     if (PURE_AREAS.includes(area) && !(area !== 'core' && PURE_PACKAGES.includes(spec))) return `src/${area} imports no package (SDKs belong in adapters at the edge)`;
+    if (isBotSdk(spec) && BOT_SDK_FREE.some((re) => re.test(from))) return 'src/bot/handlers, src/bot/background and the turn port see the Teams SDK only through src/bot/turn-port.ts; SDK code lives in src/bot/host';
     return null;
   }
 

@@ -8,7 +8,6 @@
  * and items survive restarts in the store. Cards are rendered from the store at delivery time, so a late delivery
  * shows the current state, never a stale one.
  */
-import type { TurnContext } from 'botbuilder';
 import { noticeCard } from '../../cards';
 import { AUDIT_CHANNEL, type OutboxItem } from '../../store';
 import { expireDueApprovals, postApprovalCopy, syncApprovalCopies, type AnyPayload } from '../handlers/approvals';
@@ -19,7 +18,8 @@ import { reminderCard } from './reminders';
 import { postRotationCard, syncRotationCards } from '../handlers/rotation';
 import { publishProgress } from './runner';
 import { notifyRequesterPersonally, postSecretCard, sweepSecrets, syncSecretCards } from '../handlers/secrets';
-import { cardMessage, channelReference, isPermanentTeamsError, type BotIdentityRef, type ConversationRef } from '../host/teams-io';
+import { channelReference, isPermanentTeamsError } from '../host/teams-io';
+import { cardMessage, type BotIdentityRef, type ConversationRef, type TurnPort } from '../turn-port';
 import type { BotServices, OutboxPayload } from '../types';
 
 /** Raised when an item has nowhere to go yet (no audit channel chosen): retried at a fixed, calm pace. */
@@ -49,12 +49,12 @@ export interface LastSeen {
 }
 export const LAST_SEEN_KEY = 'bot:last-seen';
 
-export function rememberLastSeen(services: BotServices, context: TurnContext, tenantId: string): void {
-  const a = context.activity;
-  if (!a.serviceUrl || !a.recipient?.id) return;
+export function rememberLastSeen(services: BotServices, turn: Pick<TurnPort, 'serviceUrl' | 'bot'>, tenantId: string): void {
+  const { serviceUrl, bot } = turn;
+  if (!serviceUrl || !bot.id) return;
   const current = services.store.kv.get<LastSeen>(LAST_SEEN_KEY)?.value;
-  if (current && current.serviceUrl === a.serviceUrl && current.bot.id === a.recipient.id && current.tenantId === tenantId) return;
-  services.store.kv.set(LAST_SEEN_KEY, { serviceUrl: a.serviceUrl, bot: { id: a.recipient.id, name: a.recipient.name ?? '' }, tenantId });
+  if (current && current.serviceUrl === serviceUrl && current.bot.id === bot.id && current.tenantId === tenantId) return;
+  services.store.kv.set(LAST_SEEN_KEY, { serviceUrl, bot: { id: bot.id, name: bot.name ?? '' }, tenantId });
 }
 
 export function auditChannel(services: BotServices): ConversationRef {

@@ -3,21 +3,21 @@
  * against the tenant, and ask for approval with the group's members before → after. The approved request runs the
  * engine's add-sender job (add to the group, then Test-ApplicationAccessPolicy per sender).
  */
-import type { TurnContext } from 'botbuilder';
-import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCard, readActionData, type AdaptiveCardJson, type RegistrationChoice } from '../../cards';
+import { CHOOSE_REGISTRATION_INPUTS, chooseRegistrationCard, errorCard, noticeCard, type AdaptiveCardJson, type RegistrationChoice } from '../../cards';
 import { OpterError, toOpterError } from '../../core/errors';
 import { inspectRegistration } from '../../provisioning';
 import { deriveNames } from '../../provisioning';
 import { readRegistration } from '../../provisioning';
 import { checkSenderSyntax, checkSendersInTenant, problemsToError } from '../../provisioning';
-import { checkIsRequester, checkMayRequest, type Actor } from '../../requests/rules';
+import type { Actor } from '../../requests/rules';
 import { describeTargets } from './approvals';
-import { createDraft, createRequestWithApprovals, getDraft, recordReply, replaceForEveryone, requestedWording } from './forms';
-import { cardResult, refusal, refusalMessage, type InvokeResult } from '../host/invoke';
+import { createRequestWithApprovals, recordReply, replaceForEveryone, requestedWording } from './forms';
+import { guardCardAction } from './card-action';
+import { createDraft, requesterInfo } from './drafts';
+import { cardResult, refusalMessage, type InvokeResult } from '../host/invoke';
 import { findRegistration, listRegistrations, mergeAddresses, type KnownRegistration } from './registrations';
-import { cardMessage } from '../host/teams-io';
-import { checkCardBinding, originOf, requesterInfo, ruleActorOf } from '../host/turn';
-import type { AddSenderPayload, BotServices, Draft, Origin } from '../types';
+import { cardMessage, originOf, type TurnPort } from '../turn-port';
+import type { AddSenderPayload, BotServices, Origin } from '../types';
 
 /** Validates the senders for a registration (tenant reads only) and builds the request payload. */
 export async function planAddSender(
@@ -114,64 +114,55 @@ async function withSendersNow(services: BotServices, registrations: KnownRegistr
 }
 
 /** The typed command (the caller checked that the actor is an admin). Replies in the same conversation. */
-export async function handleAddSenderCommand(services: BotServices, context: TurnContext, actor: Actor, addresses: string[]): Promise<void> {
+export async function handleAddSenderCommand(services: BotServices, turn: TurnPort, actor: Actor, addresses: string[]): Promise<void> {
   if (addresses.length === 0) {
-    await context.sendActivity('Which mailbox should be allowed to send? For example: **add sender faktura@contoso.com** (several addresses are fine).');
+    await turn.send('Which mailbox should be allowed to send? For example: **add sender faktura@contoso.com** (several addresses are fine).');
     return;
   }
   const registrations = listRegistrations(services.store);
   if (registrations.length === 0) {
-    await context.sendActivity(
+    await turn.send(
       cardMessage(noticeCard({ title: 'No Opter registration yet', text: 'I have not set up Opter email here yet. Type “set up Opter email” first; senders can be added after that.', tone: 'warning' })),
     );
     return;
   }
-  const origin = originOf(context, actor.tenantId);
+  const origin = originOf(turn, actor.tenantId);
   if (registrations.length > 1) {
     // The addresses are checked before the chooser (a stored draft) exists: a refused address is answered now,
     // and never kept. Which registration they go to does not change whether they are valid mailboxes.
     const refused = await refuseSenders(services, addresses);
     if (refused) {
-      await context.sendActivity(cardMessage(errorCard({ code: refused.code, detail: refused.detail })));
+      await turn.send(cardMessage(errorCard({ code: refused.code, detail: refused.detail })));
       return;
     }
     const draft = createDraft(services, { kind: 'add-sender', requester: requesterInfo(actor), tenantId: actor.tenantId, origin, senders: addresses });
     const choices = await withSendersNow(services, registrations);
-    const response = await context.sendActivity(cardMessage(chooseRegistrationCard({ requestId: draft.id, senders: addresses, registrations: choices })));
-    if (response?.id) recordReply(services, context, draft.id, response.id);
+    const sentId = await turn.send(cardMessage(chooseRegistrationCard({ requestId: draft.id, senders: addresses, registrations: choices })));
+    if (sentId) recordReply(services, turn, draft.id, sentId);
     return;
   }
   const plan = await planAddSender(services, registrations[0]!, addresses, origin);
   if ('error' in plan) {
-    await context.sendActivity(cardMessage(errorCard({ code: plan.error.code, detail: plan.error.detail })));
+    await turn.send(cardMessage(errorCard({ code: plan.error.code, detail: plan.error.detail })));
     return;
   }
   // Teams may deliver the same message twice; its id makes the request once.
-  await context.sendActivity(cardMessage(submitted(services, actor, plan.payload, `add-sender:message:${context.activity.id}`)));
+  await turn.send(cardMessage(submitted(services, actor, plan.payload, `add-sender:message:${turn.activityId}`)));
 }
 
 /** The chooser's Continue button. */
-export async function handleChooseRegistration(services: BotServices, context: TurnContext, raw: unknown): Promise<InvokeResult> {
-  const read = readActionData('choose-registration', raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND');
-  const id = read.data.requestId;
-  const binding = checkCardBinding(services.store, context.activity, id, ['form']);
-  if (binding) return { error: binding };
-  const draft: Draft | null = getDraft(services, id);
-  if (!draft || draft.kind !== 'add-sender') return refusal('E_REQUEST_NOT_FOUND');
-  const actor = ruleActorOf(context.activity);
-  if (!actor) return refusal('E_NOT_REQUESTER');
-  const denied =
-    checkIsRequester(actor, { id, status: 'pending', requester: draft.requester, tenantId: draft.tenantId, expiresAt: '' }, services.roles) ??
-    checkMayRequest(actor, services.roles);
-  if (denied) return { error: denied };
+export async function handleChooseRegistration(services: BotServices, turn: TurnPort): Promise<InvokeResult> {
+  const guarded = guardCardAction(turn, services, { verb: 'choose-registration', card: ['form'], subject: 'draft', draftKind: 'add-sender', access: 'draft-owner' });
+  if (guarded.error) return { error: guarded.error };
+  const { draft, actor, inputs } = guarded;
+  const id = guarded.data.requestId;
 
   const existing = services.store.requests.get(id);
   if (existing) return cardResult(noticeCard({ title: 'Sent for approval', text: `Request ${id} was already sent to the approvers.`, tone: 'good' }));
 
   const registrations = listRegistrations(services.store);
   const senders = draft.senders ?? [];
-  const chosen = read.inputs[CHOOSE_REGISTRATION_INPUTS.registration] ?? '';
+  const chosen = inputs[CHOOSE_REGISTRATION_INPUTS.registration] ?? '';
   const registration = chosen ? findRegistration(services.store, chosen) : null;
   if (!registration) {
     return cardResult(chooseRegistrationCard({ requestId: id, senders, registrations: await withSendersNow(services, registrations), error: 'Choose one of the registrations listed.' }));
@@ -183,6 +174,6 @@ export async function handleChooseRegistration(services: BotServices, context: T
     );
   }
   const card = submitted(services, actor, plan.payload, `add-sender:${id}`, id);
-  await replaceForEveryone(services, context, card);
+  await replaceForEveryone(services, turn, card);
   return cardResult(card);
 }

@@ -8,11 +8,9 @@
  * pending, not expired — checked by the rules and then made atomic by `requests.decide` (compare-and-set), so two
  * approvers or a Teams retry can never produce two decisions.
  */
-import type { TurnContext } from 'botbuilder';
 import {
   approvalCard,
   channelChangeApprovalCard,
-  readActionData,
   type AdaptiveCardJson,
   type ApprovalCardModel,
   type ApprovalFrame,
@@ -29,7 +27,8 @@ import { channelChangePlan, isChannelChange } from './channel-change';
 import { cardResult, refusal, type InvokeResult } from '../host/invoke';
 import { actionApproval } from './lifecycle-plan';
 import { cardMessage, channelReference, type ConversationRef } from '../host/teams-io';
-import { checkCardBinding, isAutomaticRefresh, ruleActorOf } from '../host/turn';
+import type { TurnPort } from '../turn-port';
+import { guardCardAction } from './card-action';
 import type { AddSenderPayload, ApprovalTarget, BotServices, ChannelChangePayload, LifecyclePayload, OutboxPayload, ProvisionPayload } from '../types';
 
 export type AnyPayload = ProvisionPayload | AddSenderPayload | LifecyclePayload | ChannelChangePayload;
@@ -224,21 +223,15 @@ export function expireDueApprovals(services: BotServices): RequestRecord[] {
 
 export async function handleDecision(
   services: BotServices,
-  context: TurnContext,
+  turn: TurnPort,
   verb: 'approve' | 'reject',
-  raw: unknown,
   hooks: DecisionHooks,
 ): Promise<InvokeResult> {
   const { store, roles, clock } = services;
-  const read = readActionData(verb, raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND', 'the card did not say which request');
-  const requestId = read.data.requestId;
   // A refresh decides nothing (the approval card refreshes with its own verb, so this is a client quirk or forged).
-  if (isAutomaticRefresh(context.activity)) return refusal('E_ACTION_NOT_CLICKED');
-  const actor = ruleActorOf(context.activity);
-  if (!actor) return refusal('E_NOT_APPROVER');
-
-  const refuseAndAudit = (error: OpterError): InvokeResult => {
+  // Whether this clicker may decide is checked below, by the rules and then atomically by the store.
+  const guarded = guardCardAction(turn, services, { verb, missingData: 'the card did not say which request', clickOnly: true, card: ['approval'], subject: 'request', access: 'decider' });
+  const audited = (actor: Actor, requestId: string) => (error: OpterError): InvokeResult => {
     appendAudit(store, {
       actor: userActor(actor),
       action: `request.${verb}-refused`,
@@ -249,12 +242,14 @@ export async function handleDecision(
     services.poke();
     return { error };
   };
-
-  const binding = checkCardBinding(store, context.activity, requestId, ['approval']);
-  if (binding) return refuseAndAudit(binding);
-
-  let request = store.requests.get(requestId);
-  if (!request) return refusal('E_REQUEST_NOT_FOUND');
+  if (guarded.error) {
+    // A click whose card is not this request's approval card (forged, or ids swapped) is audited.
+    return guarded.stage === 'card' && turn.actor ? audited(turn.actor, guarded.data.requestId)(guarded.error) : { error: guarded.error };
+  }
+  const { actor } = guarded;
+  const requestId = guarded.data.requestId;
+  const refuseAndAudit = audited(actor, requestId);
+  let request = guarded.request;
 
   // A repeated click or a Teams retry of the decision that already counted: answer as the first time did.
   const d = request.decision;
@@ -278,7 +273,7 @@ export async function handleDecision(
     return { error: ruleError };
   }
 
-  const inputReason = (read.inputs.reason ?? '').trim();
+  const inputReason = (guarded.inputs.reason ?? '').trim();
   if (verb === 'reject' && !inputReason) {
     return cardResult(approvalCardFor(request, 'approver', { reasonError: 'Give a reason so the requester knows what to change.' }));
   }
@@ -338,13 +333,9 @@ export async function handleDecision(
 }
 
 /** The `refresh` of a channel copy: a view for this viewer, without refresh, never a state change. */
-export function handleApprovalRefresh(services: BotServices, context: TurnContext, raw: unknown): InvokeResult {
-  const read = readActionData('refresh-approval', raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND');
-  const binding = checkCardBinding(services.store, context.activity, read.data.requestId, ['approval']);
-  if (binding) return { error: binding };
-  const request = services.store.requests.get(read.data.requestId);
-  if (!request) return refusal('E_REQUEST_NOT_FOUND');
-  const actor = ruleActorOf(context.activity);
+export function handleApprovalRefresh(services: BotServices, turn: TurnPort): InvokeResult {
+  const guarded = guardCardAction(turn, services, { verb: 'refresh-approval', card: ['approval'], subject: 'request', access: 'anyone' });
+  if (guarded.error) return { error: guarded.error };
+  const { request, actor } = guarded;
   return cardResult(approvalCardFor(request, request.status === 'pending' ? viewerOf(services, request, actor) : 'shared'));
 }

@@ -5,7 +5,6 @@
  * configuration only and the command is refused. An approved change is audited and announced in the old and the new
  * channel, each naming who asked and who approved.
  */
-import type { TurnContext } from 'botbuilder';
 import { errorCard, noticeCard, type ChannelRef } from '../../cards';
 import { OpterError } from '../../core/errors';
 import { checkMayRequest, type Actor } from '../../requests/rules';
@@ -14,8 +13,8 @@ import { describeTargets } from './approvals';
 import { appendAudit, userActor } from './audit';
 import { createRequestWithApprovals } from './forms';
 import { kindOf } from './lifecycle-plan';
-import { cardMessage, channelReference, type ConversationRef } from '../host/teams-io';
-import { originOf } from '../host/turn';
+import { channelReference } from '../host/teams-io';
+import { cardMessage, originOf, type ConversationRef, type TurnPort } from '../turn-port';
 import { requestKindForStore, type BotServices, type ChannelChangePayload, type ChannelPurpose, type OutboxPayload } from '../types';
 
 const CONVERSATION_NAMES: Record<ChannelPurpose, string> = { audit: AUDIT_CHANNEL, approvals: APPROVALS_CHANNEL };
@@ -48,22 +47,19 @@ function label(c: ChannelRef): string {
   return c.name ? `#${c.name}` : c.channelId;
 }
 
-async function reply(context: TurnContext, title: string, text: string, tone: 'info' | 'good' | 'warning' = 'info'): Promise<void> {
-  await context.sendActivity(cardMessage(noticeCard({ title, text, tone })));
+async function reply(turn: TurnPort, title: string, text: string, tone: 'info' | 'good' | 'warning' = 'info'): Promise<void> {
+  await turn.send(cardMessage(noticeCard({ title, text, tone })));
 }
 
 /** The command: refused when configured, else a pending request for a second admin (nothing changes yet). */
-export async function handleUseChannel(services: BotServices, context: TurnContext, actor: Actor, purpose: ChannelPurpose): Promise<void> {
+export async function handleUseChannel(services: BotServices, turn: TurnPort, actor: Actor, purpose: ChannelPurpose): Promise<void> {
   const { store } = services;
   const denied = checkMayRequest(actor, services.roles);
   if (denied) {
-    await context.sendActivity(cardMessage(errorCard({ code: denied.code, detail: denied.detail })));
+    await turn.send(cardMessage(errorCard({ code: denied.code, detail: denied.detail })));
     return;
   }
-  const activity = context.activity;
-  const channelData = (activity.channelData ?? {}) as { channel?: { id?: string; name?: string } };
-  const isChannel = activity.conversation?.conversationType === 'channel';
-  const channelId = isChannel ? (channelData.channel?.id ?? activity.conversation.id.split(';')[0]!) : null;
+  const channelId = turn.conversation.teamsChannel?.id ?? null;
 
   const pinned = pinnedChannelId(services, purpose);
   if (pinned) {
@@ -72,51 +68,51 @@ export async function handleUseChannel(services: BotServices, context: TurnConte
       actor: userActor(actor),
       action: `config.${purpose}-channel-refused`,
       result: 'refused',
-      objects: { channelId: channelId ?? activity.conversation?.id ?? '', configuredChannelId: pinned },
+      objects: { channelId: channelId ?? turn.conversation.id, configuredChannelId: pinned },
       detail: `${error.code}: ${PINNING_SETTING[purpose]} is set`,
     });
     services.poke();
-    await context.sendActivity(cardMessage(errorCard({ code: error.code, detail: error.detail })));
+    await turn.send(cardMessage(errorCard({ code: error.code, detail: error.detail })));
     return;
   }
   if (!channelId) {
-    await context.sendActivity(`Write “use this channel for ${purpose}” in the team channel you want to use, with an @mention of me.`);
+    await turn.send(`Write “use this channel for ${purpose}” in the team channel you want to use, with an @mention of me.`);
     return;
   }
 
-  const name = channelData.channel?.name?.trim() || null;
+  const name = turn.conversation.teamsChannel?.name ?? null;
   const current = currentChannel(services, purpose);
   if (current?.conversationId === channelId) {
-    await reply(context, `This already is the ${purpose} channel`, `Nothing to change: ${WHAT[purpose]} are posted here.`);
+    await reply(turn, `This already is the ${purpose} channel`, `Nothing to change: ${WHAT[purpose]} are posted here.`);
     return;
   }
   const waiting = store.requests
     .list<ChannelChangePayload>({ kind: requestKindForStore('channel-change'), status: 'pending' })
     .find((r) => r.payload.purpose === purpose && r.payload.to.channelId === channelId);
   if (waiting) {
-    await reply(context, 'Already waiting for approval', `Request ${waiting.id} to post ${WHAT[purpose]} here is waiting for a second admin.`, 'warning');
+    await reply(turn, 'Already waiting for approval', `Request ${waiting.id} to post ${WHAT[purpose]} here is waiting for a second admin.`, 'warning');
     return;
   }
 
-  const base = channelReference({ channelId, serviceUrl: activity.serviceUrl, bot: { id: activity.recipient.id, name: activity.recipient.name }, tenantId: actor.tenantId });
+  const base = channelReference({ channelId, serviceUrl: turn.serviceUrl, bot: turn.bot, tenantId: actor.tenantId });
   const reference: ConversationRef = { ...base, conversation: { ...base.conversation!, name: name ?? '' } };
   const to = { channelId, name };
   const payload: ChannelChangePayload = {
     purpose,
     to: { ...to, reference },
     from: current ? refOf(current) : null,
-    origin: originOf(context, actor.tenantId),
+    origin: originOf(turn, actor.tenantId),
   };
   const { request, created, targets } = createRequestWithApprovals(services, {
     kind: 'channel-change',
     actor,
     appName: null,
     payload,
-    dedupeKey: `channel-change:${purpose}:${activity.id ?? `${channelId}:${services.clock.now().toISOString()}`}`,
+    dedupeKey: `channel-change:${purpose}:${turn.activityId ?? `${channelId}:${services.clock.now().toISOString()}`}`,
     summary: `Post ${WHAT[purpose]} to ${label(to)} (${channelId}) instead of ${payload.from ? `${label(payload.from)} (${payload.from.channelId})` : 'no channel yet'}.`,
   });
   await reply(
-    context,
+    turn,
     'Waiting for a second admin',
     `${created ? 'I asked' : 'I already asked'} ${describeTargets(targets)} to approve request ${request.id}: ${WHAT[purpose]} go here only once another approver agrees. Both channels are told when it changes.`,
     'warning',

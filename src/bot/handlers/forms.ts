@@ -6,12 +6,9 @@
  * A draft (kv `draft:<id>`) belongs to the admin who asked for the form; its id becomes the request id on submit,
  * so the request's dedupe key is the draft, and a second submit finds the first request instead of making one.
  */
-import { randomUUID } from 'node:crypto';
-import type { TurnContext } from 'botbuilder';
 import {
   formatUtc,
   noticeCard,
-  readActionData,
   readRequestForm,
   requestFormCard,
   formErrorFor,
@@ -27,32 +24,17 @@ import { secretLifetime } from '../../provisioning';
 import { checkSecretPolicy, secretsBlockedError } from '../../provisioning';
 import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc, type DerivedNames, type NameOverrides } from '../../provisioning';
 import { checkSendersInTenant, describeSenderProblems } from '../../provisioning';
-import { checkIsRequester, checkMayRequest, type Actor } from '../../requests/rules';
+import type { Actor } from '../../requests/rules';
 import type { RequestRecord } from '../../store';
 import { describeTargets, enqueueApprovalPosts, enqueueApprovalSync } from './approvals';
 import { appendAudit, userActor } from './audit';
 import { cardResult, refusal, refusalMessage, type InvokeResult } from '../host/invoke';
 import { inFlightFor, listRegistrations } from './registrations';
-import { cardMessage } from '../host/teams-io';
-import { checkCardBinding, checkInvokedCardRole, originOf, recordInvokedCard, requesterInfo, ruleActorOf } from '../host/turn';
+import { cardMessage, originOf, type TurnPort } from '../turn-port';
+import { checkInvokedCardRole, guardCardAction, recordInvokedCard } from './card-action';
+import { createDraft, deleteDraft, requesterInfo } from './drafts';
 import { actionFor } from '../../actions/registry';
 import type { BotRequestKind, BotServices, Draft, Origin, ProvisionDetails, ProvisionPayload } from '../types';
-
-const DRAFT_PREFIX = 'draft:';
-
-export function createDraft(services: BotServices, input: Omit<Draft, 'id' | 'createdAt'>): Draft {
-  const draft: Draft = { ...input, id: randomUUID(), createdAt: services.clock.now().toISOString() };
-  services.store.kv.set(`${DRAFT_PREFIX}${draft.id}`, draft);
-  return draft;
-}
-
-export function getDraft(services: BotServices, id: string): Draft | null {
-  return services.store.kv.get<Draft>(`${DRAFT_PREFIX}${id}`)?.value ?? null;
-}
-
-export function deleteDraft(services: BotServices, id: string): void {
-  services.store.kv.delete(`${DRAFT_PREFIX}${id}`);
-}
 
 function existingNames(services: BotServices): string[] {
   return listRegistrations(services.store).map((r) => r.appDisplayName);
@@ -64,35 +46,35 @@ export function blankForm(services: BotServices, draft: Draft): AdaptiveCardJson
 }
 
 /** "set up Opter email" typed by an admin: a new draft and its form, as a reply in the same conversation. */
-export async function postSetupForm(services: BotServices, context: TurnContext, actor: Actor): Promise<void> {
-  const draft = createDraft(services, { kind: 'setup', requester: requesterInfo(actor), tenantId: actor.tenantId, origin: originOf(context, actor.tenantId) });
-  const response = await context.sendActivity(cardMessage(blankForm(services, draft)));
-  if (response?.id) recordReply(services, context, draft.id, response.id);
+export async function postSetupForm(services: BotServices, turn: TurnPort, actor: Actor): Promise<void> {
+  const draft = createDraft(services, { kind: 'setup', requester: requesterInfo(actor), tenantId: actor.tenantId, origin: originOf(turn, actor.tenantId) });
+  const sentId = await turn.send(cardMessage(blankForm(services, draft)));
+  if (sentId) recordReply(services, turn, draft.id, sentId);
 }
 
 /** Records a card the bot just sent as a reply in this turn (so clicks on it can be bound to the draft). */
-export function recordReply(services: BotServices, context: TurnContext, requestId: string, activityId: string): void {
-  const origin = originOf(context, '');
+export function recordReply(services: BotServices, turn: TurnPort, requestId: string, activityId: string): void {
+  const origin = originOf(turn, '');
   services.store.cards.recordCard({
     requestId,
     role: 'form',
-    conversationId: context.activity.conversation.id,
+    conversationId: turn.conversation.id,
     activityId,
-    serviceUrl: context.activity.serviceUrl,
+    serviceUrl: turn.serviceUrl,
     reference: origin.reference,
   });
 }
 
 /** The help card's "Set up Opter email" button: the form replaces the help card for the clicker. */
-export function handleStartSetup(services: BotServices, context: TurnContext): InvokeResult {
-  const actor = ruleActorOf(context.activity);
-  if (!actor) return refusal('E_NOT_ADMIN');
-  const denied = checkMayRequest(actor, services.roles);
-  if (denied) return { error: denied };
-  const taken = checkInvokedCardRole(services.store, context.activity, 'form');
+export function handleStartSetup(services: BotServices, turn: TurnPort): InvokeResult {
+  // The help card is not a recorded card; the form it becomes is (below), so its message must not be another's card.
+  const guarded = guardCardAction(turn, services, { verb: 'start-setup', card: null, subject: 'none', access: 'admin' });
+  if (guarded.error) return { error: guarded.error };
+  const { actor } = guarded;
+  const taken = checkInvokedCardRole(services.store, turn, 'form');
   if (taken) return { error: taken };
-  const draft = createDraft(services, { kind: 'setup', requester: requesterInfo(actor), tenantId: actor.tenantId, origin: originOf(context, actor.tenantId) });
-  recordInvokedCard(services.store, context, draft.id, 'form');
+  const draft = createDraft(services, { kind: 'setup', requester: requesterInfo(actor), tenantId: actor.tenantId, origin: originOf(turn, actor.tenantId) });
+  recordInvokedCard(services.store, turn, draft.id, 'form');
   return cardResult(blankForm(services, draft));
 }
 
@@ -271,40 +253,24 @@ function submittedCard(request: RequestRecord, where: string): AdaptiveCardJson 
   });
 }
 
-/** Who may use a draft's buttons: its own admin only (and still an admin). */
-function draftAccess(services: BotServices, context: TurnContext, draft: Draft): { actor: Actor } | { error: OpterError } {
-  const actor = ruleActorOf(context.activity);
-  if (!actor) return { error: new OpterError('E_NOT_REQUESTER') };
-  const notRequester = checkIsRequester(actor, { id: draft.id, status: 'pending', requester: draft.requester, tenantId: draft.tenantId, expiresAt: '' }, services.roles);
-  if (notRequester) return { error: notRequester };
-  const notAdmin = checkMayRequest(actor, services.roles);
-  if (notAdmin) return { error: notAdmin };
-  return { actor };
-}
-
-export async function handleFormAction(services: BotServices, context: TurnContext, verb: 'check-request' | 'submit-request', raw: unknown): Promise<InvokeResult> {
-  const read = readActionData(verb, raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND', 'the form did not say which request');
-  const id = read.data.requestId;
-  const binding = checkCardBinding(services.store, context.activity, id, ['form']);
-  if (binding) return { error: binding };
-  const draft = getDraft(services, id);
-  if (!draft) return refusal('E_REQUEST_NOT_FOUND');
-  const access = draftAccess(services, context, draft);
-  if ('error' in access) return { error: access.error };
+export async function handleFormAction(services: BotServices, turn: TurnPort, verb: 'check-request' | 'submit-request'): Promise<InvokeResult> {
+  const guarded = guardCardAction(turn, services, { verb, missingData: 'the form did not say which request', card: ['form'], subject: 'draft', access: 'draft-owner' });
+  if (guarded.error) return { error: guarded.error };
+  const { draft, inputs } = guarded;
+  const id = guarded.data.requestId;
 
   // Submitted already (a double click, a Teams retry, or Check after Submit): show what was submitted.
   const existing = services.store.requests.get(id);
   if (existing) return cardResult(submittedCard(existing, 'the approvers'));
 
-  const { model, payload } = await validateSetupForm(services, draft, read.inputs);
+  const { model, payload } = await validateSetupForm(services, draft, inputs);
   if (!payload || verb === 'check-request') return cardResult(requestFormCard(model));
-  return submitProvision(services, context, draft, access.actor, payload);
+  return submitProvision(services, turn, draft, guarded.actor, payload);
 }
 
 async function submitProvision(
   services: BotServices,
-  context: TurnContext,
+  turn: TurnPort,
   draft: Draft,
   actor: Actor,
   payload: ProvisionDetails,
@@ -319,7 +285,7 @@ async function submitProvision(
     summary: requestedWording('provision', { ...payload, origin: draft.origin }),
   });
   const card = submittedCard(request, describeTargets(targets));
-  await replaceForEveryone(services, context, card);
+  await replaceForEveryone(services, turn, card);
   return cardResult(card);
 }
 
@@ -375,32 +341,26 @@ export function createRequestWithApprovals(
 }
 
 /** Edits the clicked message for everyone (the invoke response alone changes it only for the clicker). */
-export async function replaceForEveryone(services: BotServices, context: TurnContext, card: AdaptiveCardJson): Promise<void> {
-  const id = context.activity.replyToId;
+export async function replaceForEveryone(services: BotServices, turn: TurnPort, card: AdaptiveCardJson): Promise<void> {
+  const id = turn.invokedMessage;
   if (!id) return;
   try {
-    await context.updateActivity({ ...cardMessage(card), id });
+    await turn.update(id, cardMessage(card));
   } catch (e) {
     services.log.warn(`could not update message ${id} for everyone: ${toOpterError(e).message}`);
   }
 }
 
-export async function handleCancel(services: BotServices, context: TurnContext, raw: unknown): Promise<InvokeResult> {
-  const read = readActionData('cancel-request', raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND');
-  const id = read.data.requestId;
-  const binding = checkCardBinding(services.store, context.activity, id, ['form']);
-  if (binding) return { error: binding };
-  const draft = getDraft(services, id);
-  if (!draft) return refusal('E_REQUEST_NOT_FOUND');
-  const access = draftAccess(services, context, draft);
-  if ('error' in access) return { error: access.error };
+export async function handleCancel(services: BotServices, turn: TurnPort): Promise<InvokeResult> {
+  const guarded = guardCardAction(turn, services, { verb: 'cancel-request', card: ['form'], subject: 'draft', access: 'draft-owner' });
+  if (guarded.error) return { error: guarded.error };
+  const id = guarded.data.requestId;
   const existing = services.store.requests.get(id);
   if (existing) {
     const changed = services.store.transaction(() => {
       const r = services.store.requests.setStatus(id, 'cancelled', { from: 'pending' });
       if (r.changed) {
-        appendAudit(services.store, { actor: userActor(access.actor), action: 'request.cancelled', requestId: id, result: 'info', detail: null });
+        appendAudit(services.store, { actor: userActor(guarded.actor), action: 'request.cancelled', requestId: id, result: 'info', detail: null });
         enqueueApprovalSync(services, id, 'cancelled');
       }
       return r.changed;
@@ -410,6 +370,6 @@ export async function handleCancel(services: BotServices, context: TurnContext, 
   }
   deleteDraft(services, id);
   const card = noticeCard({ title: 'Cancelled', text: existing ? `Request ${id} was cancelled; the approvers’ cards say so.` : 'Nothing was requested.', tone: 'info' });
-  await replaceForEveryone(services, context, card);
+  await replaceForEveryone(services, turn, card);
   return cardResult(card);
 }

@@ -7,23 +7,23 @@
  *
  * Buttons carry only a registration id (the app's client id); the registration is looked up again in the tenant.
  */
-import { TeamsInfo, type TurnContext } from 'botbuilder';
-import { errorCard, readActionData, submittedRequestCard, type AdaptiveCardJson } from '../../cards';
+import { errorCard, submittedRequestCard, type AdaptiveCardJson } from '../../cards';
 import { OpterError, toOpterError } from '../../core/errors';
 import { secretLifetime } from '../../provisioning';
 import { inspectMigration } from '../../provisioning';
 import { DEFAULT_SECRET_VALID_YEARS, deriveNames, formatRoundTripUtc } from '../../provisioning';
 import { checkSenderSyntax, isValidAddress, problemsToError } from '../../provisioning';
-import { checkMayRequest, type Actor } from '../../requests/rules';
+import type { Actor } from '../../requests/rules';
 import { describeTargets } from './approvals';
 import type { Command } from './commands';
 import { createRequestWithApprovals } from './forms';
 import { cardResult, refusal, type InvokeResult } from '../host/invoke';
+import { guardCardAction } from './card-action';
 import { migrationView } from './lifecycle-plan';
 import { actionFor } from '../../actions/registry';
 import { cardMessage } from '../host/teams-io';
 import { membersOutsideBot, pickRegistration, targetOf, tenantRegistrations, type RegistrationSummary } from './tenant-registrations';
-import { originOf, ruleActorOf } from '../host/turn';
+import { originOf, type TurnPort } from '../turn-port';
 import type { BotRequestKind, BotServices, LifecycleKind, LifecyclePayload, Origin, ProvisionPayload } from '../types';
 
 /** A lifecycle request ready to be submitted. */
@@ -262,9 +262,9 @@ export function submitLifecycle(services: BotServices, actor: Actor, draft: Life
 }
 
 /** The requester's own address from the Teams roster (email, else UPN): the only recipient of a test email. */
-async function requesterAddress(context: TurnContext): Promise<string | null> {
+async function requesterAddress(turn: TurnPort): Promise<string | null> {
   try {
-    const member = await TeamsInfo.getMember(context, context.activity.from.id);
+    const member = await turn.member();
     const address = member.email || member.userPrincipalName || '';
     return isValidAddress(address) ? address : null;
   } catch {
@@ -275,20 +275,20 @@ async function requesterAddress(context: TurnContext): Promise<string | null> {
 type LifecycleCommand = Extract<Command, { kind: 'new-secret' | 'remove-sender' | 'migrate' | 'test-email' }>;
 
 /** A typed lifecycle command from an admin (the caller checked that). Replies in the same conversation. */
-export async function handleLifecycleCommand(services: BotServices, context: TurnContext, actor: Actor, command: LifecycleCommand): Promise<void> {
-  const reply = (card: AdaptiveCardJson) => context.sendActivity(cardMessage(card));
+export async function handleLifecycleCommand(services: BotServices, turn: TurnPort, actor: Actor, command: LifecycleCommand): Promise<void> {
+  const reply = (card: AdaptiveCardJson) => turn.send(cardMessage(card));
   const fail = (e: OpterError) => reply(errorCard({ code: e.code, detail: e.detail }));
   if (command.kind === 'remove-sender' && command.addresses.length === 0) {
-    await context.sendActivity('Which mailbox should no longer send? For example: **remove sender old@contoso.com** (add **from <app name>** when there are several registrations).');
+    await turn.send('Which mailbox should no longer send? For example: **remove sender old@contoso.com** (add **from <app name>** when there are several registrations).');
     return;
   }
   if (command.kind === 'test-email' && !command.from) {
-    await context.sendActivity('Which sender should the test come from? For example: **test email to me from faktura@contoso.com**.');
+    await turn.send('Which sender should the test come from? For example: **test email to me from faktura@contoso.com**.');
     return;
   }
   try {
     const regs = await tenantRegistrations(services);
-    const origin = originOf(context, actor.tenantId);
+    const origin = originOf(turn, actor.tenantId);
     let planned: Planned;
     switch (command.kind) {
       case 'new-secret': {
@@ -314,7 +314,7 @@ export async function handleLifecycleCommand(services: BotServices, context: Tur
         if (command.to !== 'me') {
           return void (await fail(new OpterError('E_INPUT_INVALID', { detail: 'I send test messages only to you, the person asking: write “test email to me from …”.' })));
         }
-        const to = await requesterAddress(context);
+        const to = await requesterAddress(turn);
         if (!to) return void (await fail(new OpterError('E_INPUT_INVALID', { detail: 'Teams did not tell me your email address, so I cannot send you a test message.' })));
         const from = command.from!;
         const picked = pickRegistration(regs, { app: command.app, sender: await primaryOf(services, from), example: (n) => `test email to me from ${from} via ${n}` });
@@ -325,7 +325,7 @@ export async function handleLifecycleCommand(services: BotServices, context: Tur
     }
     if ('error' in planned) return void (await fail(planned.error));
     // Teams may deliver the same message twice; its id makes the request once.
-    await reply(submitLifecycle(services, actor, planned, `${planned.kind}:message:${context.activity.id}`));
+    await reply(submitLifecycle(services, actor, planned, `${planned.kind}:message:${turn.activityId}`));
   } catch (e) {
     await fail(toOpterError(e));
   }
@@ -338,20 +338,17 @@ async function primaryOf(services: BotServices, address: string): Promise<string
 }
 
 /** The registration buttons (status card, reminder, secret card): New secret / Rotate now, Repair, Adopt. */
-export async function handleRegistrationAction(services: BotServices, context: TurnContext, verb: 'rotate-secret' | 'repair' | 'adopt', raw: unknown): Promise<InvokeResult> {
-  const read = readActionData(verb, raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND', 'the card did not say which registration');
-  const actor = ruleActorOf(context.activity);
-  if (!actor) return refusal('E_NOT_ADMIN');
-  const denied = checkMayRequest(actor, services.roles);
-  if (denied) return { error: denied };
-  const id = read.data.registrationId;
+export async function handleRegistrationAction(services: BotServices, turn: TurnPort, verb: 'rotate-secret' | 'repair' | 'adopt'): Promise<InvokeResult> {
+  const guarded = guardCardAction(turn, services, { verb, missingData: 'the card did not say which registration', card: null, subject: 'none', access: 'admin' });
+  if (guarded.error) return { error: guarded.error };
+  const { actor } = guarded;
+  const id = guarded.data.registrationId;
   const regs = await tenantRegistrations(services);
   const r = regs.find((x) => lower(x.appId) === lower(id));
   if (!r) return refusal('E_NOT_FOUND', `the registration ${id} is no longer in the tenant.`);
-  const origin = originOf(context, actor.tenantId);
+  const origin = originOf(turn, actor.tenantId);
   const planned = verb === 'rotate-secret' ? await planNewSecret(services, r, origin) : verb === 'repair' ? await planRepair(services, r, origin) : planAdopt(r, origin);
   if ('error' in planned) return { error: planned.error };
   // A Teams retry of the same click carries the same activity id.
-  return cardResult(submitLifecycle(services, actor, planned, `${planned.kind}:${verb}:${r.appId}:${context.activity.id}`, 'card'));
+  return cardResult(submitLifecycle(services, actor, planned, `${planned.kind}:${verb}:${r.appId}:${turn.activityId}`, 'card'));
 }

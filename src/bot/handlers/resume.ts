@@ -2,22 +2,19 @@
  * The progress card's Retry: the requester resumes the same journaled job (steps that succeeded are skipped), and
  * the same card shows the new run. The failed → provisioning move is a compare-and-set, so two clicks start one run.
  */
-import type { TurnContext } from 'botbuilder';
-import { readActionData } from '../../cards';
 import { appendAudit, userActor } from './audit';
 import { refusal, type InvokeResult } from '../host/invoke';
 import type { ProvisioningRunner } from '../background/runner';
-import { requesterCardAction } from '../host/turn';
+import type { TurnPort } from '../turn-port';
+import { guardCardAction } from './card-action';
 import type { BotServices } from '../types';
 
-export function handleResume(services: BotServices, context: TurnContext, raw: unknown, runner: ProvisioningRunner): InvokeResult {
-  const { store, roles } = services;
-  const read = readActionData('resume', raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND');
-  const requestId = read.data.requestId;
-  const allowed = requesterCardAction(store, roles, context.activity, requestId, ['progress']);
+export function handleResume(services: BotServices, turn: TurnPort, runner: ProvisioningRunner): InvokeResult {
+  const { store } = services;
+  const allowed = guardCardAction(turn, services, { verb: 'resume', card: ['progress'], subject: 'request', access: 'requester' });
   if (allowed.error) return { error: allowed.error };
   const { request, actor } = allowed;
+  const requestId = allowed.data.requestId;
 
   if (request.status === 'provisioning' || request.status === 'approved') return { message: 'It is already running; this card updates as it goes.' };
   if (request.status !== 'failed') return refusal('E_REQUEST_NOT_PENDING', `It is ${request.status}.`);
@@ -26,7 +23,7 @@ export function handleResume(services: BotServices, context: TurnContext, raw: u
     const r = store.requests.setStatus(requestId, 'provisioning', { from: 'failed' });
     if (r.changed) {
       appendAudit(store, {
-        actor: userActor(actor!),
+        actor: userActor(actor),
         action: 'request.retried',
         requestId,
         result: 'info',

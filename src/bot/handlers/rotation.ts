@@ -7,8 +7,7 @@
  * after a crash like any other. One retire run per rotation at a time (runner.track), and a click is counted once
  * (kv.markOnce), so two clicks never start two retirements.
  */
-import type { TurnContext } from 'botbuilder';
-import { readActionData, rotationCard, type AdaptiveCardJson, type RotationCardModel } from '../../cards';
+import { rotationCard, type AdaptiveCardJson, type RotationCardModel } from '../../cards';
 import { OpterError, toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
 import type { RetireSecretsInput, RotateSecretInput } from '../../provisioning';
@@ -22,8 +21,8 @@ import { cardResult, refusal, type InvokeResult } from '../host/invoke';
 import { describeError } from '../host/log';
 import type { ProvisioningRunner } from '../background/runner';
 import { postToRequesterChat } from './secrets';
-import { cardMessage, type ConversationRef } from '../host/teams-io';
-import { requesterCardAction } from '../host/turn';
+import { cardMessage, type ConversationRef, type TurnPort } from '../turn-port';
+import { guardCardAction } from './card-action';
 import type { BotServices, LifecyclePayload, LifecycleRequestResult, OutboxPayload } from '../types';
 import { SYSTEM_ACTOR } from '../types';
 
@@ -99,14 +98,12 @@ function enqueueSync(services: BotServices, requestId: string, reason: string): 
 }
 
 /** The rotation card's "Opter updated": the requester, after revealing the new secret, retires the old ones now. */
-export async function handleOpterUpdated(services: BotServices, context: TurnContext, raw: unknown, runner: ProvisioningRunner): Promise<InvokeResult> {
-  const { store, roles } = services;
-  const read = readActionData('opter-updated', raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND');
-  const requestId = read.data.requestId;
-  const allowed = requesterCardAction(store, roles, context.activity, requestId, ['rotation']);
+export async function handleOpterUpdated(services: BotServices, turn: TurnPort, runner: ProvisioningRunner): Promise<InvokeResult> {
+  const { store } = services;
+  const allowed = guardCardAction(turn, services, { verb: 'opter-updated', card: ['rotation'], subject: 'request', access: 'requester' });
   if (allowed.error) return { error: allowed.error };
   const { request, actor } = allowed;
+  const requestId = allowed.data.requestId;
   if (request.kind !== 'rotate-secret' || !request.jobId) return refusal('E_REQUEST_NOT_FOUND');
   if (request.status !== 'succeeded') return refusal('E_REQUEST_NOT_PENDING', `It is ${request.status}.`);
   // A second click, or one after the overlap already retired them: show where it stands.
@@ -117,12 +114,12 @@ export async function handleOpterUpdated(services: BotServices, context: TurnCon
   if (!secret || secret.state !== 'revealed') {
     return refusal('E_INPUT_INVALID', 'reveal the new secret first and put it into Opter; until then Opter still needs the old one, so it is kept.');
   }
-  if (!store.kv.markOnce(`rotation-confirmed:${requestId}`, { by: actor!.aadObjectId })) return cardResult(rotationCardFor(services, request));
+  if (!store.kv.markOnce(`rotation-confirmed:${requestId}`, { by: actor.aadObjectId })) return cardResult(rotationCardFor(services, request));
 
   const started = startRetire(services, runner, request.jobId, 'confirmed', actor);
   if ('error' in started) return { error: started.error };
   const card = rotationCardFor(services, store.requests.get(requestId)!);
-  await replaceForEveryone(services, context, card);
+  await replaceForEveryone(services, turn, card);
   return cardResult(card);
 }
 

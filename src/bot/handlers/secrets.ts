@@ -15,9 +15,7 @@
  * - Unrevealed secrets expire: ciphertext purged, credential removed from the app (`removePassword`, retried until
  *   it succeeds, also after a restart), the requester told, everything audited.
  */
-import type { TurnContext } from 'botbuilder';
 import {
-  readActionData,
   revealedSecretCard,
   secretExpiredCard,
   secretHiddenCard,
@@ -26,16 +24,14 @@ import {
   type AdaptiveCardJson,
   type SecretFacts,
 } from '../../cards';
-import { OpterError } from '../../core/errors';
 import type { SecretSink } from '../../core/ports';
-import { checkIsRequester } from '../../requests/rules';
 import type { RequestRecord, SecretMetadata } from '../../store';
 import { appendAudit, userActor } from './audit';
 import { replaceForEveryone } from './forms';
 import { cardResult, refusal, type InvokeResult } from '../host/invoke';
 import { describeError } from '../host/log';
-import { cardMessage, type ConversationRef } from '../host/teams-io';
-import { checkCardBinding, isAutomaticRefresh, requesterCardAction, ruleActorOf } from '../host/turn';
+import { cardMessage, type ConversationRef, type TurnPort } from '../turn-port';
+import { guardCardAction } from './card-action';
 import type { BotServices, OutboxPayload, ProvisionPayload, RequestResult } from '../types';
 import { SYSTEM_ACTOR } from '../types';
 
@@ -189,35 +185,29 @@ function enqueueSecretSync(services: BotServices, requestId: string, reason: str
   services.store.outbox.enqueue({ kind: 'secret-sync', target: { requestId }, payload, dedupeKey: `secret-sync:${requestId}:${reason}`, notBefore });
 }
 
-export async function handleReveal(services: BotServices, context: TurnContext, raw: unknown): Promise<InvokeResult> {
-  const { store, roles, clock, settings } = services;
-  const read = readActionData('reveal', raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND');
-  const requestId = read.data.requestId;
-  const binding = checkCardBinding(store, context.activity, requestId, ['secret']);
-  if (binding) return { error: binding };
-  const request = store.requests.get(requestId);
-  if (!request) return refusal('E_REQUEST_NOT_FOUND');
-  const actor = ruleActorOf(context.activity);
-
+export async function handleReveal(services: BotServices, turn: TurnPort): Promise<InvokeResult> {
+  const { store, clock, settings } = services;
   // A refresh (trigger "automatic") never reveals, and says why instead of silently answering the same card. A
-  // click with no trigger at all (Microsoft 365 Agents Playground) is a click: the requester check below decides.
-  if (isAutomaticRefresh(context.activity)) return refusal('E_ACTION_NOT_CLICKED');
-
-  const denied = actor ? checkIsRequester(actor, request, roles) : new OpterError('E_NOT_REQUESTER');
-  if (denied) {
-    appendAudit(store, {
-      actor: actor ? userActor(actor) : { kind: 'user', name: 'unknown' },
-      action: 'secret.reveal-refused',
-      requestId,
-      result: 'refused',
-      detail: denied.code,
-    });
-    services.poke();
-    return { error: denied };
+  // click with no trigger at all (Microsoft 365 Agents Playground) is a click: the requester check decides.
+  const guarded = guardCardAction(turn, services, { verb: 'reveal', clickOnly: true, card: ['secret'], subject: 'request', access: 'requester' });
+  if (guarded.error) {
+    if (guarded.stage === 'access') {
+      const actor = turn.actor;
+      appendAudit(store, {
+        actor: actor ? userActor(actor) : { kind: 'user', name: 'unknown' },
+        action: 'secret.reveal-refused',
+        requestId: guarded.data.requestId,
+        result: 'refused',
+        detail: guarded.error.code,
+      });
+      services.poke();
+    }
+    return { error: guarded.error };
   }
+  const { request, actor } = guarded;
+  const requestId = guarded.data.requestId;
 
-  const claim = store.secrets.claim(requestId, { aadObjectId: actor!.aadObjectId, name: actor!.name }, clock.now());
+  const claim = store.secrets.claim(requestId, { aadObjectId: actor.aadObjectId, name: actor.name }, clock.now());
   if (!claim.ok) {
     switch (claim.reason) {
       case 'not-found':
@@ -237,7 +227,7 @@ export async function handleReveal(services: BotServices, context: TurnContext, 
   releaseFromRedaction(services, requestId, settings.revealGraceMs);
   store.transaction(() => {
     appendAudit(store, {
-      actor: userActor(actor!),
+      actor: userActor(actor),
       action: 'secret.revealed',
       requestId,
       result: 'success',
@@ -260,17 +250,13 @@ export async function handleReveal(services: BotServices, context: TurnContext, 
   );
 }
 
-export async function handleHide(services: BotServices, context: TurnContext, raw: unknown): Promise<InvokeResult> {
-  const { store, roles } = services;
-  const read = readActionData('hide-secret', raw);
-  if (!read) return refusal('E_REQUEST_NOT_FOUND');
-  const requestId = read.data.requestId;
-  const allowed = requesterCardAction(store, roles, context.activity, requestId, ['secret']);
+export async function handleHide(services: BotServices, turn: TurnPort): Promise<InvokeResult> {
+  const allowed = guardCardAction(turn, services, { verb: 'hide-secret', card: ['secret'], subject: 'request', access: 'requester' });
   if (allowed.error) return { error: allowed.error };
   const { request } = allowed;
   const card = secretBaseCard(services, request);
   // The requester is done copying: now the message may change for every device.
-  await replaceForEveryone(services, context, card);
+  await replaceForEveryone(services, turn, card);
   return cardResult(card);
 }
 

@@ -17,6 +17,7 @@ import { handleAddSenderCommand, handleChooseRegistration } from '../handlers/ad
 import { handleApprovalRefresh, handleDecision } from '../handlers/approvals';
 import { handleUseChannel } from '../handlers/channel-change';
 import { helpCard, parseCommand } from '../handlers/commands';
+import { guardCardAction } from '../handlers/card-action';
 import { handleCancel, handleFormAction, handleStartSetup, postSetupForm } from '../handlers/forms';
 import { refusal, sendInvokeResponse, type InvokeResult } from './invoke';
 import { describeError } from './log';
@@ -26,9 +27,9 @@ import { handleLifecycleCommand, handleRegistrationAction } from '../handlers/li
 import { handleResume } from '../handlers/resume';
 import { handleOpterUpdated } from '../handlers/rotation';
 import { statusCardFor } from '../handlers/status';
-import { cardMessage } from './teams-io';
-import { conversationRefOf, isPersonal, stripMentions } from './teams-context';
-import { ruleActorOf } from './turn';
+import { stripMentions } from './teams-context';
+import { turnPortOf } from './turn';
+import { cardMessage, type TurnPort } from '../turn-port';
 import type { BotServices } from '../types';
 import { rememberLastSeen } from '../background/worker';
 
@@ -46,24 +47,23 @@ function isPrivileged(services: BotServices, actor: Actor): boolean {
  * Admins' and approvers' 1:1 chats are remembered (approval copies and secret cards go there). Nobody else's
  * messages change the store.
  */
-function rememberPrivileged(services: BotServices, context: TurnContext, actor: Actor): void {
+function rememberPrivileged(services: BotServices, turn: TurnPort, actor: Actor): void {
   if (!isPrivileged(services, actor)) return;
-  rememberLastSeen(services, context, actor.tenantId);
-  if (!isPersonal(context.activity)) return;
-  const { activityId: _activityId, ...reference } = conversationRefOf(context.activity);
+  rememberLastSeen(services, turn, actor.tenantId);
+  if (!turn.conversation.isPersonal) return;
   const known = services.store.cards.getUserConversation(actor.aadObjectId);
-  if (known && known.conversationId === context.activity.conversation.id && known.serviceUrl === context.activity.serviceUrl) return;
+  if (known && known.conversationId === turn.conversation.id && known.serviceUrl === turn.serviceUrl) return;
   services.store.cards.setUserConversation(actor.aadObjectId, {
-    conversationId: context.activity.conversation.id,
-    serviceUrl: context.activity.serviceUrl,
+    conversationId: turn.conversation.id,
+    serviceUrl: turn.serviceUrl,
     tenantId: actor.tenantId,
-    reference,
+    reference: turn.reference,
     updatedBy: actor.aadObjectId,
   });
 }
 
-async function replyError(context: TurnContext, error: OpterError): Promise<void> {
-  await context.sendActivity(cardMessage(errorCard({ code: error.code, detail: error.detail })));
+async function replyError(turn: TurnPort, error: OpterError): Promise<void> {
+  await turn.send(cardMessage(errorCard({ code: error.code, detail: error.detail })));
 }
 
 const welcomedKey = (conversationId: string) => `welcomed:${conversationId}`;
@@ -73,15 +73,15 @@ const welcomedKey = (conversationId: string) => `welcomed:${conversationId}`;
  * both, and Microsoft 365 Agents Playground sends both on every page load): the help card once per install of a 1:1
  * conversation. The marker is only the conversation id; an uninstall clears it so a new install is welcomed again.
  */
-async function onInstalled(services: BotServices, context: TurnContext): Promise<void> {
-  const actor = ruleActorOf(context.activity);
+async function onInstalled(services: BotServices, turn: TurnPort): Promise<void> {
+  const actor = turn.actor;
   if (!actor) return;
-  rememberPrivileged(services, context, actor);
-  if (!isPersonal(context.activity)) return;
-  const key = welcomedKey(context.activity.conversation.id);
+  rememberPrivileged(services, turn, actor);
+  if (!turn.conversation.isPersonal) return;
+  const key = welcomedKey(turn.conversation.id);
   if (!services.store.kv.markOnce(key, { at: services.clock.now().toISOString() })) return;
   try {
-    await context.sendActivity(cardMessage(helpCard(helpFor(services, actor))));
+    await turn.send(cardMessage(helpCard(helpFor(services, actor))));
   } catch (e) {
     // Not welcomed after all: the next install event may try again.
     services.store.kv.delete(key);
@@ -103,43 +103,44 @@ function helpFor(services: BotServices, actor: Actor) {
 }
 
 async function onMessage(services: BotServices, context: TurnContext): Promise<void> {
-  const actor = ruleActorOf(context.activity);
+  const turn = turnPortOf(context);
+  const actor = turn.actor;
   if (!actor) {
-    await context.sendActivity('I can only help signed-in Teams users.');
+    await turn.send('I can only help signed-in Teams users.');
     return;
   }
-  rememberPrivileged(services, context, actor);
+  rememberPrivileged(services, turn, actor);
   const command = parseCommand(stripMentions(context.activity));
   switch (command.kind) {
     case 'help':
-      await context.sendActivity(cardMessage(helpCard(helpFor(services, actor))));
+      await turn.send(cardMessage(helpCard(helpFor(services, actor))));
       return;
     case 'setup': {
       const denied = checkMayRequest(actor, services.roles);
-      if (denied) return replyError(context, denied);
-      return postSetupForm(services, context, actor);
+      if (denied) return replyError(turn, denied);
+      return postSetupForm(services, turn, actor);
     }
     case 'add-sender': {
       const denied = checkMayRequest(actor, services.roles);
-      if (denied) return replyError(context, denied);
-      return handleAddSenderCommand(services, context, actor, command.addresses);
+      if (denied) return replyError(turn, denied);
+      return handleAddSenderCommand(services, turn, actor, command.addresses);
     }
     case 'new-secret':
     case 'remove-sender':
     case 'migrate':
     case 'test-email': {
       const denied = checkMayRequest(actor, services.roles);
-      if (denied) return replyError(context, denied);
-      return handleLifecycleCommand(services, context, actor, command);
+      if (denied) return replyError(turn, denied);
+      return handleLifecycleCommand(services, turn, actor, command);
     }
     case 'use-channel':
-      return handleUseChannel(services, context, actor, command.purpose);
+      return handleUseChannel(services, turn, actor, command.purpose);
     case 'status':
-      await context.sendActivity(cardMessage(await statusCardFor(services, { mayRequest: !checkMayRequest(actor, services.roles), shared: !isPersonal(context.activity) })));
+      await turn.send(cardMessage(await statusCardFor(services, { mayRequest: !checkMayRequest(actor, services.roles), shared: !turn.conversation.isPersonal })));
       return;
     case 'unknown': {
       const shown = command.text.length > 60 ? `${command.text.slice(0, 57)}…` : command.text;
-      await context.sendActivity(
+      await turn.send(
         shown
           ? `Sorry, I did not understand “${shown}”. I can **set up Opter email**, **add sender** / **remove sender**, make a **new secret**, **migrate** to RBAC, send a **test email** and show the **status**. Type **help** for details.`
           : 'Hello! Type **help** to see what I can do.',
@@ -159,11 +160,12 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
   });
   const { log } = services;
 
-  const onAction = (verb: Verb, handler: (context: TurnContext, data: unknown) => Promise<InvokeResult> | InvokeResult) => {
+  // Handlers see the turn through the port only; the invoke answer and the log line are the host's.
+  const onAction = (verb: Verb, handler: (turn: TurnPort) => Promise<InvokeResult> | InvokeResult) => {
     app.adaptiveCards.actionExecute(verb, async (context, _state, data) => {
       let result: InvokeResult;
       try {
-        result = await handler(context, data);
+        result = await handler(turnPortOf(context, data));
       } catch (e) {
         const ref = randomUUID().slice(0, 8);
         log.error(`card action ${verb} failed (ref ${ref}): ${describeError(e)}`, e);
@@ -178,26 +180,28 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
     });
   };
 
-  onAction(VERBS.startSetup, (ctx) => handleStartSetup(services, ctx));
+  onAction(VERBS.startSetup, (turn) => handleStartSetup(services, turn));
   // The answer to a click is seen by the clicking person only.
-  onAction(VERBS.showStatus, async (ctx) => {
-    const actor = ruleActorOf(ctx.activity);
+  onAction(VERBS.showStatus, async (turn) => {
+    const guarded = guardCardAction(turn, services, { verb: 'status', card: null, subject: 'none', access: 'anyone' });
+    if (guarded.error) return { error: guarded.error };
+    const { actor } = guarded;
     return { card: await statusCardFor(services, { mayRequest: !!actor && !checkMayRequest(actor, services.roles), shared: false }) };
   });
-  onAction(VERBS.checkRequest, (ctx, data) => handleFormAction(services, ctx, 'check-request', data));
-  onAction(VERBS.submitRequest, (ctx, data) => handleFormAction(services, ctx, 'submit-request', data));
-  onAction(VERBS.cancelRequest, (ctx, data) => handleCancel(services, ctx, data));
-  onAction(VERBS.chooseRegistration, (ctx, data) => handleChooseRegistration(services, ctx, data));
-  onAction(VERBS.approve, (ctx, data) => handleDecision(services, ctx, 'approve', data, { onApproved: (id) => void deps.runner.start(id) }));
-  onAction(VERBS.reject, (ctx, data) => handleDecision(services, ctx, 'reject', data, { onApproved: (id) => void deps.runner.start(id) }));
-  onAction(VERBS.refreshApproval, (ctx, data) => handleApprovalRefresh(services, ctx, data));
-  onAction(VERBS.resume, (ctx, data) => handleResume(services, ctx, data, deps.runner));
-  onAction(VERBS.reveal, (ctx, data) => handleReveal(services, ctx, data));
-  onAction(VERBS.hideSecret, (ctx, data) => handleHide(services, ctx, data));
+  onAction(VERBS.checkRequest, (turn) => handleFormAction(services, turn, 'check-request'));
+  onAction(VERBS.submitRequest, (turn) => handleFormAction(services, turn, 'submit-request'));
+  onAction(VERBS.cancelRequest, (turn) => handleCancel(services, turn));
+  onAction(VERBS.chooseRegistration, (turn) => handleChooseRegistration(services, turn));
+  onAction(VERBS.approve, (turn) => handleDecision(services, turn, 'approve', { onApproved: (id) => void deps.runner.start(id) }));
+  onAction(VERBS.reject, (turn) => handleDecision(services, turn, 'reject', { onApproved: (id) => void deps.runner.start(id) }));
+  onAction(VERBS.refreshApproval, (turn) => handleApprovalRefresh(services, turn));
+  onAction(VERBS.resume, (turn) => handleResume(services, turn, deps.runner));
+  onAction(VERBS.reveal, (turn) => handleReveal(services, turn));
+  onAction(VERBS.hideSecret, (turn) => handleHide(services, turn));
   for (const verb of [VERBS.rotateSecret, VERBS.repair, VERBS.adopt] as const) {
-    onAction(verb, (ctx, data) => handleRegistrationAction(services, ctx, verb, data));
+    onAction(verb, (turn) => handleRegistrationAction(services, turn, verb));
   }
-  onAction(VERBS.opterUpdated, (ctx, data) => handleOpterUpdated(services, ctx, data, deps.runner));
+  onAction(VERBS.opterUpdated, (turn) => handleOpterUpdated(services, turn, deps.runner));
 
   // Any other adaptiveCard/action (unknown verb, Action.Submit shapes): an error body instead of botbuilder's 501.
   app.addRoute(
@@ -210,7 +214,7 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
 
   app.conversationUpdate('membersAdded', async (context) => {
     const botAdded = (context.activity.membersAdded ?? []).some((m) => m?.id === context.activity.recipient?.id);
-    if (botAdded) await onInstalled(services, context);
+    if (botAdded) await onInstalled(services, turnPortOf(context));
   });
   app.conversationUpdate('membersRemoved', async (context) => {
     const botRemoved = (context.activity.membersRemoved ?? []).some((m) => m?.id === context.activity.recipient?.id);
@@ -218,11 +222,11 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
   });
   app.activity(ActivityTypes.InstallationUpdate, async (context) => {
     const action = String((context.activity as { action?: unknown }).action ?? '');
-    if (action === 'add') return onInstalled(services, context);
+    if (action === 'add') return onInstalled(services, turnPortOf(context));
     if (action === 'remove') return onUninstalled(services, context);
     // add-upgrade / remove-upgrade: a new version of the app, still installed; nothing to say.
-    const actor = ruleActorOf(context.activity);
-    if (actor) rememberPrivileged(services, context, actor);
+    const turn = turnPortOf(context);
+    if (turn.actor) rememberPrivileged(services, turn, turn.actor);
   });
   app.activity(ActivityTypes.Message, async (context) => {
     try {
@@ -230,7 +234,7 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
     } catch (e) {
       const ref = randomUUID().slice(0, 8);
       log.error(`message handling failed (ref ${ref}): ${describeError(e)}`, e);
-      await replyError(context, new OpterError('E_INTERNAL', { detail: `ref ${ref}` })).catch(() => undefined);
+      await replyError(turnPortOf(context), new OpterError('E_INTERNAL', { detail: `ref ${ref}` })).catch(() => undefined);
     }
   });
   app.error(async (_context, err) => {

@@ -4,10 +4,12 @@
  * chat. Built on the host's ProactiveSender, which surfaces failures instead of letting botbuilder swallow them.
  */
 import type { Activity, ConversationReference, TurnContext } from 'botbuilder';
-import { cardAttachment, type AdaptiveCardJson } from '../../cards';
+import { cardAttachment } from '../../cards';
+import type { BotIdentityRef, BotMessage, ConversationRef } from '../turn-port';
 import type { BotServer } from './server';
 
-export type ConversationRef = Partial<ConversationReference>;
+// The shapes live in the SDK-free port; re-exported for the code that imports them from here.
+export { cardMessage, type BotIdentityRef, type ConversationRef } from '../turn-port';
 
 /** Where a posted message lives, as the store's card records keep it. */
 export interface PostedMessage {
@@ -17,13 +19,17 @@ export interface PostedMessage {
   reference: ConversationRef;
 }
 
-export interface BotIdentityRef {
-  id: string;
-  name?: string;
+/** A BotMessage as a Bot Framework message activity (the card as an Adaptive Card attachment). */
+export function activityOf(message: BotMessage): Partial<Activity> {
+  return { type: 'message', ...(message.card ? { attachments: [cardAttachment(message.card)] } : {}), ...(message.text ? { text: message.text } : {}) };
 }
 
-export function cardMessage(card: AdaptiveCardJson, text?: string): Partial<Activity> {
-  return { type: 'message', attachments: [cardAttachment(card)], ...(text ? { text } : {}) };
+/**
+ * Our stored reference as botbuilder's. The stored references were taken from botbuilder's own activities (or built
+ * by channelReference below), so the fields botbuilder reads are there; its type only insists on names.
+ */
+function sdkReference(reference: ConversationRef): Partial<ConversationReference> {
+  return reference as Partial<ConversationReference>;
 }
 
 /** A reference for posting into a team channel known only by its id (AUDIT_CHANNEL_ID / APPROVALS_CHANNEL_ID). */
@@ -38,7 +44,7 @@ export function channelReference(input: { channelId: string; serviceUrl: string;
       conversationType: 'channel',
       tenantId: input.tenantId ?? undefined,
       name: '',
-    } as ConversationReference['conversation'],
+    },
   };
 }
 
@@ -52,34 +58,34 @@ export class TeamsIO {
   constructor(private readonly server: Pick<BotServer, 'proactive'>) {}
 
   /** Posts a new message into the conversation of `reference`; resolves with where it landed. */
-  async post(reference: ConversationRef, activity: Partial<Activity>): Promise<PostedMessage> {
+  async post(reference: ConversationRef, message: BotMessage): Promise<PostedMessage> {
     let activityId = '';
-    await this.server.proactive.continueConversation(reference, async (ctx) => {
-      activityId = await sendAsNewMessage(ctx, activity);
+    await this.server.proactive.continueConversation(sdkReference(reference), async (ctx) => {
+      activityId = await sendAsNewMessage(ctx, activityOf(message));
     });
     return this.posted(reference, activityId);
   }
 
   /** Replaces a message's content for everyone who sees it. */
-  async update(reference: ConversationRef, activityId: string, activity: Partial<Activity>): Promise<void> {
-    await this.server.proactive.continueConversation(reference, async (ctx) => {
-      await ctx.updateActivity({ ...activity, type: 'message', id: activityId });
+  async update(reference: ConversationRef, activityId: string, message: BotMessage): Promise<void> {
+    await this.server.proactive.continueConversation(sdkReference(reference), async (ctx) => {
+      await ctx.updateActivity({ ...activityOf(message), type: 'message', id: activityId });
     });
   }
 
   /**
-   * Opens (Teams returns the existing one if there is one) the bot's 1:1 chat with a user and posts `activity`
+   * Opens (Teams returns the existing one if there is one) the bot's 1:1 chat with a user and posts `message`
    * in it. Returns the chat's reference, storable for later posts, and the posted message.
    */
   async postToNewPersonalChat(
     target: { serviceUrl: string; tenantId: string; user: { id: string; name?: string }; bot: BotIdentityRef },
-    activity: Partial<Activity>,
+    message: BotMessage,
   ): Promise<PostedMessage> {
     let activityId = '';
     const reference = await this.server.proactive.createPersonalConversation(
       { serviceUrl: target.serviceUrl, tenantId: target.tenantId, user: target.user, bot: { id: target.bot.id, name: target.bot.name } },
       async (ctx) => {
-        activityId = await sendAsNewMessage(ctx, activity);
+        activityId = await sendAsNewMessage(ctx, activityOf(message));
       },
     );
     return this.posted(reference, activityId);

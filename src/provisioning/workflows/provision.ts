@@ -195,37 +195,8 @@ export async function provisionRegistration(rt: JobRuntime, plan: ProvisionPlan)
   const verify = await verifyAccessPolicy(rt, graph.app.appId, senders, createSecret ? signInProof(rt, secret) : null, group.members ?? senders, { names, groupIdentity: group.groupIdentity });
   rt.notes.push(ENFORCEMENT_NOTE);
 
-  return {
-    jobId: rt.job.id,
-    tenantId: rt.ports.directory.tenantId,
-    names,
-    appObjectId: graph.app.appObjectId,
-    clientId: graph.app.appId,
-    spObjectId: graph.sp.spObjectId,
-    groupSmtp: group.groupSmtp,
-    groupObjectId: group.groupObjectId,
-    senders,
-    created: {
-      app: !!graph.app.created,
-      servicePrincipal: !!graph.sp.created,
-      grant: !!graph.grant.created,
-      group: !!group.created,
-      policy: !!policy.created,
-    },
-    membersAdded: group.membersAdded,
-    secret: secret.keyId
-      ? {
-          keyId: secret.keyId,
-          endDateTime: secret.endDateTime!,
-          clamped: !!secret.clamped,
-          maxLifetime: secret.maxLifetime ?? null,
-          displayName: names.secretDisplayName,
-        }
-      : null,
-    checks: verify.checks,
-    notes: [...new Set([...collectNotes(rt.ports.journal.getSteps(rt.job.id)), ...rt.notes])],
-    scoping: 'access-policy',
-  };
+  const frame = resultFrame(rt, names, senders, { app: graph.app, sp: graph.sp, group, secret, checks: verify.checks });
+  return { ...frame, created: { ...frame.created, grant: !!graph.grant.created, policy: !!policy.created }, scoping: 'access-policy' };
 }
 
 /**
@@ -287,22 +258,7 @@ async function provisionRbac(rt: JobRuntime, names: DerivedNames, senders: strin
   });
   rt.note(RBAC_PROPAGATION_NOTE);
   return {
-    jobId: rt.job.id,
-    tenantId: rt.ports.directory.tenantId,
-    names,
-    appObjectId: graph.app.appObjectId,
-    clientId: graph.app.appId,
-    spObjectId: graph.sp.spObjectId,
-    groupSmtp: group.groupSmtp,
-    groupObjectId: group.groupObjectId,
-    senders,
-    created: { app: !!graph.app.created, servicePrincipal: !!graph.sp.created, grant: false, group: !!group.created, policy: false },
-    membersAdded: group.membersAdded,
-    secret: secret.keyId
-      ? { keyId: secret.keyId, endDateTime: secret.endDateTime!, clamped: !!secret.clamped, maxLifetime: secret.maxLifetime ?? null, displayName: names.secretDisplayName }
-      : null,
-    checks: verify.checks,
-    notes: [...new Set([...collectNotes(rt.ports.journal.getSteps(rt.job.id)), ...rt.notes])],
+    ...resultFrame(rt, names, senders, { app: graph.app, sp: graph.sp, group, secret, checks: verify.checks }),
     scoping: 'rbac',
     rbac: {
       exchangeServicePrincipalCreated: !!exoSp.created,
@@ -330,6 +286,40 @@ export const provisionWorkflow: Workflow<StoredProvisionInput, ProvisionResult, 
 };
 
 /** Both chains to their end, so the journal is complete whichever fails; then the first failure. */
+/** What both scoping models report the same way; the caller adds what only its path creates. */
+function resultFrame(
+  rt: JobRuntime,
+  names: DerivedNames,
+  senders: string[],
+  made: {
+    app: { appObjectId: string; appId: string; created?: boolean };
+    sp: { spObjectId: string; created?: boolean };
+    group: { groupSmtp: string; groupObjectId: string | null; created?: boolean; membersAdded: string[] };
+    secret: { keyId?: string; endDateTime?: string; clamped?: boolean; maxLifetime?: string | null };
+    checks: VerificationCheck[];
+  },
+): Omit<ProvisionResult, 'scoping'> {
+  const { app, sp, group, secret } = made;
+  return {
+    jobId: rt.job.id,
+    tenantId: rt.ports.directory.tenantId,
+    names,
+    appObjectId: app.appObjectId,
+    clientId: app.appId,
+    spObjectId: sp.spObjectId,
+    groupSmtp: group.groupSmtp,
+    groupObjectId: group.groupObjectId,
+    senders,
+    created: { app: !!app.created, servicePrincipal: !!sp.created, grant: false, group: !!group.created, policy: false },
+    membersAdded: group.membersAdded,
+    secret: secret.keyId
+      ? { keyId: secret.keyId, endDateTime: secret.endDateTime!, clamped: !!secret.clamped, maxLifetime: secret.maxLifetime ?? null, displayName: names.secretDisplayName }
+      : null,
+    checks: made.checks,
+    notes: [...new Set([...collectNotes(rt.ports.journal.getSteps(rt.job.id)), ...rt.notes])],
+  };
+}
+
 export async function settleBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
   const [ra, rb] = await Promise.allSettled([a, b]);
   if (ra.status === 'rejected') throw ra.reason;
