@@ -52,6 +52,9 @@ describe('a new action is one folder and one registry line', () => {
     const plain = engineFor(sim, store);
     expect(plain.engine.runsKind('verify-registration')).toBe(false);
     expect(() => plain.engine.createJob('verify-registration', { appDisplayName: 'Fixture App' })).toThrow(/unknown job kind/);
+    // A built-in kind's input stays typed by JobTypes (only a kind the engine was given is any string).
+    // @ts-expect-error repair takes { appDisplayName, overrides? }
+    expect(() => plain.engine.createJob('repair', { app: 'Fixture App' })).toThrow(/app display name is empty/);
   });
 
   it('shows in help', () => {
