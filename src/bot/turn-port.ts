@@ -103,3 +103,25 @@ export interface TurnPort {
 export function originOf(turn: TurnPort, tenantId: string): Origin {
   return { reference: turn.reference, isChannel: turn.conversation.isChannel, serviceUrl: turn.serviceUrl, bot: turn.bot, tenantId };
 }
+
+/** The reference of a Teams channel the bot was never messaged in (the audit channel, approvers' channel). */
+export function channelReference(input: { channelId: string; serviceUrl: string; bot: BotIdentityRef; tenantId: string | null }): ConversationRef {
+  return {
+    channelId: 'msteams',
+    serviceUrl: input.serviceUrl,
+    bot: { id: input.bot.id, name: input.bot.name ?? '' },
+    conversation: {
+      id: input.channelId,
+      isGroup: true,
+      conversationType: 'channel',
+      tenantId: input.tenantId ?? undefined,
+      name: '',
+    },
+  };
+}
+
+/** Errors from the connector that retrying cannot fix (the message or conversation is gone, or we may not post). */
+export function isPermanentTeamsError(err: unknown): boolean {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && (status === 400 || status === 403 || status === 404);
+}

@@ -143,6 +143,18 @@ describe('the checker', () => {
     expect(valueImport.violations).toHaveLength(1);
   });
 
+  it('BOT_SDK_FREE: handlers and background work decide without importing the host (where the SDK lives)', () => {
+    expect(
+      check({
+        'src/bot/handlers/forms.ts': "import { sendInvokeResponse } from '../host/invoke';\nimport { cardResult } from '../invoke-result';",
+        'src/bot/background/runner.ts': "import { describeError } from '../host/log';\nimport { describeError as d } from '../describe-error';",
+        'src/bot/turn-port.ts': "import type { BotServer } from './host/server';",
+        'src/bot/host/app.ts': "import { handleDecision } from '../handlers/approvals';",
+        'src/bot/index.ts': "import { startBotServer } from './host/server';",
+      }),
+    ).toEqual(['src/bot/handlers/forms.ts ../host/invoke', 'src/bot/background/runner.ts ../host/log', 'src/bot/turn-port.ts ./host/server']);
+  });
+
   it('BOT_SDK_FREE: handlers, background work and the turn port import no Teams SDK, not even a type; host/ may', () => {
     expect(
       check({

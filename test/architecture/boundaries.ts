@@ -168,6 +168,9 @@ function ruleBroken(from: string, ref: ImportRef, files: ReadonlySet<string>): s
   const asTs = /\.[cm]?[jt]s$/.test(target) ? target.replace(/\.js$/, '.ts') : `${target}.ts`;
   const targetFile = [target, asTs, `${target}/index.ts`].find((p) => files.has(p)) ?? asTs;
   if (TEST_SUPPORT.some((re) => re.test(targetFile))) return `${targetFile} is test support; production code does not import it`;
+  if (BOT_SDK_FREE.some((re) => re.test(from)) && targetFile.startsWith('src/bot/host/')) {
+    return 'src/bot/handlers, src/bot/background and the turn port do not import src/bot/host (it is where the SDK lives; shared shapes are in src/bot/turn-port.ts, src/bot/invoke-result.ts)';
+  }
   if (targetArea === area) return null;
   if (PUBLIC_SURFACES.includes(targetArea) && target !== `src/${targetArea}` && targetFile !== `src/${targetArea}/index.ts`) {
     return `outside src/${targetArea}, import only its public surface (src/${targetArea}/index.ts)`;

@@ -7,7 +7,7 @@
  *  - the daily expiry check fires the 30/7/1-day reminders (reminders.ts).
  * Each part is independent: a failure is logged and the others still run.
  */
-import { describeError } from '../host/log';
+import { describeError } from '../describe-error';
 import { sweepExpiryReminders } from './reminders';
 import { sweepRetirements } from '../handlers/rotation';
 import type { ProvisioningRunner } from './runner';

@@ -11,7 +11,7 @@ import { expiryReminderCard, type AdaptiveCardJson } from '../../cards';
 import { dueExpiryReminders, type ExpiryReminder } from '../../provisioning';
 import type { RequestKind, RequestRecord } from '../../store';
 import { appendAudit } from '../handlers/audit';
-import { describeError } from '../host/log';
+import { describeError } from '../describe-error';
 import { tenantSurvey } from '../handlers/tenant-registrations';
 import type { BotServices, OutboxPayload, RequestResult } from '../types';
 import { SYSTEM_ACTOR } from '../types';

@@ -21,8 +21,8 @@ import type { AnyPayload } from '../handlers/approvals';
 import { appendAudit, progressAuditor } from '../handlers/audit';
 import { Coalescer } from './coalesce';
 import { applyChannelChange, isChannelChange } from '../handlers/channel-change';
-import { describeError } from '../host/log';
-import { cardMessage, type ConversationRef } from '../host/teams-io';
+import { describeError } from '../describe-error';
+import { cardMessage, type ConversationRef } from '../turn-port';
 import type { BotServices, OutboxPayload, RequestResult } from '../types';
 import { SYSTEM_ACTOR } from '../types';
 

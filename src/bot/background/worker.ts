@@ -13,12 +13,12 @@ import { AUDIT_CHANNEL, type OutboxItem } from '../../store';
 import { expireDueApprovals, postApprovalCopy, syncApprovalCopies, type AnyPayload } from '../handlers/approvals';
 import { auditCardFor } from '../handlers/audit';
 import { resultCardFor } from './lifecycle-jobs';
-import { describeError } from '../host/log';
+import { describeError } from '../describe-error';
 import { reminderCard } from './reminders';
 import { postRotationCard, syncRotationCards } from '../handlers/rotation';
 import { publishProgress } from './runner';
 import { notifyRequesterPersonally, postSecretCard, sweepSecrets, syncSecretCards } from '../handlers/secrets';
-import { channelReference, isPermanentTeamsError } from '../host/teams-io';
+import { channelReference, isPermanentTeamsError } from '../turn-port';
 import { cardMessage, type BotIdentityRef, type ConversationRef, type TurnPort } from '../turn-port';
 import type { BotServices, OutboxPayload } from '../types';
 

@@ -14,7 +14,7 @@ import { describeTargets } from './approvals';
 import { createRequestWithApprovals, recordReply, replaceForEveryone, requestedWording } from './forms';
 import { guardCardAction } from './card-action';
 import { createDraft, requesterInfo } from './drafts';
-import { cardResult, refusalMessage, type InvokeResult } from '../host/invoke';
+import { cardResult, refusalMessage, type InvokeResult } from '../invoke-result';
 import { findRegistration, listRegistrations, mergeAddresses, type KnownRegistration } from './registrations';
 import { cardMessage, originOf, type TurnPort } from '../turn-port';
 import type { AddSenderPayload, BotServices, Origin } from '../types';

@@ -24,9 +24,9 @@ import { checkMayDecide, selfDecisionCode, type Actor } from '../../requests/rul
 import { APPROVALS_CHANNEL, userConversationName, type NamedConversation, type RequestRecord } from '../../store';
 import { appendAudit, userActor } from './audit';
 import { channelChangePlan, isChannelChange } from './channel-change';
-import { cardResult, refusal, type InvokeResult } from '../host/invoke';
+import { cardResult, refusal, type InvokeResult } from '../invoke-result';
 import { actionApproval } from './lifecycle-plan';
-import { cardMessage, channelReference, type ConversationRef } from '../host/teams-io';
+import { cardMessage, channelReference, type ConversationRef } from '../turn-port';
 import type { TurnPort } from '../turn-port';
 import { guardCardAction } from './card-action';
 import type { AddSenderPayload, ApprovalTarget, BotServices, ChannelChangePayload, LifecyclePayload, OutboxPayload, ProvisionPayload } from '../types';

@@ -13,7 +13,7 @@ import { describeTargets } from './approvals';
 import { appendAudit, userActor } from './audit';
 import { createRequestWithApprovals } from './forms';
 import { kindOf } from './lifecycle-plan';
-import { channelReference } from '../host/teams-io';
+import { channelReference } from '../turn-port';
 import { cardMessage, originOf, type ConversationRef, type TurnPort } from '../turn-port';
 import { requestKindForStore, type BotServices, type ChannelChangePayload, type ChannelPurpose, type OutboxPayload } from '../types';
 

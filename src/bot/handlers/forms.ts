@@ -28,7 +28,7 @@ import type { Actor } from '../../requests/rules';
 import type { RequestRecord } from '../../store';
 import { describeTargets, enqueueApprovalPosts, enqueueApprovalSync } from './approvals';
 import { appendAudit, userActor } from './audit';
-import { cardResult, refusal, refusalMessage, type InvokeResult } from '../host/invoke';
+import { cardResult, refusal, refusalMessage, type InvokeResult } from '../invoke-result';
 import { inFlightFor, listRegistrations } from './registrations';
 import { cardMessage, originOf, type TurnPort } from '../turn-port';
 import { checkInvokedCardRole, guardCardAction, recordInvokedCard } from './card-action';

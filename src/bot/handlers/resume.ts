@@ -3,7 +3,7 @@
  * the same card shows the new run. The failed → provisioning move is a compare-and-set, so two clicks start one run.
  */
 import { appendAudit, userActor } from './audit';
-import { refusal, type InvokeResult } from '../host/invoke';
+import { refusal, type InvokeResult } from '../invoke-result';
 import type { ProvisioningRunner } from '../background/runner';
 import type { TurnPort } from '../turn-port';
 import { guardCardAction } from './card-action';

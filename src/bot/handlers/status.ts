@@ -6,7 +6,7 @@
  */
 import { statusCard, type AdaptiveCardJson, type RegistrationStatus } from '../../cards';
 import { canRepair } from './lifecycle-requests';
-import { describeError } from '../host/log';
+import { describeError } from '../describe-error';
 import { listRegistrations } from './registrations';
 import { tenantRegistrations, verificationView } from './tenant-registrations';
 import type { BotServices } from '../types';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OpterError } from '../../core/errors';
-import { invokeBody, statusCodeFor } from './invoke';
+import { invokeBody, statusCodeFor } from '../invoke-result';
 import { createRedactingLogger } from './log';
 import type { BotLogger } from './server';
 

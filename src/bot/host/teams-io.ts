@@ -8,8 +8,6 @@ import { cardAttachment } from '../../cards';
 import type { BotIdentityRef, BotMessage, ConversationRef } from '../turn-port';
 import type { BotServer } from './server';
 
-// The shapes live in the SDK-free port; re-exported for the code that imports them from here.
-export { cardMessage, type BotIdentityRef, type ConversationRef } from '../turn-port';
 
 /** Where a posted message lives, as the store's card records keep it. */
 export interface PostedMessage {
@@ -26,34 +24,13 @@ export function activityOf(message: BotMessage): Partial<Activity> {
 
 /**
  * Our stored reference as botbuilder's. The stored references were taken from botbuilder's own activities (or built
- * by channelReference below), so the fields botbuilder reads are there; its type only insists on names.
+ * by channelReference in turn-port.ts), so the fields botbuilder reads are there; its type only insists on names.
  */
 function sdkReference(reference: ConversationRef): Partial<ConversationReference> {
   return reference as Partial<ConversationReference>;
 }
 
 /** A reference for posting into a team channel known only by its id (AUDIT_CHANNEL_ID / APPROVALS_CHANNEL_ID). */
-export function channelReference(input: { channelId: string; serviceUrl: string; bot: BotIdentityRef; tenantId: string | null }): ConversationRef {
-  return {
-    channelId: 'msteams',
-    serviceUrl: input.serviceUrl,
-    bot: { id: input.bot.id, name: input.bot.name ?? '' },
-    conversation: {
-      id: input.channelId,
-      isGroup: true,
-      conversationType: 'channel',
-      tenantId: input.tenantId ?? undefined,
-      name: '',
-    },
-  };
-}
-
-/** Errors from the connector that retrying cannot fix (the message or conversation is gone, or we may not post). */
-export function isPermanentTeamsError(err: unknown): boolean {
-  const status = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' && (status === 400 || status === 403 || status === 404);
-}
-
 export class TeamsIO {
   constructor(private readonly server: Pick<BotServer, 'proactive'>) {}
 
