@@ -12,6 +12,7 @@ import type { JobRecord } from '../core/ports';
 import type { ProvisioningEngine, Workflow } from '../provisioning';
 import type { RegistrationSummary } from '../provisioning';
 import type { ActionRequest, ActionSettings, RequestResult } from './common';
+import type { RequestStage } from './requests';
 import type { CommandText } from './text';
 
 /** What the runner passes when it reads a finished job back: the request and the job's typed result. */
@@ -78,6 +79,12 @@ export interface ActionDefinition<K extends string = string, P = Record<string, 
   command: CommandWords<C> | null;
   /** Its line on the help card; null when it is not typed. */
   help: HelpEntry | null;
+  /**
+   * How a typed command or a registration button becomes a request (requests.ts): reads of the tenant through the
+   * RequestContext, then the payload and facts — the bot makes the request and its approval posts. Absent for an
+   * action asked for through a conversation of the bot's own (setup's form, add sender's check of the addresses).
+   */
+  request?: RequestStage<NoInfer<C>>;
   /** The request payload as stored, decoded at the store boundary (unknown keys are kept). */
   payload: z.ZodType<P>;
   /** The approval card: which variant, and what the job will do, from the stored payload only. Null: not approved on its own. */

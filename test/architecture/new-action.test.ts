@@ -2,7 +2,7 @@
  * Adding an action = one folder + one registry line (src/actions/README.md). The fixture action lives in its own
  * folder (fixture-action/, with its own job kind and workflow) and is added with
  * `createRegistry([...ACTIONS, verifyRegistration])`; nothing else in src/ knows it. Command parsing, the help card,
- * the approval card, the engine (given the registry's workflows, as the product builds it) and the runner (engine
+ * the request made from a typed message (its request stage, through the bot's handler), the approval card, the engine (given the registry's workflows, as the product builds it) and the runner (engine
  * job, progress card, settlement, result card) must all pick it up from the registry alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,9 @@ import { ACTIONS, createRegistry, workflowsOf } from '../../src/actions/registry
 import { lifecycleTarget } from '../../src/actions/common';
 import { resultCardFor } from '../../src/bot/background/lifecycle-jobs';
 import { ProvisioningRunner } from '../../src/bot/background/runner';
-import { helpCommands, parseCommand } from '../../src/bot/handlers/commands';
+import { helpCommands, parseCommand, parseMessage } from '../../src/bot/handlers/commands';
+import { handleActionCommand } from '../../src/bot/handlers/lifecycle-requests';
+import type { TurnPort } from '../../src/bot/turn-port';
 import { actionApproval } from '../../src/bot/handlers/lifecycle-plan';
 import type { BotServices, LifecyclePayload, Origin } from '../../src/bot/types';
 import { approvalCard } from '../../src/cards';
@@ -68,25 +70,47 @@ describe('a new action is one folder and one registry line', () => {
     const setup = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Fixture App', senders: [sim.mailboxes.info] }).id));
     const r = setup.result!;
     const origin = { reference: { conversation: { id: 'c1' } }, isChannel: false, serviceUrl: 'https://smba.example/', bot: { id: '28:bot', name: 'bot' }, tenantId: r.tenantId } as unknown as Origin;
-    const payload: LifecyclePayload = {
-      appName: 'Fixture App',
-      appId: r.clientId,
-      overrides: {},
-      groupName: r.names.groupName,
-      groupAlias: r.names.groupAlias,
-      groupSmtp: r.groupSmtp,
-      senders: r.senders,
-      scoping: 'access-policy',
-      origin,
-    };
+    const posted: unknown[] = [];
+    const services = {
+      store,
+      engine: h.engine,
+      tenant: { adapters: h.adapters },
+      clock: systemClock,
+      config: { approvalTtlHours: 1, approvalsChannelId: null, approvers: ['approver'] },
+      settings: { progressMinIntervalMs: 0, rotationOverlapDays: 7, migrationSettleMinutes: 120 },
+      log: { info: () => undefined, warn: () => undefined, error: (m: string) => posted.push(m) },
+      io: {
+        post: async (reference: unknown, activity: unknown) => (posted.push(activity), { conversationId: 'c1', activityId: `a${posted.length}`, serviceUrl: origin.serviceUrl, reference }),
+        update: async (_reference: unknown, _id: string, activity: unknown) => void posted.push(activity),
+      },
+      poke: () => undefined,
+    } as unknown as BotServices;
+
+    // Typed in Teams: the bot's generic handler runs the action's request stage and makes the pending request.
+    const actor = { aadObjectId: 'requester', name: 'Ada', tenantId: r.tenantId, mri: '29:requester' };
+    const replies: unknown[] = [];
+    const turn = {
+      activityId: 'm1',
+      actor,
+      reference: origin.reference,
+      conversation: { id: 'c1', isChannel: false, isPersonal: true },
+      serviceUrl: origin.serviceUrl,
+      bot: origin.bot,
+      send: async (m: unknown) => void replies.push(m),
+    } as unknown as TurnPort;
+    const typed = parseMessage('verify Fixture App', registry);
+    expect(typed.action).toBe(verifyRegistration);
+    await handleActionCommand(services, turn, actor, typed.action!, typed.command);
+    expect(JSON.stringify(replies)).toContain('Sent for approval');
+    const request = store.requests.list({ appName: 'Fixture App' }).find((x) => x.kind === 'verify-registration')!;
+    expect(request.status).toBe('pending');
+    const payload = request.payload as LifecyclePayload;
+    expect(payload).toMatchObject({ appName: 'Fixture App', appId: r.clientId, groupSmtp: r.groupSmtp, senders: r.senders, scoping: 'access-policy' });
     expect(lifecycleTarget(payload)).toEqual({ appDisplayName: 'Fixture App' });
-    const { request } = store.requests.create({
-      kind: verifyRegistration.kind,
-      tenantId: r.tenantId,
-      requester: { aadObjectId: 'requester', name: 'Ada' },
-      payload,
-      expiresAt: new Date(Date.now() + 3_600_000),
-    });
+    expect(store.audit.listForRequest(request.id).find((e) => e.action === 'request.created')?.detail).toBe('Asked for verify Fixture App.');
+    // The same message again (Teams retries) makes no second request.
+    await handleActionCommand(services, turn, actor, typed.action!, typed.command);
+    expect(store.requests.list({ appName: 'Fixture App' }).filter((x) => x.kind === 'verify-registration')).toHaveLength(1);
 
     // The approval card: its variant and plan come from the action.
     const approval = actionApproval(request, registry)!;
@@ -107,19 +131,6 @@ describe('a new action is one folder and one registry line', () => {
     expect(store.requests.decide(request.id, { decision: 'approve', by: { aadObjectId: 'approver', name: 'Bo' } }).won).toBe(true);
 
     // The runner: the action's job, progress card and settlement, nothing else.
-    const posted: unknown[] = [];
-    const services = {
-      store,
-      engine: h.engine,
-      clock: systemClock,
-      settings: { progressMinIntervalMs: 0, rotationOverlapDays: 7, migrationSettleMinutes: 120 },
-      log: { info: () => undefined, warn: () => undefined, error: (m: string) => posted.push(m) },
-      io: {
-        post: async (reference: unknown, activity: unknown) => (posted.push(activity), { conversationId: 'c1', activityId: `a${posted.length}`, serviceUrl: origin.serviceUrl, reference }),
-        update: async (_reference: unknown, _id: string, activity: unknown) => void posted.push(activity),
-      },
-      poke: () => undefined,
-    } as unknown as BotServices;
     const runner = new ProvisioningRunner(services, registry);
     await runner.start(request.id);
     await runner.settle();

@@ -7,12 +7,14 @@ import { ADOPT_STEPS, adoptWorkflow } from '../../provisioning';
 import type { AdoptInput } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget } from '../common';
 import { defineAction } from '../types';
+import { adoptRequest } from './request';
 
 export const adopt = defineAction({
   kind: 'adopt',
   label: 'Adopt',
   command: null,
   help: null,
+  request: adoptRequest,
   payload: lifecyclePayload,
   approval: { variant: 'adopt', plan: (p) => ({ ...lifecycleBasePlan(p), adoption: { scoping: p.scoping, senders: p.senders } }) },
   progress: { title: (r) => `Adopting ${r.payload.appName}`, steps: () => ADOPT_STEPS },

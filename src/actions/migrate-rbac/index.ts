@@ -8,6 +8,7 @@ import type { MigrateInput } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget, migrationView } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
+import { migrateRequest } from './request';
 
 export const migrateRbac = defineAction({
   kind: 'migrate-rbac',
@@ -25,6 +26,7 @@ export const migrateRbac = defineAction({
     what: 'Move a registration from the Application Access Policy to RBAC for Applications, with a plan that keeps mail flowing.',
     who: 'admin',
   },
+  request: migrateRequest,
   payload: lifecyclePayload,
   approval: { variant: 'migrate-rbac', plan: (p) => ({ ...lifecycleBasePlan(p), ...(p.plan ? { migration: migrationView(p.plan) } : {}) }) },
   progress: { title: (r) => `Migrating ${r.payload.appName} to RBAC for Applications`, steps: () => MIGRATE_STEPS },

@@ -9,6 +9,7 @@ import { parseSenderList } from '../../provisioning';
 import { checkLines, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget, type LifecycleRequestResult } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
+import { removeSenderRequest } from './request';
 
 export const removeSender = defineAction({
   kind: 'remove-sender',
@@ -21,6 +22,7 @@ export const removeSender = defineAction({
     },
   },
   help: { command: 'remove sender', example: 'remove sender old@contoso.com', what: 'Stop a mailbox from sending through Opter.', who: 'admin' },
+  request: removeSenderRequest,
   payload: lifecyclePayload,
   approval: { variant: 'remove-sender', plan: (p) => ({ ...lifecycleBasePlan(p), members: { before: p.senders, after: p.membersAfter ?? p.senders } }) },
   progress: {

@@ -6,12 +6,14 @@
 import { PROVISION_RBAC_STEPS, REPAIR_STEPS, repairWorkflow, type RepairInput } from '../../provisioning';
 import { checkLines, provisionRequestResult, type LifecycleRequestResult, lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleTarget } from '../common';
 import { defineAction } from '../types';
+import { repairRequest } from './request';
 
 export const repair = defineAction({
   kind: 'repair',
   label: 'Repair',
   command: null,
   help: null,
+  request: repairRequest,
   payload: lifecyclePayload,
   approval: { variant: 'repair', plan: (p) => ({ ...lifecycleBasePlan(p), drift: p.drift ?? [] }) },
   progress: {

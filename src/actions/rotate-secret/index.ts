@@ -9,6 +9,7 @@ import { OUTPUT_LABELS } from '../../provisioning';
 import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
+import { rotateSecretRequest } from './request';
 
 const pad = (label: string) => label.padEnd(25, ' ');
 
@@ -31,6 +32,7 @@ export const rotateSecret = defineAction({
     what: 'Create a new client secret (also when it was lost: “I lost the secret”). The old one keeps working until Opter uses the new one.',
     who: 'admin',
   },
+  request: rotateSecretRequest,
   payload: lifecyclePayload,
   approval: {
     variant: 'new-secret',

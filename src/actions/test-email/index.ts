@@ -7,6 +7,7 @@ import { PROPAGATION_CAVEAT, TEST_SECRET_LIFETIME_MS, type TestEmailInput } from
 import { lifecycleBasePlan, lifecyclePayload, lifecycleResultCardOf, lifecycleRequestResult, lifecycleTarget } from '../common';
 import { appName } from '../text';
 import { defineAction } from '../types';
+import { testEmailRequest } from './request';
 
 const LAYER_LABELS: Record<string, string> = { token: 'Token (sign-in as the app)', scope: 'Scope (may send as this mailbox)', send: 'Send accepted by Microsoft Graph' };
 
@@ -27,6 +28,7 @@ export const testEmail = defineAction({
     what: 'Send yourself a test message as a sender; no secret is asked for. Shows sign-in, scope and send separately.',
     who: 'admin',
   },
+  request: testEmailRequest,
   payload: lifecyclePayload,
   approval: {
     variant: 'test-email',

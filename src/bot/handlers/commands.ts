@@ -6,6 +6,7 @@
  */
 import { helpCard as renderHelpCard, HELP_BUILTINS, type AdaptiveCardJson, type HelpCardModel, type HelpEntry } from '../../cards';
 import { registry, type ActionCommand, type Registry } from '../../actions/registry';
+import type { AnyAction } from '../../actions/types';
 import { commandText } from '../../actions/text';
 
 export { editDistance, normalizeCommandText } from '../../actions/text';
@@ -22,18 +23,24 @@ export type Command =
   | { kind: 'unknown'; text: string };
 
 export function parseCommand(text: string, reg: Registry = registry): Command {
-  const { raw, body } = commandText(text);
+  return parseMessage(text, reg).command;
+}
 
-  if (/^(?:help|\?|hjälp|what can you do)$/.test(body) || raw === '?') return { kind: 'help' };
-  if (/^(?:status|list|show (?:the )?status|opter (?:email )?status)$/.test(body)) return { kind: 'status' };
+/** The command, and the action whose words it is (null for help, status, choosing a channel, or nothing known). */
+export function parseMessage(text: string, reg: Registry = registry): { command: Command; action: AnyAction | null } {
+  const { raw, body } = commandText(text);
+  const own = (command: Command) => ({ command, action: null });
+
+  if (/^(?:help|\?|hjälp|what can you do)$/.test(body) || raw === '?') return own({ kind: 'help' });
+  if (/^(?:status|list|show (?:the )?status|opter (?:email )?status)$/.test(body)) return own({ kind: 'status' });
 
   const use = /^(?:use|set) (?:this|the current) channel (?:for|as)(?: the)? (audit|approvals?)(?: channel)?$/.exec(body);
-  if (use) return { kind: 'use-channel', purpose: use[1] === 'audit' ? 'audit' : 'approvals' };
+  if (use) return own({ kind: 'use-channel', purpose: use[1] === 'audit' ? 'audit' : 'approvals' });
 
   const action = reg.parseCommand(raw);
-  if (action) return action.command as ActionCommand;
+  if (action) return { command: action.command as ActionCommand, action: action.action };
 
-  return { kind: 'unknown', text: raw };
+  return own({ kind: 'unknown', text: raw });
 }
 
 /** Every line of the help card: the actions' own (in registry order), then status and help. */

@@ -300,7 +300,8 @@ export function createRequestWithApprovals(
   services: BotServices,
   input: {
     id?: string;
-    kind: BotRequestKind;
+    /** A built-in kind or a registered action's. */
+    kind: BotRequestKind | (string & {});
     actor: Actor;
     /** null for a request about no app (a channel change). */
     appName: string | null;

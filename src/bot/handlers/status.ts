@@ -5,7 +5,7 @@
  * Repair / Adopt / New secret buttons carry the registration id (the app's client id) only.
  */
 import { statusCard, type AdaptiveCardJson, type RegistrationStatus } from '../../cards';
-import { canRepair } from './lifecycle-requests';
+import { canRepair } from '../../actions/repair/request';
 import { describeError } from '../describe-error';
 import { listRegistrations } from './registrations';
 import { tenantRegistrations, verificationView } from './tenant-registrations';

@@ -16,7 +16,7 @@ import { checkMayRequest, type Actor } from '../../requests/rules';
 import { handleAddSenderCommand, handleChooseRegistration } from '../handlers/add-sender';
 import { handleApprovalRefresh, handleDecision } from '../handlers/approvals';
 import { handleUseChannel } from '../handlers/channel-change';
-import { helpCard, parseCommand } from '../handlers/commands';
+import { helpCard, parseMessage } from '../handlers/commands';
 import { guardCardAction } from '../handlers/card-action';
 import { handleCancel, handleFormAction, handleStartSetup, postSetupForm } from '../handlers/forms';
 import { sendInvokeResponse } from './invoke';
@@ -24,7 +24,7 @@ import { refusal, type InvokeResult } from '../invoke-result';
 import { describeError } from '../describe-error';
 import type { ProvisioningRunner } from '../background/runner';
 import { handleHide, handleReveal } from '../handlers/secrets';
-import { handleLifecycleCommand, handleRegistrationAction } from '../handlers/lifecycle-requests';
+import { handleActionCommand, handleRegistrationAction } from '../handlers/lifecycle-requests';
 import { handleResume } from '../handlers/resume';
 import { handleOpterUpdated } from '../handlers/rotation';
 import { statusCardFor } from '../handlers/status';
@@ -111,29 +111,19 @@ async function onMessage(services: BotServices, context: TurnContext): Promise<v
     return;
   }
   rememberPrivileged(services, turn, actor);
-  const command = parseCommand(stripMentions(context.activity));
+  const { command, action } = parseMessage(stripMentions(context.activity));
+  if (action) {
+    const denied = checkMayRequest(actor, services.roles);
+    if (denied) return replyError(turn, denied);
+    if (action.request?.fromCommand) return handleActionCommand(services, turn, actor, action, command);
+    // The two actions asked for through a conversation of the bot's own: setup's form, add sender's address check.
+    if (command.kind === 'setup') return postSetupForm(services, turn, actor);
+    if (command.kind === 'add-sender') return handleAddSenderCommand(services, turn, actor, command.addresses);
+  }
   switch (command.kind) {
     case 'help':
       await turn.send(cardMessage(helpCard(helpFor(services, actor))));
       return;
-    case 'setup': {
-      const denied = checkMayRequest(actor, services.roles);
-      if (denied) return replyError(turn, denied);
-      return postSetupForm(services, turn, actor);
-    }
-    case 'add-sender': {
-      const denied = checkMayRequest(actor, services.roles);
-      if (denied) return replyError(turn, denied);
-      return handleAddSenderCommand(services, turn, actor, command.addresses);
-    }
-    case 'new-secret':
-    case 'remove-sender':
-    case 'migrate':
-    case 'test-email': {
-      const denied = checkMayRequest(actor, services.roles);
-      if (denied) return replyError(turn, denied);
-      return handleLifecycleCommand(services, turn, actor, command);
-    }
     case 'use-channel':
       return handleUseChannel(services, turn, actor, command.purpose);
     case 'status':

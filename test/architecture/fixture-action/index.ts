@@ -1,11 +1,12 @@
 /**
  * A new action, written the way README.md in src/actions says: this one folder, nothing else. "verify <app>"
  * re-checks a registration with its own job kind and its own workflow (workflow.ts: find it, verify it, change
- * nothing) and audits the checks. new-action.test.ts adds it to the registry with one line and drives it through
- * parsing, help, approval, the runner and the engine.
+ * nothing) and audits the checks. new-action.test.ts adds it to the registry with one line and drives it from a typed
+ * message (its request stage) through approval, the runner and the engine.
  */
 import { z } from 'zod';
 import { lifecycleBasePlan, lifecyclePayload, lifecycleRequestResult, lifecycleResultCardOf, lifecycleTarget, checkLines } from '../../../src/actions/common';
+import { registrationFor, targetOf } from '../../../src/actions/requests';
 import { appName } from '../../../src/actions/text';
 import { defineAction } from '../../../src/actions/types';
 import { VERIFY_STEPS, verifyWorkflow, type VerifyInput } from './workflow';
@@ -18,6 +19,14 @@ export const verifyRegistration = defineAction({
     parse({ phrase }) {
       const m = /^verify\s+(.+)$/i.exec(phrase);
       return m ? ({ kind: 'verify-registration', app: appName(m[1]) } as const) : null;
+    },
+  },
+  // Typed "verify <app>": the registration it names, read fresh from the tenant; the request carries its target.
+  request: {
+    async fromCommand(ctx, command) {
+      const picked = await registrationFor(ctx, { app: command.app, example: (n) => `verify ${n}` });
+      if ('error' in picked) return picked;
+      return { payload: { ...targetOf(picked.registration) }, facts: [{ title: 'App', value: picked.registration.appDisplayName }] };
     },
   },
   help: { command: 'verify', example: 'verify OpterMessageProxy', what: 'Check a registration again, changing nothing.', who: 'admin' },
