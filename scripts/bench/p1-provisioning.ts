@@ -70,7 +70,7 @@ async function oneRun(sim: BenchSimulator, latencyMs: number, senders: string[])
   const bench = createBenchEngine(sim, freshAdapters(sim));
   let engineSide: P1Run['engine'];
   try {
-    const job = bench.engine.createProvisionJob({ appDisplayName: APP_NAME, senders });
+    const job = bench.engine.createJob('provision', { appDisplayName: APP_NAME, senders });
     await sim.clearRequests();
     const { events, wallMs } = await runJob(bench.engine, job.id);
     const log = await sim.requests();

@@ -72,7 +72,7 @@ export interface P3Result {
 const NAME_PREFIX = 'Bench P3';
 
 async function referenceJob(sim: BenchSimulator, bench: ReturnType<typeof createBenchEngine>, senders: string[], name: string) {
-  const job = bench.engine.createProvisionJob({ appDisplayName: name, senders });
+  const job = bench.engine.createJob('provision', { appDisplayName: name, senders });
   await sim.clearRequests();
   const { events } = await runJob(bench.engine, job.id);
   return criticalPath(await sim.requests(), events);
@@ -90,7 +90,7 @@ async function oneRun(sim: BenchSimulator, opts: Required<Pick<P3Options, 'laten
     const reference = await referenceJob(sim, bench, senders, `${NAME_PREFIX} reference ${runIndex}`);
     if (reference.unclassified.length) throw new Error(`P3 reference job has ${reference.unclassified.length} calls outside the dependency model`);
 
-    const ids = Array.from({ length: opts.jobs }, (_, i) => bench.engine.createProvisionJob({ appDisplayName: `${NAME_PREFIX} ${runIndex}-${i + 1}`, senders }).id);
+    const ids = Array.from({ length: opts.jobs }, (_, i) => bench.engine.createJob('provision', { appDisplayName: `${NAME_PREFIX} ${runIndex}-${i + 1}`, senders }).id);
     await sim.clearRequests();
     await sim.setFaults({ throttle: { share: opts.throttleShare, retryAfterSeconds: opts.retryAfterSeconds, families: ['graph', 'exchange'] } });
     recorder.install();

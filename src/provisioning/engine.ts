@@ -26,18 +26,15 @@ import type {
   ProgressListener,
   SecretSink,
 } from '../core/ports';
-import type { MigrateInput, MigrateResult } from './migrate';
-import type { AdoptInput, AdoptResult } from './registry';
-import type { RemoveSendersInput, RemoveSendersResult } from './remove-sender';
+import type { MigrateResult } from './migrate';
+import type { AdoptResult } from './registry';
+import type { RemoveSendersResult } from './remove-sender';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
-import type { RetireSecretsResult, RotateSecretInput, RotateSecretResult } from './rotate';
+import type { RetireSecretsResult, RotateSecretResult } from './rotate';
 import { createJobRuntime, type RuntimeOptions } from './runtime';
-import type { TestEmailInput, TestEmailResult } from './test-email';
-import type { AddSendersInput } from './workflows/add-sender';
+import type { TestEmailResult } from './test-email';
 import { isJobKind, WORKFLOWS, type AnyWorkflow, type JobKind, type JobTypes, type WorkflowTable } from './workflows';
-import { provisionResultSchema, type ProvisionInput, type ProvisionResult } from './workflows/provision';
-import type { RepairInput } from './workflows/repair';
-import type { RetireSecretsRequest } from './workflows/retire-secrets';
+import { provisionResultSchema, type ProvisionResult } from './workflows/provision';
 
 export { GRAPH_APP_ID, SIGN_IN_AUDIENCE, uniqueNameFor } from './identity';
 export type { VerificationCheck } from './runtime';
@@ -130,54 +127,6 @@ export class ProvisioningEngine {
   createJob<K extends string>(kind: K, input: K extends JobKind ? JobTypes[K]['create'] : unknown, opts: CreateJobOptions = {}): JobRecord {
     const prepared = this.workflowFor(kind).prepare(input, this.deps.journal);
     return this.deps.journal.createJob({ id: opts.jobId ?? randomUUID(), kind, input: prepared.input, idempotencyKey: opts.idempotencyKey ?? prepared.idempotencyKey ?? null });
-  }
-
-  // One name per kind, for the callers that create a particular kind of job.
-  createProvisionJob(input: ProvisionInput, opts?: CreateJobOptions): JobRecord {
-    return this.createJob('provision', input, opts);
-  }
-
-  createAddSenderJob(input: AddSendersInput, opts?: CreateJobOptions): JobRecord {
-    return this.createJob('add-sender', input, opts);
-  }
-
-  /** Repair: re-run the ensure steps of an existing registration (never creates a secret). */
-  createRepairJob(input: RepairInput, opts?: CreateJobOptions): JobRecord {
-    return this.createJob('repair', input, opts);
-  }
-
-  /** Remove sender(s) from the group, then prove each is refused. */
-  createRemoveSenderJob(input: RemoveSendersInput, opts?: CreateJobOptions): JobRecord {
-    return this.createJob('remove-sender', input, opts);
-  }
-
-  /** Migrate an access-policy registration to RBAC for Applications (see planMigration for the order). */
-  createMigrateJob(input: MigrateInput, opts?: CreateJobOptions): JobRecord {
-    return this.createJob('migrate-rbac', input, opts);
-  }
-
-  /** New secret through the SecretSink; the old ones keep working until retired. */
-  createRotateSecretJob(input: RotateSecretInput, opts?: CreateJobOptions): JobRecord {
-    return this.createJob('rotate-secret', input, opts);
-  }
-
-  /**
-   * Retire the old secrets of a rotation: `confirmed` when the admin says Opter uses the new secret, otherwise it
-   * completes only once the overlap has passed (the job waits until then). Without `rotateJobId`, the latest
-   * unfinished rotation of the app is used (E_INPUT_INVALID when there is none).
-   */
-  createRetireSecretsJob(input: RetireSecretsRequest, opts?: CreateJobOptions): JobRecord {
-    return this.createJob('retire-secrets', input, opts);
-  }
-
-  /** Send a test message as the app with a temporary secret that is always removed again. */
-  createTestEmailJob(input: TestEmailInput, opts?: CreateJobOptions): JobRecord {
-    return this.createJob('test-email', input, opts);
-  }
-
-  /** Take over a registration made by the script: record its baseline and verify it. */
-  createAdoptJob(input: AdoptInput, opts?: CreateJobOptions): JobRecord {
-    return this.createJob('adopt', input, opts);
   }
 
   /** Whether this engine runs jobs of `kind`. */

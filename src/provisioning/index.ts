@@ -1,7 +1,7 @@
 /**
  * src/provisioning's public surface: code outside src/provisioning imports this file only (test/architecture
- * enforces it). Jobs: create with `engine.createJob(kind, input)` or its per-kind name `engine.createXJob(input)`
- * (input validated, nothing called yet; pass `{ idempotencyKey: requestId }`), then `engine.run(jobId)`; a crashed or
+ * enforces it). Jobs: create with `engine.createJob(kind, input)` (the input typed by the kind's workflow;
+ * validated, nothing called yet; pass `{ idempotencyKey: requestId }`), then `engine.run(jobId)`; a crashed or
  * waiting job is run again with the same call, and a succeeded one carries its typed result (`job.result`). Pure
  * helpers plan and decide without touching the tenant.
  */

@@ -44,7 +44,7 @@ it('provisions through the real adapters despite replication delay, 20 % throttl
   const events: ProgressEvent[] = [];
   const input = { appDisplayName: "O'Neil Åkeri & Co", senders: [sim.mailboxes.info, sim.mailboxes.faktura] };
 
-  const first = await engine.run(engine.createProvisionJob(input).id, { listener: (e) => events.push(e) });
+  const first = await engine.run(engine.createJob('provision', input).id, { listener: (e) => events.push(e) });
   expect(first.error).toBeUndefined();
   expect(first.job.status).toBe('succeeded');
   expect(first.result?.checks.every((c) => c.ok)).toBe(true);
@@ -54,7 +54,7 @@ it('provisions through the real adapters despite replication delay, 20 % throttl
   expect(retries.some((r) => /replicate/.test(r.reason))).toBe(true);
   for (const r of retries) expect(r.reason).toMatch(/^(waiting for|Microsoft Graph is throttling|Exchange Online is throttling)/);
 
-  const second = await engine.run(engine.createProvisionJob(input).id);
+  const second = await engine.run(engine.createJob('provision', input).id);
   expect(second.job.status).toBe('succeeded');
   expect(second.result?.created).toEqual({ app: false, servicePrincipal: false, grant: false, group: false, policy: false });
 

@@ -67,7 +67,7 @@ describe('a new action is one folder and one registry line', () => {
   });
 
   it('has an approval card and runs through the runner and the engine to a settled request', async () => {
-    const setup = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Fixture App', senders: [sim.mailboxes.info] }).id));
+    const setup = await mustSucceed(h.engine.run(h.engine.createJob('provision', { appDisplayName: 'Fixture App', senders: [sim.mailboxes.info] }).id));
     const r = setup.result!;
     const origin = { reference: { conversation: { id: 'c1' } }, isChannel: false, serviceUrl: 'https://smba.example/', bot: { id: '28:bot', name: 'bot' }, tenantId: r.tenantId } as unknown as Origin;
     const posted: unknown[] = [];

@@ -56,7 +56,7 @@ function probing<T extends object>(port: T, probe: (after: string) => Promise<vo
 
 async function setUpAccessPolicyRegistration(name: string) {
   const h = engineFor(sim, store);
-  const out = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: name, senders: [sim.mailboxes.info, sim.mailboxes.faktura] }).id));
+  const out = await mustSucceed(h.engine.run(h.engine.createJob('provision', { appDisplayName: name, senders: [sim.mailboxes.info, sim.mailboxes.faktura] }).id));
   return { ...h, appId: out.result!.clientId, secret: h.sink.secretOf(out.job.id), groupSmtp: out.result!.groupSmtp };
 }
 
@@ -79,7 +79,7 @@ describe('migrate access policy → RBAC', () => {
       exchange: probing<ExchangePort & ExchangeLifecyclePort>(reg.adapters.exchange, probe),
     });
     sim.clearRequests();
-    const out = await mustSucceed(engine.run(engine.createMigrateJob({ appDisplayName: 'Migrate Me', settleMinutes: 0 }).id));
+    const out = await mustSucceed(engine.run(engine.createJob('migrate-rbac', { appDisplayName: 'Migrate Me', settleMinutes: 0 }).id));
 
     // The order the plan promises, as the tenant saw it.
     const writes = sim.requests().filter((r) => (r.family === 'exchange' && r.cmdlet && !/^(Get|Test)-/.test(r.cmdlet)) || (r.family === 'graph' && r.method === 'DELETE'));
@@ -125,7 +125,7 @@ describe('migrate access policy → RBAC', () => {
     const reg = await setUpAccessPolicyRegistration('Settle Me');
     const clock = fakeClock();
     const { engine } = engineFor(sim, store, { clock, maxInlineWaitMs: 60_000 });
-    const job = engine.createMigrateJob({ appDisplayName: 'Settle Me', settleMinutes: 90 });
+    const job = engine.createJob('migrate-rbac', { appDisplayName: 'Settle Me', settleMinutes: 90 });
     const first = await engine.run(job.id);
     expect(first.error?.code).toBe('E_JOB_UNFINISHED');
     const resumeAfter = new Date(first.resumeAfter!).getTime();
@@ -160,7 +160,7 @@ describe('migrate access policy → RBAC', () => {
       const probesFast: Probe[] = [];
       const probeFast = prober(fast.adapters, fast.appId, fast.secret, probesFast);
       const hFast = engineFor(sim, store, { directory: probing<DirectoryPort>(fast.adapters.directory, probeFast) });
-      await mustSucceed(hFast.engine.run(hFast.engine.createMigrateJob({ appDisplayName: 'No Wait', settleMinutes: 0 }).id));
+      await mustSucceed(hFast.engine.run(hFast.engine.createJob('migrate-rbac', { appDisplayName: 'No Wait', settleMinutes: 0 }).id));
       expect(probesFast.find((p) => p.after === 'removeAppRoleAssignment')!.senders[sim.mailboxes.info]).toBe(403);
 
       // With the wait (2.4 s here, 30 min – 2 h in a real tenant): the senders never lose their path.
@@ -168,7 +168,7 @@ describe('migrate access policy → RBAC', () => {
       const probes: Probe[] = [];
       const probe = prober(slow.adapters, slow.appId, slow.secret, probes);
       const h = engineFor(sim, store, { directory: probing<DirectoryPort>(slow.adapters.directory, probe), exchange: probing<ExchangePort & ExchangeLifecyclePort>(slow.adapters.exchange, probe) });
-      await mustSucceed(h.engine.run(h.engine.createMigrateJob({ appDisplayName: 'With Wait', settleMinutes: 0.04 }).id));
+      await mustSucceed(h.engine.run(h.engine.createJob('migrate-rbac', { appDisplayName: 'With Wait', settleMinutes: 0.04 }).id));
       expect(probes.length).toBeGreaterThanOrEqual(4);
       for (const p of probes) {
         expect(Object.values(p.senders), `senders after ${p.after}`).toEqual(['sent', 'sent']);
@@ -181,11 +181,11 @@ describe('migrate access policy → RBAC', () => {
 
   it('a registration that is RBAC already needs nothing, and a re-run of the migration writes nothing', async () => {
     const { engine } = engineFor(sim, store);
-    await mustSucceed(engine.run(engine.createProvisionJob({ appDisplayName: 'Already Rbac', senders: [sim.mailboxes.info], scoping: 'rbac' }).id));
+    await mustSucceed(engine.run(engine.createJob('provision', { appDisplayName: 'Already Rbac', senders: [sim.mailboxes.info], scoping: 'rbac' }).id));
     const { plan } = await inspectMigration(engineFor(sim, store).adapters, { appDisplayName: 'Already Rbac' });
     expect(plan.nothingToDo).toBe(true);
     sim.clearRequests();
-    await mustSucceed(engine.run(engine.createMigrateJob({ appDisplayName: 'Already Rbac', settleMinutes: 0 }).id));
+    await mustSucceed(engine.run(engine.createJob('migrate-rbac', { appDisplayName: 'Already Rbac', settleMinutes: 0 }).id));
     expect(sim.requests().filter((r) => (r.family === 'exchange' && r.cmdlet && !/^(Get|Test)-/.test(r.cmdlet)) || (r.family === 'graph' && r.method !== 'GET'))).toEqual([]);
   });
 
@@ -199,7 +199,7 @@ describe('migrate access policy → RBAC', () => {
       },
     });
     const { engine } = engineFor(sim, store, { exchange, verifyRetry: { baseDelayMs: 20, maxDelayMs: 50, maxTotalWaitMs: 200 } });
-    const out = await engine.run(engine.createMigrateJob({ appDisplayName: 'Check Fails', settleMinutes: 0 }).id);
+    const out = await engine.run(engine.createJob('migrate-rbac', { appDisplayName: 'Check Fails', settleMinutes: 0 }).id);
     expect(out.error?.code).toBe('E_VERIFY_FAILED');
     expect(store.journal.getStep(out.job.id, 'verifyRbac')?.status).toBe('failed');
     expect(store.journal.getStep(out.job.id, 'removeGraphGrant')).toBeNull();

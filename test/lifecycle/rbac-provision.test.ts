@@ -34,7 +34,7 @@ describe('provision with scoping rbac', () => {
   it('never leaves a tenant-wide Graph Mail.Send grant, makes no access policy, and limits sendMail to the group', async () => {
     const { engine, sink, adapters } = engineFor(sim, store);
     const events: ProgressEvent[] = [];
-    const out = await mustSucceed(engine.run(engine.createProvisionJob({ appDisplayName: 'Opter RBAC', senders: [sim.mailboxes.info, sim.mailboxes.faktura], scoping: 'rbac' }).id, { listener: (e) => events.push(e) }));
+    const out = await mustSucceed(engine.run(engine.createJob('provision', { appDisplayName: 'Opter RBAC', senders: [sim.mailboxes.info, sim.mailboxes.faktura], scoping: 'rbac' }).id, { listener: (e) => events.push(e) }));
     const r = out.result!;
     expect(r.scoping).toBe('rbac');
     expect(r.rbac).toMatchObject({ exchangeServicePrincipalCreated: true, roleAssignmentCreated: true, graphGrantRemoved: false, organizationCustomized: false });
@@ -68,9 +68,9 @@ describe('provision with scoping rbac', () => {
   it('a re-run makes no tenant writes and no second assignment', async () => {
     const { engine } = engineFor(sim, store);
     const input = { appDisplayName: 'Opter RBAC Again', senders: [sim.mailboxes.info], scoping: 'rbac' as const };
-    const first = await mustSucceed(engine.run(engine.createProvisionJob(input).id));
+    const first = await mustSucceed(engine.run(engine.createJob('provision', input).id));
     sim.clearRequests();
-    const second = await mustSucceed(engine.run(engine.createProvisionJob(input).id));
+    const second = await mustSucceed(engine.run(engine.createJob('provision', input).id));
     expect(writes()).toBe(0);
     expect(second.result!.rbac).toMatchObject({ exchangeServicePrincipalCreated: false, roleAssignmentCreated: false, graphGrantRemoved: false });
     expect(roleAssignmentsOf(sim, first.result!.clientId)).toHaveLength(1);
@@ -83,11 +83,11 @@ describe('provision with scoping rbac', () => {
       sim.setFaults({ roleAssigneeShape: shape });
       const { engine } = engineFor(sim, store);
       const input = { appDisplayName: `Opter Keep ${shape}`, senders: [sim.mailboxes.info], scoping: 'rbac' as const };
-      const first = await mustSucceed(engine.run(engine.createProvisionJob(input).id));
+      const first = await mustSucceed(engine.run(engine.createJob('provision', input).id));
       const before = roleAssignmentsOf(sim, first.result!.clientId);
       sim.clearRequests();
-      await mustSucceed(engine.run(engine.createProvisionJob(input).id));
-      await mustSucceed(engine.run(engine.createRepairJob({ appDisplayName: input.appDisplayName }).id));
+      await mustSucceed(engine.run(engine.createJob('provision', input).id));
+      await mustSucceed(engine.run(engine.createJob('repair', { appDisplayName: input.appDisplayName }).id));
       const cmdlets = sim.requests().map((r) => r.cmdlet);
       expect(cmdlets).not.toContain('Remove-ManagementRoleAssignment');
       expect(cmdlets).not.toContain('New-ManagementRoleAssignment');
@@ -98,7 +98,7 @@ describe('provision with scoping rbac', () => {
   it('replaces a same-named assignment that names another service principal, and never one whose assignee it cannot tell', async () => {
     const { engine, adapters } = engineFor(sim, store);
     const input = { appDisplayName: 'Opter Taken', senders: [sim.mailboxes.info], scoping: 'rbac' as const };
-    const first = await mustSucceed(engine.run(engine.createProvisionJob(input).id));
+    const first = await mustSucceed(engine.run(engine.createJob('provision', input).id));
     const name = first.result!.rbac!.roleAssignmentName;
     // Someone re-points our assignment name at another app's pointer (e.g. the app was deleted and re-created).
     const { directory, exchange } = adapters;
@@ -113,14 +113,14 @@ describe('provision with scoping rbac', () => {
     // Only names shown, and not ours: nothing is deleted, the job stops and says what to check.
     sim.setFaults({ roleAssigneeShape: 'name-only' });
     sim.clearRequests();
-    const unclear = await engine.run(engine.createRepairJob({ appDisplayName: input.appDisplayName }).id);
+    const unclear = await engine.run(engine.createJob('repair', { appDisplayName: input.appDisplayName }).id);
     expect(unclear.error?.code).toBe('E_ROLE_ASSIGNMENT_UNCLEAR');
     expect(unclear.error?.detail).toContain(name);
     expect(sim.requests().map((r) => r.cmdlet)).not.toContain('Remove-ManagementRoleAssignment');
 
     // The identity is shown and it is another principal's: replaced by ours.
     sim.setFaults({ roleAssigneeShape: 'pointer-name' });
-    const repaired = await mustSucceed(engine.run(engine.createRepairJob({ appDisplayName: input.appDisplayName }).id));
+    const repaired = await mustSucceed(engine.run(engine.createJob('repair', { appDisplayName: input.appDisplayName }).id));
     expect(repaired.result!.notes.join(' ')).toContain(`Replaced the role assignment "${name}"`);
     expect(roleAssignmentsOf(sim, first.result!.clientId)).toEqual([expect.objectContaining({ name, scope: first.result!.groupSmtp })]);
     expect(roleAssignmentsOf(sim, stranger.value.appId)).toEqual([]);
@@ -132,7 +132,7 @@ describe('provision with scoping rbac', () => {
     try {
       const { engine } = engineFor(sim, store);
       const events: ProgressEvent[] = [];
-      const out = await mustSucceed(engine.run(engine.createProvisionJob({ appDisplayName: 'Dehydrated Tenant', senders: [sim.mailboxes.info], scoping: 'rbac' }).id, { listener: (e) => events.push(e) }));
+      const out = await mustSucceed(engine.run(engine.createJob('provision', { appDisplayName: 'Dehydrated Tenant', senders: [sim.mailboxes.info], scoping: 'rbac' }).id, { listener: (e) => events.push(e) }));
       expect(out.result!.rbac!.organizationCustomized).toBe(true);
       expect(out.result!.notes.join(' ')).toContain('Enable-OrganizationCustomization');
       expect(events.some((e) => e.type === 'step-retrying' && /organization customization/.test((e as { reason: string }).reason))).toBe(true);
@@ -145,10 +145,10 @@ describe('provision with scoping rbac', () => {
 
   it('switching an existing access-policy registration with provision removes its Graph grant after the role assignment, and says why', async () => {
     const { engine } = engineFor(sim, store);
-    const ap = await mustSucceed(engine.run(engine.createProvisionJob({ appDisplayName: 'Switch Me', senders: [sim.mailboxes.info] }).id));
+    const ap = await mustSucceed(engine.run(engine.createJob('provision', { appDisplayName: 'Switch Me', senders: [sim.mailboxes.info] }).id));
     expect(hasGraphMailSend(sim, ap.result!.clientId)).toBe(true);
     sim.clearRequests();
-    const rbac = await mustSucceed(engine.run(engine.createProvisionJob({ appDisplayName: 'Switch Me', senders: [sim.mailboxes.info], scoping: 'rbac' }).id));
+    const rbac = await mustSucceed(engine.run(engine.createJob('provision', { appDisplayName: 'Switch Me', senders: [sim.mailboxes.info], scoping: 'rbac' }).id));
     expect(hasGraphMailSend(sim, rbac.result!.clientId)).toBe(false);
     expect(rbac.result!.rbac!.graphGrantRemoved).toBe(true);
     const notes = rbac.result!.notes.join(' ');
@@ -165,13 +165,13 @@ describe('provision with scoping rbac', () => {
 
   it('rejects an unknown scoping model before any call', () => {
     const { engine } = engineFor(sim, store);
-    expect(() => engine.createProvisionJob({ appDisplayName: 'X', senders: [sim.mailboxes.info], scoping: 'nope' as never })).toThrow(/Scoping must be one of/);
+    expect(() => engine.createJob('provision', { appDisplayName: 'X', senders: [sim.mailboxes.info], scoping: 'nope' as never })).toThrow(/Scoping must be one of/);
   });
 
   it('add-sender on an RBAC registration verifies with Test-ServicePrincipalAuthorization', async () => {
     const { engine } = engineFor(sim, store);
-    await mustSucceed(engine.run(engine.createProvisionJob({ appDisplayName: 'Rbac Add', senders: [sim.mailboxes.info], scoping: 'rbac' }).id));
-    const out = await mustSucceed(engine.run(engine.createAddSenderJob({ appDisplayName: 'Rbac Add', senders: [sim.mailboxes.faktura] }).id));
+    await mustSucceed(engine.run(engine.createJob('provision', { appDisplayName: 'Rbac Add', senders: [sim.mailboxes.info], scoping: 'rbac' }).id));
+    const out = await mustSucceed(engine.run(engine.createJob('add-sender', { appDisplayName: 'Rbac Add', senders: [sim.mailboxes.faktura] }).id));
     expect(out.result!.scoping).toBe('rbac');
     expect(out.result!.checks.map((c) => c.name)).toEqual([
       `Test-ServicePrincipalAuthorization ${sim.mailboxes.faktura}`,

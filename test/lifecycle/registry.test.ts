@@ -37,7 +37,7 @@ const find = async (name: string): Promise<RegistrationSummary> => {
 const kinds = (r: RegistrationSummary) => r.drift.map((d) => d.kind).sort();
 
 async function provision(name: string, senders = [sim.mailboxes.info, sim.mailboxes.faktura], scoping: 'access-policy' | 'rbac' = 'access-policy') {
-  const out = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: name, senders, scoping }).id));
+  const out = await mustSucceed(h.engine.run(h.engine.createJob('provision', { appDisplayName: name, senders, scoping }).id));
   return { appId: out.result!.clientId, spId: out.result!.spObjectId, groupSmtp: out.result!.groupSmtp, secret: h.sink.secretOf(out.job.id) };
 }
 
@@ -63,7 +63,7 @@ describe('remove sender', () => {
   it('removes the member with the manager-check bypass, and the address tests as Denied and is refused by sendMail', async () => {
     const reg = await provision('Remove From Me');
     sim.clearRequests();
-    const out = await mustSucceed(h.engine.run(h.engine.createRemoveSenderJob({ appDisplayName: 'Remove From Me', senders: [sim.mailboxes.faktura.toUpperCase(), sim.mailboxes.shared] }).id));
+    const out = await mustSucceed(h.engine.run(h.engine.createJob('remove-sender', { appDisplayName: 'Remove From Me', senders: [sim.mailboxes.faktura.toUpperCase(), sim.mailboxes.shared] }).id));
     const r = out.lifecycle!;
     if (r.kind !== 'remove-sender') throw new Error('unexpected result');
     expect(r.removed).toEqual([sim.mailboxes.faktura]);
@@ -83,7 +83,7 @@ describe('remove sender', () => {
 
   it('on an RBAC registration the removed address is no longer InScope', async () => {
     const reg = await provision('Remove Rbac', undefined, 'rbac');
-    const out = await mustSucceed(h.engine.run(h.engine.createRemoveSenderJob({ appDisplayName: 'Remove Rbac', senders: [sim.mailboxes.info] }).id));
+    const out = await mustSucceed(h.engine.run(h.engine.createJob('remove-sender', { appDisplayName: 'Remove Rbac', senders: [sim.mailboxes.info] }).id));
     const r = out.lifecycle as { checks: { ok: boolean; detail: string }[] };
     expect(r.checks[0]).toMatchObject({ ok: true });
     expect(r.checks[0]!.detail).toContain('RBAC: not in scope');
@@ -96,7 +96,7 @@ describe('remove sender', () => {
     const graph = (await h.adapters.directory.getServicePrincipalByAppId(GRAPH_APP_ID))!;
     await h.adapters.directory.assignAppRole({ principalId: reg.spId, resourceId: graph.id, appRoleId: MAIL_SEND_ROLE_ID });
     const { engine } = engineFor(sim, store, { verifyRetry: { baseDelayMs: 20, maxDelayMs: 50, maxTotalWaitMs: 200 } });
-    const out = await engine.run(engine.createRemoveSenderJob({ appDisplayName: 'Still Allowed', senders: [sim.mailboxes.info] }).id);
+    const out = await engine.run(engine.createJob('remove-sender', { appDisplayName: 'Still Allowed', senders: [sim.mailboxes.info] }).id);
     expect(out.error?.code).toBe('E_VERIFY_FAILED');
     expect(out.error?.detail).toContain('Graph Mail.Send + access policy: Granted');
   });
@@ -127,7 +127,7 @@ describe('list, drift and repair', () => {
     expect(drifted.drift.find((d) => d.kind === 'member-outside-bot')!.description).toContain(sim.mailboxes.shared);
     expect(drifted.drift.find((d) => d.kind === 'member-missing')!.description).toContain(sim.mailboxes.faktura);
 
-    const out = await mustSucceed(h.engine.run(h.engine.createRepairJob({ appDisplayName: 'Drifting' }).id));
+    const out = await mustSucceed(h.engine.run(h.engine.createJob('repair', { appDisplayName: 'Drifting' }).id));
     expect(out.result!.secret).toBeNull(); // repair never makes a secret
     expect(out.result!.notes.join(' ')).toContain(`Left in the group (added outside the bot): ${sim.mailboxes.shared}`);
     expect(hasGraphMailSend(sim, reg.appId)).toBe(true);
@@ -138,7 +138,7 @@ describe('list, drift and repair', () => {
     expect(kinds(await find('Drifting'))).toEqual(['member-outside-bot']);
 
     // Approving the stranger with add-sender makes it part of the baseline.
-    await mustSucceed(h.engine.run(h.engine.createAddSenderJob({ appDisplayName: 'Drifting', senders: [sim.mailboxes.shared] }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('add-sender', { appDisplayName: 'Drifting', senders: [sim.mailboxes.shared] }).id));
     expect(kinds(await find('Drifting'))).toEqual([]);
   });
 
@@ -150,7 +150,7 @@ describe('list, drift and repair', () => {
     const drifted = await find('Rbac Drift');
     expect(drifted.scoping).toBe('rbac');
     expect(kinds(drifted)).toEqual(['tenant-wide-grant']);
-    await mustSucceed(h.engine.run(h.engine.createRepairJob({ appDisplayName: 'Rbac Drift' }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('repair', { appDisplayName: 'Rbac Drift' }).id));
     expect(hasGraphMailSend(sim, reg.appId)).toBe(false);
     expect(await trySend(h.adapters, reg.appId, reg.secret, sim.mailboxes.outside)).toBe(403);
     expect(kinds(await find('Rbac Drift'))).toEqual([]);
@@ -178,7 +178,7 @@ describe('list, drift and repair', () => {
     await h.adapters.exchange.removeManagementRoleAssignment(a!.name);
     expect(kinds(await find('Rbac Lost'))).toEqual(['rbac-assignment-missing']);
     expect(await trySend(h.adapters, reg.appId, reg.secret, sim.mailboxes.info)).toBe(403);
-    await mustSucceed(h.engine.run(h.engine.createRepairJob({ appDisplayName: 'Rbac Lost' }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('repair', { appDisplayName: 'Rbac Lost' }).id));
     expect(await trySend(h.adapters, reg.appId, reg.secret, sim.mailboxes.info)).toBe('sent');
     expect(kinds(await find('Rbac Lost'))).toEqual([]);
   });
@@ -195,7 +195,7 @@ describe('list, drift and repair', () => {
     expect(regs[0]).toMatchObject({ appId: seed.appId, managed: false, origin: 'script', adoptable: true, scoping: 'access-policy', groupSmtp: seed.groupSmtp, lastVerification: null });
     expect(regs[0]!.drift).toEqual([]);
 
-    const out = await mustSucceed(h.engine.run(h.engine.createAdoptJob({ appDisplayName: 'Opter Gamla' }).id));
+    const out = await mustSucceed(h.engine.run(h.engine.createJob('adopt', { appDisplayName: 'Opter Gamla' }).id));
     expect(out.lifecycle).toMatchObject({ kind: 'adopt', scoping: 'access-policy', members: [sim.mailboxes.info] });
     const adopted = await find('Opter Gamla');
     expect(adopted).toMatchObject({ managed: true, origin: 'adopted', adoptable: false, lastVerification: { ok: true } });
@@ -207,7 +207,7 @@ describe('list, drift and repair', () => {
   it('reports a migration waiting for Exchange as a planned wait with its time, not as grant, policy or migration drift', async () => {
     await provision('Waiting Migration', [sim.mailboxes.info]);
     const { engine } = engineFor(sim, store, { maxInlineWaitMs: 0, retry: FAST });
-    const out = await engine.run(engine.createMigrateJob({ appDisplayName: 'Waiting Migration', settleMinutes: 60 }).id);
+    const out = await engine.run(engine.createJob('migrate-rbac', { appDisplayName: 'Waiting Migration', settleMinutes: 60 }).id);
     expect(out.error?.code).toBe('E_JOB_UNFINISHED');
     const r = await find('Waiting Migration');
     expect(r.scoping).toBe('mixed');

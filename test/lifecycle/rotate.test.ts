@@ -33,7 +33,7 @@ const DAY = 86_400_000;
 async function provisioned(name: string, scoping: 'access-policy' | 'rbac' = 'access-policy') {
   const clock = fakeClock();
   const h = engineFor(sim, store, { clock });
-  const out = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: name, senders: [sim.mailboxes.info], scoping }).id));
+  const out = await mustSucceed(h.engine.run(h.engine.createJob('provision', { appDisplayName: name, senders: [sim.mailboxes.info], scoping }).id));
   return { ...h, clock, appId: out.result!.clientId, oldSecret: h.sink.secretOf(out.job.id), oldKeyId: out.result!.secret!.keyId };
 }
 
@@ -41,7 +41,7 @@ describe('rotate secret', () => {
   it('delivers a new secret through the sink; both work during the overlap; retiring before the overlap ends needs confirmation', async () => {
     const reg = await provisioned('Rotate Me');
     const { engine, sink, clock, adapters } = reg;
-    const rotate = await mustSucceed(engine.run(engine.createRotateSecretJob({ appDisplayName: 'Rotate Me' }).id));
+    const rotate = await mustSucceed(engine.run(engine.createJob('rotate-secret', { appDisplayName: 'Rotate Me' }).id));
     const r = rotate.lifecycle!;
     if (r.kind !== 'rotate-secret') throw new Error('unexpected result');
     const newSecret = sink.secretOf(rotate.job.id);
@@ -56,7 +56,7 @@ describe('rotate secret', () => {
     expect(await trySend(adapters, reg.appId, newSecret, sim.mailboxes.info)).toBe('sent');
 
     // Not confirmed, overlap not over: unfinished, with the time it may continue; nothing removed.
-    const early = await engine.run(engine.createRetireSecretsJob({ appDisplayName: 'Rotate Me', confirmed: false }).id);
+    const early = await engine.run(engine.createJob('retire-secrets', { appDisplayName: 'Rotate Me', confirmed: false }).id);
     expect(early.error?.code).toBe('E_JOB_UNFINISHED');
     expect(early.resumeAfter).toBe(r.overlapEndsAt);
     expect(secretsOf(sim, reg.appId)).toHaveLength(2);
@@ -78,23 +78,23 @@ describe('rotate secret', () => {
   it('"Opter updated" (confirmed) retires the old secret at once; with no rotation pending there is nothing to retire', async () => {
     const reg = await provisioned('Confirm Me');
     const { engine } = reg;
-    const rotate = await mustSucceed(engine.run(engine.createRotateSecretJob({ appDisplayName: 'Confirm Me', overlapDays: 3 }).id));
-    const job = engine.createRetireSecretsJob({ appDisplayName: 'Confirm Me', confirmed: true });
+    const rotate = await mustSucceed(engine.run(engine.createJob('rotate-secret', { appDisplayName: 'Confirm Me', overlapDays: 3 }).id));
+    const job = engine.createJob('retire-secrets', { appDisplayName: 'Confirm Me', confirmed: true });
     // A repeated click finds the same job.
-    expect(engine.createRetireSecretsJob({ appDisplayName: 'Confirm Me', confirmed: true }).id).toBe(job.id);
+    expect(engine.createJob('retire-secrets', { appDisplayName: 'Confirm Me', confirmed: true }).id).toBe(job.id);
     const out = await mustSucceed(engine.run(job.id));
     expect(out.lifecycle).toMatchObject({ kind: 'retire-secrets', rotateJobId: rotate.job.id, removedKeyIds: [reg.oldKeyId] });
-    expect(() => engine.createRetireSecretsJob({ appDisplayName: 'Confirm Me', confirmed: true })).toThrow(/no secret rotation/);
+    expect(() => engine.createJob('retire-secrets', { appDisplayName: 'Confirm Me', confirmed: true })).toThrow(/no secret rotation/);
   });
 
   it('never removes the old secrets when the new one has disappeared', async () => {
     const reg = await provisioned('Guard Me');
     const { engine, adapters } = reg;
-    const rotate = await mustSucceed(engine.run(engine.createRotateSecretJob({ appDisplayName: 'Guard Me' }).id));
+    const rotate = await mustSucceed(engine.run(engine.createJob('rotate-secret', { appDisplayName: 'Guard Me' }).id));
     const r = rotate.lifecycle as { keyId: string };
     const app = sim.snapshot().applications.find((a) => a.appId === reg.appId)!;
     await adapters.directory.removePassword(app.id as string, r.keyId);
-    const out = await engine.run(engine.createRetireSecretsJob({ appDisplayName: 'Guard Me', confirmed: true }).id);
+    const out = await engine.run(engine.createJob('retire-secrets', { appDisplayName: 'Guard Me', confirmed: true }).id);
     expect(out.error?.code).toBe('E_NOT_FOUND');
     expect(out.error?.detail).toContain('the old ones were kept');
     expect(secretsOf(sim, reg.appId).map((s) => s.keyId)).toEqual([reg.oldKeyId]);
@@ -104,7 +104,7 @@ describe('rotate secret', () => {
     const reg = await provisioned('Clamp Me');
     sim.setFaults({ maxPasswordLifetime: 'P90D' });
     try {
-      const out = await mustSucceed(reg.engine.run(reg.engine.createRotateSecretJob({ appDisplayName: 'Clamp Me', secretValidYears: 2 }).id));
+      const out = await mustSucceed(reg.engine.run(reg.engine.createJob('rotate-secret', { appDisplayName: 'Clamp Me', secretValidYears: 2 }).id));
       const r = out.lifecycle as { clamped: boolean; endDateTime: string; notes: string[] };
       expect(r.clamped).toBe(true);
       const days = (new Date(r.endDateTime).getTime() - reg.clock.now().getTime()) / DAY;
@@ -129,7 +129,7 @@ describe('rotate secret', () => {
       return created;
     };
     const { engine, sink } = engineFor(sim, store, { directory });
-    const out = await mustSucceed(engine.run(engine.createRotateSecretJob({ appDisplayName: 'Lossy Rotate' }).id));
+    const out = await mustSucceed(engine.run(engine.createJob('rotate-secret', { appDisplayName: 'Lossy Rotate' }).id));
     const r = out.lifecycle as { keyId: string; previous: { keyId: string }[]; notes: string[] };
     expect(lost).toBe(true);
     expect(r.previous.map((p) => p.keyId)).toEqual([reg.oldKeyId]);
@@ -140,15 +140,15 @@ describe('rotate secret', () => {
 
   it('on an RBAC registration the new token carries no Graph role and still passes', async () => {
     const reg = await provisioned('Rotate Rbac', 'rbac');
-    const out = await mustSucceed(reg.engine.run(reg.engine.createRotateSecretJob({ appDisplayName: 'Rotate Rbac' }).id));
+    const out = await mustSucceed(reg.engine.run(reg.engine.createJob('rotate-secret', { appDisplayName: 'Rotate Rbac' }).id));
     expect((out.lifecycle as { checks: { detail: string }[] }).checks[0]!.detail).toContain('Exchange RBAC authorizes sending');
   });
 
   it('refuses bad input before any call', () => {
     const { engine } = engineFor(sim, store);
-    expect(() => engine.createRotateSecretJob({ appDisplayName: '  ' })).toThrow(/empty/);
-    expect(() => engine.createRotateSecretJob({ appDisplayName: 'X', overlapDays: -1 })).toThrow(/overlap/);
-    expect(() => engine.createRotateSecretJob({ appDisplayName: 'X', secretValidYears: 0 })).toThrow(/whole number/);
+    expect(() => engine.createJob('rotate-secret', { appDisplayName: '  ' })).toThrow(/empty/);
+    expect(() => engine.createJob('rotate-secret', { appDisplayName: 'X', overlapDays: -1 })).toThrow(/overlap/);
+    expect(() => engine.createJob('rotate-secret', { appDisplayName: 'X', secretValidYears: 0 })).toThrow(/whole number/);
   });
 });
 
@@ -166,7 +166,7 @@ describe('provision --new-secret with a lost response right after an earlier sec
       return created;
     };
     const { engine } = engineFor(sim, store, { directory });
-    const out = await mustSucceed(engine.run(engine.createProvisionJob({ appDisplayName: 'Fresh Twice', senders: [sim.mailboxes.info], newSecret: true }).id));
+    const out = await mustSucceed(engine.run(engine.createJob('provision', { appDisplayName: 'Fresh Twice', senders: [sim.mailboxes.info], newSecret: true }).id));
     expect(lost).toBe(true);
     expect(secretsOf(sim, reg.appId).map((s) => s.keyId).sort()).toEqual([reg.oldKeyId, out.result!.secret!.keyId].sort());
   });
@@ -176,15 +176,15 @@ describe('two rotations before retiring', () => {
   it('the later rotation supersedes the earlier one: retiring it removes both older secrets, and nothing is left pending', async () => {
     const reg = await provisioned('Twice Rotated');
     const { engine, clock } = reg;
-    const one = await mustSucceed(engine.run(engine.createRotateSecretJob({ appDisplayName: 'Twice Rotated' }).id));
-    const two = await mustSucceed(engine.run(engine.createRotateSecretJob({ appDisplayName: 'Twice Rotated' }).id));
+    const one = await mustSucceed(engine.run(engine.createJob('rotate-secret', { appDisplayName: 'Twice Rotated' }).id));
+    const two = await mustSucceed(engine.run(engine.createJob('rotate-secret', { appDisplayName: 'Twice Rotated' }).id));
     const k1 = (one.lifecycle as { keyId: string }).keyId;
     const k2 = (two.lifecycle as { keyId: string }).keyId;
     clock.advance(8 * DAY);
     expect(findDueRetirements(store.journal, clock.now()).map((d) => [d.rotateJobId, d.keyIds.sort()])).toEqual([[two.job.id, [reg.oldKeyId, k1].sort()]]);
-    await mustSucceed(engine.run(engine.createRetireSecretsJob({ appDisplayName: 'Twice Rotated', confirmed: true }).id));
+    await mustSucceed(engine.run(engine.createJob('retire-secrets', { appDisplayName: 'Twice Rotated', confirmed: true }).id));
     expect(secretsOf(sim, reg.appId).map((s) => s.keyId)).toEqual([k2]);
     expect(findDueRetirements(store.journal, clock.now())).toEqual([]);
-    expect(() => engine.createRetireSecretsJob({ appDisplayName: 'Twice Rotated', confirmed: true })).toThrow(/no secret rotation/);
+    expect(() => engine.createJob('retire-secrets', { appDisplayName: 'Twice Rotated', confirmed: true })).toThrow(/no secret rotation/);
   });
 });

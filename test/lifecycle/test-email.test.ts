@@ -30,7 +30,7 @@ beforeEach(() => {
 
 async function provisioned(name: string, scoping: 'access-policy' | 'rbac' = 'access-policy') {
   const h = engineFor(sim, store);
-  const out = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: name, senders: [sim.mailboxes.info], scoping }).id));
+  const out = await mustSucceed(h.engine.run(h.engine.createJob('provision', { appDisplayName: name, senders: [sim.mailboxes.info], scoping }).id));
   return { ...h, appId: out.result!.clientId, keyId: out.result!.secret!.keyId };
 }
 
@@ -49,7 +49,7 @@ describe('test email', () => {
     const { engine } = engineFor(sim, store, { directory });
     const events: ProgressEvent[] = [];
     sim.clearRequests();
-    const out = await mustSucceed(engine.run(engine.createTestEmailJob({ appDisplayName: 'Mail Test', from: sim.mailboxes.info, to: 'admin@kund.example' }).id, { listener: (e) => events.push(e) }));
+    const out = await mustSucceed(engine.run(engine.createJob('test-email', { appDisplayName: 'Mail Test', from: sim.mailboxes.info, to: 'admin@kund.example' }).id, { listener: (e) => events.push(e) }));
     expect(seen).toHaveLength(1);
     expect(JSON.stringify(store.journal.getSteps(out.job.id))).not.toContain(seen[0]);
     expect(JSON.stringify(events)).not.toContain(seen[0]);
@@ -78,7 +78,7 @@ describe('test email', () => {
 
   it('a refused send (sender outside the scope) is reported per layer, and the temporary secret is still removed', async () => {
     const reg = await provisioned('Refused Test');
-    const out = await mustSucceed(reg.engine.run(reg.engine.createTestEmailJob({ appDisplayName: 'Refused Test', from: sim.mailboxes.outside, to: 'admin@kund.example' }).id));
+    const out = await mustSucceed(reg.engine.run(reg.engine.createJob('test-email', { appDisplayName: 'Refused Test', from: sim.mailboxes.outside, to: 'admin@kund.example' }).id));
     const r = out.lifecycle as { ok: boolean; layers: { layer: string; ok: boolean; detail: string }[] };
     expect(r.ok).toBe(false);
     expect(r.layers.map((l) => [l.layer, l.ok])).toEqual([
@@ -100,7 +100,7 @@ describe('test email', () => {
       },
     };
     const { engine } = engineFor(sim, store, { appSignIn });
-    const out = await mustSucceed(engine.run(engine.createTestEmailJob({ appDisplayName: 'Throwing Test', from: sim.mailboxes.info, to: 'me@kund.example' }).id));
+    const out = await mustSucceed(engine.run(engine.createJob('test-email', { appDisplayName: 'Throwing Test', from: sim.mailboxes.info, to: 'me@kund.example' }).id));
     const r = out.lifecycle as { ok: boolean; layers: { layer: string; ok: boolean; detail: string }[]; temporaryKeyRemoved: boolean };
     expect(r.ok).toBe(false);
     expect(r.layers.find((l) => l.layer === 'send')).toMatchObject({ ok: false });
@@ -120,7 +120,7 @@ describe('test email', () => {
       },
     };
     const { engine } = engineFor(sim, store, { appSignIn });
-    const out = await mustSucceed(engine.run(engine.createTestEmailJob({ appDisplayName: 'No Token Test', from: sim.mailboxes.info, to: 'me@kund.example' }).id));
+    const out = await mustSucceed(engine.run(engine.createJob('test-email', { appDisplayName: 'No Token Test', from: sim.mailboxes.info, to: 'me@kund.example' }).id));
     const r = out.lifecycle as { layers: { layer: string; ok: boolean; detail: string }[] };
     expect(r.layers.map((l) => [l.layer, l.ok])).toEqual([
       ['token', false],
@@ -139,7 +139,7 @@ describe('test email', () => {
       throw new OpterError('E_INTERNAL', { detail: 'simulated crash during clean-up' });
     };
     const broken = engineFor(sim, store, { directory });
-    const job = broken.engine.createTestEmailJob({ appDisplayName: 'Leftover Test', from: sim.mailboxes.info, to: 'me@kund.example' });
+    const job = broken.engine.createJob('test-email', { appDisplayName: 'Leftover Test', from: sim.mailboxes.info, to: 'me@kund.example' });
     const first = await broken.engine.run(job.id);
     expect(first.error?.code).toBe('E_INTERNAL');
     const leftover = testSecrets(reg.appId);
@@ -155,7 +155,7 @@ describe('test email', () => {
 
   it('on an RBAC registration the scope layer is the RBAC check and the token has no Graph role', async () => {
     const reg = await provisioned('Rbac Mail Test', 'rbac');
-    const out = await mustSucceed(reg.engine.run(reg.engine.createTestEmailJob({ appDisplayName: 'Rbac Mail Test', from: sim.mailboxes.info, to: 'me@kund.example' }).id));
+    const out = await mustSucceed(reg.engine.run(reg.engine.createJob('test-email', { appDisplayName: 'Rbac Mail Test', from: sim.mailboxes.info, to: 'me@kund.example' }).id));
     const r = out.lifecycle as { ok: boolean; layers: { layer: string; ok: boolean; detail: string }[] };
     expect(r.ok).toBe(true);
     expect(r.layers[0]!.detail).toContain('none (Exchange RBAC authorizes sending)');
@@ -171,7 +171,7 @@ describe('test email', () => {
 
   it('refuses invalid addresses before any call', () => {
     const { engine } = engineFor(sim, store);
-    expect(() => engine.createTestEmailJob({ appDisplayName: 'X', from: 'nope', to: 'me@kund.example' })).toThrow(/not a valid sender/);
-    expect(() => engine.createTestEmailJob({ appDisplayName: 'X', from: sim.mailboxes.info, to: 'nope' })).toThrow(/not a valid recipient/);
+    expect(() => engine.createJob('test-email', { appDisplayName: 'X', from: 'nope', to: 'me@kund.example' })).toThrow(/not a valid sender/);
+    expect(() => engine.createJob('test-email', { appDisplayName: 'X', from: sim.mailboxes.info, to: 'nope' })).toThrow(/not a valid recipient/);
   });
 });

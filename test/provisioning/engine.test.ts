@@ -70,7 +70,7 @@ const writes = () => sim.requests().filter((r) => ['POST', 'PATCH', 'DELETE'].in
 describe('provisioning through the simulator', () => {
   it('does the whole script for one sender and prints its OUTPUT block', async () => {
     const { engine, delivered } = engineFor();
-    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'OpterMessageProxy', senders: [sim.mailboxes.info] }).id);
+    const out = await engine.run(engine.createJob('provision', { appDisplayName: 'OpterMessageProxy', senders: [sim.mailboxes.info] }).id);
     expect(out.error).toBeUndefined();
     const r = out.result!;
     expect(r.names.groupAlias).toBe('optermessageproxy-mailsend-allowed');
@@ -113,7 +113,7 @@ describe('provisioning through the simulator', () => {
     expect(() => engine.createJob('repair', { appDisplayName: '  ' })).toThrow(OpterError);
     const job = engine.createJob('provision', { appDisplayName: 'Typed Input', senders: [sim.mailboxes.info] }, { idempotencyKey: 'k-typed' });
     expect(job.input).toMatchObject({ appDisplayName: 'Typed Input', secretValidYears: 10 });
-    expect(engine.createProvisionJob({ appDisplayName: 'Typed Input', senders: [sim.mailboxes.info] }, { idempotencyKey: 'k-typed' }).id).toBe(job.id);
+    expect(engine.createJob('provision', { appDisplayName: 'Typed Input', senders: [sim.mailboxes.info] }, { idempotencyKey: 'k-typed' }).id).toBe(job.id);
 
     const broken = store.journal.createJob({ id: 'broken-input', kind: 'provision', input: { appDisplayName: 'X', senders: 'not a list' } });
     const before = writes();
@@ -127,19 +127,19 @@ describe('provisioning through the simulator', () => {
   it('with several senders, a re-run reuses everything and makes no new secret unless asked', async () => {
     const { engine, delivered } = engineFor();
     const input: ProvisionInput = { appDisplayName: 'OpterMessageProxy-centraleurope', senders: [sim.mailboxes.info, sim.mailboxes.faktura, sim.mailboxes.shared] };
-    const first = await engine.run(engine.createProvisionJob(input).id);
+    const first = await engine.run(engine.createJob('provision', input).id);
     expect(first.error).toBeUndefined();
     expect(first.result!.senders).toHaveLength(3);
     const before = countFor(input.appDisplayName);
 
     sim.clearRequests();
-    const second = await engine.run(engine.createProvisionJob(input).id);
+    const second = await engine.run(engine.createJob('provision', input).id);
     expect(second.result!.created).toEqual({ app: false, servicePrincipal: false, grant: false, group: false, policy: false });
     expect(second.result!.secret).toBeNull();
     expect(writes()).toBe(0);
     expect(countFor(input.appDisplayName)).toMatchObject({ apps: 1, sps: 1, policies: 1, secrets: before.secrets });
 
-    const third = await engine.run(engine.createProvisionJob({ ...input, newSecret: true }).id);
+    const third = await engine.run(engine.createJob('provision', { ...input, newSecret: true }).id);
     expect(third.result!.secret).not.toBeNull();
     expect(countFor(input.appDisplayName).secrets).toBe(before.secrets + 1);
     expect(delivered.size).toBe(2);
@@ -149,7 +149,7 @@ describe('provisioning through the simulator', () => {
     sim.setFaults({ replicationDelayMs: 5_000, throttle: { share: 0.2, retryAfterSeconds: 0.3 } });
     const { engine } = engineFor();
     const events: ProgressEvent[] = [];
-    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'Replication Proof', senders: [sim.mailboxes.info] }).id, {
+    const out = await engine.run(engine.createJob('provision', { appDisplayName: 'Replication Proof', senders: [sim.mailboxes.info] }).id, {
       listener: (e) => events.push(e),
     });
     expect(out.error).toBeUndefined();
@@ -162,7 +162,7 @@ describe('provisioning through the simulator', () => {
     sim.setFaults({ replicationDelayMs: 1_000, servicePrincipalReplicationAnswer: 'backing-app-not-local' });
     const { engine } = engineFor();
     const events: ProgressEvent[] = [];
-    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'Replication 403', senders: [sim.mailboxes.info] }).id, { listener: (e) => events.push(e) });
+    const out = await engine.run(engine.createJob('provision', { appDisplayName: 'Replication 403', senders: [sim.mailboxes.info] }).id, { listener: (e) => events.push(e) });
     expect(out.error).toBeUndefined();
     const spRetries = events.filter((e) => e.type === 'step-retrying' && (e as { step: string }).step === 'servicePrincipal');
     expect(spRetries.length).toBeGreaterThan(0);
@@ -174,7 +174,7 @@ describe('provisioning through the simulator', () => {
   it('reports a missing Graph permission with the catalogue code, and resumes once it is granted', async () => {
     sim.setFaults({ revokedPermissions: ['AppRoleAssignment.ReadWrite.All'] });
     const { engine } = engineFor();
-    const job = engine.createProvisionJob({ appDisplayName: 'Missing Permission', senders: [sim.mailboxes.info] });
+    const job = engine.createJob('provision', { appDisplayName: 'Missing Permission', senders: [sim.mailboxes.info] });
     const out = await engine.run(job.id);
     expect(out.error?.code).toBe('E_GRAPH_PERMISSION');
     expect(out.error?.action).toContain('AppRoleAssignment.ReadWrite.All');
@@ -189,20 +189,20 @@ describe('provisioning through the simulator', () => {
   it('reports a missing Exchange role as E_EXCHANGE_PERMISSION', async () => {
     sim.setFaults({ revokedPermissions: ['Exchange.ManageAsApp'] });
     const { engine } = engineFor();
-    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'No Exchange', senders: [sim.mailboxes.info] }).id);
+    const out = await engine.run(engine.createJob('provision', { appDisplayName: 'No Exchange', senders: [sim.mailboxes.info] }).id);
     expect(out.error?.code).toBe('E_EXCHANGE_PERMISSION');
   });
 
   it('refuses a foreign domain and a non-mailbox before any write', async () => {
     const { engine } = engineFor();
     sim.clearRequests();
-    const foreign = await engine.run(engine.createProvisionJob({ appDisplayName: 'Foreign', senders: [sim.mailboxes.info, 'someone@contoso.com'] }).id);
+    const foreign = await engine.run(engine.createJob('provision', { appDisplayName: 'Foreign', senders: [sim.mailboxes.info, 'someone@contoso.com'] }).id);
     expect(foreign.error?.code).toBe('E_SENDER_FOREIGN_DOMAIN');
     expect(foreign.error?.detail).toContain('someone@contoso.com');
-    const notMailbox = await engine.run(engine.createProvisionJob({ appDisplayName: 'Foreign', senders: [`nobody-here@${sim.domain}`] }).id);
+    const notMailbox = await engine.run(engine.createJob('provision', { appDisplayName: 'Foreign', senders: [`nobody-here@${sim.domain}`] }).id);
     expect(notMailbox.error?.code).toBe('E_SENDER_NOT_MAILBOX');
     expect(writes()).toBe(0);
-    expect(() => engine.createProvisionJob({ appDisplayName: 'X', senders: ['not an address'] })).toThrowError(OpterError);
+    expect(() => engine.createJob('provision', { appDisplayName: 'X', senders: ['not an address'] })).toThrowError(OpterError);
   });
 
   it('removes a secret whose response was lost and delivers exactly one', async () => {
@@ -220,7 +220,7 @@ describe('provisioning through the simulator', () => {
     };
     const { engine: e2 } = engineFor({ directory, secretSink: { deliver: (s) => void delivered.set(`${s.jobId}/${s.keyId}`, s.secretText), holds: (j, k) => delivered.has(`${j}/${k}`) } });
     void engine;
-    const out = await e2.run(e2.createProvisionJob({ appDisplayName: 'Lost Response', senders: [sim.mailboxes.info] }).id);
+    const out = await e2.run(e2.createJob('provision', { appDisplayName: 'Lost Response', senders: [sim.mailboxes.info] }).id);
     expect(out.error).toBeUndefined();
     expect(lost).toBe(true);
     const app = sim.snapshot().applications.find((a) => a.displayName === 'Lost Response')!;
@@ -232,7 +232,7 @@ describe('provisioning through the simulator', () => {
   it('a 503 after Microsoft made the secret: the SDK does not repeat addPassword, the engine removes the orphan, one secret is left', async () => {
     sim.setFaults({ failAfterCommit: { operation: 'addPassword', times: 1 } });
     const { engine, delivered } = engineFor();
-    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'Committed Then 503', senders: [sim.mailboxes.info] }).id);
+    const out = await engine.run(engine.createJob('provision', { appDisplayName: 'Committed Then 503', senders: [sim.mailboxes.info] }).id);
     expect(out.error).toBeUndefined();
     const app = sim.snapshot().applications.find((a) => a.displayName === 'Committed Then 503')!;
     const keys = (app.passwordCredentials as { keyId: string }[]).map((p) => p.keyId);
@@ -249,7 +249,7 @@ describe('provisioning through the simulator', () => {
     sim.setFaults({ blockPasswordAddition: {} });
     const { engine, adapters } = engineFor();
     sim.clearRequests();
-    const job = engine.createProvisionJob({ appDisplayName: 'No Secrets Here', senders: [sim.mailboxes.info] });
+    const job = engine.createJob('provision', { appDisplayName: 'No Secrets Here', senders: [sim.mailboxes.info] });
     const refused = await engine.run(job.id);
     expect(refused.error?.code).toBe('E_SECRETS_BLOCKED_BY_POLICY');
     expect(refused.error?.action).toContain('restricts passwordAddition');
@@ -281,7 +281,7 @@ describe('provisioning through the simulator', () => {
   it('clamps the secret lifetime to the tenant policy and says so', async () => {
     sim.setFaults({ maxPasswordLifetime: 'P180D' });
     const { engine } = engineFor();
-    const out = await engine.run(engine.createProvisionJob({ appDisplayName: 'Short Secrets', senders: [sim.mailboxes.info] }).id);
+    const out = await engine.run(engine.createJob('provision', { appDisplayName: 'Short Secrets', senders: [sim.mailboxes.info] }).id);
     expect(out.error).toBeUndefined();
     expect(out.result!.secret!.clamped).toBe(true);
     const days = (new Date(out.result!.secret!.endDateTime).getTime() - Date.now()) / 86_400_000;
@@ -292,8 +292,8 @@ describe('provisioning through the simulator', () => {
 
   it('adds a sender to an existing registration and verifies it', async () => {
     const { engine } = engineFor();
-    await engine.run(engine.createProvisionJob({ appDisplayName: 'OpterMessageProxy', senders: [sim.mailboxes.info] }).id);
-    const out = await engine.run(engine.createAddSenderJob({ appDisplayName: 'OpterMessageProxy', senders: [sim.mailboxes.faktura] }).id);
+    await engine.run(engine.createJob('provision', { appDisplayName: 'OpterMessageProxy', senders: [sim.mailboxes.info] }).id);
+    const out = await engine.run(engine.createJob('add-sender', { appDisplayName: 'OpterMessageProxy', senders: [sim.mailboxes.faktura] }).id);
     expect(out.error).toBeUndefined();
     expect(out.result!.membersAdded).toEqual([sim.mailboxes.faktura]);
     expect(out.result!.checks.find((c) => c.name.includes(sim.mailboxes.faktura))?.ok).toBe(true);
@@ -307,7 +307,7 @@ describe('provisioning through the simulator', () => {
     const dl = sim.snapshot().groups.find((g) => g.recipientTypeDetails !== 'MailUniversalSecurityGroup');
     expect(dl).toBeDefined();
     const out = await engine.run(
-      engine.createProvisionJob({ appDisplayName: 'Takeover', senders: [sim.mailboxes.info], overrides: { groupAlias: dl!.alias as string } }).id,
+      engine.createJob('provision', { appDisplayName: 'Takeover', senders: [sim.mailboxes.info], overrides: { groupAlias: dl!.alias as string } }).id,
     );
     expect(out.error?.code).toBe('E_GROUP_CONFLICT');
   });

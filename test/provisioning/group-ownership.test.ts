@@ -49,7 +49,7 @@ const membersOf = (alias: string) =>
 const appsNamed = (name: string) => sim.snapshot().applications.filter((a) => a.displayName === name);
 
 async function provisionOwner() {
-  const out = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: OWNER, senders: [sim.mailboxes.faktura] }).id));
+  const out = await mustSucceed(h.engine.run(h.engine.createJob('provision', { appDisplayName: OWNER, senders: [sim.mailboxes.faktura] }).id));
   return out.result!;
 }
 
@@ -57,7 +57,7 @@ describe('a group belongs to exactly one registration', () => {
   it.each(COLLIDING_NAMES)('refuses "%s" instead of sharing the group of "Opter Message Proxy", before any write', async (name) => {
     const owner = await provisionOwner();
     sim.clearRequests();
-    const out = await h.engine.run(h.engine.createProvisionJob({ appDisplayName: name, senders: [sim.mailboxes.info] }).id);
+    const out = await h.engine.run(h.engine.createJob('provision', { appDisplayName: name, senders: [sim.mailboxes.info] }).id);
     expect(out.error?.code).toBe('E_GROUP_OTHER_REGISTRATION');
     expect(out.error?.detail).toContain(`"${OWNER}"`);
     expect(out.error?.detail).toContain(owner.clientId);
@@ -74,7 +74,7 @@ describe('a group belongs to exactly one registration', () => {
     const owner = await provisionOwner();
     const out = await mustSucceed(
       h.engine.run(
-        h.engine.createProvisionJob({
+        h.engine.createJob('provision', {
           appDisplayName: 'Opter Message Proxy.',
           senders: [sim.mailboxes.info],
           overrides: { groupName: 'Opter Message Proxy 2 - MailSend Allowed', groupAlias: 'opter-message-proxy-2-mailsend-allowed' },
@@ -99,7 +99,7 @@ describe('a group belongs to exactly one registration', () => {
       { groupName: GROUP_NAME },
     ];
     for (const overrides of cases) {
-      const out = await h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Other Team', senders: [sim.mailboxes.info], overrides }).id);
+      const out = await h.engine.run(h.engine.createJob('provision', { appDisplayName: 'Other Team', senders: [sim.mailboxes.info], overrides }).id);
       expect(out.error?.code, JSON.stringify(overrides)).toBe('E_GROUP_OTHER_REGISTRATION');
       expect(out.error?.detail).toContain(`"${OWNER}"`);
       expect(out.error?.field).toBe('groupAlias');
@@ -111,7 +111,7 @@ describe('a group belongs to exactly one registration', () => {
   });
 
   it('re-checks at run time: a group that appeared after the job was approved is refused', async () => {
-    const approved = h.engine.createProvisionJob({ appDisplayName: 'Opter Message Proxy.', senders: [sim.mailboxes.info] });
+    const approved = h.engine.createJob('provision', { appDisplayName: 'Opter Message Proxy.', senders: [sim.mailboxes.info] });
     await provisionOwner();
     const out = await h.engine.run(approved.id);
     expect(out.error?.code).toBe('E_GROUP_OTHER_REGISTRATION');
@@ -124,22 +124,22 @@ describe('a group belongs to exactly one registration', () => {
     store.close();
     store = openStore({ memory: true });
     h = engineFor(sim, store);
-    const out = await h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Opter_Message_Proxy', senders: [sim.mailboxes.info] }).id);
+    const out = await h.engine.run(h.engine.createJob('provision', { appDisplayName: 'Opter_Message_Proxy', senders: [sim.mailboxes.info] }).id);
     expect(out.error?.code).toBe('E_GROUP_OTHER_REGISTRATION');
     expect(out.error?.detail).toContain(`"${OWNER}" (client id ${owner.clientId})`);
     expect(out.error?.detail).toContain('access policy');
     // The owner itself is recognised from the tenant: its own app (our uniqueName) is scoped to the group.
-    await mustSucceed(h.engine.run(h.engine.createAddSenderJob({ appDisplayName: OWNER, senders: [sim.mailboxes.shared] }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('add-sender', { appDisplayName: OWNER, senders: [sim.mailboxes.shared] }).id));
   });
 
   it('the owning registration keeps working: re-run, add sender, remove sender, repair', async () => {
     await provisionOwner();
-    await h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Opter Message Proxy!!!', senders: [sim.mailboxes.info] }).id);
-    await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: OWNER, senders: [sim.mailboxes.faktura] }).id));
-    await mustSucceed(h.engine.run(h.engine.createAddSenderJob({ appDisplayName: OWNER, senders: [sim.mailboxes.info] }).id));
+    await h.engine.run(h.engine.createJob('provision', { appDisplayName: 'Opter Message Proxy!!!', senders: [sim.mailboxes.info] }).id);
+    await mustSucceed(h.engine.run(h.engine.createJob('provision', { appDisplayName: OWNER, senders: [sim.mailboxes.faktura] }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('add-sender', { appDisplayName: OWNER, senders: [sim.mailboxes.info] }).id));
     expect(membersOf(ALIAS)).toEqual([sim.mailboxes.faktura, sim.mailboxes.info].sort());
-    await mustSucceed(h.engine.run(h.engine.createRemoveSenderJob({ appDisplayName: OWNER, senders: [sim.mailboxes.info] }).id));
-    await mustSucceed(h.engine.run(h.engine.createRepairJob({ appDisplayName: OWNER }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('remove-sender', { appDisplayName: OWNER, senders: [sim.mailboxes.info] }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('repair', { appDisplayName: OWNER }).id));
     expect(membersOf(ALIAS)).toEqual([sim.mailboxes.faktura]);
   });
 
@@ -148,9 +148,9 @@ describe('a group belongs to exactly one registration', () => {
     // Someone made an app with the colliding name by hand: it has no group of its own.
     await h.adapters.directory.upsertApplicationByUniqueName(`by-hand-${Date.now()}`, { displayName: 'Opter Message Proxy.', signInAudience: 'AzureADMyOrg' });
     for (const create of [
-      () => h.engine.createAddSenderJob({ appDisplayName: 'Opter Message Proxy.', senders: [sim.mailboxes.info] }),
-      () => h.engine.createRemoveSenderJob({ appDisplayName: 'Opter Message Proxy.', senders: [sim.mailboxes.faktura] }),
-      () => h.engine.createAdoptJob({ appDisplayName: 'Opter Message Proxy.' }),
+      () => h.engine.createJob('add-sender', { appDisplayName: 'Opter Message Proxy.', senders: [sim.mailboxes.info] }),
+      () => h.engine.createJob('remove-sender', { appDisplayName: 'Opter Message Proxy.', senders: [sim.mailboxes.faktura] }),
+      () => h.engine.createJob('adopt', { appDisplayName: 'Opter Message Proxy.' }),
     ]) {
       const out = await h.engine.run(create().id);
       expect(out.error?.code, out.job.kind).toBe('E_GROUP_OTHER_REGISTRATION');
@@ -169,18 +169,18 @@ describe('a group belongs to exactly one registration', () => {
     const group = await exchange.newDistributionGroup({ name: 'Opter Gamla - MailSend Allowed', alias: 'opter-gamla-mailsend-allowed', members: [sim.mailboxes.info] });
     await exchange.newApplicationAccessPolicy({ appId: app.value.appId, policyScopeGroupId: group.primarySmtpAddress, accessRight: 'RestrictAccess', description: 'script' });
 
-    const refused = await h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Opter Gamla', senders: [sim.mailboxes.faktura] }).id);
+    const refused = await h.engine.run(h.engine.createJob('provision', { appDisplayName: 'Opter Gamla', senders: [sim.mailboxes.faktura] }).id);
     expect(refused.error?.code).toBe('E_GROUP_NOT_RECORDED');
     expect(refused.error?.action).toMatch(/adopt/);
     expect(membersOf('opter-gamla-mailsend-allowed')).toEqual([sim.mailboxes.info]);
     // A colliding name is refused as another registration's group, even before it is adopted.
-    const other = await h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Opter-Gamla', senders: [sim.mailboxes.faktura] }).id);
+    const other = await h.engine.run(h.engine.createJob('provision', { appDisplayName: 'Opter-Gamla', senders: [sim.mailboxes.faktura] }).id);
     expect(other.error?.code).toBe('E_GROUP_OTHER_REGISTRATION');
     expect(other.error?.detail).toContain('"Opter Gamla"');
 
-    await mustSucceed(h.engine.run(h.engine.createAdoptJob({ appDisplayName: 'Opter Gamla' }).id));
-    await mustSucceed(h.engine.run(h.engine.createAddSenderJob({ appDisplayName: 'Opter Gamla', senders: [sim.mailboxes.faktura] }).id));
-    await mustSucceed(h.engine.run(h.engine.createRepairJob({ appDisplayName: 'Opter Gamla' }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('adopt', { appDisplayName: 'Opter Gamla' }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('add-sender', { appDisplayName: 'Opter Gamla', senders: [sim.mailboxes.faktura] }).id));
+    await mustSucceed(h.engine.run(h.engine.createJob('repair', { appDisplayName: 'Opter Gamla' }).id));
     expect(membersOf('opter-gamla-mailsend-allowed')).toEqual([sim.mailboxes.faktura, sim.mailboxes.info].sort());
   });
 
@@ -192,11 +192,11 @@ describe('a group belongs to exactly one registration', () => {
       throw new OpterError('E_INTERNAL', { detail: 'connection lost after the group was created' });
     };
     const crashing = engineFor(sim, store, { exchange: lossy });
-    const job = crashing.engine.createProvisionJob({ appDisplayName: OWNER, senders: [sim.mailboxes.faktura] });
+    const job = crashing.engine.createJob('provision', { appDisplayName: OWNER, senders: [sim.mailboxes.faktura] });
     expect((await crashing.engine.run(job.id)).error?.code).toBe('E_INTERNAL');
     expect(membersOf(ALIAS)).toEqual([sim.mailboxes.faktura]);
 
-    const intruder = await h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Opter Message Proxy.', senders: [sim.mailboxes.info] }).id);
+    const intruder = await h.engine.run(h.engine.createJob('provision', { appDisplayName: 'Opter Message Proxy.', senders: [sim.mailboxes.info] }).id);
     expect(intruder.error?.code).toBe('E_GROUP_OTHER_REGISTRATION');
 
     const resumed = await mustSucceed(h.engine.run(job.id));
@@ -206,18 +206,18 @@ describe('a group belongs to exactly one registration', () => {
 
   it('verification fails when the app may send as another registration’s sender', async () => {
     await provisionOwner();
-    const second = (await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Opter Second', senders: [sim.mailboxes.info] }).id))).result!;
+    const second = (await mustSucceed(h.engine.run(h.engine.createJob('provision', { appDisplayName: 'Opter Second', senders: [sim.mailboxes.info] }).id))).result!;
     // Someone scoped the second app to the owner's group as well (by hand, in Exchange).
     await h.adapters.exchange.newApplicationAccessPolicy({ appId: second.clientId, policyScopeGroupId: `${ALIAS}@${sim.domain}`, accessRight: 'RestrictAccess', description: 'by hand' });
     const { engine } = engineFor(sim, store, { verifyRetry: { baseDelayMs: 20, maxDelayMs: 50, maxTotalWaitMs: 200 } });
-    const out = await engine.run(engine.createRepairJob({ appDisplayName: 'Opter Second' }).id);
+    const out = await engine.run(engine.createJob('repair', { appDisplayName: 'Opter Second' }).id);
     expect(out.error?.code).toBe('E_VERIFY_FAILED');
     expect(out.error?.detail).toContain(`Test-ApplicationAccessPolicy ${sim.mailboxes.faktura} (sender of "${OWNER}"): Granted, expected Denied`);
   });
 
   it('RBAC registrations prove the other direction with Test-ServicePrincipalAuthorization', async () => {
     await provisionOwner();
-    const out = await mustSucceed(h.engine.run(h.engine.createProvisionJob({ appDisplayName: 'Opter Rbac Other', senders: [sim.mailboxes.info], scoping: 'rbac' }).id));
+    const out = await mustSucceed(h.engine.run(h.engine.createJob('provision', { appDisplayName: 'Opter Rbac Other', senders: [sim.mailboxes.info], scoping: 'rbac' }).id));
     expect(out.result!.checks).toContainEqual(expect.objectContaining({ name: `Test-ServicePrincipalAuthorization ${sim.mailboxes.faktura} (sender of "${OWNER}")`, ok: true }));
   });
 });

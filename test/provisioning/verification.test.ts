@@ -38,7 +38,7 @@ const engineFor = (overrides: Partial<EngineDeps> = {}) => engineOn(sim, store, 
 describe('a check that did not run is not a pass', () => {
   it('a job resumed after its secret was made reports the sign-in proof as skipped, and its summary does not say passed', async () => {
     const first = engineFor();
-    const job = first.engine.createProvisionJob({ appDisplayName: 'Resumed Proof', senders: [sim.mailboxes.info] });
+    const job = first.engine.createJob('provision', { appDisplayName: 'Resumed Proof', senders: [sim.mailboxes.info] });
     // Stop the first run right after the secret: Exchange refuses the verify step's reads, so verification stops.
     const stopped = await first.engine.run(job.id, {
       listener: (e) => {
@@ -66,8 +66,8 @@ describe('a check that did not run is not a pass', () => {
   it('a re-run that keeps the existing secret made no secret, so it claims no sign-in proof at all', async () => {
     const { engine } = engineFor();
     const input = { appDisplayName: 'Kept Secret', senders: [sim.mailboxes.info] };
-    expect((await engine.run(engine.createProvisionJob(input).id)).result!.checks.every((c) => checkState(c) === 'passed')).toBe(true);
-    const again = await engine.run(engine.createProvisionJob(input).id);
+    expect((await engine.run(engine.createJob('provision', input).id)).result!.checks.every((c) => checkState(c) === 'passed')).toBe(true);
+    const again = await engine.run(engine.createJob('provision', input).id);
     expect(again.result!.secret).toBeNull();
     expect(again.result!.checks.map((c) => c.name)).not.toContain('Token as the new app');
     expect(tallyChecks(again.result!.checks).verified).toBe(true);
@@ -76,7 +76,7 @@ describe('a check that did not run is not a pass', () => {
   it('when the control mailbox is itself a sender, the restriction is reported as not verified (access policy and RBAC)', async () => {
     const { engine } = engineFor();
     for (const scoping of ['access-policy', 'rbac'] as const) {
-      const out = await engine.run(engine.createProvisionJob({ appDisplayName: `Control Sender ${scoping}`, senders: [sim.mailboxes.info, sim.mailboxes.outside], scoping }).id);
+      const out = await engine.run(engine.createJob('provision', { appDisplayName: `Control Sender ${scoping}`, senders: [sim.mailboxes.info, sim.mailboxes.outside], scoping }).id);
       expect(out.error, scoping).toBeUndefined();
       const restriction = out.result!.checks.find((c) => c.skipped && c.name === 'Refused for a mailbox outside the group');
       expect(restriction?.detail, scoping).toBe(`not run: the control mailbox ${sim.mailboxes.outside} is itself a sender`);
@@ -89,20 +89,20 @@ describe('a check that did not run is not a pass', () => {
 
   it('adding a sender where the control mailbox is an earlier sender: not verified, not a failed check', async () => {
     const { engine } = engineFor();
-    await engine.run(engine.createProvisionJob({ appDisplayName: 'Control Earlier', senders: [sim.mailboxes.outside] }).id);
-    const added = await engine.run(engine.createAddSenderJob({ appDisplayName: 'Control Earlier', senders: [sim.mailboxes.faktura] }).id);
+    await engine.run(engine.createJob('provision', { appDisplayName: 'Control Earlier', senders: [sim.mailboxes.outside] }).id);
+    const added = await engine.run(engine.createJob('add-sender', { appDisplayName: 'Control Earlier', senders: [sim.mailboxes.faktura] }).id);
     expect(added.error).toBeUndefined();
     expect(tallyChecks(added.result!.checks)).toMatchObject({ failed: 0, restrictionNotVerified: `the control mailbox ${sim.mailboxes.outside} is itself a sender` });
   });
 
   it('without a control mailbox the restriction is reported as not verified; with one, everything is verified', async () => {
     const none = engineFor({ controlMailbox: null }).engine;
-    const unproven = await none.run(none.createProvisionJob({ appDisplayName: 'No Control', senders: [sim.mailboxes.info] }).id);
+    const unproven = await none.run(none.createJob('provision', { appDisplayName: 'No Control', senders: [sim.mailboxes.info] }).id);
     expect(tallyChecks(unproven.result!.checks).restrictionNotVerified).toMatch(/no mailbox outside the sender group is configured/);
 
     const { engine } = engineFor();
-    await engine.run(engine.createProvisionJob({ appDisplayName: 'With Control', senders: [sim.mailboxes.info] }).id);
-    const added = await engine.run(engine.createAddSenderJob({ appDisplayName: 'With Control', senders: [sim.mailboxes.faktura] }).id);
+    await engine.run(engine.createJob('provision', { appDisplayName: 'With Control', senders: [sim.mailboxes.info] }).id);
+    const added = await engine.run(engine.createJob('add-sender', { appDisplayName: 'With Control', senders: [sim.mailboxes.faktura] }).id);
     // Add sender makes no secret, so there is no sign-in proof to skip: it is fully verified.
     expect(added.result!.checks.map((c) => c.name)).toEqual([`Test-ApplicationAccessPolicy ${sim.mailboxes.faktura}`, `Test-ApplicationAccessPolicy ${sim.mailboxes.outside}`]);
     expect(tallyChecks(added.result!.checks).verified).toBe(true);
@@ -114,11 +114,11 @@ describe('least-privilege identity (only what the script needs: no Role Manageme
   it('sets up and adds a sender on an access-policy registration, saying that RBAC was not checked', async () => {
     sim.setFaults({ revokedPermissions: SCRIPT_ONLY });
     const { engine } = engineFor();
-    const setUp = await engine.run(engine.createProvisionJob({ appDisplayName: 'Least Privilege', senders: [sim.mailboxes.info] }).id);
+    const setUp = await engine.run(engine.createJob('provision', { appDisplayName: 'Least Privilege', senders: [sim.mailboxes.info] }).id);
     expect(setUp.error).toBeUndefined();
 
     sim.clearRequests();
-    const added = await engine.run(engine.createAddSenderJob({ appDisplayName: 'Least Privilege', senders: [sim.mailboxes.faktura] }).id);
+    const added = await engine.run(engine.createJob('add-sender', { appDisplayName: 'Least Privilege', senders: [sim.mailboxes.faktura] }).id);
     expect(added.error).toBeUndefined();
     expect(added.result!.membersAdded).toEqual([sim.mailboxes.faktura]);
     expect(tallyChecks(added.result!.checks)).toMatchObject({ failed: 0, verified: true });
@@ -132,10 +132,10 @@ describe('least-privilege identity (only what the script needs: no Role Manageme
 
     // The other day-two jobs on this registration run too, each saying what it could not check.
     for (const job of [
-      engine.createRemoveSenderJob({ appDisplayName: 'Least Privilege', senders: [sim.mailboxes.faktura] }),
-      engine.createRepairJob({ appDisplayName: 'Least Privilege' }),
-      engine.createRotateSecretJob({ appDisplayName: 'Least Privilege' }),
-      engine.createTestEmailJob({ appDisplayName: 'Least Privilege', from: sim.mailboxes.info, to: sim.mailboxes.info }),
+      engine.createJob('remove-sender', { appDisplayName: 'Least Privilege', senders: [sim.mailboxes.faktura] }),
+      engine.createJob('repair', { appDisplayName: 'Least Privilege' }),
+      engine.createJob('rotate-secret', { appDisplayName: 'Least Privilege' }),
+      engine.createJob('test-email', { appDisplayName: 'Least Privilege', from: sim.mailboxes.info, to: sim.mailboxes.info }),
     ]) {
       const out = await engine.run(job.id);
       expect(out.error, job.kind).toBeUndefined();
@@ -146,7 +146,7 @@ describe('least-privilege identity (only what the script needs: no Role Manageme
 
   it('surveys the registrations (the daily expiry check) with their secrets, and says what it could not look at', async () => {
     const { engine, adapters } = engineFor();
-    await engine.run(engine.createProvisionJob({ appDisplayName: 'Survey Me', senders: [sim.mailboxes.info] }).id);
+    await engine.run(engine.createJob('provision', { appDisplayName: 'Survey Me', senders: [sim.mailboxes.info] }).id);
     sim.setFaults({ revokedPermissions: SCRIPT_ONLY });
     const survey = await surveyRegistrations({ directory: adapters.directory, exchange: adapters.exchange, journal: store.journal }, new Date());
     const reg = survey.registrations.find((r) => r.appDisplayName === 'Survey Me')!;

@@ -36,7 +36,7 @@ export const addSender = defineAction({
   workflow: addSenderWorkflow,
   job: {
     input: (p): AddSendersInput => ({ appDisplayName: p.appName, senders: p.senders }),
-    start: (engine, input, key) => engine.createAddSenderJob(input, key),
+    start: (engine, input, key) => engine.createJob('add-sender', input, key),
   },
   settlement: {
     resultFields: provisionRequestResult,

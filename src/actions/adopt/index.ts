@@ -21,7 +21,7 @@ export const adopt = defineAction({
   workflow: adoptWorkflow,
   job: {
     input: (p): AdoptInput => lifecycleTarget(p),
-    start: (engine, input, key) => engine.createAdoptJob(input, key),
+    start: (engine, input, key) => engine.createJob('adopt', input, key),
   },
   settlement: {
     resultFields: (ctx) => lifecycleRequestResult(ctx),

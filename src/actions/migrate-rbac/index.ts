@@ -33,7 +33,7 @@ export const migrateRbac = defineAction({
   workflow: migrateWorkflow,
   job: {
     input: (p, settings): MigrateInput => ({ ...lifecycleTarget(p), settleMinutes: p.settleMinutes ?? settings.migrationSettleMinutes }),
-    start: (engine, input, key) => engine.createMigrateJob(input, key),
+    start: (engine, input, key) => engine.createJob('migrate-rbac', input, key),
   },
   settlement: {
     resultFields: (ctx) => ({ ...lifecycleRequestResult(ctx, { scoping: 'rbac' }), removedGraphGrant: ctx.result.removedGraphGrant, removedPolicies: ctx.result.removedPolicies }),

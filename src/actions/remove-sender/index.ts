@@ -32,7 +32,7 @@ export const removeSender = defineAction({
   workflow: removeSenderWorkflow,
   job: {
     input: (p): RemoveSendersInput => ({ ...lifecycleTarget(p), senders: p.remove ?? [] }),
-    start: (engine, input, key) => engine.createRemoveSenderJob(input, key),
+    start: (engine, input, key) => engine.createJob('remove-sender', input, key),
   },
   settlement: {
     resultFields: (ctx): LifecycleRequestResult => ({ ...lifecycleRequestResult(ctx, { members: ctx.result.members }), removed: ctx.result.removed, notMembers: ctx.result.notMembers }),

@@ -24,7 +24,7 @@ export const repair = defineAction({
   workflow: repairWorkflow,
   job: {
     input: (p): RepairInput => lifecycleTarget(p),
-    start: (engine, input, key) => engine.createRepairJob(input, key),
+    start: (engine, input, key) => engine.createJob('repair', input, key),
   },
   settlement: {
     // A repair runs the provision chain: its result is a ProvisionResult, told as a lifecycle request's.

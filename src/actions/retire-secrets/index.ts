@@ -37,7 +37,7 @@ export const retireSecrets = defineAction({
   job: {
     input: (p) => ({ appDisplayName: p.appName, ...(p.overrides ? { overrides: p.overrides } : {}), ...(p.rotateJobId ? { rotateJobId: p.rotateJobId } : {}), confirmed: p.confirmed }),
     // One retire job per rotation and trigger (the engine's own key): a repeated click or timer tick finds the same job.
-    start: (engine, input) => engine.createRetireSecretsJob(input),
+    start: (engine, input) => engine.createJob('retire-secrets', input),
   },
   settlement: {
     resultFields: ({ tenantId, result: r }) => ({ tenantId, clientId: r.appId, appObjectId: r.appObjectId, spObjectId: '', groupSmtp: '', senders: [], membersAdded: [], keyId: null, credentialEndDateTime: null, checks: [] }),

@@ -46,7 +46,7 @@ export const rotateSecret = defineAction({
   workflow: rotateSecretWorkflow,
   job: {
     input: (p, settings): RotateSecretInput => ({ ...lifecycleTarget(p), secretValidYears: p.validYears, overlapDays: p.overlapDays ?? settings.rotationOverlapDays }),
-    start: (engine, input, key) => engine.createRotateSecretJob(input, key),
+    start: (engine, input, key) => engine.createJob('rotate-secret', input, key),
   },
   settlement: {
     resultFields(ctx) {

@@ -54,7 +54,7 @@ export const setup = defineAction({
   workflow: provisionWorkflow,
   job: {
     input: (p): ProvisionInput => ({ appDisplayName: p.appName, senders: p.senders, secretValidYears: p.validYears, overrides: p.overrides, scoping: p.scoping ?? 'access-policy' }),
-    start: (engine, input, key) => engine.createProvisionJob(input, key),
+    start: (engine, input, key) => engine.createJob('provision', input, key),
   },
   settlement: {
     resultFields: provisionRequestResult,

@@ -38,7 +38,7 @@ export const testEmail = defineAction({
   workflow: testEmailWorkflow,
   job: {
     input: (p): TestEmailInput => ({ ...lifecycleTarget(p), from: p.from ?? '', to: p.to ?? '' }),
-    start: (engine, input, key) => engine.createTestEmailJob(input, key),
+    start: (engine, input, key) => engine.createJob('test-email', input, key),
   },
   settlement: {
     resultFields(ctx) {
