@@ -33,7 +33,7 @@ export {
 export { SCOPING_MODELS, type ScopingModel, type VerificationCheck } from './runtime';
 
 // The workflows of the built-in job kinds (each action names the one it runs) and what a new one is written with
-export { WORKFLOWS, type AnyWorkflow, type Workflow, type WorkflowTable } from './workflows';
+export { jobInputOf, WORKFLOWS, type AnyWorkflow, type Workflow, type WorkflowTable } from './workflows';
 export { provisionWorkflow } from './workflows/provision';
 export { addSenderWorkflow } from './workflows/add-sender';
 export { repairWorkflow } from './workflows/repair';

@@ -10,8 +10,7 @@
 import { rotationCard, type AdaptiveCardJson, type RotationCardModel } from '../../cards';
 import { OpterError, toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
-import type { RetireSecretsInput, RotateSecretInput } from '../../provisioning';
-import { findDueRetirements } from '../../provisioning';
+import { findDueRetirements, jobInputOf } from '../../provisioning';
 import { retireSecrets } from '../../actions/retire-secrets';
 import type { Actor } from '../../requests/rules';
 import type { RequestRecord } from '../../store';
@@ -128,7 +127,8 @@ function startRetire(services: BotServices, runner: ProvisioningRunner, rotateJo
   const { store, engine } = services;
   const rotateJob = store.journal.getJob(rotateJobId);
   if (!rotateJob) return { error: new OpterError('E_REQUEST_NOT_FOUND', { detail: `no rotation job ${rotateJobId}` }) };
-  const input = rotateJob.input as RotateSecretInput;
+  const input = jobInputOf(rotateJob, 'rotate-secret');
+  if (!input) return { error: new OpterError('E_REQUEST_NOT_FOUND', { detail: `job ${rotateJobId} is not a rotation` }) };
   const request = store.requests.getByJobId(rotateJobId);
   let job: JobRecord;
   try {
@@ -169,7 +169,7 @@ async function runRetire(services: BotServices, runner: ProvisioningRunner, requ
   const outcome = await engine.run(job.id, { listener });
   if (runner.stopped) return;
   const requestId = request?.id ?? null;
-  const retireInput = job.input as RetireSecretsInput;
+  const retireInput = jobInputOf(job, 'retire-secrets');
   const notify = (title: string, text: string, tone: 'good' | 'warning' | 'attention') => {
     if (!requestId) return;
     const payload: OutboxPayload = { kind: 'notify', requestId, title, text, tone, personal: true };
@@ -190,7 +190,7 @@ async function runRetire(services: BotServices, runner: ProvisioningRunner, requ
         requestId,
         result: 'success',
         objects: { appId, jobId: job.id, ...(removed.length ? { keyId: removed.join(', ') } : {}) },
-        detail: `${removed.length ? `Removed ${removed.join(', ')}` : 'The old secrets were already gone'} (${trigger === 'confirmed' ? 'Opter confirmed updated' : 'overlap ended'}) for rotation ${retireInput.rotateJobId}; only the new secret works now.`,
+        detail: `${removed.length ? `Removed ${removed.join(', ')}` : 'The old secrets were already gone'} (${trigger === 'confirmed' ? 'Opter confirmed updated' : 'overlap ended'}) for rotation ${retireInput?.rotateJobId ?? '(unknown)'}; only the new secret works now.`,
       });
       notify(
         'The old secret was removed',
@@ -226,7 +226,8 @@ export function sweepRetirements(services: BotServices, runner: ProvisioningRunn
   const { store, engine, clock, log } = services;
   for (const job of engine.unfinishedJobs()) {
     if (job.kind !== 'retire-secrets') continue;
-    const input = job.input as RetireSecretsInput;
+    const input = jobInputOf(job, 'retire-secrets');
+    if (!input) continue; // the engine fails an undecodable input on its own run; nothing to resume here
     if (runner.isRunning(retireKey(input.rotateJobId))) continue;
     log.info(`resuming retire job ${job.id} of rotation ${input.rotateJobId}`);
     const request = store.requests.getByJobId(input.rotateJobId);
@@ -235,7 +236,7 @@ export function sweepRetirements(services: BotServices, runner: ProvisioningRunn
   const failedForGood = new Set(
     store.journal
       .listJobs({ kind: 'retire-secrets', status: 'failed' })
-      .map((j) => (j.input as RetireSecretsInput).rotateJobId),
+      .map((j) => jobInputOf(j, 'retire-secrets')?.rotateJobId),
   );
   for (const due of findDueRetirements(store.journal, clock.now())) {
     if (runner.isRunning(retireKey(due.rotateJobId)) || failedForGood.has(due.rotateJobId)) continue;

@@ -3,6 +3,7 @@
  * one by default; in the product the registry's (src/actions), in which each action names its workflow, these for
  * the built-in actions.
  */
+import type { z } from 'zod';
 import type { AddSendersInput } from './add-sender';
 import { addSenderWorkflow } from './add-sender';
 import { adoptWorkflow } from './adopt';
@@ -54,6 +55,13 @@ export type AnyWorkflow = Workflow<unknown, unknown, unknown>;
 export type WorkflowTable = Readonly<Record<string, AnyWorkflow>>;
 
 /** A built-in kind (typed by JobTypes); a kind an action brings is a string the engine's table knows. */
+/** A stored job's input decoded with its kind's workflow schema; null when it is another kind's or does not decode. */
+export function jobInputOf<K extends JobKind>(job: { kind: string; input: unknown }, kind: K): JobTypes[K]['input'] | null {
+  if (job.kind !== kind) return null;
+  const decoded = (WORKFLOWS[kind].input as z.ZodType<JobTypes[K]['input']>).safeParse(job.input);
+  return decoded.success ? decoded.data : null;
+}
+
 export const isJobKind = (kind: string): kind is JobKind => Object.hasOwn(WORKFLOWS, kind);
 
 export type { JobKind, Workflow } from './workflow';
