@@ -30,7 +30,9 @@ export function outputFields(r: ProvisionResult, secretText: string | null, cont
   return {
     tenantId: r.tenantId,
     clientId: r.clientId,
-    clientSecret: secretText ?? (r.secret ? '(delivered separately — shown once)' : '(unchanged — the existing secret was kept; ask for a new secret to get one)'),
+    // A secret made by an earlier, interrupted run of this job was held only by that process and never shown:
+    // nobody has its value, so the way out is a new one (the unused one then expires with the overlap).
+    clientSecret: secretText ?? (r.secret ? `(made by an interrupted earlier run and not kept: run "opter-mail rotate --app-name ${r.names.appDisplayName}" for one you can use)` : '(unchanged — the existing secret was kept; ask for a new secret to get one)'),
     secretExpires: r.secret?.endDateTime ?? '(unchanged)',
     groupSmtp: r.groupSmtp,
     allowedExample: r.senders[0],

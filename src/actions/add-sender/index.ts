@@ -61,7 +61,11 @@ export const addSender = defineAction({
   runsBesideAWaitingMigration: false,
   cli: {
     lines({ result: r }) {
-      return [`Senders now allowed for ${r.names.appDisplayName}: ${r.senders.join(', ')} (group ${r.groupSmtp}).`];
+      const already = r.senders.filter((s) => !r.membersAdded.some((m) => m.toLowerCase() === s.toLowerCase()));
+      return [
+        `Added as senders for ${r.names.appDisplayName}: ${r.membersAdded.join(', ') || '(none)'} (group ${r.groupSmtp}).`,
+        ...(already.length ? [`Already senders: ${already.join(', ')}.`] : []),
+      ];
     },
   },
   audit: {
