@@ -11,8 +11,14 @@ export interface Caller {
   tenantId: string;
   /** Application roles from the token, minus any revoked by the fault (provisioning identity only). */
   roles: Set<string>;
-  /** Directory role template ids from the token's `wids`, minus revoked ones. */
+  /** Directory role template ids from the token's `wids`, minus revoked ones (a user's own roles in user tokens). */
   directoryRoles: Set<string>;
+  /** `app` for client-credentials tokens; `user` for delegated (OBO) tokens, which carry `scp` and never `roles`. */
+  kind: 'app' | 'user';
+  /** Delegated scopes (`scp`); empty for app tokens. */
+  scopes: Set<string>;
+  /** The signed-in user of a delegated token. */
+  user?: { id: string; upn: string };
 }
 
 export type AuthFailure = 'missing' | 'malformed' | 'signature' | 'expired' | 'audience' | 'tenant';
@@ -64,8 +70,27 @@ export function authenticate(ctx: SimContext, req: SimRequest, resource: Resourc
   if (typeof c.aud !== 'string' || resourceForAudience(ctx, c.aud) !== resource) return { ok: false, failure: 'audience' };
   if (c.tid !== ctx.store.state.tenantId) return { ok: false, failure: 'tenant' };
   const appId = String(c.appid ?? '');
+  if (c.idtyp === 'user' || typeof c.scp === 'string') {
+    // Delegated: the user's roles come from the token like an app's; the revokedPermissions fault is app-only.
+    const user = { id: String(c.oid ?? ''), upn: String(c.upn ?? '') };
+    req.principal = { token: 'user', id: user.id, upn: user.upn };
+    return {
+      ok: true,
+      caller: {
+        appId,
+        servicePrincipalId: '',
+        tenantId: String(c.tid),
+        roles: new Set(),
+        directoryRoles: new Set((Array.isArray(c.wids) ? c.wids : []).map(String)),
+        kind: 'user',
+        scopes: new Set(String(c.scp ?? '').split(' ').filter(Boolean)),
+        user,
+      },
+    };
+  }
   const revoked = revokedFor(ctx, appId);
   const roles = new Set((Array.isArray(c.roles) ? c.roles : []).map(String).filter((r) => !revoked.roles.has(r)));
   const directoryRoles = new Set((Array.isArray(c.wids) ? c.wids : []).map(String).filter((r) => !revoked.directoryRoles.has(r)));
-  return { ok: true, caller: { appId, servicePrincipalId: String(c.oid ?? ''), tenantId: String(c.tid), roles, directoryRoles } };
+  req.principal = { token: 'app', id: appId };
+  return { ok: true, caller: { appId, servicePrincipalId: String(c.oid ?? ''), tenantId: String(c.tid), roles, directoryRoles, kind: 'app', scopes: new Set() } };
 }

@@ -54,7 +54,42 @@ export const DIRECTORY_ROLES = {
   'Exchange Administrator': '29232cdf-9323-42fd-ade2-1d097af3e4de',
   'Exchange Recipient Administrator': '31392ffb-586c-42d1-9346-e59415a2cc4e',
   'Global Reader': 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
+  'Privileged Role Administrator': 'e8611ab8-c189-46e8-94e1-60213ab1f814',
+  'Application Administrator': '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3',
+  'Cloud Application Administrator': '158c047a-c907-4556-b7ef-446551a6b5f7',
 } as const;
+
+/** Teams client ids that request SSO tokens for a bot: desktop/mobile and web (docs/simulator.md, "Delegated (user) tokens"). */
+export const TEAMS_CLIENT_IDS = { desktop: '1fec8e78-bce4-4aaf-ab1b-5451cc387264', web: '5e3ce6c0-2b1f-4285-8d4b-75ee78787346' } as const;
+
+/** The delegated permission of Office 365 Exchange Online that lets a signed-in admin run cmdlets. */
+export const EXCHANGE_MANAGE_SCOPE = 'Exchange.Manage';
+
+const R = (...names: DirectoryRoleName[]) => names.map((n) => DIRECTORY_ROLES[n]);
+const READERS = R('Global Administrator', 'Global Reader', 'Privileged Role Administrator', 'Application Administrator', 'Cloud Application Administrator', 'Exchange Administrator', 'Exchange Recipient Administrator');
+
+/**
+ * A delegated token acts with scope ∩ the user's roles: which directory roles let a user exercise each Graph
+ * permission (docs/simulator.md, "Delegated (user) tokens"). Reads are open to every admin role and Global Reader
+ * (a simplification). Granting a Microsoft Graph app role additionally needs Privileged Role Administrator or
+ * Global Administrator (graph.ts).
+ */
+export const DELEGATED_GRAPH_ROLES: Record<string, readonly string[]> = {
+  'Application.Read.All': READERS,
+  'Directory.Read.All': READERS,
+  'Domain.Read.All': READERS,
+  'User.Read.All': READERS,
+  'Policy.Read.All': READERS,
+  'RoleManagement.Read.Directory': READERS,
+  'Application.ReadWrite.All': R('Global Administrator', 'Application Administrator', 'Cloud Application Administrator'),
+  'AppRoleAssignment.ReadWrite.All': R('Global Administrator', 'Privileged Role Administrator', 'Application Administrator', 'Cloud Application Administrator'),
+  'Directory.ReadWrite.All': R('Global Administrator'),
+  'Policy.ReadWrite.ApplicationConfiguration': R('Global Administrator'),
+  'RoleManagement.ReadWrite.Directory': R('Global Administrator', 'Privileged Role Administrator'),
+};
+
+/** Who may grant an app role of a Microsoft Graph (first-party) resource: app admins may not. */
+export const GRAPH_APP_ROLE_GRANTERS: readonly string[] = R('Global Administrator', 'Privileged Role Administrator');
 export type DirectoryRoleName = keyof typeof DIRECTORY_ROLES;
 
 /**

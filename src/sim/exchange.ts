@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { authenticate, revokedFor, type Caller } from './auth';
-import { DIRECTORY_ROLES, EXCHANGE_APP_ID } from './catalog';
+import { DIRECTORY_ROLES, EXCHANGE_APP_ID, EXCHANGE_MANAGE_SCOPE } from './catalog';
 import { header, isPlainObject, isoNow, type SimContext, type SimReply, type SimRequest } from './http';
 import { base64url, isGuid, newGuid } from './ids';
 import { opathPredicate, parseOpath } from './opath';
@@ -854,6 +854,8 @@ function newGuidFrom(tenantId: string, name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+const RECIPIENT_CMDLETS = /^(Get-AcceptedDomain|Get-Recipient|Get-Mailbox|(Get|New|Set|Remove)-DistributionGroup|(Get|Add|Remove)-DistributionGroupMember)$/i;
+
 /**
  * Which cmdlets a directory role unlocks. Exchange hides cmdlets outside the caller's roles, so an out-of-role
  * cmdlet looks exactly like an unknown one [OBS office-docs-powershell#7970; U3]. Access policies need
@@ -862,6 +864,8 @@ function newGuidFrom(tenantId: string, name: string): string {
 function roleAllows(caller: Caller, name: string, impl: CmdletImpl): boolean {
   const r = caller.directoryRoles;
   if (r.has(DIRECTORY_ROLES['Global Administrator']) || r.has(DIRECTORY_ROLES['Exchange Administrator'])) return true;
+  // A signed-in Recipient Administrator manages recipients and groups only, not RBAC or organization settings.
+  if (r.has(DIRECTORY_ROLES['Exchange Recipient Administrator']) && caller.kind === 'user') return RECIPIENT_CMDLETS.test(name);
   if (r.has(DIRECTORY_ROLES['Exchange Recipient Administrator']) && !impl.policy) return true;
   if (r.has(DIRECTORY_ROLES['Global Reader']) && name.startsWith('Get-')) return true;
   return false;
@@ -950,9 +954,11 @@ export async function handleExchange(ctx: SimContext, req: SimRequest): Promise<
   const requested = typeof input.CmdletName === 'string' ? input.CmdletName : '';
   const name = Object.keys(CMDLETS).find((k) => k.toLowerCase() === requested.toLowerCase());
 
-  // App-only callers need the Exchange.ManageAsApp role plus an Exchange-capable directory role [DOC X1].
+  // App-only callers need the Exchange.ManageAsApp role plus an Exchange-capable directory role [DOC X1]; a
+  // signed-in user needs the delegated Exchange.Manage scope plus such a role of their own [docs/simulator.md].
   const hasAnyExchangeRole = [...caller.directoryRoles].some((r) => EXCHANGE_CAPABLE_ROLES.includes(r));
-  if (!caller.roles.has('Exchange.ManageAsApp') || !hasAnyExchangeRole) {
+  const permitted = caller.kind === 'user' ? caller.scopes.has(EXCHANGE_MANAGE_SCOPE) : caller.roles.has('Exchange.ManageAsApp');
+  if (!permitted || !hasAnyExchangeRole) {
     // Readable body modelled on the observed "User is not allowed to call …" error; status 403 [OBS #7970, U3].
     const msg = `User is not allowed to call ${requested || 'InvokeCommand'}`;
     return {

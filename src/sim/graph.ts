@@ -4,7 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { authenticate, type Caller } from './auth';
-import { DIRECTORY_ROLES, GRAPH_APP_ID } from './catalog';
+import { DELEGATED_GRAPH_ROLES, DIRECTORY_ROLES, GRAPH_APP_ID, GRAPH_APP_ROLE_GRANTERS } from './catalog';
 import { parseIsoDurationMs } from './faults';
 import { header, isoNow, isPlainObject, parseJsonBody, type SimContext, type SimReply, type SimRequest } from './http';
 import { hashSecret, isGuid, newAssignmentId, newGuid, newSalt, newSecretText } from './ids';
@@ -60,7 +60,16 @@ const badRequest = (message: string, details?: Array<Record<string, unknown>>) =
 const invalidPayload = () =>
   new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
 
+/**
+ * App tokens: one of the application roles. User tokens: scope ∩ the user's roles — one of the permissions in
+ * `scp` that the user's directory roles also allow (catalog.ts DELEGATED_GRAPH_ROLES) [docs/simulator.md].
+ */
 function need(caller: Caller, anyOf: string[]): void {
+  if (caller.kind === 'user') {
+    const allowed = anyOf.some((p) => caller.scopes.has(p) && (DELEGATED_GRAPH_ROLES[p] ?? []).some((r) => caller.directoryRoles.has(r)));
+    if (!allowed) throw forbidden();
+    return;
+  }
   if (!anyOf.some((r) => caller.roles.has(r))) throw forbidden();
 }
 
@@ -911,6 +920,8 @@ function createAssignment(call: Call, t: Target, side: Side): SimReply {
   const resource = all.find((s) => s.id === resourceId);
   if (!resource) throw notFound(resourceId);
   if (!isVisible(resource)) throw badRequest('Not a valid reference update.');
+  // A signed-in Application/Cloud Application Administrator cannot grant Microsoft Graph app roles [docs/simulator.md].
+  if (call.caller.kind === 'user' && resource.appId === GRAPH_APP_ID && !GRAPH_APP_ROLE_GRANTERS.some((r) => call.caller.directoryRoles.has(r))) throw forbidden();
   const role = resource.appRoles.find((r) => r.id === appRoleId && r.allowedMemberTypes.includes('Application') && r.isEnabled);
   // Wording for an unknown role id is [UNCONF].
   if (!role) throw badRequest(`Permission being assigned was not found on application '${resource.appId}'.`);
@@ -1111,6 +1122,8 @@ function getUser(call: Call, idOrUpn: string): SimReply {
  */
 function sendMail(call: Call, idOrUpn: string): SimReply {
   const store = call.ctx.store;
+  // Sending as a signed-in user is not modelled: the product sends with app-only tokens [docs/simulator.md].
+  if (call.caller.kind === 'user') throw new GraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
   const entraMailSend = call.caller.roles.has('Mail.Send');
   if (!entraMailSend && !appHasRoleAssignments(store, call.caller.appId)) {
     throw new GraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');

@@ -15,6 +15,8 @@ export interface SimRequest {
   requestId: string;
   /** Exchange only: the cmdlet named in the body, for the request log. */
   cmdlet?: string;
+  /** Set by authentication: whose token the call carried, for the request log. */
+  principal?: { token: 'app' | 'user'; id: string; upn?: string };
 }
 
 export interface SimReply {
@@ -37,6 +39,8 @@ export interface SimContext {
   signingKey: SigningKey;
   origins: Origins;
   tokenLifetimeSeconds: number;
+  /** Lifetime of delegated (OBO) tokens; Entra gives user tokens 60–90 minutes. */
+  delegatedTokenLifetimeSeconds: number;
   provisioningAppId: string;
 }
 

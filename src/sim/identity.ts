@@ -8,10 +8,12 @@ import { resourceForAudience, revokedFor } from './auth';
 import { EXCHANGE_APP_ID, GRAPH_APP_ID } from './catalog';
 import { header, type SimContext, type SimReply, type SimRequest } from './http';
 import { hashSecret, newGuid } from './ids';
-import { publicJwk, signJwt } from './jwt';
-import type { AppRecord } from './tenant';
+import { publicJwk, signJwt, verifyJwt } from './jwt';
+import type { AppRecord, SpRecord } from './tenant';
 
-function aadError(ctx: SimContext, req: SimRequest, status: number, error: string, code: number, text: string): SimReply {
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+export function aadError(ctx: SimContext, req: SimRequest, status: number, error: string, code: number, text: string): SimReply {
   const now = new Date();
   const timestamp = now.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
   const traceId = newGuid();
@@ -143,6 +145,78 @@ function checkClientAssertion(
   return null;
 }
 
+/** Client authentication shared by every grant: a secret (form or Basic) or a certificate assertion. */
+function authenticateClient(
+  ctx: SimContext,
+  req: SimRequest,
+  form: URLSearchParams,
+  clientId: string,
+  clientSecret: string | null | undefined,
+  tenantSegment: string,
+  now: number,
+): SimReply | { app: AppRecord; clientSp: SpRecord } {
+  const state = ctx.store.state;
+  // A just-created app is not yet on the replica the token service reads [OBS docs/microsoft-facts.md §1.5, §12].
+  const app = ctx.store.app((a) => a.appId.toLowerCase() === clientId.toLowerCase());
+  if (!app) {
+    return aadError(
+      ctx,
+      req,
+      400,
+      'unauthorized_client',
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${state.defaultDomain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+    );
+  }
+
+  const assertion = form.get('client_assertion');
+  if (assertion) {
+    const failure = checkClientAssertion(ctx, req, app, assertion, form.get('client_assertion_type'), tenantSegment, now);
+    if (failure) return failure;
+  } else {
+    const secret = clientSecret;
+    if (!secret) {
+      return aadError(ctx, req, 401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    }
+    const matching = app.passwords.find((p) => p.hash === hashSecret(secret, p.salt));
+    // A brand-new secret is rejected exactly like a wrong one until it has propagated [OBS U7, docs/microsoft-facts.md §4, §12].
+    if (!matching || now < matching.activeAtMs || now < Date.parse(matching.startDateTime)) {
+      return aadError(
+        ctx,
+        req,
+        401,
+        'invalid_client',
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`,
+      );
+    }
+    if (Date.parse(matching.endDateTime) <= now) {
+      return aadError(
+        ctx,
+        req,
+        401,
+        'invalid_client',
+        7000222,
+        `The provided client secret keys for app '${app.appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
+      );
+    }
+  }
+
+  const clientSp = ctx.store.sp((s) => s.appId === app.appId);
+  if (!clientSp) {
+    return aadError(
+      ctx,
+      req,
+      401,
+      'invalid_client',
+      7000229,
+      `The client application ${app.appId} is missing service principal in the tenant ${state.tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`,
+    );
+  }
+
+  return { app, clientSp };
+}
+
 function parseForm(req: SimRequest): URLSearchParams {
   return new URLSearchParams(req.body.toString('utf8'));
 }
@@ -181,71 +255,19 @@ function token(ctx: SimContext, req: SimRequest, tenantSegment: string): SimRepl
   }
   const grantType = form.get('grant_type');
   if (!grantType) return aadError(ctx, req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
-  if (grantType !== 'client_credentials') {
+  if (grantType !== 'client_credentials' && grantType !== JWT_BEARER) {
     return aadError(ctx, req, 400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`);
   }
   if (!clientId) return aadError(ctx, req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
   const scopeParam = form.get('scope');
   if (!scopeParam) return aadError(ctx, req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'scope'.");
 
-  const state = ctx.store.state;
-  // A just-created app is not yet on the replica the token service reads [OBS docs/microsoft-facts.md §1.5, §12].
-  const app = ctx.store.app((a) => a.appId.toLowerCase() === clientId!.toLowerCase());
-  if (!app) {
-    return aadError(
-      ctx,
-      req,
-      400,
-      'unauthorized_client',
-      700016,
-      `Application with identifier '${clientId}' was not found in the directory '${state.defaultDomain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
-    );
-  }
-
   const now = Date.now();
-  const assertion = form.get('client_assertion');
-  if (assertion) {
-    const failure = checkClientAssertion(ctx, req, app, assertion, form.get('client_assertion_type'), tenantSegment, now);
-    if (failure) return failure;
-  } else {
-    if (!clientSecret) {
-      return aadError(ctx, req, 401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
-    }
-    const matching = app.passwords.find((p) => p.hash === hashSecret(clientSecret!, p.salt));
-    // A brand-new secret is rejected exactly like a wrong one until it has propagated [OBS U7, docs/microsoft-facts.md §4, §12].
-    if (!matching || now < matching.activeAtMs || now < Date.parse(matching.startDateTime)) {
-      return aadError(
-        ctx,
-        req,
-        401,
-        'invalid_client',
-        7000215,
-        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`,
-      );
-    }
-    if (Date.parse(matching.endDateTime) <= now) {
-      return aadError(
-        ctx,
-        req,
-        401,
-        'invalid_client',
-        7000222,
-        `The provided client secret keys for app '${app.appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
-      );
-    }
-  }
-
-  const clientSp = ctx.store.sp((s) => s.appId === app.appId);
-  if (!clientSp) {
-    return aadError(
-      ctx,
-      req,
-      401,
-      'invalid_client',
-      7000229,
-      `The client application ${app.appId} is missing service principal in the tenant ${state.tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`,
-    );
-  }
+  const client = authenticateClient(ctx, req, form, clientId, clientSecret, tenantSegment, now);
+  if ('status' in client) return client;
+  const { app, clientSp } = client;
+  if (grantType === JWT_BEARER) return onBehalfOf(ctx, req, form, app, scopeParam, now);
+  const state = ctx.store.state;
 
   // Client credentials take exactly one "<resource>/.default" scope; OIDC scopes are ignored [docs/microsoft-facts.md §1.1].
   const scopes = scopeParam.split(/\s+/).filter((s) => s && !['openid', 'profile', 'offline_access', 'email'].includes(s));
@@ -315,3 +337,127 @@ function token(ctx: SimContext, req: SimRequest, tenantSegment: string): SimRepl
   };
 }
 
+
+const OIDC_SCOPES = ['openid', 'profile', 'offline_access', 'email'];
+
+/**
+ * The On-Behalf-Of grant (docs/simulator.md, "Delegated (user) tokens"): the client presents a user's access token
+ * issued to it (`assertion`) and gets a delegated token for one resource with `scp` = what the tenant consented
+ * for that client on that resource, and the user's directory roles as `wids`.
+ */
+function onBehalfOf(ctx: SimContext, req: SimRequest, form: URLSearchParams, app: AppRecord, scopeParam: string, now: number): SimReply {
+  const state = ctx.store.state;
+  if (form.get('requested_token_use') !== 'on_behalf_of') {
+    return aadError(ctx, req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'requested_token_use'.");
+  }
+  const assertion = form.get('assertion');
+  if (!assertion) return aadError(ctx, req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'assertion'.");
+  const v = verifyJwt(ctx.signingKey, assertion, now);
+  if (!v.ok && (v.reason === 'expired' || v.reason === 'notYetValid')) {
+    let exp = '';
+    try {
+      const c = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number };
+      if (typeof c.exp === 'number') exp = new Date(c.exp * 1000).toISOString();
+    } catch {
+      exp = '';
+    }
+    return aadError(
+      ctx,
+      req,
+      400,
+      'invalid_grant',
+      500133,
+      `Assertion is not within its valid time range. Ensure that the access token is not expired before using it for user assertion, or request a new token. Current time: ${new Date(now).toISOString()}, expiry time of assertion ${exp}.`,
+    );
+  }
+  if (!v.ok) return aadError(ctx, req, 400, 'invalid_grant', 50013, 'Assertion failed signature validation.');
+  const a = v.claims;
+  const accepted = [app.appId, `api://botid-${app.appId}`, ...((app.props.identifierUris as string[] | undefined) ?? [])].map((x) => x.toLowerCase());
+  if (typeof a.aud !== 'string' || !accepted.includes(a.aud.toLowerCase())) {
+    return aadError(
+      ctx,
+      req,
+      400,
+      'invalid_grant',
+      50013,
+      `Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was '${String(a.aud ?? '')}' and the expected audience is '${app.appId}' or one of the Application Ids URIs of this app: '${accepted.slice(1).join(', ')}'.`,
+    );
+  }
+  if (a.tid !== state.tenantId) return aadError(ctx, req, 400, 'invalid_grant', 50013, 'Assertion failed signature validation. [Reason - The assertion was issued for another tenant.]');
+  const user = state.users.find((u) => u.id === String(a.oid ?? '').toLowerCase());
+  if (!user) {
+    // Code and wording for an assertion about a user the tenant no longer has are [UNCONF].
+    return aadError(ctx, req, 400, 'invalid_grant', 50034, `The user account ${String(a.upn ?? a.oid ?? '')} does not exist in the ${state.defaultDomain} directory.`);
+  }
+
+  const wanted = scopeParam.split(/\s+/).filter((x) => x && !OIDC_SCOPES.includes(x));
+  const resources = new Set(wanted.map((w) => w.slice(0, w.lastIndexOf('/'))));
+  const audience = [...resources][0] ?? '';
+  const resource = resources.size === 1 ? resourceForAudience(ctx, audience) : null;
+  if (!resource) {
+    return aadError(
+      ctx,
+      req,
+      400,
+      'invalid_resource',
+      500011,
+      `The resource principal named ${audience || scopeParam} was not found in the tenant named ${state.defaultDomain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+    );
+  }
+  const consented = new Set(
+    (state.delegatedConsents ?? []).filter((c) => c.clientAppId.toLowerCase() === app.appId.toLowerCase() && c.resource === resource).flatMap((c) => c.scopes),
+  );
+  const named = wanted.map((w) => w.slice(w.lastIndexOf('/') + 1)).filter((x) => x !== '.default');
+  // `.default` = everything consented; a named scope must itself be consented.
+  if (consented.size === 0 || named.some((n) => !consented.has(n))) {
+    return aadError(
+      ctx,
+      req,
+      400,
+      'invalid_grant',
+      65001,
+      `The user or administrator has not consented to use the application with ID '${app.appId}' named '${String(app.props.displayName ?? '')}'. Send an interactive authorization request for this user and resource.`,
+    );
+  }
+  const scp = named.length ? named : [...consented];
+
+  const iat = Math.floor(now / 1000);
+  const lifetime = ctx.delegatedTokenLifetimeSeconds;
+  const wids = user.directoryRoles ?? [];
+  // v1.0-format delegated token as Graph and Exchange receive it: scp, never roles.
+  const claims: Record<string, unknown> = {
+    aud: audience.replace(/\/+$/, ''),
+    iss: `https://sts.windows.net/${state.tenantId}/`,
+    iat,
+    nbf: iat,
+    exp: iat + lifetime,
+    acr: '1',
+    aio: Buffer.from(newGuid()).toString('base64').slice(0, 40),
+    amr: ['pwd'],
+    app_displayname: String(app.props.displayName ?? ''),
+    appid: app.appId,
+    appidacr: '1',
+    idtyp: 'user',
+    ipaddr: '127.0.0.1',
+    name: user.displayName,
+    oid: user.id,
+    scp: scp.join(' '),
+    sub: Buffer.from(`${app.appId}:${user.id}`).toString('base64url').slice(0, 43),
+    tid: state.tenantId,
+    unique_name: user.userPrincipalName,
+    upn: user.userPrincipalName,
+    uti: Buffer.from(newGuid()).toString('base64url').slice(0, 22),
+    ver: '1.0',
+  };
+  if (wids.length) claims.wids = wids;
+  const body: Record<string, unknown> = {
+    token_type: 'Bearer',
+    scope: scp.map((x) => `${audience.replace(/\/+$/, '')}/${x}`).join(' '),
+    expires_in: lifetime,
+    ext_expires_in: lifetime,
+    access_token: signJwt(ctx.signingKey, claims),
+  };
+  // A refresh token only when asked for; the simulator does not redeem it [UNCONF: docs/simulator.md].
+  if (scopeParam.split(/\s+/).includes('offline_access')) body.refresh_token = `sim-rt.${Buffer.from(newGuid()).toString('base64url')}`;
+  return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store, no-cache' }, body };
+}

@@ -6,7 +6,8 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EXCHANGE_APP_ID, GRAPH_APP_ID } from './catalog';
+import { EXCHANGE_APP_ID, GRAPH_APP_ID, TEAMS_CLIENT_IDS } from './catalog';
+import { registerClientApp, teamsSsoToken, upsertUser } from './users';
 import { cmdletNameOf, handleExchange } from './exchange';
 import { FaultEngine, validateFaults, type AfterCommitOperation, type FaultDecision, type SimFaults, type SimFamily } from './faults';
 import { applicationJson, assignmentJson, handleGraph, servicePrincipalJson } from './graph';
@@ -31,7 +32,7 @@ import {
 import { DEFAULT_TEST_TLS_DIR, ensureClientCertificate, ensureSimCertificate } from './tls';
 
 export type { SimFaults, SimFamily } from './faults';
-export { GRAPH_APP_ID, EXCHANGE_APP_ID, MAIL_SEND_ROLE_ID, EXCHANGE_MANAGE_AS_APP_ROLE_ID, DIRECTORY_ROLES } from './catalog';
+export { GRAPH_APP_ID, EXCHANGE_APP_ID, MAIL_SEND_ROLE_ID, EXCHANGE_MANAGE_AS_APP_ROLE_ID, DIRECTORY_ROLES, EXCHANGE_MANAGE_SCOPE, TEAMS_CLIENT_IDS } from './catalog';
 export { DEFAULT_TEST_TLS_DIR, ensureSimCertificate } from './tls';
 
 export interface SimOptions {
@@ -48,6 +49,45 @@ export interface SimOptions {
   tokenLifetimeSeconds?: number;
   /** Tenant GUID for a fresh tenant (ignored when a state file is loaded). Default: random. */
   tenantId?: string;
+  /** Delegated (OBO) token lifetime (default 4500 s; Entra gives user tokens 60–90 min). */
+  delegatedTokenLifetimeSeconds?: number;
+  /** Users with directory roles, added to the seeded tenant (and again after reset()). */
+  users?: SimUserSpec[];
+  /** Delegated consents for the OBO grant, applied at start and after reset(). */
+  delegatedConsents?: SimDelegatedConsent[];
+}
+
+/** A tenant user; an existing UPN (a seeded user) keeps its id and gets these roles. */
+export interface SimUserSpec {
+  userPrincipalName: string;
+  displayName?: string;
+  /** Directory role template ids (DIRECTORY_ROLES). */
+  roles?: string[];
+  id?: string;
+}
+
+export interface SimUser {
+  id: string;
+  userPrincipalName: string;
+  displayName: string;
+  roles: string[];
+}
+
+/** Admin consent: `clientAppId` may act for users on `resource` with these delegated scopes. */
+export interface SimDelegatedConsent {
+  clientAppId: string;
+  resource: 'graph' | 'exchange';
+  scopes: string[];
+}
+
+export interface TeamsSsoTokenOptions {
+  botAppId: string;
+  /** Default 3600. Negative values mint an already expired token. */
+  expiresInSec?: number;
+  /** `uri` (default): aud = api://botid-<botAppId>; `id`: aud = the bot app id. */
+  audience?: 'uri' | 'id';
+  /** Which Teams client asks (its client id becomes `azp`); default desktop. */
+  client?: keyof typeof TEAMS_CLIENT_IDS;
 }
 
 export interface RequestLogEntry {
@@ -58,6 +98,9 @@ export interface RequestLogEntry {
   cmdlet?: string;
   /** HTTP status, or 0 when the connection was dropped by a fault. */
   status: number;
+  /** Graph and Exchange calls that authenticated: an app-only or a delegated (user) token, and whose. */
+  token?: 'app' | 'user';
+  principal?: string;
 }
 
 export interface SnapshotGroup {
@@ -113,6 +156,14 @@ export interface Simulator {
   requests(): RequestLogEntry[];
   clearRequests(): void;
   reset(): void;
+  /** Adds a user (or sets a seeded user's directory roles). */
+  addUser(spec: SimUserSpec): SimUser;
+  /** Records admin consent of a client app to delegated scopes on Graph or Exchange (replaces that pair's scopes). */
+  grantDelegatedConsent(consent: SimDelegatedConsent): void;
+  /** Registers an app + service principal with a client secret, e.g. the bot's app as the OBO client. */
+  registerClientApp(p: { displayName: string; appId?: string }): { clientId: string; clientSecret: string };
+  /** A Teams SSO token for a user (UPN or object id), signed like the simulator's other tokens. */
+  teamsSsoToken(user: string, opts: TeamsSsoTokenOptions): string;
   close(): Promise<void>;
 }
 
@@ -341,6 +392,17 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const state = loaded ?? seedTenant(seed);
   if (loaded) prepareLoadedState(loaded, seed);
   const store = new TenantStore(state, opts.stateFile);
+  const addUser = (spec: SimUserSpec): SimUser => upsertUser(store.state, spec);
+  const grantConsent = (c: SimDelegatedConsent): void => {
+    if (c.resource !== 'graph' && c.resource !== 'exchange') throw new Error("resource must be 'graph' or 'exchange'");
+    const list = (store.state.delegatedConsents ??= []);
+    store.state.delegatedConsents = [...list.filter((x) => !(x.clientAppId.toLowerCase() === c.clientAppId.toLowerCase() && x.resource === c.resource)), { clientAppId: c.clientAppId, resource: c.resource, scopes: [...c.scopes] }];
+  };
+  const applyConfig = () => {
+    for (const u of opts.users ?? []) addUser(u);
+    for (const c of opts.delegatedConsents ?? []) grantConsent(c);
+  };
+  applyConfig();
   store.commit();
 
   const faults = new FaultEngine(opts.faults ?? {}, opts.seed ?? Date.now());
@@ -352,6 +414,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     signingKey,
     origins: { authority: '', graph: '', exchange: '' },
     tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? 3599,
+    delegatedTokenLifetimeSeconds: opts.delegatedTokenLifetimeSeconds ?? 4500,
     provisioningAppId: ids.provisioningAppId,
   };
 
@@ -385,6 +448,15 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
         if (typeof parsed.isDehydrated !== 'boolean') throw new Error('isDehydrated must be true or false');
         sim.setOrganization({ isDehydrated: parsed.isDehydrated });
         return { status: 200, body: sim.snapshot().organization };
+      }
+      if (path === '/_sim/users' && m === 'POST') return { status: 200, body: sim.addUser(JSON.parse(req.body.toString('utf8') || '{}') as SimUserSpec) };
+      if (path === '/_sim/consents' && m === 'POST') {
+        sim.grantDelegatedConsent(JSON.parse(req.body.toString('utf8') || '{}') as SimDelegatedConsent);
+        return { status: 204 };
+      }
+      if (path === '/_sim/teams-sso-token' && m === 'POST') {
+        const p = JSON.parse(req.body.toString('utf8') || '{}') as TeamsSsoTokenOptions & { user?: string };
+        return { status: 200, body: { token: sim.teamsSsoToken(String(p.user ?? ''), p) } };
       }
       if (path === '/_sim/reset' && m === 'POST') {
         sim.reset();
@@ -440,7 +512,16 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     }
     if (family === 'exchange') simReq.cmdlet = cmdletNameOf(simReq.body);
     const record = (status: number) => {
-      log.push({ at, family, method: simReq.method, path: req.url ?? '/', ...(simReq.cmdlet ? { cmdlet: simReq.cmdlet } : {}), status });
+      const who = simReq.principal;
+      log.push({
+        at,
+        family,
+        method: simReq.method,
+        path: req.url ?? '/',
+        ...(simReq.cmdlet ? { cmdlet: simReq.cmdlet } : {}),
+        status,
+        ...(who ? { token: who.token, principal: who.upn ?? who.id } : {}),
+      });
       if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
     };
 
@@ -524,10 +605,22 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     },
     reset: () => {
       store.state = seedTenant(seed);
+      applyConfig();
       store.commit();
       faults.replace(opts.faults ?? {});
       log.length = 0;
     },
+    addUser: (spec) => {
+      const u = addUser(spec);
+      store.commit();
+      return u;
+    },
+    grantDelegatedConsent: (c) => {
+      grantConsent(c);
+      store.commit();
+    },
+    registerClientApp: (p) => registerClientApp(ctx, p),
+    teamsSsoToken: (user, o) => teamsSsoToken(ctx, user, o),
     close: async () => {
       if (closed) return;
       closed = true;

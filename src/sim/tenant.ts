@@ -100,6 +100,15 @@ export interface UserRecord {
   userPrincipalName: string;
   displayName: string;
   mail: string | null;
+  /** Entra directory role template ids the user holds (they become `wids` in the user's tokens). */
+  directoryRoles?: string[];
+}
+
+/** Admin consent of a client app to delegated permissions on one resource (an oauth2PermissionGrant, AllPrincipals). */
+export interface DelegatedConsentRecord {
+  clientAppId: string;
+  resource: 'graph' | 'exchange';
+  scopes: string[];
 }
 
 export type RecipientTypeDetails =
@@ -217,6 +226,8 @@ export interface TenantState {
   /** App management policies (optional for older state files): the tenant default as PATCHed, and per-app ones. */
   defaultAppManagementPolicy?: { isEnabled: boolean; passwordCredentials: PasswordRestrictionRecord[] };
   appManagementPolicies?: AppPolicyRecord[];
+  /** Delegated consents for the OBO grant (optional for older state files). */
+  delegatedConsents?: DelegatedConsentRecord[];
 }
 
 /**

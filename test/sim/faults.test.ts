@@ -143,12 +143,12 @@ describe('failAfterCommit: the write happens, the answer is a server error', () 
 });
 
 describe('inspection and the admin surface', () => {
-  test('requests() logs family, method, path, cmdlet and status', async () => {
+  test('requests() logs family, method, path, cmdlet, status and whose token', async () => {
     const token = await exchangeToken(sim);
     sim.clearRequests();
     await invoke(sim, token, 'Get-Mailbox', { Identity: 'nobody@exempel.se' });
     expect(sim.requests()).toEqual([
-      { at: expect.any(String), family: 'exchange', method: 'POST', path: `/adminapi/beta/${sim.tenantId}/InvokeCommand`, cmdlet: 'Get-Mailbox', status: 404 },
+      { at: expect.any(String), family: 'exchange', method: 'POST', path: `/adminapi/beta/${sim.tenantId}/InvokeCommand`, cmdlet: 'Get-Mailbox', status: 404, token: 'app', principal: sim.provisioning.clientId },
     ]);
   });
 

@@ -1,5 +1,5 @@
 /** Real-client plumbing shared by the simulator tests: @azure/identity → Graph SDK, and fetch for InvokeCommand. */
-import { ClientSecretCredential } from '@azure/identity';
+import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import type { SimOptions, Simulator } from '../../src/sim';
@@ -13,7 +13,7 @@ export function credential(sim: Simulator, clientId = sim.provisioning.clientId,
   return new ClientSecretCredential(sim.tenantId, clientId, secret, { authorityHost: sim.authorityHost, disableInstanceDiscovery: true });
 }
 
-export function graphClient(sim: Simulator, cred = credential(sim)): Client {
+export function graphClient(sim: Simulator, cred: TokenCredential = credential(sim)): Client {
   return Client.initWithMiddleware({
     baseUrl: sim.graphEndpoint,
     customHosts: new Set([new URL(sim.graphEndpoint).hostname]),
@@ -21,8 +21,9 @@ export function graphClient(sim: Simulator, cred = credential(sim)): Client {
   });
 }
 
-export async function exchangeToken(sim: Simulator, cred = credential(sim)): Promise<string> {
+export async function exchangeToken(sim: Simulator, cred: TokenCredential = credential(sim)): Promise<string> {
   const t = await cred.getToken(`${sim.exchangeEndpoint}/.default`);
+  if (!t) throw new Error('the credential returned no token');
   return t.token;
 }
 
