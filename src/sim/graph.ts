@@ -24,6 +24,7 @@ const WRITE_POLICY = ['Policy.ReadWrite.ApplicationConfiguration'];
 const READ_ROLES = ['RoleManagement.Read.Directory', 'RoleManagement.ReadWrite.Directory', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 const WRITE_ROLES = ['RoleManagement.ReadWrite.Directory'];
 const READ_USERS = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const READ_LISTS: ReadonlySet<string[]> = new Set([READ_APPS, READ_POLICY, READ_ROLES, READ_USERS]);
 
 const SIGN_IN_AUDIENCES = ['AzureADMyOrg', 'AzureADMultipleOrgs', 'AzureADandPersonalMicrosoftAccount', 'PersonalMicrosoftAccount'];
 const APP_WRITABLE = new Set([
@@ -66,7 +67,9 @@ const invalidPayload = () =>
  */
 function need(caller: Caller, anyOf: string[]): void {
   if (caller.kind === 'user') {
-    const allowed = anyOf.some((p) => caller.scopes.has(p) && (DELEGATED_GRAPH_ROLES[p] ?? []).some((r) => caller.directoryRoles.has(r)));
+    // A read is a read whichever consented scope covers it (Application.ReadWrite.All reads apps too).
+    const rolesFor = (p: string) => DELEGATED_GRAPH_ROLES[READ_LISTS.has(anyOf) ? 'Directory.Read.All' : p] ?? [];
+    const allowed = anyOf.some((p) => caller.scopes.has(p) && rolesFor(p).some((r) => caller.directoryRoles.has(r)));
     if (!allowed) throw forbidden();
     return;
   }

@@ -124,7 +124,7 @@ export interface TenantSnapshot {
   servicePrincipals: Record<string, unknown>[];
   appRoleAssignments: Record<string, unknown>[];
   directoryRoleAssignments: Array<{ id: string; roleDefinitionId: string; principalId: string; directoryScopeId: string }>;
-  users: Array<{ id: string; userPrincipalName: string; displayName: string; mail: string | null }>;
+  users: Array<{ id: string; userPrincipalName: string; displayName: string; mail: string | null; directoryRoles?: string[] }>;
   mailboxes: Array<{ guid: string; userId: string | null; name: string; primarySmtpAddress: string; recipientTypeDetails: string }>;
   contacts: Array<{ guid: string; name: string; primarySmtpAddress: string }>;
   groups: SnapshotGroup[];

@@ -139,6 +139,19 @@ describe('Graph authorizes user tokens by scope ∩ the user’s roles', () => {
     expect(ok.appRoleId).toBe(MAIL_SEND_ROLE_ID);
   });
 
+  test('a Privileged Role Administrator alone may grant Graph Mail.Send (and read the principals) but not create applications', async () => {
+    sim.addUser({ userPrincipalName: upn('pra'), roles: [DIRECTORY_ROLES['Privileged Role Administrator']] });
+    const app = await graphClient(sim).api('/applications').post({ displayName: 'made app-only' });
+    const sp = await graphClient(sim).api('/servicePrincipals').post({ appId: app.appId });
+    const graphSp = sim.snapshot().servicePrincipals.find((s) => s.appId === '00000003-0000-0000-c000-000000000000')!;
+    const g = graphClient(sim, oboCredential(upn('pra')));
+    const ok = await g.api(`/servicePrincipals/${graphSp.id}/appRoleAssignedTo`).post({ principalId: sp.id, resourceId: graphSp.id, appRoleId: MAIL_SEND_ROLE_ID });
+    expect(ok.principalId).toBe(sp.id);
+    expect((await g.api(`/servicePrincipals/${sp.id}`).get()).appId).toBe(app.appId);
+    const e = await g.api('/applications').post({ displayName: 'x' }).catch((x: { statusCode: number }) => x);
+    expect(e).toMatchObject({ statusCode: 403 });
+  });
+
   test('a user without an application role is refused application create although the scope is consented', async () => {
     const g = graphClient(sim, oboCredential(upn('exoadmin')));
     const e = await g.api('/applications').post({ displayName: 'x' }).catch((x: { statusCode: number; code: string }) => x);
@@ -180,6 +193,30 @@ describe('Exchange authorizes user tokens by Exchange.Manage ∩ the user’s ro
     const r = await invoke(sim, await exo(upn('appadmin')), 'Get-Mailbox');
     expect(r.status).toBe(403);
     expect(r.json.error.message).toMatch(/User is not allowed to call Get-Mailbox/);
+  });
+});
+
+describe('admin surface', () => {
+  test('POST /_sim/users, /_sim/consents and /_sim/teams-sso-token configure the same things', async () => {
+    const post = (path: string, body: unknown) => fetch(`${sim.graphEndpoint}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    const added = await (await post('/_sim/users', { userPrincipalName: upn('viaadmin'), roles: [DIRECTORY_ROLES['Exchange Administrator']] })).json();
+    expect(added).toMatchObject({ userPrincipalName: upn('viaadmin'), roles: [DIRECTORY_ROLES['Exchange Administrator']] });
+    expect((await post('/_sim/consents', { clientAppId: bot.clientId, resource: 'exchange', scopes: [EXCHANGE_MANAGE_SCOPE] })).status).toBe(204);
+    const { token } = await (await post('/_sim/teams-sso-token', { user: upn('viaadmin'), botAppId: bot.clientId })).json();
+    const r = await obo({ assertion: token, scope: `${sim.exchangeEndpoint}/.default` });
+    expect(decodeJwt(r.body.access_token)).toMatchObject({ upn: upn('viaadmin'), scp: EXCHANGE_MANAGE_SCOPE, wids: [DIRECTORY_ROLES['Exchange Administrator']] });
+    expect((await post('/_sim/users', { userPrincipalName: 'not-a-upn' })).status).toBe(400);
+  });
+
+  test('users and consents given as options survive reset()', async () => {
+    const s2 = await startTestSimulator({ users: [{ userPrincipalName: 'opt@exempel.se', roles: [DIRECTORY_ROLES['Global Administrator']] }], delegatedConsents: [{ clientAppId: 'c0ffee00-0000-4000-8000-000000000001', resource: 'graph', scopes: ['Application.ReadWrite.All'] }] });
+    try {
+      s2.reset();
+      expect(s2.snapshot().users.some((u) => u.userPrincipalName === 'opt@exempel.se')).toBe(true);
+      expect(() => s2.teamsSsoToken('opt@exempel.se', { botAppId: 'c0ffee00-0000-4000-8000-000000000001' })).not.toThrow();
+    } finally {
+      await s2.close();
+    }
   });
 });
 
