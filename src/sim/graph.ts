@@ -942,6 +942,9 @@ function deleteAssignment(call: Call, t: Target, side: Side, id: string): SimRep
   const sp = requireSp(call, t);
   const a = assignmentsOf(call, sp, side).find((x) => x.id === id);
   if (!a) throw notFound(id);
+  const resource = call.ctx.store.state.servicePrincipals.find((s) => s.id === a.resourceId);
+  // Removing a Microsoft Graph app role takes the same roles as granting one [docs/simulator.md].
+  if (call.caller.kind === 'user' && resource?.appId === GRAPH_APP_ID && !GRAPH_APP_ROLE_GRANTERS.some((r) => call.caller.directoryRoles.has(r))) throw forbidden();
   call.ctx.store.state.appRoleAssignments = call.ctx.store.state.appRoleAssignments.filter((x) => x.id !== id);
   call.ctx.store.commit();
   return noContent();

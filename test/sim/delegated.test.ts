@@ -137,6 +137,9 @@ describe('Graph authorizes user tokens by scope ∩ the user’s roles', () => {
     const ga = graphClient(sim, oboCredential(upn('global')));
     const ok = await ga.api(`/servicePrincipals/${graphSp.id}/appRoleAssignedTo`).post(grant);
     expect(ok.appRoleId).toBe(MAIL_SEND_ROLE_ID);
+    const removal = await g.api(`/servicePrincipals/${graphSp.id}/appRoleAssignedTo/${ok.id}`).delete().catch((e: { statusCode: number }) => e);
+    expect(removal).toMatchObject({ statusCode: 403 });
+    await ga.api(`/servicePrincipals/${graphSp.id}/appRoleAssignedTo/${ok.id}`).delete();
   });
 
   test('a Privileged Role Administrator alone may grant Graph Mail.Send (and read the principals) but not create applications', async () => {
