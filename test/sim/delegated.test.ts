@@ -187,6 +187,16 @@ describe('Exchange authorizes user tokens by Exchange.Manage ∩ the user’s ro
     expect(sim.requests().filter((r) => r.family === 'exchange').every((r) => r.token === 'user')).toBe(true);
   });
 
+  test('a signed-in Recipient Administrator manages groups only: access policies and RBAC cmdlets are hidden', async () => {
+    sim.addUser({ userPrincipalName: upn('recipients'), roles: [DIRECTORY_ROLES['Exchange Recipient Administrator']] });
+    const token = await exo(upn('recipients'));
+    expect((await invoke(sim, token, 'New-DistributionGroup', { Name: 'Grupp', Type: 'Security' })).status).toBe(200);
+    for (const cmdlet of ['New-ApplicationAccessPolicy', 'New-ManagementRoleAssignment', 'Test-ServicePrincipalAuthorization']) {
+      const hidden = await invoke(sim, token, cmdlet);
+      expect([hidden.status, hidden.unreadable], cmdlet).toEqual([403, true]);
+    }
+  });
+
   test('without the Exchange.Manage consent the token has no scope for Exchange → 65001', async () => {
     sim.grantDelegatedConsent({ clientAppId: bot.clientId, resource: 'exchange', scopes: [] });
     await expect(exo(upn('exoadmin'))).rejects.toThrow(/AADSTS65001/);
