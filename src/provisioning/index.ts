@@ -48,7 +48,7 @@ export { adoptWorkflow } from './workflows/adopt';
 // the activities that find a registration and verify it (changing nothing), and the schemas of their results.
 export { locatedFacts, locatedFactsSchema, namesOf, stepLocate, type LocatedFacts, type LocatedRegistration } from './locate';
 export { verifyEitherPath } from './activities/verify';
-export { nameOverridesSchema, registrationInputOf, verificationCheckSchema } from './workflows/workflow';
+export { nameOverridesSchema, recordedChecksOf, registrationInputOf, verificationCheckSchema } from './workflows/workflow';
 export { type JobRuntime } from './runtime';
 
 // Scoping and RBAC for Applications

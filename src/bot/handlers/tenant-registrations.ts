@@ -6,8 +6,7 @@
  */
 import type { RegistrationStatus } from '../../cards';
 import { baselineFor, indexJournal, surveyRegistrations, type LastVerification, type RegistrationSurvey, type RegistrationSummary } from '../../provisioning';
-import { describeChecks, tallyChecks } from '../../provisioning';
-import type { VerificationCheck } from '../../provisioning';
+import { describeChecks, recordedChecksOf, tallyChecks } from '../../provisioning';
 import type { BotServices } from '../types';
 
 export type { RegistrationSummary } from '../../provisioning';
@@ -36,15 +35,10 @@ export function membersOutsideBot(services: BotServices, r: RegistrationSummary)
  */
 export function verificationView(services: BotServices, v: LastVerification | null): RegistrationStatus['lastVerification'] {
   if (!v) return null;
-  for (const step of ['verify', 'testSend']) {
-    const outputs = services.store.journal.getStep(v.jobId, step)?.outputs;
-    const checks = (outputs?.checks ?? outputs?.layers) as VerificationCheck[] | undefined;
-    if (Array.isArray(checks) && checks.length > 0) {
-      const named = checks.map((c) => ({ ...c, name: c.name ?? String((c as { layer?: string }).layer ?? '') }));
-      const t = tallyChecks(named);
-      const summary = t.verified ? `${t.passed} of ${checks.length} checks passed` : describeChecks(named);
-      return { at: v.at, ok: v.ok, verified: v.verified, summary: `${step === 'testSend' ? 'test email: ' : ''}${summary}` };
-    }
-  }
-  return { at: v.at, ok: v.ok, verified: v.verified, summary: v.summary };
+  const { journal } = services.store;
+  const recorded = recordedChecksOf(journal.getJob(v.jobId), (step) => journal.getStep(v.jobId, step)?.outputs);
+  if (!recorded) return { at: v.at, ok: v.ok, verified: v.verified, summary: v.summary };
+  const t = tallyChecks(recorded.checks);
+  const summary = t.verified ? `${t.passed} of ${recorded.checks.length} checks passed` : describeChecks(recorded.checks);
+  return { at: v.at, ok: v.ok, verified: v.verified, summary: `${recorded.testEmail ? 'test email: ' : ''}${summary}` };
 }

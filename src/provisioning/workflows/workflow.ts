@@ -68,3 +68,30 @@ export function registrationInputOf(job: { input: unknown }): RegistrationInput 
   const decoded = registrationInputSchema.safeParse(job.input);
   return decoded.success ? decoded.data : null;
 }
+
+const recordedChecksSchema = z.looseObject({ checks: z.array(verificationCheckSchema) });
+const recordedLayersSchema = z.looseObject({ layers: z.array(z.looseObject({ layer: z.string(), ok: z.boolean(), detail: z.string() })) });
+
+/**
+ * The checks a verifying job recorded, decoded: its typed result's `checks` (a test email's `layers`, one check per
+ * layer), else — for jobs stored before results were — its verify / testSend step output. Null when it recorded none.
+ */
+export function recordedChecksOf(
+  job: { result?: unknown } | null,
+  stepOutputs: (step: 'verify' | 'testSend') => unknown,
+): { checks: VerificationCheck[]; testEmail: boolean } | null {
+  const fromChecks = (value: unknown) => recordedChecksSchema.safeParse(value);
+  const fromLayers = (value: unknown) => recordedLayersSchema.safeParse(value);
+  const layersAsChecks = (layers: Array<{ layer: string; ok: boolean; detail: string }>) => layers.map((l) => ({ name: l.layer, ok: l.ok, detail: l.detail }));
+  for (const [value, testEmail] of [
+    [job?.result, false],
+    [stepOutputs('verify'), false],
+    [stepOutputs('testSend'), true],
+  ] as const) {
+    const checks = fromChecks(value);
+    if (checks.success && checks.data.checks.length) return { checks: checks.data.checks, testEmail: testEmail || fromLayers(value).success };
+    const layers = fromLayers(value);
+    if (layers.success && layers.data.layers.length) return { checks: layersAsChecks(layers.data.layers), testEmail: true };
+  }
+  return null;
+}
