@@ -33,6 +33,18 @@ export function aadError(ctx: SimContext, req: SimRequest, status: number, error
   };
 }
 
+/** AADSTS500011: the token asked for a resource this tenant has no service principal for. */
+function resourceNotFound(ctx: SimContext, req: SimRequest, audience: string): SimReply {
+  return aadError(
+    ctx,
+    req,
+    400,
+    'invalid_resource',
+    500011,
+    `The resource principal named ${audience} was not found in the tenant named ${ctx.store.state.defaultDomain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+  );
+}
+
 function tenantNotFound(ctx: SimContext, req: SimRequest, segment: string, error = 'invalid_request'): SimReply {
   return aadError(
     ctx,
@@ -285,14 +297,7 @@ function token(ctx: SimContext, req: SimRequest, tenantSegment: string): SimRepl
   const audience = scope.slice(0, -'/.default'.length);
   const resource = resourceForAudience(ctx, audience);
   if (!resource) {
-    return aadError(
-      ctx,
-      req,
-      400,
-      'invalid_resource',
-      500011,
-      `The resource principal named ${audience} was not found in the tenant named ${state.defaultDomain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
-    );
+    return resourceNotFound(ctx, req, audience);
   }
   const resourceSp = ctx.store.sp((s) => s.appId === (resource === 'graph' ? GRAPH_APP_ID : EXCHANGE_APP_ID))!;
   const revoked = revokedFor(ctx, app.appId);
@@ -395,14 +400,7 @@ function onBehalfOf(ctx: SimContext, req: SimRequest, form: URLSearchParams, app
   const audience = [...resources][0] ?? '';
   const resource = resources.size === 1 ? resourceForAudience(ctx, audience) : null;
   if (!resource) {
-    return aadError(
-      ctx,
-      req,
-      400,
-      'invalid_resource',
-      500011,
-      `The resource principal named ${audience || scopeParam} was not found in the tenant named ${state.defaultDomain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
-    );
+    return resourceNotFound(ctx, req, audience || scopeParam);
   }
   const consented = new Set(
     (state.delegatedConsents ?? []).filter((c) => c.clientAppId.toLowerCase() === app.appId.toLowerCase() && c.resource === resource).flatMap((c) => c.scopes),
