@@ -106,16 +106,22 @@ async function requesterAddress(turn: TurnPort): Promise<string | null> {
 /** What an action's request stage may read: the tenant, our own records, the requester's roster entry. */
 export function requestContextOf(services: BotServices, turn: TurnPort): RequestContext {
   const { directory, exchange } = services.tenant.adapters;
+  const primaries = new Map<string, Promise<string>>();
   return {
     now: () => services.clock.now(),
     settings: services.settings,
     directory,
     exchange,
     registrations: () => tenantRegistrations(services),
-    async primaryOf(address) {
-      if (!isValidAddress(address)) return address;
-      const r = await exchange.getRecipient(address).catch(() => null);
-      return r?.primarySmtpAddress ?? address;
+    // Picking the registration and planning the request both ask for the same mailboxes: one Exchange read each.
+    primaryOf(address) {
+      const key = address.toLowerCase();
+      let primary = primaries.get(key);
+      if (!primary) {
+        primary = isValidAddress(address) ? exchange.getRecipient(address).then((r) => r?.primarySmtpAddress ?? address, () => address) : Promise.resolve(address);
+        primaries.set(key, primary);
+      }
+      return primary;
     },
     requesterAddress: () => requesterAddress(turn),
     setupValidYears(r) {
