@@ -21,6 +21,16 @@ async function pin(page: Page, found: Locator): Promise<Locator> {
   return page.locator(`#conversation [data-message-id="${await found.getAttribute('data-message-id')}"]`);
 }
 
+/**
+ * An approval card as an approver sees it. Approvers are on the card's refresh list: their client fetches their own
+ * view and replaces the shared one, so acting on the shared view would race its replacement (the button detaches).
+ */
+async function approverView(page: Page, title: RegExp): Promise<Locator> {
+  const approval = await pin(page, botMessageWith(page, title));
+  await approval.locator('[data-testid="card"][data-card-view="personal"]').waitFor({ timeout: FLOW_TIMEOUT_MS });
+  return approval;
+}
+
 describe('npm start playground: the whole flow in a real browser', () => {
   let dataDir: string;
   let product: Product;
@@ -93,8 +103,7 @@ describe('npm start playground: the whole flow in a real browser', () => {
   it('the approver approves in #Requests', async () => {
     await asPersona(page, 'approver');
     await openChannel(page, 'requests');
-    const approval = await pin(page, botMessageWith(page, /Approval needed/));
-    await approval.getByRole('button', { name: 'Approve' }).waitFor();
+    const approval = await approverView(page, /Approval needed/);
     await approval.getByRole('button', { name: 'Approve' }).scrollIntoViewIfNeeded();
     await screenshot(page, '04-approver-approval-card', 'playground-approval.png');
     await approval.getByRole('button', { name: 'Approve' }).click();
@@ -146,7 +155,7 @@ describe('npm start playground: the whole flow in a real browser', () => {
     }
     await asPersona(page, 'approver');
     await openChannel(page, 'requests');
-    const approval = await pin(page, botMessageWith(page, /Approval needed: Add sender/));
+    const approval = await approverView(page, /Approval needed: Add sender/);
     await approval.getByRole('button', { name: 'Approve' }).click();
     await approval.getByText(/Approved by/).first().waitFor({ timeout: FLOW_TIMEOUT_MS });
 
