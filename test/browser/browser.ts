@@ -9,6 +9,8 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { DEFAULT_TEST_TLS_DIR } from '../../src/sim';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** How long a step of a whole flow may take on a loaded CI machine. */
+export const FLOW_TIMEOUT_MS = 120_000;
 export const SCREENSHOT_DIR = resolve('artifacts/screenshots');
 const DOCS_IMG_DIR = resolve('docs/img');
 
@@ -104,4 +106,20 @@ export async function eventually<T>(what: string, probe: () => T | undefined | n
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The pinned message a locator found first (cards change text; the message id does not). */
+export async function pin(page: Page, found: Locator): Promise<Locator> {
+  await found.waitFor({ timeout: FLOW_TIMEOUT_MS });
+  return page.locator(`#conversation [data-message-id="${await found.getAttribute('data-message-id')}"]`);
+}
+
+/**
+ * An approval card as an approver sees it. Approvers are on the card's refresh list: their client fetches their own
+ * view and replaces the shared one, so acting on the shared view would race its replacement (the button detaches).
+ */
+export async function approverView(page: Page, title: RegExp): Promise<Locator> {
+  const approval = await pin(page, botMessageWith(page, title));
+  await approval.locator('[data-testid="card"][data-card-view="personal"]').waitFor({ timeout: FLOW_TIMEOUT_MS });
+  return approval;
 }

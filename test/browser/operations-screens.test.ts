@@ -15,17 +15,10 @@ import { join, resolve } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startProduct, type Product } from '../../src/playground/product';
 import { EXPIRY_CHECK_KEY } from '../../src/bot/background/reminders';
-import { asPersona, botMessageWith, eventually, launchBrowser, openChannel, openChat, openPage, productDataDir, SCREENSHOT_DIR, type } from './browser';
+import { approverView, asPersona, botMessageWith, eventually, FLOW_TIMEOUT_MS, launchBrowser, openChannel, openChat, openPage, pin, productDataDir, SCREENSHOT_DIR, type } from './browser';
 
-const FLOW_TIMEOUT_MS = 120_000;
 const APP = 'OpterMessageProxy';
 const DOCS_IMG_DIR = resolve('docs/img');
-
-/** The pinned message a locator found first (cards change text; the message id does not). */
-async function pin(page: Page, found: Locator): Promise<Locator> {
-  await found.waitFor({ timeout: FLOW_TIMEOUT_MS });
-  return page.locator(`#conversation [data-message-id="${await found.getAttribute('data-message-id')}"]`);
-}
 
 /** Saves the message (the card, cropped) as artifacts/screenshots/<name>.png, and docs/img/<name>.png when asked. */
 async function shoot(message: Locator, name: string): Promise<void> {
@@ -89,8 +82,7 @@ describe('docs/operations.md: the lifecycle in the playground, with the cards th
   async function approve(title: RegExp, expectText: RegExp[], shot?: string): Promise<void> {
     await asPersona(page, 'approver');
     await openChannel(page, 'requests');
-    const approval = await pin(page, botMessageWith(page, title));
-    await approval.getByRole('button', { name: 'Approve' }).waitFor();
+    const approval = await approverView(page, title);
     const text = await textOf(approval);
     for (const re of expectText) expect(text).toMatch(re);
     if (shot) await shoot(approval, shot);

@@ -9,27 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startProduct, type Product } from '../../src/playground/product';
-import { asPersona, botMessageWith, eventually, launchBrowser, openChannel, openChat, openPage, productDataDir, screenshot, type } from './browser';
+import { approverView, asPersona, botMessageWith, eventually, FLOW_TIMEOUT_MS, launchBrowser, openChannel, openChat, openPage, pin, productDataDir, screenshot, type } from './browser';
 
-const FLOW_TIMEOUT_MS = 120_000;
-
-/** The pinned message a locator found first (cards change text; the message id does not). */
-async function pin(page: Page, found: Locator): Promise<Locator> {
-  await found.waitFor();
-  return page.locator(`#conversation [data-message-id="${await found.getAttribute('data-message-id')}"]`);
-}
-
-/**
- * An approval card as an approver sees it. Approvers are on the card's refresh list: their client fetches their own
- * view and replaces the shared one, so acting on the shared view would race its replacement (the button detaches).
- */
-async function approverView(page: Page, title: RegExp): Promise<Locator> {
-  const approval = await pin(page, botMessageWith(page, title));
-  await approval.locator('[data-testid="card"][data-card-view="personal"]').waitFor({ timeout: FLOW_TIMEOUT_MS });
-  return approval;
-}
 
 describe('npm start playground: the whole flow in a real browser', () => {
   let dataDir: string;
