@@ -138,6 +138,26 @@ export const ERROR_CATALOGUE = {
     action: 'See the failed check: {detail}. {Retry} to repair and verify again.',
   },
   E_JOB_UNFINISHED: { category: 'unfinished', title: 'The job is not finished yet', action: '{Retry} to finish it.' },
+  // --- delegated execution (docs/delegated-execution.md) -------------------------------------------------------
+  E_APPROVER_NEEDED: {
+    category: 'unfinished',
+    title: 'The next change needs the approver’s sign-in',
+    action: 'The approver presses Continue on the progress card; nothing is done twice. {detail}',
+    actionIn: {
+      cli: 'This bot changes the tenant only with the approver’s own sign-in: the approver continues the job in Teams. {detail}',
+      'cli-job': 'This bot changes the tenant only with the approver’s own sign-in: the approver continues the job in Teams. {detail}',
+    },
+  },
+  E_APPROVER_ROLES: {
+    category: 'permission',
+    title: 'Your Entra roles do not allow this change',
+    action: 'Ask an approver who holds the roles, or activate yours in Privileged Identity Management and {retry}. {detail}',
+  },
+  E_SIGN_IN_REFUSED: {
+    category: 'permission',
+    title: 'Your Teams sign-in could not be used',
+    action: 'Sign in to Teams again (or ask your admin to consent the bot’s delegated permissions), then {retry}. {detail}',
+  },
   // --- request lifecycle (bot) -----------------------------------------------------------------------------
   E_NOT_ADMIN: { category: 'permission', title: 'Only configured admins may do this', action: 'Ask an admin listed in ADMINS to make the request.' },
   E_NOT_APPROVER: { category: 'permission', title: 'Only configured approvers may decide', action: 'Ask an approver listed in APPROVERS.' },

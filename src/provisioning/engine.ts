@@ -32,6 +32,7 @@ import type { RemoveSendersResult } from './remove-sender';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 import type { RetireSecretsResult, RotateSecretResult } from './rotate';
 import { createJobRuntime, type RuntimeOptions } from './runtime';
+import { routeWrites, type WriteAccess } from './write-access';
 import type { TestEmailResult } from './test-email';
 import { isJobKind, WORKFLOWS, type AnyWorkflow, type JobKind, type JobTypes, type WorkflowTable } from './workflows';
 import { provisionResultSchema, type ProvisionResult } from './workflows/provision';
@@ -96,6 +97,18 @@ export interface EngineDeps {
   workflows?: WorkflowTable;
   /** Longest wait a job sleeps in-process (e.g. for the RBAC permission cache); longer waits end it as waiting. Default 10 min. */
   maxInlineWaitMs?: number;
+  /**
+   * Who writes to the tenant. `standing` (default): the directory and exchange ports above. `delegated`: those ports
+   * only read; each run's writes go through the approver's WriteAccess given to run(), and a run without one stops
+   * at its first write as waiting for the approver (write-access.ts).
+   */
+  writes?: 'standing' | 'delegated';
+}
+
+export interface RunOptions {
+  listener?: ProgressListener;
+  /** Delegated mode: the approver's adapters for this run's writes (held in memory by the caller, never stored). */
+  writes?: WriteAccess | null;
 }
 
 export class ProvisioningEngine {
@@ -144,11 +157,16 @@ export class ProvisioningEngine {
     return this.deps.journal.listJobs({ status: 'waiting' }).map((job) => ({ job, resumeAfter: job.resumeAfter }));
   }
 
+  /** Whether writes need an approver's delegated access (EngineDeps.writes). */
+  get delegatedWrites(): boolean {
+    return this.deps.writes === 'delegated';
+  }
+
   /** Runs (or resumes) a job to its end. Concurrent calls for the same job share one run. */
-  run(jobId: string, opts: { listener?: ProgressListener } = {}): Promise<JobOutcome> {
+  run(jobId: string, opts: RunOptions = {}): Promise<JobOutcome> {
     const existing = this.running.get(jobId);
     if (existing) return existing;
-    const p = this.runOnce(jobId, opts.listener).finally(() => this.running.delete(jobId));
+    const p = this.runOnce(jobId, opts.listener, opts.writes ?? null).finally(() => this.running.delete(jobId));
     this.running.set(jobId, p);
     return p;
   }
@@ -164,7 +182,7 @@ export class ProvisioningEngine {
     return out;
   }
 
-  private async runOnce(jobId: string, listener?: ProgressListener): Promise<JobOutcome> {
+  private async runOnce(jobId: string, listener: ProgressListener | undefined, writes: WriteAccess | null): Promise<JobOutcome> {
     const { journal, clock } = this.deps;
     const job = journal.getJob(jobId);
     if (!job) throw new OpterError('E_REQUEST_NOT_FOUND', { detail: `No job ${jobId}.` });
@@ -176,7 +194,7 @@ export class ProvisioningEngine {
     emit({ type: 'job-started', jobId, at: clock.now().toISOString() });
     try {
       const value = await runWorkflow(this.workflowFor(job.kind), job, {
-        ports: this.deps,
+        ports: this.delegatedWrites ? { ...this.deps, ...routeWrites(this.deps, writes) } : this.deps,
         policy: this.policy,
         verifyPolicy: this.verifyPolicy,
         random: this.deps.random,
@@ -192,7 +210,8 @@ export class ProvisioningEngine {
     } catch (e) {
       const err = toOpterError(e);
       const lastError = { code: err.code, message: err.message };
-      if (err.code === 'E_JOB_UNFINISHED') {
+      // Stopped on purpose: until a time (E_JOB_UNFINISHED), or until an approver continues it (E_APPROVER_NEEDED).
+      if (err.code === 'E_JOB_UNFINISHED' || err.code === 'E_APPROVER_NEEDED') {
         const resumeAfter = err.resumeAfter ?? null;
         journal.finishJob(jobId, { status: 'waiting', resumeAfter, lastError });
         emit({ type: 'job-finished', jobId, status: 'waiting', ...(resumeAfter ? { resumeAfter } : {}), at: clock.now().toISOString() });

@@ -29,7 +29,9 @@ export {
   type ProvisionInput,
   type ProvisionResult,
   type RepairInput,
+  type RunOptions,
 } from './engine';
+export { DIRECTORY_ACCESS, EXCHANGE_ACCESS, routeWrites, type ExchangeAccessPort, type WriteAccess } from './write-access';
 export { SCOPING_MODELS, type ScopingModel, type VerificationCheck } from './runtime';
 
 // The workflows of the built-in job kinds (each action names the one it runs) and what a new one is written with
