@@ -4,7 +4,8 @@ import { checkCard } from '../cards/card-check';
 import type { JobKind } from '../provisioning/engine';
 import { WORKFLOWS } from '../provisioning';
 import type { LifecyclePayload, ProvisionPayload, AddSenderPayload } from './common';
-import { ACTIONS, actionFor, actionHelp, createRegistry, ENGINE_KINDS_MATCH, kindsWithoutAction, LIFECYCLE_KINDS, registry, workflowsOf, type ActionKind } from './registry';
+import type { RoleNeed } from '../core/roles';
+import { ACTIONS, actionFor, actionHelp, createRegistry, ENGINE_KINDS_MATCH, kindsWithoutAction, LIFECYCLE_KINDS, registry, roleNeedsFor, workflowsOf, type ActionKind } from './registry';
 import type { RetireSecretsPayload } from './retire-secrets';
 
 /** The engine's job kinds, spelled out once more here so the test fails if a kind is added on one side only. */
@@ -146,6 +147,32 @@ describe('the action registry', () => {
       plan: approval.plan(SAMPLES[kind]),
     };
     expect(await checkCard(approvalCard(model))).toEqual([]);
+  });
+
+  /**
+   * What each workflow writes in the tenant (src/provisioning/workflows), by the Entra role that may write it. Setup
+   * and repair with RBAC scoping remove the Graph grant instead of giving it: graph-grant either way.
+   */
+  const ROLE_TABLE: Record<ActionKind, RoleNeed[]> = {
+    provision: ['applications', 'graph-grant', 'exchange'],
+    repair: ['applications', 'graph-grant', 'exchange'],
+    'add-sender': ['exchange'],
+    'remove-sender': ['exchange'],
+    'rotate-secret': ['applications'],
+    'retire-secrets': ['applications'],
+    'test-email': ['applications'],
+    'migrate-rbac': ['exchange', 'graph-grant'],
+    adopt: [],
+  };
+
+  it.each(JOB_KINDS)('%s: the Entra roles its approver needs', (kind) => {
+    expect([...roleNeedsFor(kind)].sort()).toEqual([...ROLE_TABLE[kind]].sort());
+    expect(registry.roleNeedsFor(kind)).toBe(actionFor(kind)!.roleNeeds);
+  });
+
+  it('a channel change or an unknown kind needs no role', () => {
+    expect(roleNeedsFor('channel-change')).toEqual([]);
+    expect(roleNeedsFor('no-such-kind')).toEqual([]);
   });
 
   it('only the retirement of old secrets has no approval of its own', () => {

@@ -4,6 +4,7 @@
  * (README.md says what its definition provides).
  */
 import type { HelpEntry } from '../cards';
+import type { RoleNeed } from '../core/roles';
 import { WORKFLOWS, type JobKind, type WorkflowTable } from '../provisioning';
 import { addSender } from './add-sender';
 import { adopt } from './adopt';
@@ -53,6 +54,8 @@ export interface Registry {
   workflows(): WorkflowTable;
   /** A payload read back from the store, decoded with its action's schema (unknown kinds and shapes pass unchanged). */
   decodePayload(kind: string, payload: unknown): Record<string, unknown>;
+  /** The Entra roles the approver of a request of this kind needs (none for a channel change or an unknown kind). */
+  roleNeedsFor(kind: string): readonly RoleNeed[];
 }
 
 export function createRegistry(actions: readonly AnyAction[]): Registry {
@@ -86,6 +89,8 @@ export function createRegistry(actions: readonly AnyAction[]): Registry {
       const decoded = action.payload.safeParse(raw);
       return decoded.success ? (decoded.data as Record<string, unknown>) : raw;
     },
+    // A channel change is no action and writes nothing in the tenant: it needs no role.
+    roleNeedsFor: (kind) => byKind.get(kind)?.roleNeeds ?? [],
   };
 }
 
@@ -103,6 +108,11 @@ export function kindsWithoutAction(reg: Registry = registry): string[] {
 
 export function actionFor(kind: string): AnyAction | null {
   return registry.actionFor(kind);
+}
+
+/** The Entra roles the approver of a request of this kind needs (src/core/roles.ts); none for a channel change. */
+export function roleNeedsFor(kind: string, reg: Registry = registry): readonly RoleNeed[] {
+  return reg.roleNeedsFor(kind);
 }
 
 /** The help card's lines of every typed action (the bot adds status and help after them). */

@@ -9,6 +9,7 @@
 import type { z } from 'zod';
 import type { AdaptiveCardJson, ApprovalPlan, ApprovalVariant, HelpEntry } from '../cards';
 import type { JobRecord } from '../core/ports';
+import type { RoleNeed } from '../core/roles';
 import type { ProvisioningEngine, Workflow } from '../provisioning';
 import type { RegistrationSummary } from '../provisioning';
 import type { ActionRequest, ActionSettings, RequestResult } from './common';
@@ -89,6 +90,14 @@ export interface ActionDefinition<K extends string = string, P = Record<string, 
   payload: z.ZodType<P>;
   /** The approval card: which variant, and what the job will do, from the stored payload only. Null: not approved on its own. */
   approval: { variant: ApprovalVariant; plan(payload: P): ApprovalPlan } | null;
+  /**
+   * The Entra roles the person who lets the job write needs (src/core/roles.ts): what its workflow writes in the
+   * tenant — the app, its service principal and secrets (`applications`), the Microsoft Graph Mail.Send grant, given
+   * or removed (`graph-grant`), the sender group, its members, the access policy and RBAC for Applications
+   * (`exchange`). Empty for an action that only reads. The approval card lists them; in delegated mode the
+   * approver's token is checked against them before anything is written. Required, so a new action says it.
+   */
+  roleNeeds: readonly RoleNeed[];
   /**
    * The progress card: its title, the engine steps it lists, and words for step ids the card does not know (a step
    * of the action's own workflow); a step without a title is shown by its id.

@@ -131,6 +131,9 @@ const SERVICE_NAME: Record<Service, string> = { graph: 'Microsoft Graph', exchan
 
 /** Any failure of a Microsoft call as an OpterError. OpterErrors pass through (upgraded when the object is new). */
 export function classifyError(error: unknown, ctx: ClassifyContext = {}): OpterError {
+  // A credential of ours that already spoke the catalogue (delegated.ts), carried through the Graph SDK's chain.
+  const preserved = error && typeof error === 'object' ? (error as { customError?: unknown }).customError : undefined;
+  if (preserved instanceof OpterError) return classifyError(preserved, ctx);
   if (error instanceof OpterError) {
     if (ctx.objectIsNew && error.code === 'E_NOT_FOUND' && !error.transient) {
       return new OpterError('E_NOT_FOUND', {

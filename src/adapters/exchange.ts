@@ -68,6 +68,11 @@ export interface ExchangeOnlineOptions {
   now?: () => number;
   /** Sends the requests (default: one that trusts the connection's `trustedCa`, else the global fetch); benchmarks record calls with it. */
   fetch?: typeof fetch;
+  /**
+   * Whose mailbox routes the calls (X-AnchorMailbox): the app's system mailbox by default; a signed-in admin's
+   * delegated calls are anchored on them, `UPN:<upn>` (docs/delegated-execution.md).
+   */
+  anchorUpn?: string;
 }
 
 export interface InvokeOptions {
@@ -87,7 +92,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
   private readonly newObjects = new Map<string, number>();
   /** The options' fetch, or one that trusts the connection's extra CA (the simulator's); otherwise the global fetch. */
   private readonly trustedFetch: typeof fetch | undefined;
-  private readonly options: Required<Omit<ExchangeOnlineOptions, 'onWarning' | 'fetch'>> & Pick<ExchangeOnlineOptions, 'onWarning'>;
+  private readonly options: Required<Omit<ExchangeOnlineOptions, 'onWarning' | 'fetch' | 'anchorUpn'>> & Pick<ExchangeOnlineOptions, 'onWarning' | 'anchorUpn'>;
 
   constructor(
     conn: Pick<TenantConnection, 'tenantId' | 'exchangeEndpoint' | 'trustedCa'>,
@@ -105,6 +110,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
       newObjectWindowMs: options.newObjectWindowMs ?? 15 * 60_000,
       clientApplication: options.clientApplication ?? 'OpterMailBot',
       onWarning: options.onWarning,
+      anchorUpn: options.anchorUpn,
       now: options.now ?? Date.now,
     };
   }
@@ -416,7 +422,7 @@ export class ExchangeOnline implements ExchangePort, ExchangeLifecyclePort {
           Authorization: `Bearer ${token}`,
           'Content-Type': 'application/json',
           Accept: 'application/json',
-          'X-AnchorMailbox': `APP:${SYSTEM_MAILBOX}@${this.tenantId}`,
+          'X-AnchorMailbox': this.options.anchorUpn ? `UPN:${this.options.anchorUpn}` : `APP:${SYSTEM_MAILBOX}@${this.tenantId}`,
           Prefer: `odata.maxpagesize=${this.options.pageSize}`,
           'X-ResponseFormat': 'json',
           'X-CmdletName': cmdlet,

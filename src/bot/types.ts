@@ -20,6 +20,7 @@ import type { BotConfig } from './host/config';
 import type { RedactingLogger } from './host/log';
 import type { TeamsIO } from './host/teams-io';
 import type { ConversationRef, Origin } from './turn-port';
+import type { ApproverSessions } from './delegation';
 
 export type { Origin } from './turn-port';
 
@@ -128,6 +129,11 @@ export interface BotServices {
   log: RedactingLogger;
   clock: Clock;
   settings: BotSettings;
+  /**
+   * Delegated mode (PROVISIONING_AUTH=delegated): the approvers' access for the runs they signed for; null in app
+   * mode, where the standing identity writes.
+   */
+  delegation: ApproverSessions | null;
   /** Wakes the outbox worker (non-blocking). */
   poke(): void;
 }

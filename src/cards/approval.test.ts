@@ -193,3 +193,36 @@ describe('approvalCard: names a reviewer can trust', () => {
     expect(text({ ...sampleApproval, plan: { ...sampleApproval.plan, appDisplayName: '*Opter* _Mail_' } })).toContain('*Opter* _Mail_ (new, single tenant)');
   });
 });
+
+describe('approvalCard: the Entra roles the approver needs', () => {
+  it('lists one line per need, after what the approval grants', async () => {
+    const model: ApprovalCardModel = { ...sampleApproval, roleNeeds: ['applications', 'graph-grant', 'exchange'] };
+    const card = approvalCard(model);
+    expect(await checkCard(card)).toEqual([]);
+    const t = text(model);
+    expect(t).toContain(
+      [
+        'The approver needs',
+        '- Application Administrator, Cloud Application Administrator or Global Administrator — to create the app, its service principal and secrets',
+        '- Privileged Role Administrator or Global Administrator — to grant Microsoft Graph Mail.Send',
+        '- Exchange Administrator or Global Administrator — to manage the sender group, the Application Access Policy and RBAC for Applications',
+      ].join('\n'),
+    );
+    expect(t).toContain('Privileged Identity Management must be activated first');
+    expect(t.indexOf('The approver needs')).toBeGreaterThan(t.indexOf('Permissions this grants'));
+  });
+
+  it('is the same for every viewer and after the decision', async () => {
+    for (const viewer of ['requester', 'observer', 'approver', 'shared'] as const) expect(text({ ...sampleApproval, viewer, roleNeeds: ['exchange'] })).toContain('- Exchange Administrator or Global Administrator');
+    for (const state of decided) {
+      const card = approvalCard({ ...sampleApproval, state, roleNeeds: ['exchange'] });
+      expect(await checkCard(card)).toEqual([]);
+      expect(renderedTexts(card).join('\n')).toContain('The approver needs');
+    }
+  });
+
+  it('has no such section when the job only reads (or nothing was said)', () => {
+    expect(text({ ...sampleApproval, kind: 'adopt', roleNeeds: [] })).not.toContain('The approver needs');
+    expect(text(sampleApproval)).not.toContain('The approver needs');
+  });
+});

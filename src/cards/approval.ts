@@ -3,6 +3,7 @@
  * whether a click counts); while pending it may carry a `refresh` so each listed approver gets a fresh, viewer-specific
  * view. Decided/expired copies have no buttons and no refresh.
  */
+import { describeRoleNeeds, type RoleNeed } from '../core/roles';
 import { nameWarnings } from '../provisioning';
 import { adaptiveCard, banner, container, execute, factSet, formatUtc, heading, plainText, refreshUserIds, sectionTitle, textBlock, bulletList, warningBox } from './elements';
 import { describeScopingState, migrationPlanElements } from './lifecycle';
@@ -39,7 +40,19 @@ export function approvalCard(model: ApprovalCardModel): AdaptiveCardJson {
 
   body.push(sectionTitle('Permissions this grants'));
   body.push(textBlock(bulletList(permissionLines(model.kind, plan))));
+  body.push(...approverNeeds(model.roleNeeds ?? []));
   return approvalFooter(model, body);
+}
+
+/**
+ * Which Entra roles the approver needs, one line per need (e.g. "Exchange Administrator or Global Administrator — to
+ * …"): the approve runs the writes with the approver's own sign-in in delegated mode, so an approver without them is
+ * refused; said in app mode too, so the card reads the same whichever mode the bot runs in.
+ */
+function approverNeeds(needs: readonly RoleNeed[]): CardElement[] {
+  const lines = describeRoleNeeds(needs);
+  if (!lines.length) return [];
+  return [sectionTitle('The approver needs'), textBlock(bulletList(lines)), textBlock('Any one role of each line. A role that is only eligible in Privileged Identity Management must be activated first.', { subtle: true, size: 'Small', spacing: 'None' })];
 }
 
 /** The top of every approval card: title, the state banner, who asked and when. */

@@ -5,6 +5,7 @@
  * Secret hygiene is in the types: only RevealedSecretModel has a field for the plaintext.
  */
 import type { ErrorPlace } from '../core/errors';
+import type { RoleNeed } from '../core/roles';
 
 export type IsoTime = string;
 
@@ -188,6 +189,11 @@ export interface ApprovalCardModel {
   requestedAt: IsoTime;
   expiresAt: IsoTime;
   plan: ApprovalPlan;
+  /**
+   * The Entra roles the approver needs for what the job writes (the action's `roleNeeds`); the card lists them
+   * under "The approver needs". Absent or empty: no such section (the job only reads).
+   */
+  roleNeeds?: readonly RoleNeed[];
   state: ApprovalState;
   viewer?: ApprovalViewer;
   /**
@@ -201,7 +207,7 @@ export interface ApprovalCardModel {
 }
 
 /** What every approval card has, whatever it is about. */
-export type ApprovalFrame = Omit<ApprovalCardModel, 'kind' | 'plan'>;
+export type ApprovalFrame = Omit<ApprovalCardModel, 'kind' | 'plan' | 'roleNeeds'>;
 
 export interface ChannelRef {
   channelId: string;

@@ -243,6 +243,11 @@ export function storedProvisionResult(job: JobRecord): ProvisionResult | null {
   return decoded.success ? decoded.data : null;
 }
 
+/** A job that stopped at a write because no approver's access came with its run (delegated mode). */
+export function waitsForApprover(job: JobRecord): boolean {
+  return job.status === 'waiting' && job.lastError?.code === 'E_APPROVER_NEEDED';
+}
+
 export function isErrorCode(e: unknown, code: ErrorCode): boolean {
   return e instanceof OpterError && e.code === code;
 }

@@ -18,6 +18,7 @@ export {
   TEST_EMAIL_STEPS,
   ADOPT_STEPS,
   storedProvisionResult,
+  waitsForApprover,
   validateProvisionInput,
   type AddSendersInput,
   type CreateJobOptions,

@@ -32,6 +32,8 @@ export const addSender = defineAction({
       scoping: p.scoping ?? 'access-policy',
     }),
   },
+  // Only group membership changes.
+  roleNeeds: ['exchange'],
   progress: { title: (r) => `Adding senders to ${r.payload.appName}`, steps: () => ADD_SENDER_STEPS },
   workflow: addSenderWorkflow,
   job: {

@@ -17,6 +17,8 @@ export const adopt = defineAction({
   request: adoptRequest,
   payload: lifecyclePayload,
   approval: { variant: 'adopt', plan: (p) => ({ ...lifecycleBasePlan(p), adoption: { scoping: p.scoping, senders: p.senders } }) },
+  // Reads only: it records a baseline in our journal and verifies.
+  roleNeeds: [],
   progress: { title: (r) => `Adopting ${r.payload.appName}`, steps: () => ADOPT_STEPS },
   workflow: adoptWorkflow,
   job: {

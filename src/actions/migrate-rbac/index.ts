@@ -29,6 +29,8 @@ export const migrateRbac = defineAction({
   request: migrateRequest,
   payload: lifecyclePayload,
   approval: { variant: 'migrate-rbac', plan: (p) => ({ ...lifecycleBasePlan(p), ...(p.plan ? { migration: migrationView(p.plan) } : {}) }) },
+  // Organization customization, the Exchange service principal, the role assignment and the access policy's removal; then the Graph Mail.Send grant's removal.
+  roleNeeds: ['exchange', 'graph-grant'],
   progress: { title: (r) => `Migrating ${r.payload.appName} to RBAC for Applications`, steps: () => MIGRATE_STEPS },
   workflow: migrateWorkflow,
   job: {

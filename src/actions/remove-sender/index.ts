@@ -25,6 +25,8 @@ export const removeSender = defineAction({
   request: removeSenderRequest,
   payload: lifecyclePayload,
   approval: { variant: 'remove-sender', plan: (p) => ({ ...lifecycleBasePlan(p), members: { before: p.senders, after: p.membersAfter ?? p.senders } }) },
+  // Only group membership changes.
+  roleNeeds: ['exchange'],
   progress: {
     title: (r) => `${r.payload.repairOf ? 'Repair: removing' : 'Removing'} ${(r.payload.remove ?? []).join(', ')} from ${r.payload.appName}`,
     steps: () => REMOVE_SENDER_STEPS,

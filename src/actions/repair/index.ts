@@ -16,6 +16,8 @@ export const repair = defineAction({
   request: repairRequest,
   payload: lifecyclePayload,
   approval: { variant: 'repair', plan: (p) => ({ ...lifecycleBasePlan(p), drift: p.drift ?? [] }) },
+  // The same ensure steps as setup (no secret): app, service principal, the Graph grant (or its removal with RBAC), group, members, scoping.
+  roleNeeds: ['applications', 'graph-grant', 'exchange'],
   progress: {
     title: (r) => `Repairing ${r.payload.appName}`,
     // Repair re-runs the ensure steps of the registration's model (never a secret).

@@ -32,6 +32,8 @@ export const retireSecrets = defineAction({
   help: null,
   payload: retirePayload,
   approval: null,
+  // Removes the app's old secrets (the "Opter updated" click, or the end of the overlap).
+  roleNeeds: ['applications'],
   progress: { title: (r) => `Retiring the old secrets of ${r.payload.appName}`, steps: () => RETIRE_STEPS },
   workflow: retireSecretsWorkflow,
   job: {

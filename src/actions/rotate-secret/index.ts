@@ -42,6 +42,8 @@ export const rotateSecret = defineAction({
       rotation: { overlapDays: p.overlapDays ?? 0, oldSecrets: p.oldSecrets ?? [] },
     }),
   },
+  // A new secret on the app (and the removal of one an interrupted run left undelivered).
+  roleNeeds: ['applications'],
   progress: { title: (r) => `New client secret for ${r.payload.appName}`, steps: () => ROTATE_STEPS },
   workflow: rotateSecretWorkflow,
   job: {

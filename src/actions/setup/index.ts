@@ -47,6 +47,8 @@ export const setup = defineAction({
       };
     },
   },
+  // The app, its service principal and secret; the Graph Mail.Send grant (or, with RBAC scoping, its removal); the group, its members and the access policy or RBAC assignment.
+  roleNeeds: ['applications', 'graph-grant', 'exchange'],
   progress: {
     title: (r) => `Setting up Opter email: ${r.payload.appName}`,
     steps: (r) => (r.payload.scoping === 'rbac' ? PROVISION_RBAC_STEPS : PROVISION_STEPS),

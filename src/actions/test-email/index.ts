@@ -34,6 +34,8 @@ export const testEmail = defineAction({
     variant: 'test-email',
     plan: (p) => ({ ...lifecycleBasePlan(p), testEmail: { from: p.from ?? '', to: p.to ?? '', temporarySecretMinutes: Math.round(TEST_SECRET_LIFETIME_MS / 60_000) } }),
   },
+  // A temporary secret on the app, removed again; the message itself is sent as the app.
+  roleNeeds: ['applications'],
   progress: { title: (r) => `Test email from ${r.payload.from} through ${r.payload.appName}`, steps: () => TEST_EMAIL_STEPS },
   workflow: testEmailWorkflow,
   job: {

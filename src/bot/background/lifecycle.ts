@@ -7,6 +7,7 @@
  *  - the daily expiry check fires the 30/7/1-day reminders (reminders.ts).
  * Each part is independent: a failure is logged and the others still run.
  */
+import { waitsForApprover } from '../../provisioning';
 import { describeError } from '../describe-error';
 import { sweepExpiryReminders } from './reminders';
 import { sweepRetirements } from '../handlers/rotation';
@@ -20,6 +21,8 @@ export function resumeDueWaits(services: BotServices, runner: ProvisioningRunner
   const started: string[] = [];
   for (const { job, resumeAfter } of engine.waitingJobs()) {
     if (resumeAfter && new Date(resumeAfter).getTime() > now) continue;
+    // Only an approver's Continue (with their sign-in) takes these further; running them again would stop again.
+    if (waitsForApprover(job)) continue;
     const request = store.requests.getByJobId(job.id);
     if (!request || request.status !== 'provisioning' || runner.isRunning(request.id)) continue;
     log.info(`job ${job.id} of request ${request.id} may continue (it waited until ${resumeAfter ?? 'now'})`);

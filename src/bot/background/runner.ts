@@ -233,11 +233,15 @@ export class ProvisioningRunner {
     }
     let outcome: JobOutcome;
     try {
-      outcome = await this.oneAtATime(registration, () => engine.run(job.id, { listener }));
+      // Delegated mode: the approver's access signed for this request, if any (memory only); without it the run
+      // reads, and stops at its first write to wait for an approver.
+      outcome = await this.oneAtATime(registration, () => engine.run(job.id, { listener, writes: this.services.delegation?.peek(requestId) ?? null }));
     } catch (e) {
       card.cancel();
       if (this.stopping) return;
       throw e;
+    } finally {
+      this.services.delegation?.drop(requestId);
     }
     if (this.stopping) {
       card.cancel();

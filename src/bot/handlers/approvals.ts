@@ -26,6 +26,7 @@ import { appendAudit, userActor } from './audit';
 import { channelChangePlan, isChannelChange } from './channel-change';
 import { cardResult, refusal, type InvokeResult } from '../invoke-result';
 import { actionApproval } from './lifecycle-plan';
+import { roleNeedsFor } from '../../actions/registry';
 import { cardMessage, channelReference, type ConversationRef } from '../turn-port';
 import type { TurnPort } from '../turn-port';
 import { guardCardAction } from './card-action';
@@ -68,7 +69,7 @@ export function approvalCardFor(request: RequestRecord, viewer: ApprovalViewer =
   if (isChannelChange(request)) return channelChangeApprovalCard({ ...frame, ...channelChangePlan(request) });
   const approval = actionApproval(request);
   if (!approval) throw new Error(`request ${request.id} (${request.kind}) has no approval card`);
-  const model: ApprovalCardModel = { ...frame, kind: approval.variant, plan: approval.plan };
+  const model: ApprovalCardModel = { ...frame, kind: approval.variant, plan: approval.plan, roleNeeds: roleNeedsFor(request.kind) };
   return approvalCard(model);
 }
 

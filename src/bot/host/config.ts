@@ -44,6 +44,18 @@ export interface BotConfig {
   approvalsChannelId: string | null;
   approvalTtlHours: number;
   secretRevealTtlHours: number;
+  /**
+   * Who writes to the tenant (PROVISIONING_AUTH): `app` = the standing identity (AZURE_CLIENT_ID …); `delegated` =
+   * the approver's own sign-in for every write, the standing identity only reads (docs/delegated-execution.md).
+   */
+  provisioningAuth: 'app' | 'delegated';
+  /**
+   * Delegated mode: the bot's Entra app that Teams issues SSO tokens to and that redeems them On-Behalf-Of
+   * (SSO_CLIENT_ID, default BOT_ID; SSO_CLIENT_SECRET, default BOT_PASSWORD — a secret; or SSO_CERTIFICATE_PATH),
+   * and the optional Azure Bot Service OAuth connection (SSO_CONNECTION_NAME). Null in app mode, and in delegated
+   * mode on the embedded simulator, which brings its own.
+   */
+  sso: { clientId: string; clientSecret: string | null; certificatePath: string | null; connectionName: string | null } | null;
   /** Things that are allowed but probably not what the operator wants (logged at start-up). */
   warnings: string[];
 }
@@ -251,6 +263,24 @@ export function readBotConfig(env: BotEnv = process.env): BotConfig {
   const approvalTtlHours = hours(env, 'APPROVAL_TTL_HOURS', DEFAULT_APPROVAL_TTL_HOURS, problems);
   const secretRevealTtlHours = hours(env, 'SECRET_REVEAL_TTL_HOURS', DEFAULT_SECRET_REVEAL_TTL_HOURS, problems);
 
+  const rawAuth = (text(env, 'PROVISIONING_AUTH') ?? 'app').toLowerCase();
+  const provisioningAuth = rawAuth === 'delegated' ? 'delegated' : 'app';
+  if (rawAuth !== 'app' && rawAuth !== 'delegated') problems.push(`PROVISIONING_AUTH must be "app" or "delegated"; got "${rawAuth}"`);
+  let sso: BotConfig['sso'] = null;
+  if (provisioningAuth === 'delegated') {
+    const clientId = (text(env, 'SSO_CLIENT_ID') ?? botId ?? '').toLowerCase();
+    const clientSecret = env.SSO_CLIENT_SECRET?.trim() ? (env.SSO_CLIENT_SECRET as string) : text(env, 'SSO_CERTIFICATE_PATH') ? null : botPassword;
+    const certificatePath = text(env, 'SSO_CERTIFICATE_PATH');
+    const connectionName = text(env, 'SSO_CONNECTION_NAME');
+    if (clientId && !GUID.test(clientId)) problems.push(`SSO_CLIENT_ID must be the bot's Entra application (client) ID, a GUID; got "${clientId}"`);
+    else if (clientId && !clientSecret && !certificatePath) {
+      problems.push('PROVISIONING_AUTH=delegated needs the bot app\'s credential to redeem sign-ins On-Behalf-Of: SSO_CLIENT_SECRET (or BOT_PASSWORD) or SSO_CERTIFICATE_PATH');
+    } else if (!clientId && tenantTarget !== 'embedded-simulator') {
+      problems.push('PROVISIONING_AUTH=delegated needs the bot\'s Entra app: set SSO_CLIENT_ID (or BOT_ID) and its credential (docs/delegated-execution.md)');
+    }
+    if (clientId) sso = { clientId, clientSecret, certificatePath, connectionName };
+  }
+
   if (problems.length > 0) throw new BotConfigError(problems);
 
   if (admins.length === 0) warnings.push('ADMINS is empty: nobody can make requests');
@@ -282,6 +312,8 @@ export function readBotConfig(env: BotEnv = process.env): BotConfig {
     approvalsChannelId,
     approvalTtlHours,
     secretRevealTtlHours,
+    provisioningAuth,
+    sso,
     warnings,
   };
 }
@@ -302,5 +334,8 @@ export function describeBotConfig(config: BotConfig): string {
     `approval TTL ${config.approvalTtlHours} h, secret reveal TTL ${config.secretRevealTtlHours} h`,
     `audit channel ${config.auditChannelId ?? 'chosen in Teams'}`,
     `approvals ${config.approvalsChannelId ? `in channel ${config.approvalsChannelId}` : '1:1 to each approver'}`,
+    config.provisioningAuth === 'delegated'
+      ? `writes with the approver's own sign-in (delegated${config.sso ? `, SSO app ${config.sso.clientId}${config.sso.connectionName ? `, connection ${config.sso.connectionName}` : ''}` : ''})`
+      : 'writes with the standing app identity',
   ].join('; ');
 }

@@ -32,6 +32,8 @@ export const verifyRegistration = defineAction({
   help: { command: 'verify', example: 'verify OpterMessageProxy', what: 'Check a registration again, changing nothing.', who: 'admin' },
   payload: lifecyclePayload.and(z.looseObject({ reason: z.string().optional() })),
   approval: { variant: 'repair', plan: (p) => ({ ...lifecycleBasePlan(p), drift: [] }) },
+  // Locates and verifies: it writes nothing in the tenant.
+  roleNeeds: [],
   progress: {
     title: (r) => `Verifying ${r.payload.appName}`,
     steps: () => VERIFY_STEPS,
