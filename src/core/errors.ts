@@ -151,7 +151,7 @@ export const ERROR_CATALOGUE = {
   E_APPROVER_ROLES: {
     category: 'permission',
     title: 'Your Entra roles do not allow this change',
-    action: 'Ask an approver who holds the roles, or activate yours in Privileged Identity Management and {retry}. {detail}',
+    action: 'Ask an approver who holds them to do it instead. {detail}',
   },
   E_SIGN_IN_REFUSED: {
     category: 'permission',
