@@ -1,5 +1,5 @@
 /**
- * The approver's own access, for delegated mode (docs/delegated-execution.md): the Teams SSO token the approver's
+ * The approver's own access, for delegated mode (docs/delegated-mode.md): the Teams SSO token the approver's
  * client sent with their click is exchanged On-Behalf-Of for a Microsoft Graph token and an Exchange Online token,
  * and the Graph and Exchange adapters run with those. Nothing here is stored: the assertion and the tokens live in
  * this object (and MSAL's in-memory cache inside it) and die with it; no refresh token is ever asked for
@@ -28,7 +28,7 @@ export interface ApproverAccess {
   ready(): Promise<void>;
 }
 
-/** AADSTS codes of a refused On-Behalf-Of exchange (entra-docs v2-oauth2-on-behalf-of-flow.md; docs/delegated-execution.md). */
+/** AADSTS codes of a refused On-Behalf-Of exchange (entra-docs v2-oauth2-on-behalf-of-flow.md; docs/delegated-mode.md). */
 const EXPIRED_ASSERTION = /AADSTS500133/;
 const REFUSED_ASSERTION = /AADSTS(50013|65001|50034|500011|7000215|700016)/;
 

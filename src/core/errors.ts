@@ -138,7 +138,7 @@ export const ERROR_CATALOGUE = {
     action: 'See the failed check: {detail}. {Retry} to repair and verify again.',
   },
   E_JOB_UNFINISHED: { category: 'unfinished', title: 'The job is not finished yet', action: '{Retry} to finish it.' },
-  // --- delegated execution (docs/delegated-execution.md) -------------------------------------------------------
+  // --- delegated execution (docs/delegated-mode.md) -------------------------------------------------------
   E_APPROVER_NEEDED: {
     category: 'unfinished',
     title: 'The next change needs the approver’s sign-in',

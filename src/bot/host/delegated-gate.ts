@@ -1,5 +1,5 @@
 /**
- * Delegated mode's gate in front of every click that leads to a tenant write (docs/delegated-execution.md):
+ * Delegated mode's gate in front of every click that leads to a tenant write (docs/delegated-mode.md):
  * Approve, Retry/Continue on a job, and "Opter updated" (which removes the old secrets). It runs before the
  * click's own handler. Clicks the handler would refuse anyway (not an approver, own request, already decided…)
  * pass through untouched, so nobody is asked to sign in for nothing. Otherwise the click needs the clicker's

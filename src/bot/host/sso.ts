@@ -1,5 +1,5 @@
 /**
- * Teams single sign-on for Universal Actions, in delegated mode (docs/delegated-execution.md): a click that leads to
+ * Teams single sign-on for Universal Actions, in delegated mode (docs/delegated-mode.md): a click that leads to
  * a tenant write must carry the clicking admin's Teams SSO token. teams-ai 1.7.4 has no Teams-SSO card sign-in
  * (its TeamsSsoAdaptiveCardAuthentication throws "Not implemented"), so the protocol is answered here:
  *  - no token → `401 application/vnd.microsoft.activity.loginRequest`, and the Teams client re-sends the same
