@@ -89,6 +89,7 @@ export const DEFAULT_SETTINGS: BotSettings = {
   expiryCheckIntervalMs: 24 * 3_600_000,
   migrationSettleMinutes: 120,
   rotationOverlapDays: 7,
+  ssoMinRemainingMs: 5 * 60_000,
 };
 
 const DEFAULT_WORKER_INTERVAL_MS = 15_000;

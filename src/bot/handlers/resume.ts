@@ -7,6 +7,7 @@
  */
 import { waitsForApprover } from '../../provisioning';
 import { appendAudit, userActor } from './audit';
+import { enqueueApprovalSync } from './approvals';
 import { refusal, type InvokeResult } from '../invoke-result';
 import type { ProvisioningRunner } from '../background/runner';
 import type { TurnPort } from '../turn-port';
@@ -25,7 +26,11 @@ export function handleResume(services: BotServices, turn: TurnPort, runner: Prov
 
   const job = request.jobId ? store.journal.getJob(request.jobId) : null;
   if (request.status === 'provisioning' && job && waitsForApprover(job) && !runner.isRunning(requestId)) {
-    appendAudit(store, { actor: userActor(actor), action: 'request.continued', requestId, result: 'info', objects: { jobId: job.id }, detail: 'With the approver’s own sign-in.' });
+    store.transaction(() => {
+      store.requests.setStatus(requestId, 'provisioning', { from: 'provisioning', lastError: null });
+      appendAudit(store, { actor: userActor(actor), action: 'request.continued', requestId, result: 'info', objects: { jobId: job.id }, detail: 'With the approver’s own sign-in.' });
+      enqueueApprovalSync(services, requestId, `continued:${job.updatedAt}`);
+    });
     services.poke();
     void runner.start(requestId);
     return { message: 'Continuing with your sign-in; the progress card updates as it goes.' };

@@ -55,7 +55,7 @@ export async function gateWrite(services: BotServices, turn: TurnPort, verb: Wri
   const token = ssoTokenOf(invokeValue);
   if (!token) return { body: loginRequestBody(resource) };
 
-  const checked = checkSsoToken(token, { appId: sso.clientId, actor, allowedTenants: services.roles.allowedTenants, now: services.clock.now() });
+  const checked = checkSsoToken(token, { appId: sso.clientId, actor, allowedTenants: services.roles.allowedTenants, now: services.clock.now(), minRemainingMs: services.settings.ssoMinRemainingMs });
   if ('expired' in checked) return { body: loginRequestBody(resource, 'Your sign-in has expired: sign in again') };
   if ('error' in checked) return { error: checked.error };
   const missing = missingRoleNeeds(checked.claims.wids, needs);

@@ -77,7 +77,7 @@ function payloadOf(token: string): Record<string, unknown> | null {
  */
 export function checkSsoToken(
   token: string,
-  expect: { appId: string; actor: Actor; allowedTenants: ReadonlySet<string>; now: Date },
+  expect: { appId: string; actor: Actor; allowedTenants: ReadonlySet<string>; now: Date; minRemainingMs: number },
 ): { claims: SsoClaims } | { expired: true } | { error: OpterError } {
   const refused = (why: string) => ({ error: new OpterError('E_SIGN_IN_REFUSED', { detail: why }) });
   const c = payloadOf(token);
@@ -90,8 +90,8 @@ export function checkSsoToken(
   if (!expect.allowedTenants.has(tid) || tid !== expect.actor.tenantId.toLowerCase()) return refused('The sign-in is for another tenant.');
   if (oid !== expect.actor.aadObjectId.toLowerCase()) return refused('The sign-in is not of the person who pressed the button.');
   const exp = typeof c.exp === 'number' ? c.exp : 0;
-  // A minute of margin: the On-Behalf-Of exchange that follows must still see it valid.
-  if (exp * 1000 <= expect.now.getTime() + 60_000) return { expired: true };
+  // Too close to its end, the job's writes would outlive it: Teams is asked for a fresh token instead.
+  if (exp * 1000 <= expect.now.getTime() + expect.minRemainingMs) return { expired: true };
   const upn = String(c.upn ?? c.preferred_username ?? '');
   const wids = Array.isArray(c.wids) ? c.wids.map(String) : [];
   return { claims: { oid, tid, upn, wids, expiresAt: new Date(exp * 1000) } };
