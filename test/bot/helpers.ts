@@ -57,7 +57,7 @@ export interface TestBotOptions {
    * Delegated mode (PROVISIONING_AUTH=delegated): the personas are users of the simulated tenant with these
    * directory role template ids, and the Teams client answers the bot's login requests with their SSO tokens.
    */
-  delegated?: { roles: Partial<Record<'requester' | 'approver' | 'nonAdmin', string[]>>; ssoExpiresInSec?: number };
+  delegated?: { roles: Partial<Record<'requester' | 'approver' | 'nonAdmin', string[]>>; ssoExpiresInSec?: number; minted?: string[] };
 }
 
 export interface TestBot {
@@ -107,7 +107,11 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     }
   }
   const sso = delegated
-    ? (from: Persona, resource: { id: string }) => options.sim.teamsSsoToken(from.upn, { botAppId: resource.id, expiresInSec: delegated.ssoExpiresInSec })
+    ? (from: Persona, resource: { id: string }) => {
+        const token = options.sim.teamsSsoToken(from.upn, { botAppId: resource.id, expiresInSec: delegated.ssoExpiresInSec });
+        delegated.minted?.push(token);
+        return token;
+      }
     : undefined;
 
   const launch = () =>
