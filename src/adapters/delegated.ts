@@ -1,15 +1,17 @@
 /**
- * The approver's own access, for delegated mode (docs/delegated-execution.md): the Teams SSO token the approver's
+ * The approver's own access, for delegated mode (docs/delegated-mode.md): the Teams SSO token the approver's
  * client sent with their click is exchanged On-Behalf-Of for a Microsoft Graph token and an Exchange Online token,
  * and the Graph and Exchange adapters run with those. Nothing here is stored: the assertion and the tokens live in
- * this object (and MSAL's in-memory cache inside it) and die with it; no refresh token is ever asked for
- * (`offline_access` is never requested, so the OBO answer carries none).
+ * this object and die with it; no refresh token is ever asked for (obo.ts asks for one resource's `.default` and
+ * never `offline_access`, so the answer carries none).
  */
-import { OnBehalfOfCredential, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { OpterError } from '../core/errors';
 import { classifyError } from './classify';
 import type { TenantConnection } from './config';
-import { credentialOptions, defaultScope } from './credential';
+import { defaultScope } from './credential';
+import { OnBehalfOfGrant } from './obo';
+import { transportFor } from './tls-trust';
 import { ExchangeOnline } from './exchange';
 import { GraphDirectory } from './graph-directory';
 
@@ -28,7 +30,7 @@ export interface ApproverAccess {
   ready(): Promise<void>;
 }
 
-/** AADSTS codes of a refused On-Behalf-Of exchange (entra-docs v2-oauth2-on-behalf-of-flow.md; docs/delegated-execution.md). */
+/** AADSTS codes of a refused On-Behalf-Of exchange (entra-docs v2-oauth2-on-behalf-of-flow.md; docs/delegated-mode.md). */
 const EXPIRED_ASSERTION = /AADSTS500133/;
 const REFUSED_ASSERTION = /AADSTS(50013|65001|50034|500011|7000215|700016)/;
 
@@ -53,19 +55,9 @@ class ApproverCredential implements TokenCredential {
   }
 }
 
-export function createApproverAccess(conn: TenantConnection, app: SsoApp, assertion: string, approverUpn: string): ApproverAccess {
-  const base = {
-    tenantId: conn.tenantId,
-    clientId: app.clientId,
-    userAssertionToken: assertion,
-    // disableInstanceDiscovery (for a non-Microsoft authority such as the simulator) is honoured at run time but
-    // missing from OnBehalfOfCredential's option types.
-    ...credentialOptions(conn),
-  };
-  const obo = app.clientSecret
-    ? new OnBehalfOfCredential({ ...base, clientSecret: app.clientSecret })
-    : new OnBehalfOfCredential({ ...base, certificatePath: app.certificatePath ?? '' });
-  const credential = new ApproverCredential(obo);
+export function createApproverAccess(conn: TenantConnection, app: SsoApp, assertion: string, approverUpn: string, options: { fetch?: typeof fetch } = {}): ApproverAccess {
+  const send = options.fetch ?? transportFor(conn)?.fetch ?? fetch;
+  const credential = new ApproverCredential(new OnBehalfOfGrant(conn, app, assertion, send));
   const directory = new GraphDirectory(conn, credential);
   const exchange = new ExchangeOnline(conn, credential, { anchorUpn: approverUpn });
   return {

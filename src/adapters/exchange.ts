@@ -70,7 +70,7 @@ export interface ExchangeOnlineOptions {
   fetch?: typeof fetch;
   /**
    * Whose mailbox routes the calls (X-AnchorMailbox): the app's system mailbox by default; a signed-in admin's
-   * delegated calls are anchored on them, `UPN:<upn>` (docs/delegated-execution.md).
+   * delegated calls are anchored on them, `UPN:<upn>` (docs/delegated-mode.md).
    */
   anchorUpn?: string;
 }

@@ -1,5 +1,5 @@
 /**
- * Delegated mode's approver access, held for the one run it was given for (docs/delegated-execution.md). The
+ * Delegated mode's approver access, held for the one run it was given for (docs/delegated-mode.md). The
  * host puts an approver's access here when their click carried a valid sign-in; the runner hands it to the
  * engine for that request's next run and drops it when the run ends. Memory only, never the store: after a
  * restart nothing is here and the job waits for an approver's Continue.

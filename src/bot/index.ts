@@ -31,6 +31,7 @@ import { consoleLogger, startBotServer, type BotLogger, type BotServer } from '.
 import { TeamsIO } from './host/teams-io';
 import type { BotServices, BotSettings } from './types';
 import { BackgroundWorker } from './background/worker';
+import { ApproverSessions } from './delegation';
 
 export interface StartBotOptions {
   /** Environment to read (default process.env): bot settings, DATA_DIR, SECRET_ENCRYPTION_KEY, tenant settings. */
@@ -88,6 +89,7 @@ export const DEFAULT_SETTINGS: BotSettings = {
   expiryCheckIntervalMs: 24 * 3_600_000,
   migrationSettleMinutes: 120,
   rotationOverlapDays: 7,
+  ssoMinRemainingMs: 5 * 60_000,
 };
 
 const DEFAULT_WORKER_INTERVAL_MS = 15_000;
@@ -201,6 +203,8 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
     log,
     clock,
     settings,
+    // Delegated mode: approvers' access lives here, for the run it was given for, and nowhere else.
+    delegation: config.provisioningAuth === 'delegated' ? new ApproverSessions() : null,
     poke: () => undefined,
   } as unknown as BotServices;
   services.engine = new ProvisioningEngine({
@@ -216,6 +220,7 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
     verifyRetry: options.verifyRetry,
     // The registry's workflows: each action runs the one it names.
     workflows: workflowsOf(registry),
+    writes: config.provisioningAuth === 'delegated' ? 'delegated' : 'standing',
   });
   const runner = new ProvisioningRunner(services);
   const worker = new BackgroundWorker(services, options.workerIntervalMs ?? DEFAULT_WORKER_INTERVAL_MS, () => lifecycleSweep(services, runner));

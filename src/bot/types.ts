@@ -117,6 +117,11 @@ export interface BotSettings {
   migrationSettleMinutes: number;
   /** How long the old secrets keep working after a rotation when nobody confirms "Opter updated". */
   rotationOverlapDays: number;
+  /**
+   * Delegated mode: least validity an SSO token must have left to be accepted for a write click; a token closer to
+   * its end makes the bot ask Teams for a fresh one (the job's writes should finish before it ends).
+   */
+  ssoMinRemainingMs: number;
 }
 
 export interface BotServices {

@@ -107,6 +107,16 @@ export function approvalFooter(model: ApprovalFrame, body: CardElement[]): Adapt
       actions.push(...decisionActions(model));
     }
   }
+  if (state.status === 'approved' && state.needsApprover) {
+    body.push(
+      banner(
+        'Needs an approver’s sign-in to continue',
+        'warning',
+        'The change stopped before its next write: only an approver’s own sign-in makes changes. Continue goes on where it stopped; nothing is done twice.',
+      ),
+    );
+    actions.push(execute('resume', 'Continue', { requestId: model.requestId }, { style: 'positive' }));
+  }
 
   const ids = state.status === 'pending' && model.refreshUserIds ? refreshUserIds(model.refreshUserIds) : null;
   const refresh = ids ? { action: execute('refresh-approval', 'Refresh', { requestId: model.requestId }), userIds: ids } : undefined;

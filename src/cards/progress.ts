@@ -22,6 +22,7 @@ const STATE_LABEL: Record<StepState, { icon: string; word: string; color?: 'Good
 
 /** The engine's code for "stopped on purpose until later" (a wait for Microsoft, a secret overlap): not a failure. */
 const UNFINISHED = 'E_JOB_UNFINISHED' satisfies ErrorCode;
+const APPROVER_NEEDED = 'E_APPROVER_NEEDED' satisfies ErrorCode;
 
 /** Keep the card well under Teams' message size even for chatty jobs. */
 const MAX_NOTES = 5;
@@ -40,8 +41,12 @@ export function progressCard(model: ProgressCardModel): AdaptiveCardJson {
       body.push(banner('Finished and verified', 'good', model.finishedAt ? formatUtc(model.finishedAt) : undefined));
     }
   } else if (model.status === 'waiting') {
-    const until = model.waiting?.until ? ` It continues by itself after ${formatUtc(model.waiting.until)}.` : ' It continues by itself.';
-    body.push(banner('Waiting', 'accent', `${escapeMarkdown(model.waiting?.reason ?? 'Waiting for Microsoft.')}${until}`));
+    const until = model.waiting?.forApprover
+      ? ' An approver presses Continue on the approval card: their own sign-in makes the next change, and nothing is done twice.'
+      : model.waiting?.until
+        ? ` It continues by itself after ${formatUtc(model.waiting.until)}.`
+        : ' It continues by itself.';
+    body.push(banner(model.waiting?.forApprover ? 'Waiting for an approver' : 'Waiting', 'accent', `${escapeMarkdown(model.waiting?.reason ?? 'Waiting for Microsoft.')}${until}`));
   } else {
     body.push(banner('Stopped: a step failed', 'attention', 'Everything done so far is kept. Fix the cause below, then press Retry to continue where it stopped.'));
   }
@@ -181,13 +186,13 @@ export function applyProgressEvent(model: ProgressCardModel, event: ProgressEven
     }
     case 'step-failed': {
       const s = step(event.step, stepTitle(event.step));
-      if (event.code === UNFINISHED) {
+      if (event.code === UNFINISHED || event.code === APPROVER_NEEDED) {
         // The message is "<catalogue title>: <detail>"; the detail alone says what it waits for.
-        const prefix = `${ERROR_CATALOGUE[UNFINISHED].title}: `;
+        const prefix = `${ERROR_CATALOGUE[event.code].title}: `;
         const reason = event.message.startsWith(prefix) ? event.message.slice(prefix.length) : event.message;
         reset(s, 'waiting');
         s.reason = reason;
-        next.waiting = { reason };
+        next.waiting = { reason, ...(event.code === APPROVER_NEEDED ? { forApprover: true } : {}) };
         break;
       }
       reset(s, 'failed');

@@ -171,7 +171,11 @@ export interface MigrationPlanView {
 
 export type ApprovalState =
   | { status: 'pending' }
-  | { status: 'approved'; by: Person; at: IsoTime }
+  /**
+   * `needsApprover`: delegated mode, the job stopped at a write because no approver's sign-in came with its run (a
+   * restart, an expired token): the card offers Continue, which signs the clicking approver in again.
+   */
+  | { status: 'approved'; by: Person; at: IsoTime; needsApprover?: boolean }
   | { status: 'rejected'; by: Person; at: IsoTime; reason: string }
   | { status: 'expired'; at: IsoTime }
   | { status: 'cancelled'; by: Person; at: IsoTime };
@@ -275,7 +279,8 @@ export interface ProgressCardModel {
   /** The failure that stopped the job (the failed step's, or a job-level one). */
   failure?: StepFailure;
   /** Why and until when the job waits (status `waiting`). */
-  waiting?: { reason: string; until?: IsoTime };
+  /** `forApprover`: delegated mode, it waits for an approver's Continue (their sign-in), not for a time. */
+  waiting?: { reason: string; until?: IsoTime; forApprover?: boolean };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ export const ERROR_CATALOGUE = {
     action: 'See the failed check: {detail}. {Retry} to repair and verify again.',
   },
   E_JOB_UNFINISHED: { category: 'unfinished', title: 'The job is not finished yet', action: '{Retry} to finish it.' },
-  // --- delegated execution (docs/delegated-execution.md) -------------------------------------------------------
+  // --- delegated execution (docs/delegated-mode.md) -------------------------------------------------------
   E_APPROVER_NEEDED: {
     category: 'unfinished',
     title: 'The next change needs the approver’s sign-in',
@@ -151,7 +151,7 @@ export const ERROR_CATALOGUE = {
   E_APPROVER_ROLES: {
     category: 'permission',
     title: 'Your Entra roles do not allow this change',
-    action: 'Ask an approver who holds the roles, or activate yours in Privileged Identity Management and {retry}. {detail}',
+    action: 'Ask an approver who holds them to do it instead. {detail}',
   },
   E_SIGN_IN_REFUSED: {
     category: 'permission',

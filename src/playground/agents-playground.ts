@@ -57,7 +57,7 @@ function userOf(p: Persona): AgentsPlaygroundUser {
 export function agentsPlaygroundContext(): AgentsPlaygroundContext {
   const { tenantId, defaultDomain } = EMBEDDED_TENANT;
   // The seed is deterministic apart from secret material, which is not used here.
-  const users = seedTenant({ ...EMBEDDED_TENANT, provisioningSecret: 'unused' }).users;
+  const users = seedTenant({ ...EMBEDDED_TENANT, provisioningSecret: 'unused', readOnlySecret: 'unused', botSecret: 'unused' }).users;
   const [requester, approver] = simulatorPersonas(users, tenantId, defaultDomain);
   const bot = playgroundBot();
   const team = playgroundTeam(tenantId);

@@ -1,5 +1,5 @@
 /**
- * Which port calls change the tenant, and where they go. In delegated mode (docs/delegated-execution.md) the
+ * Which port calls change the tenant, and where they go. In delegated mode (docs/delegated-mode.md) the
  * standing identity may only read: every write of a run goes through the approver's own delegated adapters, and a
  * run without them stops at its first write with E_APPROVER_NEEDED (the job waits for the approver's Continue;
  * the steps before it stay done, so nothing is done twice).

@@ -65,6 +65,19 @@ export function checkMayDecide(actor: Actor, request: DecidableRequest, roles: R
   return null;
 }
 
+/**
+ * Delegated mode: who may continue (or retry) an approved job with their own sign-in — an approver other than the
+ * requester, as for the approval itself (the requester's own rights never carry their request's writes).
+ */
+export function checkMayContinue(actor: Actor, request: DecidableRequest, roles: RoleConfig): OpterError | null {
+  const tenant = checkTenantAllowed(actor, roles);
+  if (tenant) return tenant;
+  if (norm(request.tenantId) !== norm(actor.tenantId)) return new OpterError('E_TENANT_NOT_ALLOWED', { detail: actor.tenantId });
+  if (!roles.approvers.has(norm(actor.aadObjectId))) return new OpterError('E_NOT_APPROVER');
+  if (norm(request.requester.aadObjectId) === norm(actor.aadObjectId)) return new OpterError('E_SELF_APPROVAL', { detail: 'Another approver continues it with their own sign-in.' });
+  return null;
+}
+
 /** Only the requester may reveal their secret, retry their job or cancel their request. */
 export function checkIsRequester(actor: Actor, request: DecidableRequest, roles: RoleConfig): OpterError | null {
   const tenant = checkTenantAllowed(actor, roles);

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createTenantAdapters, describeCredential, hasTenantConfiguration, readTenantConnection, type TenantAdapters, type TenantConnection } from '../adapters';
+import { createTenantAdapters, describeCredential, hasTenantConfiguration, readTenantConnection, type SsoApp, type TenantAdapters, type TenantConnection } from '../adapters';
 import type { Simulator } from '../sim';
 
 type Env = Record<string, string | undefined>;
@@ -26,7 +26,13 @@ export function usesEmbeddedSimulator(env: Env = process.env): boolean {
 
 export interface TenantRuntime {
   mode: 'simulator' | 'tenant';
+  /** The standing identity's connection: in delegated mode (PROVISIONING_AUTH=delegated) a read-only one. */
   conn: TenantConnection;
+  /**
+   * The bot's own SSO app when the tenant brings one (the embedded simulator seeds it); a real tenant's is the
+   * bot configuration's (SSO_CLIENT_ID …).
+   */
+  ssoApp: SsoApp | null;
   adapters: TenantAdapters;
   simulator: Simulator | null;
   /** A mailbox outside every sender group that verification expects to be Denied, if known. */
@@ -44,6 +50,7 @@ export async function openTenant(opts: { dataDir: string; env?: Env; simulator?:
       mode: 'tenant',
       conn,
       adapters: createTenantAdapters(conn),
+      ssoApp: null,
       simulator: null,
       controlMailbox: env.VERIFY_DENIED_MAILBOX?.trim() || null,
       description: `tenant ${conn.tenantId} as ${describeCredential(conn)}`,
@@ -52,10 +59,13 @@ export async function openTenant(opts: { dataDir: string; env?: Env; simulator?:
   }
   const owned = !opts.simulator;
   const sim = opts.simulator ?? (await startEmbeddedSimulator(opts.dataDir));
+  // Delegated mode stands on the simulated tenant's read-only identity; writes come with each approver's sign-in.
+  const delegated = /^delegated$/i.test(env.PROVISIONING_AUTH?.trim() ?? '');
+  const standing = delegated ? sim.readOnly : sim.provisioning;
   const conn: TenantConnection = {
     tenantId: sim.tenantId,
-    clientId: sim.provisioning.clientId,
-    clientSecret: sim.provisioning.clientSecret,
+    clientId: standing.clientId,
+    clientSecret: standing.clientSecret,
     authorityHost: sim.authorityHost,
     graphEndpoint: sim.graphEndpoint,
     exchangeEndpoint: sim.exchangeEndpoint,
@@ -65,6 +75,7 @@ export async function openTenant(opts: { dataDir: string; env?: Env; simulator?:
     mode: 'simulator',
     conn,
     adapters: createTenantAdapters(conn),
+    ssoApp: { clientId: sim.botApp.clientId, clientSecret: sim.botApp.clientSecret },
     simulator: sim,
     controlMailbox: sim.mailboxes.outside,
     description: `SIMULATED tenant ${sim.tenantId} (${sim.domain}) — no real Microsoft 365 is touched; set AZURE_CLIENT_ID to use a real tenant`,

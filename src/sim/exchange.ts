@@ -867,7 +867,9 @@ function roleAllows(caller: Caller, name: string, impl: CmdletImpl): boolean {
   // A signed-in Recipient Administrator manages recipients and groups only, not RBAC or organization settings.
   if (r.has(DIRECTORY_ROLES['Exchange Recipient Administrator']) && caller.kind === 'user') return RECIPIENT_CMDLETS.test(name);
   if (r.has(DIRECTORY_ROLES['Exchange Recipient Administrator']) && !impl.policy) return true;
-  if (r.has(DIRECTORY_ROLES['Global Reader']) && name.startsWith('Get-')) return true;
+  // Global Reader = View-Only Organization Management: Get-*, and the two Test-* checks the product verifies with
+  // (whether View-Only Configuration carries them is [UNCONF]: docs/simulator.md, "Seeded identities").
+  if (r.has(DIRECTORY_ROLES['Global Reader']) && (name.startsWith('Get-') || name === 'Test-ApplicationAccessPolicy' || name === 'Test-ServicePrincipalAuthorization')) return true;
   return false;
 }
 

@@ -13,7 +13,7 @@ import { FaultEngine, validateFaults, type AfterCommitOperation, type FaultDecis
 import { applicationJson, assignmentJson, handleGraph, servicePrincipalJson } from './graph';
 import { isoNow, type SimContext, type SimReply, type SimRequest } from './http';
 import { handleIdentity } from './identity';
-import { newGuid, newSalt, newSecretText, hashSecret } from './ids';
+import { newGuid, newSecretText } from './ids';
 import { loadOrCreateSigningKey } from './jwt';
 import { TenantStore } from './store';
 import {
@@ -26,6 +26,7 @@ import {
   loadState,
   seedIds,
   seedTenant,
+  seededPassword,
   type SeedIdentity,
   type TenantState,
 } from './tenant';
@@ -147,6 +148,17 @@ export interface Simulator {
   caCertPath: string;
   /** certificatePath: PEM (key + certificate) registered on the provisioning app, for ClientCertificateCredential. */
   provisioning: { clientId: string; clientSecret: string; certificatePath: string };
+  /**
+   * The read-only standing identity of delegated mode: Graph Application.Read.All + Policy.Read.All, Exchange
+   * Exchange.ManageAsApp + Global Reader (Get-* and Test-* cmdlets). Stable id per tenant; a new secret each start.
+   */
+  readOnly: { clientId: string; clientSecret: string };
+  /**
+   * The bot's own Entra app for Teams SSO + On-Behalf-Of: identifierUris api://botid-<clientId>, admin consent for
+   * Graph Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All, Application.Read.All, Policy.Read.All and
+   * Exchange.Manage. Stable id per tenant; a new secret each start.
+   */
+  botApp: { clientId: string; clientSecret: string };
   mailboxes: { info: string; faktura: string; outside: string; shared: string; [k: string]: string };
   setFaults(p: Partial<SimFaults>): void;
   faults(): SimFaults;
@@ -228,8 +240,8 @@ function snapshotOf(ctx: SimContext): TenantSnapshot {
 }
 
 /**
- * A loaded state file keeps only a hash of the provisioning secret, so each start issues a fresh one under the
- * same keyId (and restores the provisioning identity if someone deleted it).
+ * A loaded state file keeps only hashes of the seeded identities' secrets, so each start issues fresh ones under the
+ * same keyIds, and restores whatever of those identities someone deleted (or an older state file never had).
  */
 function prepareLoadedState(state: TenantState, seed: SeedIdentity): void {
   const fresh = seedTenant(seed);
@@ -237,23 +249,28 @@ function prepareLoadedState(state: TenantState, seed: SeedIdentity): void {
   const restore = <T extends { id: string }>(list: T[], from: T[], id: string) => {
     if (!list.some((x) => x.id === id)) list.push(from.find((x) => x.id === id)!);
   };
-  restore(state.applications, fresh.applications, ids.provisioningAppObjectId);
-  restore(state.servicePrincipals, fresh.servicePrincipals, ids.provisioningSpId);
-  restore(state.servicePrincipals, fresh.servicePrincipals, ids.graphSpId);
-  restore(state.servicePrincipals, fresh.servicePrincipals, ids.exchangeSpId);
-  const app = state.applications.find((a) => a.id === ids.provisioningAppObjectId)!;
-  const salt = newSalt();
-  const record = {
-    keyId: ids.provisioningKeyId,
-    displayName: 'simulator provisioning secret',
-    hint: seed.provisioningSecret.slice(0, 3),
-    startDateTime: '2024-01-15T08:00:00Z',
-    endDateTime: '2099-12-31T00:00:00Z',
-    salt,
-    hash: hashSecret(seed.provisioningSecret, salt),
-    activeAtMs: 0,
+  for (const id of [ids.provisioningAppObjectId, ids.readOnlyAppObjectId, ids.botAppObjectId]) restore(state.applications, fresh.applications, id);
+  for (const id of [ids.provisioningSpId, ids.graphSpId, ids.exchangeSpId, ids.readOnlySpId, ids.botSpId]) restore(state.servicePrincipals, fresh.servicePrincipals, id);
+  // The read-only identity's grants and role are what make it read-only-capable; older files lack them.
+  for (const a of fresh.appRoleAssignments.filter((x) => x.principalId === ids.readOnlySpId)) restore(state.appRoleAssignments, fresh.appRoleAssignments, a.id);
+  for (const a of fresh.directoryRoleAssignments.filter((x) => x.principalId === ids.readOnlySpId)) restore(state.directoryRoleAssignments, fresh.directoryRoleAssignments, a.id);
+  const consents = (state.delegatedConsents ??= []);
+  for (const c of fresh.delegatedConsents ?? []) {
+    if (!consents.some((x) => x.clientAppId.toLowerCase() === c.clientAppId && x.resource === c.resource)) consents.push(c);
+  }
+  // Users seeded before they had roles get the seeded ones; roles set since (addUser) stay.
+  for (const u of fresh.users) {
+    const mine = state.users.find((x) => x.id === u.id);
+    if (mine && mine.directoryRoles === undefined && u.directoryRoles) mine.directoryRoles = [...u.directoryRoles];
+  }
+  const renew = (appObjectId: string, keyId: string, displayName: string, secret: string) => {
+    const app = state.applications.find((a) => a.id === appObjectId)!;
+    app.passwords = [...app.passwords.filter((p) => p.keyId !== keyId), seededPassword(keyId, displayName, secret)];
+    return app;
   };
-  app.passwords = [...app.passwords.filter((p) => p.keyId !== ids.provisioningKeyId), record];
+  const app = renew(ids.provisioningAppObjectId, ids.provisioningKeyId, 'simulator provisioning secret', seed.provisioningSecret);
+  renew(ids.readOnlyAppObjectId, ids.readOnlyKeyId, 'simulator read-only secret', seed.readOnlySecret);
+  renew(ids.botAppObjectId, ids.botKeyId, 'simulator bot secret', seed.botSecret);
   // The certificate file may have been recreated (other TLS directory, expiry): register the current one.
   if (seed.provisioningCertificate) {
     app.keys = [...(app.keys ?? []).filter((k) => k.keyId !== seed.provisioningCertificate!.keyId), seed.provisioningCertificate];
@@ -378,6 +395,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     shortName: loaded?.shortName ?? TENANT_SHORT_NAME,
     defaultDomain: loaded?.defaultDomain ?? DEFAULT_DOMAIN,
     provisioningSecret: newSecretText(),
+    readOnlySecret: newSecretText(),
+    botSecret: newSecretText(),
     provisioningCertificate: {
       keyId: seedIds(tenantIdForSeed).provisioningCertKeyId,
       displayName: 'CN=opter-sim provisioning',
@@ -474,6 +493,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
             exchangeEndpoint: sim.exchangeEndpoint,
             caCertPath: sim.caCertPath,
             provisioningClientId: sim.provisioning.clientId,
+            readOnlyClientId: sim.readOnly.clientId,
+            botAppClientId: sim.botApp.clientId,
             mailboxes: sim.mailboxes,
           },
         };
@@ -582,6 +603,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     exchangeEndpoint: ctx.origins.exchange,
     caCertPath: cert.certPath,
     provisioning: { clientId: ids.provisioningAppId, clientSecret: seed.provisioningSecret, certificatePath: clientCert.path },
+    readOnly: { clientId: ids.readOnlyAppId, clientSecret: seed.readOnlySecret },
+    botApp: { clientId: ids.botAppId, clientSecret: seed.botSecret },
     mailboxes: {
       info: at(SEEDED_MAILBOXES.info),
       faktura: at(SEEDED_MAILBOXES.faktura),

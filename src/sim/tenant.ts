@@ -12,6 +12,7 @@ import {
   EXCHANGE_APP_ID,
   EXCHANGE_APP_ROLES,
   EXCHANGE_MANAGE_AS_APP_ROLE_ID,
+  EXCHANGE_MANAGE_SCOPE,
   GRAPH_APP_ID,
   GRAPH_APP_ROLES,
   type CatalogAppRole,
@@ -252,6 +253,10 @@ export interface SeedIdentity {
   provisioningSecret: string;
   /** Certificate registered on the provisioning app for client-assertion sign-in, if any. */
   provisioningCertificate?: KeyCredentialRecord;
+  /** Client secret of the read-only standing identity (delegated mode's app-only reader). */
+  readOnlySecret: string;
+  /** Client secret of the bot's own app (Teams SSO + On-Behalf-Of client). */
+  botSecret: string;
 }
 
 export const SEEDED_MAILBOXES = {
@@ -261,6 +266,21 @@ export const SEEDED_MAILBOXES = {
   shared: 'kundtjanst',
   admin: 'admin',
 } as const;
+
+/**
+ * Directory roles of seeded users, by mailbox alias: the playground's approver (vd@) holds what a full setup needs
+ * in delegated mode, its requester (admin@) only reads (docs/simulator.md, "Seeded identities").
+ */
+export const SEEDED_USER_ROLES: Readonly<Record<string, readonly string[]>> = {
+  [SEEDED_MAILBOXES.outside]: [DIRECTORY_ROLES['Privileged Role Administrator'], DIRECTORY_ROLES['Exchange Administrator'], DIRECTORY_ROLES['Cloud Application Administrator']],
+  [SEEDED_MAILBOXES.admin]: [DIRECTORY_ROLES['Global Reader']],
+};
+
+/** The delegated permissions admin-consented for the seeded bot app (an oauth2PermissionGrant per resource). */
+export const BOT_APP_CONSENTS: ReadonlyArray<{ resource: 'graph' | 'exchange'; scopes: readonly string[] }> = [
+  { resource: 'graph', scopes: ['Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'Policy.Read.All'] },
+  { resource: 'exchange', scopes: [EXCHANGE_MANAGE_SCOPE] },
+];
 
 export const DISTRIBUTION_LIST_ALIAS = 'alla';
 export const NO_MAILBOX_USER_ALIAS = 'ingenbrevlada';
@@ -288,6 +308,14 @@ export function seedIds(tenantId: string) {
     provisioningSpId: d('sp:provisioning'),
     provisioningKeyId: d('key:provisioning'),
     provisioningCertKeyId: d('certkey:provisioning'),
+    readOnlyAppObjectId: d('app:read-only'),
+    readOnlyAppId: d('appId:read-only'),
+    readOnlySpId: d('sp:read-only'),
+    readOnlyKeyId: d('key:read-only'),
+    botAppObjectId: d('app:bot'),
+    botAppId: d('appId:bot'),
+    botSpId: d('sp:bot'),
+    botKeyId: d('key:bot'),
   };
 }
 
@@ -297,12 +325,36 @@ function sidFor(tenantId: string, rid: number): string {
   return `S-1-5-21-${part(0)}-${part(8)}-${part(16)}-${rid}`;
 }
 
+const SEED_CREATED = '2024-01-15T08:00:00Z';
+export const READ_ONLY_APP_NAME = 'Opter read-only (simulator)';
+export const BOT_APP_NAME = 'Opter bot (simulator)';
+/** Graph application roles of the read-only standing identity (docs/DELEGATED contract: reads only). */
+export const READ_ONLY_GRAPH_ROLES = ['Application.Read.All', 'Policy.Read.All'] as const;
+
+/** A seeded identity's client secret: only its salted hash is kept, so each start issues the value anew. */
+export function seededPassword(keyId: string, displayName: string, secret: string): PasswordRecord {
+  const salt = newSalt();
+  return { keyId, displayName, hint: secret.slice(0, 3), startDateTime: SEED_CREATED, endDateTime: '2099-12-31T00:00:00Z', salt, hash: hashSecret(secret, salt), activeAtMs: 0 };
+}
+
+function ownSp(tenantId: string, id: string, appId: string, name: string): SpRecord {
+  return {
+    id,
+    appId,
+    createdDateTime: SEED_CREATED,
+    visibleAtMs: 0,
+    appDisplayName: name,
+    appOwnerOrganizationId: tenantId,
+    appRoles: [],
+    props: { displayName: name, servicePrincipalNames: [appId], tags: ['WindowsAzureActiveDirectoryIntegratedApp'] },
+  };
+}
+
 export function seedTenant(seed: SeedIdentity): TenantState {
   const { tenantId, shortName, defaultDomain } = seed;
   const ids = seedIds(tenantId);
-  const created = '2024-01-15T08:00:00Z';
+  const created = SEED_CREATED;
   const onMicrosoft = `${shortName}.onmicrosoft.com`;
-  const salt = newSalt();
 
   const provisioningName = 'Opter provisioning (simulator)';
   const applications: AppRecord[] = [
@@ -326,19 +378,38 @@ export function seedTenant(seed: SeedIdentity): TenantState {
           { resourceAppId: EXCHANGE_APP_ID, resourceAccess: [{ id: EXCHANGE_MANAGE_AS_APP_ROLE_ID, type: 'Role' }] },
         ],
       },
-      passwords: [
-        {
-          keyId: ids.provisioningKeyId,
-          displayName: 'simulator provisioning secret',
-          hint: seed.provisioningSecret.slice(0, 3),
-          startDateTime: created,
-          endDateTime: '2099-12-31T00:00:00Z',
-          salt,
-          hash: hashSecret(seed.provisioningSecret, salt),
-          activeAtMs: 0,
-        },
-      ],
+      passwords: [seededPassword(ids.provisioningKeyId, 'simulator provisioning secret', seed.provisioningSecret)],
       keys: seed.provisioningCertificate ? [seed.provisioningCertificate] : [],
+    },
+    {
+      id: ids.readOnlyAppObjectId,
+      appId: ids.readOnlyAppId,
+      createdDateTime: created,
+      visibleAtMs: 0,
+      props: {
+        displayName: READ_ONLY_APP_NAME,
+        signInAudience: 'AzureADMyOrg',
+        uniqueName: null,
+        requiredResourceAccess: [
+          {
+            resourceAppId: GRAPH_APP_ID,
+            resourceAccess: READ_ONLY_GRAPH_ROLES.map((v) => ({ id: GRAPH_APP_ROLES.find((r) => r.value === v)!.id, type: 'Role' })),
+          },
+          { resourceAppId: EXCHANGE_APP_ID, resourceAccess: [{ id: EXCHANGE_MANAGE_AS_APP_ROLE_ID, type: 'Role' }] },
+        ],
+      },
+      passwords: [seededPassword(ids.readOnlyKeyId, 'simulator read-only secret', seed.readOnlySecret)],
+      keys: [],
+    },
+    {
+      id: ids.botAppObjectId,
+      appId: ids.botAppId,
+      createdDateTime: created,
+      visibleAtMs: 0,
+      // Teams SSO: the Application ID URI Teams asks tokens for (docs/simulator.md, "Seeded identities").
+      props: { displayName: BOT_APP_NAME, signInAudience: 'AzureADMyOrg', uniqueName: null, identifierUris: [`api://botid-${ids.botAppId}`] },
+      passwords: [seededPassword(ids.botKeyId, 'simulator bot secret', seed.botSecret)],
+      keys: [],
     },
   ];
 
@@ -365,11 +436,13 @@ export function seedTenant(seed: SeedIdentity): TenantState {
       appRoles: [],
       props: { displayName: provisioningName, servicePrincipalNames: [ids.provisioningAppId], tags: ['WindowsAzureActiveDirectoryIntegratedApp'] },
     },
+    ownSp(tenantId, ids.readOnlySpId, ids.readOnlyAppId, READ_ONLY_APP_NAME),
+    ownSp(tenantId, ids.botSpId, ids.botAppId, BOT_APP_NAME),
   ];
 
-  const grant = (resourceId: string, appRoleId: string, n: number): AssignmentRecord => ({
+  const grant = (resourceId: string, appRoleId: string, n: number, principalId = ids.provisioningSpId): AssignmentRecord => ({
     id: base64url(createHash('sha256').update(`${tenantId}:assignment:${n}`).digest()),
-    principalId: ids.provisioningSpId,
+    principalId,
     resourceId,
     appRoleId,
     createdDateTime: created,
@@ -380,12 +453,20 @@ export function seedTenant(seed: SeedIdentity): TenantState {
     grant(ids.graphSpId, graphRole('AppRoleAssignment.ReadWrite.All'), 2),
     grant(ids.graphSpId, graphRole('Policy.Read.All'), 3),
     grant(ids.exchangeSpId, EXCHANGE_MANAGE_AS_APP_ROLE_ID, 4),
+    ...READ_ONLY_GRAPH_ROLES.map((v, i) => grant(ids.graphSpId, graphRole(v), 101 + i, ids.readOnlySpId)),
+    grant(ids.exchangeSpId, EXCHANGE_MANAGE_AS_APP_ROLE_ID, 110, ids.readOnlySpId),
   ];
   const directoryRoleAssignments: DirectoryRoleAssignmentRecord[] = [
     {
       id: derivedGuid(tenantId, 'roleAssignment:provisioning:exchange-admin'),
       roleDefinitionId: DIRECTORY_ROLES['Exchange Administrator'],
       principalId: ids.provisioningSpId,
+      directoryScopeId: '/',
+    },
+    {
+      id: derivedGuid(tenantId, 'roleAssignment:read-only:global-reader'),
+      roleDefinitionId: DIRECTORY_ROLES['Global Reader'],
+      principalId: ids.readOnlySpId,
       directoryScopeId: '/',
     },
   ];
@@ -396,7 +477,8 @@ export function seedTenant(seed: SeedIdentity): TenantState {
   const mailbox = (alias: string, displayName: string, type: 'UserMailbox' | 'SharedMailbox') => {
     const userId = seededUserId(tenantId, alias);
     const smtp = `${alias}@${defaultDomain}`;
-    users.push({ id: userId, userPrincipalName: smtp, displayName, mail: smtp });
+    const roles = SEEDED_USER_ROLES[alias];
+    users.push({ id: userId, userPrincipalName: smtp, displayName, mail: smtp, ...(roles ? { directoryRoles: [...roles] } : {}) });
     recipients.push({
       guid: derivedGuid(tenantId, `recipient:${alias}`),
       externalDirectoryObjectId: userId,
@@ -472,6 +554,7 @@ export function seedTenant(seed: SeedIdentity): TenantState {
     roleAssignments: [],
     // Hydrated by default so the script's own path is unaffected; tests dehydrate it with sim.setOrganization().
     organization: { isDehydrated: false },
+    delegatedConsents: BOT_APP_CONSENTS.map((c) => ({ clientAppId: ids.botAppId, resource: c.resource, scopes: [...c.scopes] })),
   };
 }
 

@@ -103,5 +103,8 @@ export function teamsSsoToken(
     upn: user.userPrincipalName,
     uti: Buffer.from(newGuid()).toString('base64url').slice(0, 22),
     ver: '2.0',
+    // The directory roles of the user, as a bot app registered with `groupMembershipClaims: "DirectoryRole"` gets
+    // them (learn.microsoft.com entra identity-platform access-token-claims-reference, `wids`); the bot checks them.
+    ...(user.directoryRoles?.length ? { wids: [...user.directoryRoles] } : {}),
   });
 }

@@ -53,6 +53,11 @@ export interface TestBotOptions {
   retry?: StartBotOptions['retry'];
   /** Authenticated mode: BOT_ID set, inbound tokens checked, outbound calls must carry a bot token. */
   identity?: FakeBotIdentity;
+  /**
+   * Delegated mode (PROVISIONING_AUTH=delegated): the personas are users of the simulated tenant with these
+   * directory role template ids, and the Teams client answers the bot's login requests with their SSO tokens.
+   */
+  delegated?: { roles: Partial<Record<'requester' | 'approver' | 'nonAdmin', string[]>>; ssoExpiresInSec?: number; minted?: string[] };
 }
 
 export interface TestBot {
@@ -91,8 +96,23 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
     PORT: '0',
     HOST: '127.0.0.1',
     ...(identity ? { BOT_ID: identity.appId, BOT_PASSWORD: TEST_BOT_PASSWORD } : {}),
+    ...(options.delegated ? { PROVISIONING_AUTH: 'delegated' } : {}),
     ...options.env,
   };
+  const delegated = options.delegated;
+  if (delegated) {
+    for (const key of ['requester', 'approver', 'nonAdmin'] as const) {
+      const p = personas[key];
+      options.sim.addUser({ userPrincipalName: p.upn, displayName: p.name, id: p.aadObjectId, roles: delegated.roles[key] ?? [] });
+    }
+  }
+  const sso = delegated
+    ? (from: Persona, resource: { id: string }) => {
+        const token = options.sim.teamsSsoToken(from.upn, { botAppId: resource.id, expiresInSec: delegated.ssoExpiresInSec });
+        delegated.minted?.push(token);
+        return token;
+      }
+    : undefined;
 
   const launch = () =>
     startBot({
@@ -142,6 +162,7 @@ export async function startTestBot(options: TestBotOptions): Promise<TestBot> {
       connector,
       bot: botIdentityFor(identity?.appId),
       authorization: identity ? (activity) => identity.channelAuthorization(String(activity.serviceUrl)) : undefined,
+      sso,
     });
     const invoke = teams.invoke.bind(teams);
     teams.invoke = async (...args: Parameters<TeamsClient['invoke']>): Promise<PostResult> => {

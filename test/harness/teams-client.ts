@@ -214,7 +214,15 @@ export interface TeamsClientOptions {
   bot?: BotIdentity;
   /** Produces the `Authorization` header for an activity (authenticated mode); undefined → none. */
   authorization?: (activity: Activity) => string | undefined | Promise<string | undefined>;
+  /**
+   * Teams single sign-on for Universal Actions: the token Teams would get for this person and the bot's resource
+   * (`tokenExchangeResource` of the bot's 401 login request). Without it the client never answers a login request.
+   */
+  sso?: (from: Persona, resource: { id: string; uri: string }) => string | Promise<string>;
 }
+
+/** The Universal Actions login request (msteams-docs sso-adaptive-cards-universal-action.md). */
+export const LOGIN_REQUEST = 'application/vnd.microsoft.activity.loginRequest';
 
 export class TeamsClient {
   readonly bot: BotIdentity;
@@ -258,11 +266,23 @@ export class TeamsClient {
   }
 
   /** Clicks an Action.Execute button (or fires a refresh) on a card. */
-  invoke(from: Persona, input: CardActionInput, tamper?: (a: Activity) => void): Promise<PostResult> {
+  async invoke(from: Persona, input: CardActionInput, tamper?: (a: Activity) => void): Promise<PostResult> {
     const activity = buildCardInvoke(this.envelope(from), input);
     tamper?.(activity);
-    return this.send(activity, from);
+    const first = await this.send(activity, from);
+    // Like Teams: a login request is answered by getting the SSO token silently and sending the same invoke again
+    // with `value.authentication` (once; a second login request is the bot's answer to the token).
+    const body = first.body as { statusCode?: number; type?: string; value?: { connectionName?: string; tokenExchangeResource?: { id: string; uri: string } } } | null;
+    if (!this.options.sso || body?.statusCode !== 401 || body.type !== LOGIN_REQUEST || !body.value?.tokenExchangeResource) return first;
+    this.ssoExchanges += 1;
+    const resource = body.value.tokenExchangeResource;
+    const token = await this.options.sso(from, resource);
+    const again = { ...activity, id: `f:${randomUUID()}`, value: { ...(activity.value as Record<string, unknown>), authentication: { id: resource.id, connectionName: body.value.connectionName ?? '', token } } };
+    return this.send(again, from);
   }
+
+  /** How many login requests this client answered with a token. */
+  ssoExchanges = 0;
 
   /** Teams would only deliver this activity if the conversation exists on its side; mirror that in the connector. */
   private register(activity: Activity, from: Persona): void {

@@ -17,7 +17,8 @@ import { registry as defaultRegistry, type Registry } from '../../actions/regist
 import { requestResultOf } from '../../actions/results';
 import type { AnyAction } from '../../actions/types';
 import type { RequestRecord } from '../../store';
-import type { AnyPayload } from '../handlers/approvals';
+import { enqueueApprovalSync, type AnyPayload } from '../handlers/approvals';
+import { waitsForApprover } from '../../provisioning';
 import { appendAudit, progressAuditor } from '../handlers/audit';
 import { Coalescer } from './coalesce';
 import { applyChannelChange, isChannelChange } from '../handlers/channel-change';
@@ -367,7 +368,14 @@ export class ProvisioningRunner {
     const { store, clock } = this.services;
     const resumeAfter = outcome.resumeAfter ?? outcome.job.resumeAfter;
     const reason = outcome.error?.detail ?? outcome.job.lastError?.message ?? 'waiting';
+    const forApprover = waitsForApprover(outcome.job);
     store.transaction(() => {
+      if (forApprover) {
+        // The approval card's copies offer Continue from now on (their state reads the request's lastError).
+        const lastError = outcome.job.lastError!;
+        store.requests.setStatus(request.id, 'provisioning', { from: 'provisioning', lastError: { code: lastError.code, message: lastError.message } });
+        enqueueApprovalSync(this.services, request.id, `needs-approver:${outcome.job.updatedAt}`);
+      }
       if (store.kv.markOnce(`request-waiting:${outcome.job.id}:${resumeAfter ?? ''}`)) {
         appendAudit(store, {
           actor: SYSTEM_ACTOR,
@@ -375,7 +383,7 @@ export class ProvisioningRunner {
           requestId: request.id,
           result: 'info',
           objects: { jobId: outcome.job.id },
-          detail: `${reason}${resumeAfter ? ` Continues after ${resumeAfter}.` : ''}`,
+          detail: `${reason}${resumeAfter ? ` Continues after ${resumeAfter}.` : ''}${forApprover ? ' Waits for an approver’s Continue.' : ''}`,
         });
       }
     });

@@ -40,7 +40,10 @@ function approvalState(request: RequestRecord): ApprovalState {
   if (request.status === 'expired') return { status: 'expired', at: request.updatedAt };
   if (request.status === 'cancelled') return { status: 'cancelled', by: { name: request.requester.name ?? 'the requester' }, at: request.updatedAt };
   if (d?.outcome === 'rejected') return { status: 'rejected', by: { name: d.by.name ?? d.by.aadObjectId }, at: d.at, reason: d.reason ?? '' };
-  if (d?.outcome === 'approved') return { status: 'approved', by: { name: d.by.name ?? d.by.aadObjectId }, at: d.at };
+  if (d?.outcome === 'approved') {
+    const needsApprover = request.status === 'provisioning' && request.lastError?.code === 'E_APPROVER_NEEDED';
+    return { status: 'approved', by: { name: d.by.name ?? d.by.aadObjectId }, at: d.at, ...(needsApprover ? { needsApprover } : {}) };
+  }
   return { status: 'pending' };
 }
 

@@ -10,7 +10,7 @@
 import { rotationCard, type AdaptiveCardJson, type RotationCardModel } from '../../cards';
 import { OpterError, toOpterError } from '../../core/errors';
 import type { JobRecord, ProgressEvent } from '../../core/ports';
-import { findDueRetirements, jobInputOf } from '../../provisioning';
+import { findDueRetirements, jobInputOf, waitsForApprover } from '../../provisioning';
 import { retireSecrets } from '../../actions/retire-secrets';
 import type { Actor } from '../../requests/rules';
 import type { RequestRecord } from '../../store';
@@ -166,7 +166,15 @@ async function runRetire(services: BotServices, runner: ProvisioningRunner, requ
     const input = auditInputForProgress(event, { requestId: request?.id ?? null, stepOutputs, waiting });
     if (input) appendAudit(store, input);
   };
-  const outcome = await engine.run(job.id, { listener });
+  // Delegated mode: the sign-in of whoever pressed "Opter updated" (held by the host), if any; without one the
+  // job stops before removing anything and waits for a sign-in.
+  const held = request ? (services.delegation?.peek(request.id) ?? null) : null;
+  let outcome: Awaited<ReturnType<typeof engine.run>>;
+  try {
+    outcome = await engine.run(job.id, { listener, writes: held });
+  } finally {
+    if (request) services.delegation?.drop(request.id);
+  }
   if (runner.stopped) return;
   const requestId = request?.id ?? null;
   const retireInput = jobInputOf(job, 'retire-secrets');
@@ -201,10 +209,19 @@ async function runRetire(services: BotServices, runner: ProvisioningRunner, requ
     }
     const err = outcome.error ?? new OpterError('E_INTERNAL', { detail: outcome.job.lastError?.message ?? 'the job failed' });
     if (outcome.job.status === 'waiting') {
-      // Only an unconfirmed retirement before the overlap ends gets here: it stays waiting.
+      // An unconfirmed retirement before the overlap ends stays waiting; so does one that needs a sign-in to remove
+      // anything (delegated mode), until someone who may presses "Opter updated" with theirs.
       if (requestId) {
         writeState(services, requestId, { status: 'waiting' });
         enqueueSync(services, requestId, `waiting:${job.id}`);
+        if (waitsForApprover(outcome.job) && trigger === 'overlap') {
+          notify(
+            'The old secret is still there',
+            'The overlap has ended, but this bot removes nothing without a sign-in: press “Opter updated” on the rotation card (it needs Application Administrator, Cloud Application Administrator or Global Administrator) to remove the old secret now.',
+            'warning',
+          );
+          appendAudit(store, { actor: SYSTEM_ACTOR, action: 'secret.retire-needs-sign-in', requestId, result: 'info', objects: { jobId: job.id }, detail: 'The overlap ended; the old secrets stay until someone removes them with their own sign-in.' });
+        }
       }
       return;
     }
@@ -238,8 +255,15 @@ export function sweepRetirements(services: BotServices, runner: ProvisioningRunn
       .listJobs({ kind: 'retire-secrets', status: 'failed' })
       .map((j) => jobInputOf(j, 'retire-secrets')?.rotateJobId),
   );
+  // Delegated mode: a retirement that stopped for want of a sign-in is not run again by the sweep (it would stop again).
+  const needSignIn = new Set(
+    store.journal
+      .listJobs({ kind: 'retire-secrets', status: 'waiting' })
+      .filter(waitsForApprover)
+      .map((j) => jobInputOf(j, 'retire-secrets')?.rotateJobId),
+  );
   for (const due of findDueRetirements(store.journal, clock.now())) {
-    if (runner.isRunning(retireKey(due.rotateJobId)) || failedForGood.has(due.rotateJobId)) continue;
+    if (runner.isRunning(retireKey(due.rotateJobId)) || failedForGood.has(due.rotateJobId) || needSignIn.has(due.rotateJobId)) continue;
     const started = startRetire(services, runner, due.rotateJobId, 'overlap', null);
     if ('error' in started) log.warn(`could not retire the old secrets of rotation ${due.rotateJobId}: ${describeError(started.error)}`);
   }

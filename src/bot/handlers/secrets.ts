@@ -91,8 +91,10 @@ export function createSecretSink(services: BotServices): SecretSink {
         detail: `Sealed for ${request.requester.name ?? request.requester.aadObjectId}; purged unrevealed at ${put.secret.expiresAt}.`,
       });
       if (put.replaced) {
-        // A still-sealed earlier secret of this request can no longer be revealed: its credential must go.
-        await services.tenant.adapters.directory.removePassword(put.replaced.appObjectId, put.replaced.keyId);
+        // A still-sealed earlier secret of this request can no longer be revealed: its credential must go — with the
+        // approver's access of the run that made the new one in delegated mode (the standing identity only reads).
+        const directory = services.delegation?.peek(request.id)?.directory ?? services.tenant.adapters.directory;
+        await directory.removePassword(put.replaced.appObjectId, put.replaced.keyId);
         appendAudit(store, {
           actor: SYSTEM_ACTOR,
           action: 'secret.replaced',
@@ -280,7 +282,9 @@ export async function sweepSecrets(services: BotServices): Promise<void> {
         kind: 'notify',
         requestId: meta.requestId,
         title: 'Your client secret expired unrevealed',
-        text: `The secret of request ${meta.requestId} was not revealed in time. It was deleted and removed from the app (key ${meta.keyId}); ask for a new secret when you need one.`,
+        text: services.delegation
+          ? `The secret of request ${meta.requestId} was not revealed in time. It was deleted, so nobody can read it; its unused credential (key ${meta.keyId}) stays on the app until an admin removes it with their own sign-in. Ask for a new secret when you need one.`
+          : `The secret of request ${meta.requestId} was not revealed in time. It was deleted and removed from the app (key ${meta.keyId}); ask for a new secret when you need one.`,
         tone: 'warning',
         personal: true,
       };
@@ -291,6 +295,22 @@ export async function sweepSecrets(services: BotServices): Promise<void> {
   if (expired.length) services.poke();
 
   for (const meta of store.secrets.listAwaitingCredentialRemoval()) {
+    if (services.delegation) {
+      // Delegated mode writes nothing unattended: the sealed copy is gone (nobody can read the secret any more), and
+      // removing the unused credential from the app is left to an admin's own sign-in (docs/delegated-mode.md).
+      if (store.kv.markOnce(`credential-removal-needs-sign-in:${meta.requestId}:${meta.keyId}`)) {
+        appendAudit(store, {
+          actor: SYSTEM_ACTOR,
+          action: 'secret.credential-removal-needs-sign-in',
+          requestId: meta.requestId,
+          result: 'info',
+          objects: { appId: meta.appId, keyId: meta.keyId },
+          detail: `The never revealed credential ${meta.keyId} is still on the app registration; this bot removes nothing without a sign-in. An Application Administrator removes it (Entra admin center → App registrations → Certificates & secrets), or asks for a new secret, whose rotation retires it.`,
+        });
+        services.poke();
+      }
+      continue;
+    }
     try {
       await services.tenant.adapters.directory.removePassword(meta.appObjectId, meta.keyId);
       store.transaction(() => {

@@ -19,7 +19,8 @@ import { handleUseChannel } from '../handlers/channel-change';
 import { helpCard, parseMessage } from '../handlers/commands';
 import { guardCardAction } from '../handlers/card-action';
 import { handleCancel, handleFormAction, handleStartSetup, postSetupForm } from '../handlers/forms';
-import { sendInvokeResponse } from './invoke';
+import { sendInvokeBody, sendInvokeResponse } from './invoke';
+import { gateWrite, isWriteVerb } from './delegated-gate';
 import { refusal, type InvokeResult } from '../invoke-result';
 import { describeError } from '../describe-error';
 import type { ProvisioningRunner } from '../background/runner';
@@ -156,7 +157,23 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
     app.adaptiveCards.actionExecute(verb, async (context, _state, data) => {
       let result: InvokeResult;
       try {
-        result = await handler(turnPortOf(context, data));
+        const turn = turnPortOf(context, data);
+        // Delegated mode: a click that writes first needs the clicker's own sign-in (delegated-gate.ts).
+        if (services.delegation && isWriteVerb(verb)) {
+          const gate = await gateWrite(services, turn, verb, context.activity.value);
+          if (gate && 'body' in gate) {
+            await sendInvokeBody(context, gate.body);
+            return '';
+          }
+          if (gate) {
+            await sendInvokeResponse(context, gate);
+            return '';
+          }
+        }
+        result = await handler(turn);
+        // Access held for a run that did not start (a refusal, a second click) must not wait for a later one.
+        const requestId = (data as { requestId?: unknown } | undefined)?.requestId;
+        if (services.delegation && typeof requestId === 'string' && !deps.runner.isRunning(requestId)) services.delegation.drop(requestId);
       } catch (e) {
         const ref = randomUUID().slice(0, 8);
         log.error(`card action ${verb} failed (ref ${ref}): ${describeError(e)}`, e);

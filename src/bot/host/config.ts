@@ -46,7 +46,7 @@ export interface BotConfig {
   secretRevealTtlHours: number;
   /**
    * Who writes to the tenant (PROVISIONING_AUTH): `app` = the standing identity (AZURE_CLIENT_ID …); `delegated` =
-   * the approver's own sign-in for every write, the standing identity only reads (docs/delegated-execution.md).
+   * the approver's own sign-in for every write, the standing identity only reads (docs/delegated-mode.md).
    */
   provisioningAuth: 'app' | 'delegated';
   /**
@@ -276,7 +276,7 @@ export function readBotConfig(env: BotEnv = process.env): BotConfig {
     else if (clientId && !clientSecret && !certificatePath) {
       problems.push('PROVISIONING_AUTH=delegated needs the bot app\'s credential to redeem sign-ins On-Behalf-Of: SSO_CLIENT_SECRET (or BOT_PASSWORD) or SSO_CERTIFICATE_PATH');
     } else if (!clientId && tenantTarget !== 'embedded-simulator') {
-      problems.push('PROVISIONING_AUTH=delegated needs the bot\'s Entra app: set SSO_CLIENT_ID (or BOT_ID) and its credential (docs/delegated-execution.md)');
+      problems.push('PROVISIONING_AUTH=delegated needs the bot\'s Entra app: set SSO_CLIENT_ID (or BOT_ID) and its credential (docs/delegated-mode.md)');
     }
     if (clientId) sso = { clientId, clientSecret, certificatePath, connectionName };
   }

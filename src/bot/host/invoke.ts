@@ -12,3 +12,8 @@ import { invokeBody, type InvokeResult } from '../invoke-result';
 export async function sendInvokeResponse(context: TurnContext, result: InvokeResult): Promise<void> {
   await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body: invokeBody(result) } });
 }
+
+/** An invoke body of the Universal Actions sign-in protocol (sso.ts: 401 login request, 412), written as is. */
+export async function sendInvokeBody(context: TurnContext, body: Record<string, unknown>): Promise<void> {
+  await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body } });
+}

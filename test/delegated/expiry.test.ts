@@ -1,0 +1,74 @@
+/**
+ * Issue 12: the approver's sign-in ends while the job is on its way (or the process dies): the job stops at its
+ * next write, waits visibly for an approver, and the approver's Continue — a new silent sign-in — finishes it
+ * with one set of objects and one secret. Tokens are short-lived here: the SSO token lives 4 s and the
+ * On-Behalf-Of tokens 2 s (so the credential exchanges the assertion again for each call); Exchange is throttled
+ * for a few seconds after the approval, which holds the job until the approver's assertion has expired.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTRA_ROLES } from '../../src/core/roles';
+import type { Simulator } from '../../src/sim';
+import { approvalCopy, bodyOf, cardOf, click, dataOf, errorCodeOf, formInputs, greet, hasVerb, openForm, personalId, progressCardIn, startTestBot, startTestSimulator, textOf, waitForCard, type TestBot } from '../bot/helpers';
+
+const ALL_NEEDED = [ENTRA_ROLES['Privileged Role Administrator'], ENTRA_ROLES['Exchange Administrator'], ENTRA_ROLES['Cloud Application Administrator']];
+
+let sim: Simulator;
+let t: TestBot;
+const delegated = { roles: { approver: ALL_NEEDED }, ssoExpiresInSec: 4 };
+
+beforeAll(async () => {
+  sim = await startTestSimulator({ delegatedTokenLifetimeSeconds: 2 });
+  t = await startTestBot({ sim, delegated, settings: { ssoMinRemainingMs: 1_000 }, retry: { baseDelayMs: 200, maxDelayMs: 1_000, maxTotalWaitMs: 30_000 } });
+  await greet(t, t.personas.approver);
+  await greet(t, t.personas.requester);
+});
+afterAll(async () => {
+  await t?.close();
+  await sim?.close();
+});
+
+describe('delegated mode: a sign-in that ends mid-job', () => {
+  it('waits for the approver, and Continue finishes it with one set of objects and one secret', async () => {
+    const { requester, approver } = t.personas;
+    const form = await openForm(t);
+    const requestId = String(dataOf(cardOf(form), 'submit-request').requestId);
+    bodyOf(await click(t, requester, form, 'submit-request', formInputs({ appName: 'Opter Expiry', senders: [sim.mailboxes.info] })));
+    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+
+    sim.setFaults({ throttle: { retryAfterSeconds: 1, families: ['exchange'] } });
+    const released = new Promise<void>((resolve) => setTimeout(() => resolve(sim.setFaults({ throttle: null })), 5_000));
+    bodyOf(await click(t, approver, copy, 'approve'));
+    await released;
+
+    // The job stopped at a write: the progress card and every approval copy say so, the latter with Continue.
+    await progressCardIn(t, personalId(t, requester), requestId, /Waiting for an approver/, 60_000);
+    const job = t.bot.store.journal.getJob(t.bot.store.requests.get(requestId)!.jobId!)!;
+    expect(job.status).toBe('waiting');
+    expect(job.lastError?.code).toBe('E_APPROVER_NEEDED');
+    const waiting = await waitForCard(t, personalId(t, approver), (c, m) => m.id === copy.id && hasVerb(c, 'resume'));
+    expect(textOf(cardOf(waiting))).toMatch(/Needs an approver’s sign-in to continue/);
+    // The sweep does not run it again by itself.
+    await t.bot.tick();
+    await t.bot.idle();
+    expect(t.bot.store.journal.getJob(job.id)!.status).toBe('waiting');
+    // The requester cannot continue it with their own rights.
+    expect(errorCodeOf(await click(t, requester, waiting, 'resume'))).toBe('E_SELF_APPROVAL');
+
+    delegated.ssoExpiresInSec = 3600;
+    const continued = bodyOf(await click(t, approver, waiting, 'resume'));
+    expect(String(continued.value)).toMatch(/Continuing with your sign-in/);
+    await progressCardIn(t, personalId(t, requester), requestId, /Finished and verified/, 60_000);
+
+    const snap = sim.snapshot();
+    const apps = snap.applications.filter((a) => a.displayName === 'Opter Expiry');
+    expect(apps).toHaveLength(1);
+    expect((apps[0]!.passwordCredentials as unknown[]).length).toBe(1);
+    expect(snap.servicePrincipals.filter((s) => s.appId === apps[0]!.appId)).toHaveLength(1);
+    expect(snap.accessPolicies.filter((p) => p.appId === apps[0]!.appId)).toHaveLength(1);
+    expect(snap.groups.filter((g) => /opter-expiry/i.test(String(g.primarySmtpAddress ?? g.alias ?? '')))).toHaveLength(1);
+    // Every write of the whole job, before and after the wait, was the approver's.
+    const writes = sim.requests().filter((r) => (r.family === 'graph' && ['POST', 'PATCH', 'DELETE'].includes(r.method) && !r.path.startsWith('/_sim')) || (r.family === 'exchange' && r.cmdlet && !/^(Get|Test)-/.test(r.cmdlet)));
+    expect(writes.filter((w) => w.status < 400 && w.principal !== approver.upn)).toEqual([]);
+    expect(t.bot.store.audit.listForRequest(requestId).map((e) => e.action)).toEqual(expect.arrayContaining(['request.waiting', 'request.continued', 'request.succeeded']));
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * Issue 12, delegated mode (PROVISIONING_AUTH=delegated) over HTTP: the approver's click carries the only power to
+ * change the tenant. The Teams client answers the bot's Universal Actions login request with the approver's SSO
+ * token; the bot exchanges it On-Behalf-Of and every write the simulator sees is made with the approver's own
+ * (user) token, every read with the read-only standing identity. An approver without the roles is refused before
+ * anything is written.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ENTRA_ROLES } from '../../src/core/roles';
+import type { Simulator } from '../../src/sim';
+import { approvalCopy, bodyOf, cardOf, click, errorCodeOf, formInputs, greet, openForm, dataOf, personalId, progressCardIn, secretCardIn, startTestBot, startTestSimulator, textOf, type TestBot } from '../bot/helpers';
+
+const ROLES = ENTRA_ROLES;
+const ALL_NEEDED = [ROLES['Privileged Role Administrator'], ROLES['Exchange Administrator'], ROLES['Cloud Application Administrator']];
+
+let sim: Simulator;
+let t: TestBot;
+
+/** Calls that change the tenant, as the simulator logged them. */
+function writesIn(log: ReturnType<Simulator['requests']>) {
+  return log.filter((r) => (r.family === 'graph' && ['POST', 'PATCH', 'DELETE'].includes(r.method)) || (r.family === 'exchange' && r.cmdlet && !/^(Get|Test)-/.test(r.cmdlet)));
+}
+const readsIn = (log: ReturnType<Simulator['requests']>) => log.filter((r) => r.token && !writesIn([r]).length);
+
+beforeAll(async () => {
+  sim = await startTestSimulator();
+  t = await startTestBot({ sim, delegated: { roles: { approver: ALL_NEEDED, requester: [ROLES['Global Reader']] } } });
+  await greet(t, t.personas.approver);
+  await greet(t, t.personas.requester);
+});
+afterAll(async () => {
+  await t?.close();
+  await sim?.close();
+});
+beforeEach(() => sim.clearRequests());
+
+async function requestSetup(appName: string): Promise<{ requestId: string }> {
+  const form = await openForm(t);
+  const requestId = String(dataOf(cardOf(form), 'submit-request').requestId);
+  bodyOf(await click(t, t.personas.requester, form, 'submit-request', formInputs({ appName, senders: [sim.mailboxes.info] })));
+  return { requestId };
+}
+
+describe('delegated mode: the approver’s own sign-in does every write', () => {
+  it('a full setup: login request, On-Behalf-Of, every write with the approver’s user token, reads with the read-only identity', async () => {
+    const { requester, approver } = t.personas;
+    const { requestId } = await requestSetup('Opter Delegated');
+    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+    expect(textOf(cardOf(copy))).toMatch(/Privileged Role Administrator/);
+
+    const before = sim.requests().length;
+    const exchangesBefore = t.teams.ssoExchanges;
+    const res = await click(t, approver, copy, 'approve');
+    const approved = bodyOf(res);
+    expect(textOf(approved.value)).toContain(`Approved by ${approver.name}`);
+    expect(t.teams.ssoExchanges).toBe(exchangesBefore + 1);
+
+    await progressCardIn(t, personalId(t, requester), requestId, /Finished and verified/);
+    const log = sim.requests().slice(before);
+    const writes = writesIn(log);
+    expect(writes.length).toBeGreaterThan(5);
+    for (const w of writes) expect({ call: w.cmdlet ?? `${w.method} ${w.path}`, token: w.token, principal: w.principal }).toEqual({ call: w.cmdlet ?? `${w.method} ${w.path}`, token: 'user', principal: approver.upn });
+    // The Graph grant, the group and the policy are among them (the approver's roles reached every kind of write).
+    expect(writes.some((w) => w.path.includes('appRoleAssignedTo'))).toBe(true);
+    expect(writes.some((w) => w.cmdlet === 'New-DistributionGroup')).toBe(true);
+    expect(writes.some((w) => w.cmdlet === 'New-ApplicationAccessPolicy')).toBe(true);
+    const reads = readsIn(log);
+    expect(reads.some((r) => r.token === 'app' && r.principal === sim.readOnly.clientId)).toBe(true);
+    // Nothing was done with the standing identity's token except reads; nothing at all with the old provisioning app.
+    expect(log.filter((r) => r.principal === sim.provisioning.clientId)).toEqual([]);
+
+    const secretMsg = await secretCardIn(t, personalId(t, requester), requestId);
+    const revealed = bodyOf(await click(t, requester, secretMsg, 'reveal'));
+    expect(textOf(revealed.value)).toMatch(/Ms Graph Client Secret/);
+    expect(t.bot.engine.delegatedWrites).toBe(true);
+  });
+
+  it('refuses an approver without the roles before anything is written, and says which roles and how to get them', async () => {
+    const { requester, approver } = t.personas;
+    // The approver loses Exchange Administrator (e.g. a PIM activation ran out).
+    sim.addUser({ userPrincipalName: approver.upn, id: approver.aadObjectId, roles: [ROLES['Cloud Application Administrator'], ROLES['Privileged Role Administrator']] });
+    try {
+      const { requestId } = await requestSetup('Opter Unroled');
+      const copy = await approvalCopy(t, requestId, personalId(t, approver));
+      const before = sim.requests().length;
+      const res = await click(t, approver, copy, 'approve');
+      expect(errorCodeOf(res)).toBe('E_APPROVER_ROLES');
+      expect((bodyOf(res).value as { message: string }).message).toMatch(/Exchange Administrator.*Privileged Identity Management/s);
+      expect(t.bot.store.requests.get(requestId)!.status).toBe('pending');
+      await t.bot.idle();
+      expect(writesIn(sim.requests().slice(before))).toEqual([]);
+      expect(t.bot.store.journal.listJobs({}).filter((j) => t.bot.store.requests.getByJobId(j.id)?.id === requestId)).toEqual([]);
+      void requester;
+    } finally {
+      sim.addUser({ userPrincipalName: approver.upn, id: approver.aadObjectId, roles: ALL_NEEDED });
+    }
+  });
+});
