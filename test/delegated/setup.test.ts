@@ -95,4 +95,15 @@ describe('delegated mode: the approver’s own sign-in does every write', () => 
       sim.addUser({ userPrincipalName: approver.upn, id: approver.aadObjectId, roles: ALL_NEEDED });
     }
   });
+
+  it('the standing identity the bot keeps can write nothing: the tenant refuses it', async () => {
+    const standing = t.bot.tenant.adapters;
+    expect(t.bot.tenant.conn.clientId).toBe(sim.readOnly.clientId);
+    const app = (await standing.directory.findApplicationsByDisplayName('Opter Delegated'))[0]!;
+    expect(app).toBeDefined(); // it reads
+    await expect(standing.directory.addPassword(app.id, { displayName: 'stolen', endDateTime: new Date(Date.now() + 86_400_000).toISOString() })).rejects.toMatchObject({ code: 'E_GRAPH_PERMISSION' });
+    await expect(standing.directory.upsertApplicationByUniqueName('stolen-app', { displayName: 'Stolen', signInAudience: 'AzureADMyOrg' })).rejects.toMatchObject({ code: 'E_GRAPH_PERMISSION' });
+    await expect(standing.exchange.newDistributionGroup({ name: 'Stolen Group', alias: 'stolen-group', members: [] })).rejects.toMatchObject({ code: 'E_EXCHANGE_PERMISSION' });
+    expect(sim.snapshot().applications.find((a) => a.displayName === 'Stolen')).toBeUndefined();
+  });
 });
