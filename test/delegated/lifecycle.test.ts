@@ -32,11 +32,12 @@ import {
   type Registration,
   type TestBot,
 } from '../bot-lifecycle/helpers';
+import { ALL_NEEDED_ROLES, isWrite } from './helpers';
 
 const R = ENTRA_ROLES;
 const minted: string[] = [];
 const delegated = {
-  roles: { approver: [R['Privileged Role Administrator'], R['Exchange Administrator'], R['Cloud Application Administrator']], requester: [R['Application Administrator']] },
+  roles: { approver: ALL_NEEDED_ROLES, requester: [R['Application Administrator']] },
   minted,
   // The bot's clock is skipped a day ahead below (a secret's reveal deadline); its sign-ins must still look fresh.
   ssoExpiresInSec: 48 * 3600,
@@ -45,9 +46,6 @@ const delegated = {
 let sim: Simulator;
 let t: TestBot;
 let reg: Registration;
-
-const isWrite = (r: ReturnType<Simulator['requests']>[number]) =>
-  (r.family === 'graph' && ['POST', 'PATCH', 'DELETE'].includes(r.method) && !r.path.startsWith('/_sim')) || (r.family === 'exchange' && !!r.cmdlet && !/^(Get|Test)-/.test(r.cmdlet));
 
 beforeAll(async () => {
   sim = await startTestSimulator();

@@ -5,18 +5,17 @@
  * approver's sign-in again (Continue), and the sign-in of the original approval is long gone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTRA_ROLES } from '../../src/core/roles';
 import type { Simulator } from '../../src/sim';
 import { HOUR, approve, bodyOf, cardOf, click, greet, hasGraphMailSend, hasVerb, latestRequest, personalId, progressCardIn, say, setUpRegistration, startTestBot, startTestSimulator, textOf, waitForCard, type TestBot } from '../bot-lifecycle/helpers';
+import { ALL_NEEDED_ROLES } from './helpers';
 
-const R = ENTRA_ROLES;
 let sim: Simulator;
 let t: TestBot;
 
 beforeAll(async () => {
   sim = await startTestSimulator();
   // The bot's clock is skipped two hours ahead below; its sign-ins must still look fresh to it.
-  t = await startTestBot({ sim, delegated: { roles: { approver: [R['Privileged Role Administrator'], R['Exchange Administrator'], R['Cloud Application Administrator']] }, ssoExpiresInSec: 4 * 3600 } });
+  t = await startTestBot({ sim, delegated: { roles: { approver: ALL_NEEDED_ROLES }, ssoExpiresInSec: 4 * 3600 } });
   await greet(t, t.personas.approver);
 });
 afterAll(async () => {
