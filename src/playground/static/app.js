@@ -182,7 +182,13 @@ function setNotice(persona, messageId, kind, text) {
   else delete notices[messageId];
 }
 
-async function invoke(persona, messageId, action, trigger) {
+/** Teams gives an action without an `id` one per click; a sign-in re-send must carry the same one. */
+function actionId() {
+  return typeof window.crypto?.randomUUID === 'function' ? window.crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+async function invoke(persona, messageId, clicked, trigger) {
+  const action = { ...clicked, id: clicked.id ?? actionId() };
   const pending = (state.pending[persona] ??= new Set());
   if (trigger === 'manual') setNotice(persona, messageId, null, null);
   pending.add(messageId);
