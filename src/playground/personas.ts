@@ -62,8 +62,7 @@ export function simulatorPersonas(users: readonly DirectoryUser[], tenantId: str
     if (!user) throw new Error(`The simulated tenant has no user ${upn} to play the ${key} persona (was the seed changed?)`);
     // The tenant's own record wins (roles changed since with addUser); the seed otherwise.
     const directoryRoles = roleNames(user.directoryRoles ?? SIMULATOR_PERSONA_ROLES[key]);
-    const role = directoryRoles.length ? `${ROLES[key]} · ${directoryRoles.join(', ')}` : ROLES[key];
-    return { key, role, directoryRoles, aadObjectId: user.id.toLowerCase(), mri: mriFor(user.id), name: user.displayName, upn: user.userPrincipalName, tenantId };
+    return { key, role: ROLES[key], directoryRoles, aadObjectId: user.id.toLowerCase(), mri: mriFor(user.id), name: user.displayName, upn: user.userPrincipalName, tenantId };
   });
 }
 

@@ -302,7 +302,7 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
         bot,
         team: { id: team.id, name: team.name },
         channels: team.channels.map((c) => ({ key: c.key, id: c.id, name: c.name })),
-        personas: options.personas.map((p) => ({ key: p.key, name: p.name, upn: p.upn, role: p.role, mri: p.mri, aadObjectId: p.aadObjectId })),
+        personas: options.personas.map((p) => ({ key: p.key, name: p.name, upn: p.upn, role: p.role, directoryRoles: p.directoryRoles ?? [], mri: p.mri, aadObjectId: p.aadObjectId })),
         tenant: { id: options.tenantId, simulated: !!sim, domain: sim?.domain ?? null },
       });
     }

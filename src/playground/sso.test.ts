@@ -118,6 +118,16 @@ describe('playground: Teams SSO for Universal Actions', () => {
     return { first, again, token: token as string };
   }
 
+  it('tells the page each persona’s Entra roles (what delegated mode decides with)', async () => {
+    const boot = await (await fetch(`${pg.url}/api/bootstrap`)).json();
+    const roles = Object.fromEntries(boot.personas.map((p: { key: string; directoryRoles: string[] }) => [p.key, p.directoryRoles]));
+    expect(roles).toEqual({
+      requester: ['Global Reader'],
+      approver: ['Privileged Role Administrator', 'Exchange Administrator', 'Cloud Application Administrator'],
+      nonAdmin: [],
+    });
+  });
+
   it('mints the person’s Teams SSO token for the bot’s app: aud api://botid-<bot app>, the web client, their oid/upn', async () => {
     const res = await post('/api/sso-token', { persona: 'approver' });
     expect(res.status).toBe(200);

@@ -401,7 +401,9 @@ function renderPersonas() {
           role: 'tab',
           'aria-selected': p.key === state.persona ? 'true' : 'false',
           'data-testid': `persona-${p.key}`,
-          title: `${p.name} <${p.upn}>`,
+          // The Entra roles matter only in delegated mode (the bot acts with the clicker's own rights).
+          title: `${p.name} <${p.upn}>${p.directoryRoles?.length ? `\nEntra roles: ${p.directoryRoles.join(', ')}` : ''}`,
+          'data-directory-roles': (p.directoryRoles ?? []).join(', '),
           onclick: () => switchPersona(p.key),
         },
         avatar(p.name, false),
