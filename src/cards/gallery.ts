@@ -343,6 +343,11 @@ export function cardGallery(names: Partial<GalleryNames> = {}): GalleryEntry[] {
     { name: 'secret (hidden)', card: secretHiddenCard({ ...secretFacts, revealedAt: '2026-03-02T14:20:00Z', revealedBy: { name: 'Alice Admin' }, registrationId: 'reg_1' }), forbidRefresh: true },
     { name: 'secret (expired)', card: secretExpiredCard({ ...secretFacts, expiredAt: '2026-03-03T14:05:00Z', registrationId: 'reg_1' }), forbidRefresh: true },
     {
+      name: 'secret (expired, credential left: delegated mode)',
+      card: secretExpiredCard({ ...secretFacts, expiredAt: '2026-03-03T14:05:00Z', registrationId: 'reg_1', credentialLeft: { keyId: '8e5f1c2a-0000-4000-8000-00000000cafe' } }),
+      forbidRefresh: true,
+    },
+    {
       name: 'audit entry',
       card: auditEntryCard({
         seq: 42,

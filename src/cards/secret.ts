@@ -75,16 +75,20 @@ export function secretHiddenCard(model: SecretHiddenModel): AdaptiveCardJson {
 }
 
 export function secretExpiredCard(model: SecretExpiredModel): AdaptiveCardJson {
+  const left = model.credentialLeft;
   const body: CardElement[] = [
     ...heading(`Opter email: ${escapeMarkdown(model.appDisplayName)}`, `Request ${model.requestId}`),
     factSet(facts(model, false)),
     banner(
       'The secret was never revealed and has expired',
       'attention',
-      `It was removed from the app ${formatUtc(model.expiredAt)}. Ask for a new secret (type “new secret for ${escapeMarkdown(model.appDisplayName)}”).`,
+      left
+        ? `The bot deleted its copy ${formatUtc(model.expiredAt)}, so nobody can read it. Its unused credential (key ${left.keyId}) is still on the app: the bot removes nothing without a sign-in, so remove it with yours (Application Administrator, Cloud Application Administrator or Global Administrator). Ask for a new secret when you need one.`
+        : `It was removed from the app ${formatUtc(model.expiredAt)}. Ask for a new secret (type “new secret for ${escapeMarkdown(model.appDisplayName)}”).`,
     ),
   ];
-  return adaptiveCard(body, newSecretAction(model.registrationId));
+  const actions = newSecretAction(model.registrationId);
+  return adaptiveCard(body, left ? [execute('remove-credential', 'Remove it from the app', { requestId: model.requestId }, { style: 'destructive' }), ...actions] : actions);
 }
 
 function facts(model: SecretFacts, withExpiry = true): Array<[string, string]> {

@@ -324,6 +324,11 @@ export interface SecretHiddenModel extends SecretFacts {
 export interface SecretExpiredModel extends SecretFacts {
   expiredAt: IsoTime;
   registrationId?: string;
+  /**
+   * Delegated mode, the credential is still on the app (the bot removes nothing unattended): its key id, and the card
+   * offers "Remove it from the app", done with the clicker's own sign-in.
+   */
+  credentialLeft?: { keyId: string };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ export const VERBS = {
   adopt: 'adopt',
   /** Rotation card: the requester says Opter uses the new secret, so the old ones can be removed now. */
   opterUpdated: 'opter-updated',
+  /** Expired secret card (delegated mode): remove the never revealed credential from the app with one's own sign-in. */
+  removeCredential: 'remove-credential',
 } as const;
 
 export type Verb = (typeof VERBS)[keyof typeof VERBS];
@@ -63,6 +65,7 @@ export const VERB_DATA_KEYS = {
   repair: ['registrationId'],
   adopt: ['registrationId'],
   'opter-updated': ['requestId'],
+  'remove-credential': ['requestId'],
 } as const satisfies Record<Verb, readonly ActionDataKey[]>;
 
 export type ActionData<V extends Verb> = { [K in (typeof VERB_DATA_KEYS)[V][number]]: string };

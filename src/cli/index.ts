@@ -466,6 +466,9 @@ async function withRuntime(
     retry: retryPolicyFromEnv(env),
     // The registry's workflows: each action runs the one it names.
     workflows: workflowsOf(),
+    // Delegated mode: the CLI holds no one's sign-in, so its jobs read and stop before their first write (the
+    // approver continues them in Teams); the standing identity it signs in with only reads (docs/delegated-mode.md).
+    writes: /^delegated$/i.test(env.PROVISIONING_AUTH?.trim() ?? '') ? 'delegated' : 'standing',
   });
   const actor = cliActor(tenant);
   // A job the bot made for a request (resumed here) stays in that request's thread.

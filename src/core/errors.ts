@@ -142,7 +142,7 @@ export const ERROR_CATALOGUE = {
   E_APPROVER_NEEDED: {
     category: 'unfinished',
     title: 'The next change needs the approver’s sign-in',
-    action: 'The approver presses Continue on the progress card; nothing is done twice. {detail}',
+    action: 'An approver presses Continue on the approval card: their own sign-in makes the next change, and nothing is done twice. {detail}',
     actionIn: {
       cli: 'This bot changes the tenant only with the approver’s own sign-in: the approver continues the job in Teams. {detail}',
       'cli-job': 'This bot changes the tenant only with the approver’s own sign-in: the approver continues the job in Teams. {detail}',

@@ -102,6 +102,17 @@ export interface CardAction {
   id?: string;
 }
 
+/**
+ * What a Teams client adds to an `adaptiveCard/action` invoke it re-sends after the bot answered a loginRequest:
+ * the tokenExchangeResource id, the connection name and the user's SSO token (docs/simulator.md, "Teams SSO in
+ * the playground").
+ */
+export interface InvokeAuthentication {
+  id: string;
+  connectionName: string;
+  token: string;
+}
+
 /** An `adaptiveCard/action` invoke: a button click (`manual`) or a card refresh (`automatic`). */
 export function cardInvoke(
   e: Envelope,
@@ -111,6 +122,7 @@ export function cardInvoke(
   action: CardAction,
   trigger: 'manual' | 'automatic',
   channel?: { team: WorldTeam; channel: WorldChannel },
+  authentication?: InvokeAuthentication,
 ): Activity {
   const conv =
     conversation.kind === 'channel'
@@ -121,7 +133,7 @@ export function cardInvoke(
     type: 'invoke',
     name: 'adaptiveCard/action',
     replyToId,
-    value: { action: { type: 'Action.Execute', id: action.id ?? randomUUID(), verb: action.verb, data: action.data }, trigger },
+    value: { action: { type: 'Action.Execute', id: action.id ?? randomUUID(), verb: action.verb, data: action.data }, trigger, ...(authentication ? { authentication } : {}) },
     entities: [CLIENT_INFO],
   };
 }

@@ -2,6 +2,8 @@
  * The three people the playground lets you be. In simulator mode they are real users of the simulated tenant (their
  * Entra object ids are what ADMINS / APPROVERS hold), so the bot's roster and directory look-ups agree with Teams.
  */
+import { DIRECTORY_ROLES } from '../sim/catalog';
+import { SEEDED_USER_ROLES } from '../sim/tenant';
 import { mriFor, type WorldUser } from './world';
 
 export type PersonaKey = 'requester' | 'approver' | 'nonAdmin';
@@ -10,6 +12,8 @@ export interface Persona extends WorldUser {
   key: PersonaKey;
   /** What the page says about the persona's rights. */
   role: string;
+  /** Entra directory role names the persona holds in the simulated tenant (empty or absent for a real tenant: unknown). */
+  directoryRoles?: string[];
 }
 
 export const PERSONA_KEYS: readonly PersonaKey[] = ['requester', 'approver', 'nonAdmin'];
@@ -27,10 +31,27 @@ const ROLES: Record<PersonaKey, string> = {
   nonAdmin: 'Not an admin',
 };
 
+/**
+ * The Entra roles each simulator persona holds — seeded in every simulated tenant (src/sim/tenant.ts), so that in
+ * delegated mode (PROVISIONING_AUTH=delegated) the approver's own tokens can set up a registration and the requester's
+ * cannot (docs/simulator.md, "Seeded identities"). In app mode the bot never looks at them.
+ */
+export const SIMULATOR_PERSONA_ROLES: Record<PersonaKey, readonly string[]> = {
+  requester: SEEDED_USER_ROLES[SIMULATOR_PERSONA_ALIASES.requester] ?? [],
+  approver: SEEDED_USER_ROLES[SIMULATOR_PERSONA_ALIASES.approver] ?? [],
+  nonAdmin: SEEDED_USER_ROLES[SIMULATOR_PERSONA_ALIASES.nonAdmin] ?? [],
+};
+
+function roleNames(templateIds: readonly string[]): string[] {
+  return templateIds.map((id) => Object.entries(DIRECTORY_ROLES).find(([, v]) => v === id)?.[0] ?? id);
+}
+
 export interface DirectoryUser {
   id: string;
   userPrincipalName: string;
   displayName: string;
+  /** Directory role template ids, as the simulator snapshot lists them. */
+  directoryRoles?: string[];
 }
 
 /** Personas from the simulated tenant's users. Throws naming the missing user if the seed was changed. */
@@ -39,7 +60,9 @@ export function simulatorPersonas(users: readonly DirectoryUser[], tenantId: str
     const upn = `${SIMULATOR_PERSONA_ALIASES[key]}@${domain}`.toLowerCase();
     const user = users.find((u) => u.userPrincipalName.toLowerCase() === upn);
     if (!user) throw new Error(`The simulated tenant has no user ${upn} to play the ${key} persona (was the seed changed?)`);
-    return { key, role: ROLES[key], aadObjectId: user.id.toLowerCase(), mri: mriFor(user.id), name: user.displayName, upn: user.userPrincipalName, tenantId };
+    // The tenant's own record wins (roles changed since with addUser); the seed otherwise.
+    const directoryRoles = roleNames(user.directoryRoles ?? SIMULATOR_PERSONA_ROLES[key]);
+    return { key, role: ROLES[key], directoryRoles, aadObjectId: user.id.toLowerCase(), mri: mriFor(user.id), name: user.displayName, upn: user.userPrincipalName, tenantId };
   });
 }
 
@@ -55,6 +78,7 @@ export function configuredPersonas(admins: readonly string[], approvers: readonl
   const make = (key: PersonaKey, aadObjectId: string, name: string): Persona => ({
     key,
     role: ROLES[key],
+    directoryRoles: [],
     aadObjectId,
     mri: mriFor(aadObjectId),
     name,

@@ -253,6 +253,12 @@ export function banner(p: {
     lines.push(`  4. Switch back to ${requester!.name}: the progress card fills in; then press "Reveal secret" (it works once).`);
     lines.push('  5. Watch the tenant panel on the right and the #Audit channel; try "add sender" next.');
     lines.push(`  ${nonAdmin!.name} is not an admin: the bot refuses their requests and approvals.`);
+    if (p.config.provisioningAuth === 'delegated') {
+      lines.push('');
+      lines.push('Delegated mode (PROVISIONING_AUTH=delegated): the bot itself can only read the tenant. Approve signs the approver in');
+      lines.push(`  (Teams single sign-on) and their own rights make every change; ${requester!.name} holds only Global Reader, so the`);
+      lines.push('  bot refuses their approval of a request before anything is written.');
+    }
   } else if (sim && p.config.mode === 'local') {
     lines.push('');
     lines.push('Microsoft 365 Agents Playground (its .m365agentsplayground.yml matches this tenant; see docs/playground.md):');

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Simulator } from '../sim';
-import { botAddedToPersonalChat, botAddedToTeam, cardInvoke, channelMention, personalMessage, postToBot, type Envelope } from './activities';
+import { botAddedToPersonalChat, botAddedToTeam, cardInvoke, channelMention, personalMessage, postToBot, type Envelope, type InvokeAuthentication } from './activities';
 import { PERSONA_KEYS, type Persona, type PersonaKey } from './personas';
 import { playgroundBot, playgroundTeam } from './team';
 import { baselineOf, tenantPanel, type Baseline } from './tenant-view';
@@ -43,6 +43,11 @@ export interface StartPlaygroundOptions {
   logger?: PlaygroundLogger;
   /** How often the tenant panel is re-read while a page is open (default 1000 ms). */
   tenantPollMs?: number;
+  /**
+   * The bot's SSO app id (the Teams app's webApplicationInfo.id): whose `api://botid-<id>` the page's SSO tokens are
+   * for when the bot's loginRequest names no uri. Default: the simulator's seeded bot app.
+   */
+  ssoAppId?: string;
 }
 
 export interface Playground {
@@ -198,6 +203,27 @@ function knobsOf(sim: Simulator): FaultKnobs {
   return { latencyMs: f.latencyMs, replicationDelayMs: f.replicationDelayMs, throttleShare: f.throttle?.share ?? 0 };
 }
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_TOKEN_CHARS = 16 * 1024;
+
+/** Which app a tokenExchangeResource uri names: `api://botid-<id>` (Teams SSO's Application ID URI) or the bare id. */
+function ssoAudience(uri: string): { botAppId: string; audience: 'uri' | 'id' } {
+  const m = /^api:\/\/botid-([0-9a-f-]{36})$/i.exec(uri);
+  if (m && GUID.test(m[1]!)) return { botAppId: m[1]!.toLowerCase(), audience: 'uri' };
+  if (GUID.test(uri)) return { botAppId: uri.toLowerCase(), audience: 'id' };
+  throw new HttpError(400, 'uri must be api://botid-<app id> or the app id');
+}
+
+/** `authentication` of a re-sent invoke, checked for shape only: the bot judges the token. */
+function authenticationOf(v: unknown): InvokeAuthentication | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isRecord(v) || typeof v.id !== 'string' || typeof v.token !== 'string' || !v.token || v.token.length > MAX_TOKEN_CHARS) {
+    throw new HttpError(400, 'authentication must be { id, connectionName, token }');
+  }
+  if (v.connectionName !== undefined && typeof v.connectionName !== 'string') throw new HttpError(400, 'authentication.connectionName must be a string');
+  return { id: v.id, connectionName: typeof v.connectionName === 'string' ? v.connectionName : '', token: v.token };
+}
+
 function numberIn(v: unknown, name: string, min: number, max: number): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) throw new HttpError(400, `${name} must be a number from ${min} to ${max}`);
@@ -276,7 +302,7 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
         bot,
         team: { id: team.id, name: team.name },
         channels: team.channels.map((c) => ({ key: c.key, id: c.id, name: c.name })),
-        personas: options.personas.map((p) => ({ key: p.key, name: p.name, upn: p.upn, role: p.role, mri: p.mri, aadObjectId: p.aadObjectId })),
+        personas: options.personas.map((p) => ({ key: p.key, name: p.name, upn: p.upn, role: p.role, directoryRoles: p.directoryRoles ?? [], mri: p.mri, aadObjectId: p.aadObjectId })),
         tenant: { id: options.tenantId, simulated: !!sim, domain: sim?.domain ?? null },
       });
     }
@@ -309,7 +335,7 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
       return send(res, 200, { id: message.id, delivered: !!activity });
     }
     if (path === '/api/invoke' && method === 'POST') {
-      if (!isRecord(body) || !isRecord(body.action)) throw new HttpError(400, 'body must be { persona, messageId, action, trigger }');
+      if (!isRecord(body) || !isRecord(body.action)) throw new HttpError(400, 'body must be { persona, messageId, action, trigger, authentication? }');
       const persona = personaOf(body.persona);
       const message = typeof body.messageId === 'string' ? world.message(body.messageId) : undefined;
       if (!message || message.deleted || !world.canSee(persona, message.baseConversationId)) throw new HttpError(404, 'no such message');
@@ -317,6 +343,7 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
       if (typeof verb !== 'string' || !verb) throw new HttpError(400, 'action.verb is required');
       const data = isRecord(body.action.data) ? body.action.data : {};
       const trigger = body.trigger === 'automatic' ? 'automatic' : 'manual';
+      const authentication = authenticationOf(body.authentication);
       const conv = world.conversation(message.baseConversationId)!;
       const channel = conv.kind === 'channel' ? team.channels.find((c) => c.id === conv.id) : undefined;
       const activity = cardInvoke(
@@ -327,6 +354,7 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
         { verb, data, id: typeof body.action.id === 'string' ? body.action.id : undefined },
         trigger,
         channel ? { team, channel } : undefined,
+        authentication,
       );
       let answer;
       try {
@@ -337,6 +365,24 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
       // The version the response belongs to: a card returned here replaces the card only while the message is
       // not edited again (an edit applies to everyone, as in Teams).
       return send(res, 200, { status: answer.status, body: answer.body, ms: answer.ms, version: world.message(message.id)?.version ?? message.version });
+    }
+    if (path === '/api/sso-token' && method === 'POST') {
+      // What a Teams client gets silently for the signed-in person when a bot asks for sign-in (loginRequest): a
+      // token for the bot's app, minted here by the simulated tenant. Never logged; the page holds it only for the
+      // one re-sent invoke.
+      if (!isRecord(body)) throw new HttpError(400, 'body must be { persona, uri? }');
+      const persona = personaOf(body.persona);
+      if (!sim) throw new HttpError(409, 'Teams SSO tokens exist only on the simulated tenant; this playground cannot sign anyone in to a real one');
+      if (body.uri !== undefined && typeof body.uri !== 'string') throw new HttpError(400, 'uri must be a string');
+      const uri = typeof body.uri === 'string' && body.uri ? body.uri : `api://botid-${options.ssoAppId ?? sim.botApp.clientId}`;
+      const { botAppId, audience } = ssoAudience(uri);
+      let token: string;
+      try {
+        token = sim.teamsSsoToken(persona.aadObjectId, { botAppId, audience, client: 'web' });
+      } catch (err) {
+        throw new HttpError(404, err instanceof Error ? err.message : String(err));
+      }
+      return send(res, 200, { token });
     }
     if (path === '/api/tenant' && method === 'GET') {
       if (!sim || !baseline) return send(res, 200, { simulated: false, tenantId: options.tenantId });

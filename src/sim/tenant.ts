@@ -328,7 +328,7 @@ function sidFor(tenantId: string, rid: number): string {
 const SEED_CREATED = '2024-01-15T08:00:00Z';
 export const READ_ONLY_APP_NAME = 'Opter read-only (simulator)';
 export const BOT_APP_NAME = 'Opter bot (simulator)';
-/** Graph application roles of the read-only standing identity (docs/DELEGATED contract: reads only). */
+/** Graph application roles of the read-only standing identity (docs/simulator.md, "Seeded identities"). */
 export const READ_ONLY_GRAPH_ROLES = ['Application.Read.All', 'Policy.Read.All'] as const;
 
 /** A seeded identity's client secret: only its salted hash is kept, so each start issues the value anew. */

@@ -170,6 +170,18 @@ describe('opter-mail CLI', () => {
     expect(existsSync(join(dir, 'secret.key'))).toBe(false);
   });
 
+  it('in delegated mode, as the read-only identity, reads and stops before the first write: exit 4, nothing created', async () => {
+    const dir = newDataDir();
+    const env = { ...envFor(dir), PROVISIONING_AUTH: 'delegated', AZURE_CLIENT_ID: sim.readOnly.clientId, AZURE_CLIENT_SECRET: sim.readOnly.clientSecret };
+    const r = await runCli(['provision', '--app-name', 'Cli Delegated', '--sender', sim.mailboxes.info, '--json'], dir, undefined, 60_000, env);
+    expect(r.code).toBe(4);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; action: string } };
+    expect(doc.ok).toBe(false);
+    expect(doc.error.code).toBe('E_APPROVER_NEEDED');
+    expect(doc.error.action).toMatch(/approver’s own sign-in/);
+    expect(sim.snapshot().applications.filter((a) => a.displayName === 'Cli Delegated')).toEqual([]);
+  });
+
   it('refuses bad input with exit 2 before any call is made', async () => {
     const dir = newDataDir();
     sim.clearRequests();

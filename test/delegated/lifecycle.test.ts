@@ -32,20 +32,20 @@ import {
   type Registration,
   type TestBot,
 } from '../bot-lifecycle/helpers';
+import { ALL_NEEDED_ROLES, isWrite } from './helpers';
 
 const R = ENTRA_ROLES;
 const minted: string[] = [];
 const delegated = {
-  roles: { approver: [R['Privileged Role Administrator'], R['Exchange Administrator'], R['Cloud Application Administrator']], requester: [R['Application Administrator']] },
+  roles: { approver: ALL_NEEDED_ROLES, requester: [R['Application Administrator']] },
   minted,
+  // The bot's clock is skipped a day ahead below (a secret's reveal deadline); its sign-ins must still look fresh.
+  ssoExpiresInSec: 48 * 3600,
 };
 
 let sim: Simulator;
 let t: TestBot;
 let reg: Registration;
-
-const isWrite = (r: ReturnType<Simulator['requests']>[number]) =>
-  (r.family === 'graph' && ['POST', 'PATCH', 'DELETE'].includes(r.method) && !r.path.startsWith('/_sim')) || (r.family === 'exchange' && !!r.cmdlet && !/^(Get|Test)-/.test(r.cmdlet));
 
 beforeAll(async () => {
   sim = await startTestSimulator();
@@ -117,6 +117,32 @@ describe('delegated mode: day two with the admins’ own sign-ins', () => {
     } finally {
       sim.addUser({ userPrincipalName: requester.upn, id: requester.aadObjectId, roles: delegated.roles.requester });
     }
+  });
+
+  it('an unrevealed secret expires: the bot deletes its copy but removes nothing by itself; "Remove it from the app" does, with the clicker’s sign-in', async () => {
+    const { requester } = t.personas;
+    await say(t, 'new secret for Opter Day Two', (c) => textOf(c).includes('Sent for approval'));
+    const request = t.bot.store.requests.list({ kind: 'rotate-secret' }).find((r) => r.status === 'pending')!;
+    await approve(t, request.id);
+    await progressCardIn(t, personalId(t, requester), request.id, /Finished and verified/);
+    const secretMsg = await secretCardIn(t, personalId(t, requester), request.id);
+    const keyId = t.bot.store.secrets.get(request.id)!.keyId;
+    sim.clearRequests();
+    t.clock.advance(25 * 3_600_000);
+    await t.bot.tick();
+    await t.bot.idle();
+    expect(t.bot.store.secrets.get(request.id)!.state).toBe('expired');
+    expect(sim.requests().filter(isWrite)).toEqual([]);
+    expect(credentialsOf(sim, reg.appId).map((c) => c.keyId)).toContain(keyId);
+    const expired = await waitForCard(t, personalId(t, requester), (c, m) => m.id === secretMsg.id && hasVerb(c, 'remove-credential'));
+    expect(textOf(cardOf(expired))).toContain(`Its unused credential (key ${keyId}) is still on the app`);
+    expect(t.bot.store.audit.listForRequest(request.id).map((e) => e.action)).toContain('secret.credential-removal-needs-sign-in');
+
+    const removed = bodyOf(await click(t, requester, expired, 'remove-credential', {}, { data: { requestId: request.id } }));
+    expect(textOf(removed.value)).toMatch(/It was removed from the app/);
+    expect(credentialsOf(sim, reg.appId).map((c) => c.keyId)).not.toContain(keyId);
+    expect(sim.requests().filter(isWrite).map((r) => [r.token, r.principal])).toEqual([['user', requester.upn]]);
+    expect(t.bot.store.secrets.get(request.id)!.credentialRemovedAt).not.toBeNull();
   });
 
   it('keeps no token at rest: not in the database files, journal, audit, log or anything sent to Teams', async () => {

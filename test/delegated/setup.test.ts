@@ -8,19 +8,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENTRA_ROLES } from '../../src/core/roles';
 import type { Simulator } from '../../src/sim';
-import { approvalCopy, bodyOf, cardOf, click, errorCodeOf, formInputs, greet, openForm, dataOf, personalId, progressCardIn, secretCardIn, startTestBot, startTestSimulator, textOf, type TestBot } from '../bot/helpers';
+import { bodyOf, cardOf, click, errorCodeOf, greet, personalId, progressCardIn, secretCardIn, startTestBot, startTestSimulator, textOf, type TestBot } from '../bot/helpers';
+import { ALL_NEEDED_ROLES, isWrite, requestSetup } from './helpers';
 
 const ROLES = ENTRA_ROLES;
-const ALL_NEEDED = [ROLES['Privileged Role Administrator'], ROLES['Exchange Administrator'], ROLES['Cloud Application Administrator']];
+const ALL_NEEDED = ALL_NEEDED_ROLES;
 
 let sim: Simulator;
 let t: TestBot;
 
-/** Calls that change the tenant, as the simulator logged them. */
-function writesIn(log: ReturnType<Simulator['requests']>) {
-  return log.filter((r) => (r.family === 'graph' && ['POST', 'PATCH', 'DELETE'].includes(r.method)) || (r.family === 'exchange' && r.cmdlet && !/^(Get|Test)-/.test(r.cmdlet)));
-}
-const readsIn = (log: ReturnType<Simulator['requests']>) => log.filter((r) => r.token && !writesIn([r]).length);
+const writesIn = (log: ReturnType<Simulator['requests']>) => log.filter(isWrite);
+const readsIn = (log: ReturnType<Simulator['requests']>) => log.filter((r) => r.token && !isWrite(r));
 
 beforeAll(async () => {
   sim = await startTestSimulator();
@@ -34,18 +32,11 @@ afterAll(async () => {
 });
 beforeEach(() => sim.clearRequests());
 
-async function requestSetup(appName: string): Promise<{ requestId: string }> {
-  const form = await openForm(t);
-  const requestId = String(dataOf(cardOf(form), 'submit-request').requestId);
-  bodyOf(await click(t, t.personas.requester, form, 'submit-request', formInputs({ appName, senders: [sim.mailboxes.info] })));
-  return { requestId };
-}
 
 describe('delegated mode: the approver’s own sign-in does every write', () => {
   it('a full setup: login request, On-Behalf-Of, every write with the approver’s user token, reads with the read-only identity', async () => {
     const { requester, approver } = t.personas;
-    const { requestId } = await requestSetup('Opter Delegated');
-    const copy = await approvalCopy(t, requestId, personalId(t, approver));
+    const { requestId, copy } = await requestSetup(t, sim, 'Opter Delegated');
     expect(textOf(cardOf(copy))).toMatch(/Privileged Role Administrator/);
 
     const before = sim.requests().length;
@@ -80,8 +71,7 @@ describe('delegated mode: the approver’s own sign-in does every write', () => 
     // The approver loses Exchange Administrator (e.g. a PIM activation ran out).
     sim.addUser({ userPrincipalName: approver.upn, id: approver.aadObjectId, roles: [ROLES['Cloud Application Administrator'], ROLES['Privileged Role Administrator']] });
     try {
-      const { requestId } = await requestSetup('Opter Unroled');
-      const copy = await approvalCopy(t, requestId, personalId(t, approver));
+      const { requestId, copy } = await requestSetup(t, sim, 'Opter Unroled');
       const before = sim.requests().length;
       const res = await click(t, approver, copy, 'approve');
       expect(errorCodeOf(res)).toBe('E_APPROVER_ROLES');
@@ -94,5 +84,16 @@ describe('delegated mode: the approver’s own sign-in does every write', () => 
     } finally {
       sim.addUser({ userPrincipalName: approver.upn, id: approver.aadObjectId, roles: ALL_NEEDED });
     }
+  });
+
+  it('the standing identity the bot keeps can write nothing: the tenant refuses it', async () => {
+    const standing = t.bot.tenant.adapters;
+    expect(t.bot.tenant.conn.clientId).toBe(sim.readOnly.clientId);
+    const app = (await standing.directory.findApplicationsByDisplayName('Opter Delegated'))[0]!;
+    expect(app).toBeDefined(); // it reads
+    await expect(standing.directory.addPassword(app.id, { displayName: 'stolen', endDateTime: new Date(Date.now() + 86_400_000).toISOString() })).rejects.toMatchObject({ code: 'E_GRAPH_PERMISSION' });
+    await expect(standing.directory.upsertApplicationByUniqueName('stolen-app', { displayName: 'Stolen', signInAudience: 'AzureADMyOrg' })).rejects.toMatchObject({ code: 'E_GRAPH_PERMISSION' });
+    await expect(standing.exchange.newDistributionGroup({ name: 'Stolen Group', alias: 'stolen-group', members: [] })).rejects.toMatchObject({ code: 'E_EXCHANGE_PERMISSION' });
+    expect(sim.snapshot().applications.find((a) => a.displayName === 'Stolen')).toBeUndefined();
   });
 });

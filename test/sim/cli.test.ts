@@ -64,6 +64,19 @@ test('npm run sim (src/sim/cli.ts) persists under DATA_DIR, prints paste-ready e
     expect(state.tenantId).toBe(env.AZURE_TENANT_ID);
     expect(readFileSync(join(dataDir, 'sim-tenant.json'), 'utf8')).not.toContain(env.AZURE_CLIENT_SECRET!);
 
+    // The commented delegated-mode lines name the seeded read-only identity and bot app, and their secrets work.
+    const delegated = Object.fromEntries(
+      out
+        .split('\n')
+        .filter((l) => /^# [A-Z_]+=/.test(l))
+        .map((l) => [l.slice(2, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    expect(delegated).toMatchObject({ PROVISIONING_AUTH: 'delegated', AZURE_CLIENT_ID: info.body.readOnlyClientId, SSO_CLIENT_ID: info.body.botAppClientId });
+    for (const [id, secret] of [[delegated.AZURE_CLIENT_ID!, delegated.AZURE_CLIENT_SECRET!], [delegated.SSO_CLIENT_ID!, delegated.SSO_CLIENT_SECRET!]]) {
+      const r = await fetchWithCa(`${env.AUTHORITY_HOST}/${env.AZURE_TENANT_ID}/oauth2/v2.0/token`, ca, { grant_type: 'client_credentials', client_id: id, client_secret: secret, scope: `${env.GRAPH_ENDPOINT}/.default` });
+      expect(r.status).toBe(200);
+    }
+
     const exitCode = await new Promise<number | null>((resolve) => {
       child.removeAllListeners('exit');
       child.on('exit', (code) => resolve(code));

@@ -133,7 +133,7 @@ describe('sim.readOnly: the read-only standing identity', () => {
       expect([r.status, r.unreadable], cmdlet).toEqual([403, true]);
     }
     const after = sim.snapshot();
-    expect([after.groups, after.accessPolicies, after.exoServicePrincipals, after.roleAssignments]).toEqual([before.groups, before.accessPolicies, before.exoServicePrincipals, before.roleAssignments]);
+    expect([after.groups, after.accessPolicies, after.exchangeServicePrincipals, after.roleAssignments]).toEqual([before.groups, before.accessPolicies, before.exchangeServicePrincipals, before.roleAssignments]);
   });
 });
 

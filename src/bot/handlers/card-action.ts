@@ -12,7 +12,7 @@
  */
 import { readActionData, type ActionData, type Verb } from '../../cards';
 import { OpterError } from '../../core/errors';
-import { checkIsRequester, checkMayContinue, checkMayRequest, type Actor } from '../../requests/rules';
+import { checkIsRequester, checkMayRequest, type Actor } from '../../requests/rules';
 import type { CardRole, RequestRecord, Store } from '../../store';
 import type { TurnPort } from '../turn-port';
 import type { BotServices, Draft } from '../types';
@@ -31,7 +31,7 @@ type RequestVerb = { [V in Verb]: ActionData<V> extends { requestId: string } ? 
  * - `decider`: any signed-in user — whether they may decide is the store's decision (approvals.ts);
  * - `anyone`: also nobody signed in (a view that changes nothing).
  */
-export type CardAccess = 'requester' | 'draft-owner' | 'admin' | 'decider' | 'continuer' | 'anyone';
+export type CardAccess = 'requester' | 'draft-owner' | 'admin' | 'decider' | 'anyone';
 
 interface NeedsBase<V extends Verb> {
   verb: V;
@@ -42,7 +42,7 @@ interface NeedsBase<V extends Verb> {
 }
 
 export type CardActionNeeds =
-  | (NeedsBase<RequestVerb> & { card: readonly CardRole[]; subject: 'request'; access: 'requester' | 'decider' | 'continuer' | 'anyone' })
+  | (NeedsBase<RequestVerb> & { card: readonly CardRole[]; subject: 'request'; access: 'requester' | 'decider' | 'anyone' })
   | (NeedsBase<RequestVerb> & { card: readonly CardRole[]; subject: 'draft'; draftKind?: Draft['kind']; access: 'draft-owner' })
   /** Not bound to a recorded card (registration buttons name a registration, read again from the tenant). */
   | (NeedsBase<Verb> & { card: null; subject: 'none'; access: 'admin' | 'anyone' });
@@ -107,9 +107,6 @@ function accessRefusal(access: CardAccess, actor: Actor | null, subject: { reque
     case 'requester':
       if (!subject || !('request' in subject)) throw new Error('guardCardAction: requester access needs the request');
       return actor ? checkIsRequester(actor, subject.request, roles) : new OpterError('E_NOT_REQUESTER');
-    case 'continuer':
-      if (!subject || !('request' in subject)) throw new Error('guardCardAction: continuer access needs the request');
-      return actor ? checkMayContinue(actor, subject.request, roles) : new OpterError('E_NOT_APPROVER');
     case 'draft-owner':
       if (!subject || !('draft' in subject)) throw new Error('guardCardAction: draft-owner access needs the draft');
       return checkDraftOwner(actor, subject.draft, roles);

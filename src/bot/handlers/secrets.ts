@@ -32,6 +32,7 @@ import { cardResult, refusal, type InvokeResult } from '../invoke-result';
 import { describeError } from '../describe-error';
 import { cardMessage, type ConversationRef, type TurnPort } from '../turn-port';
 import { guardCardAction } from './card-action';
+import { checkIsRequester } from '../../requests/rules';
 import type { BotServices, OutboxPayload, ProvisionPayload, RequestResult } from '../types';
 import { SYSTEM_ACTOR } from '../types';
 
@@ -132,7 +133,10 @@ export function secretBaseCard(services: BotServices, request: RequestRecord): A
   if (meta?.state === 'revealed' && meta.revealedAt) {
     return secretHiddenCard({ ...facts, revealedAt: meta.revealedAt, revealedBy: { name: meta.revealedBy?.name ?? request.requester.name ?? 'the requester' }, registrationId });
   }
-  if (meta?.state === 'expired' && meta.expiredAt) return secretExpiredCard({ ...facts, expiredAt: meta.expiredAt, registrationId });
+  if (meta?.state === 'expired' && meta.expiredAt) {
+    const credentialLeft = services.delegation && !meta.credentialRemovedAt ? { keyId: meta.keyId } : undefined;
+    return secretExpiredCard({ ...facts, expiredAt: meta.expiredAt, registrationId, ...(credentialLeft ? { credentialLeft } : {}) });
+  }
   return secretReadyCard({ ...facts, requester: { name: request.requester.name ?? 'the requester' }, revealDeadline: meta?.expiresAt ?? request.updatedAt });
 }
 
@@ -260,6 +264,39 @@ export async function handleHide(services: BotServices, turn: TurnPort): Promise
   // The requester is done copying: now the message may change for every device.
   await replaceForEveryone(services, turn, card);
   return cardResult(card);
+}
+
+/**
+ * Delegated mode, the expired secret card's "Remove it from the app": the requester or an approver removes the never
+ * revealed credential with their own sign-in (the host checked it, their roles, and holds their access for this
+ * click). Removing a credential that is already gone is a success.
+ */
+export async function handleRemoveCredential(services: BotServices, turn: TurnPort): Promise<InvokeResult> {
+  const { store, clock } = services;
+  const allowed = guardCardAction(turn, services, { verb: 'remove-credential', card: ['secret'], subject: 'request', access: 'anyone' });
+  if (allowed.error) return { error: allowed.error };
+  const { request, actor } = allowed;
+  if (!actor || (checkIsRequester(actor, request, services.roles) && !services.roles.approvers.has(actor.aadObjectId))) return refusal('E_NOT_REQUESTER');
+  const meta = store.secrets.get(request.id);
+  if (!meta || meta.state !== 'expired') return refusal('E_INPUT_INVALID', 'only the credential of a secret that expired unrevealed is removed here.');
+  if (meta.credentialRemovedAt) return cardResult(secretBaseCard(services, request));
+  const access = services.delegation?.peek(request.id);
+  if (!access) return refusal('E_SIGN_IN_REFUSED', 'No sign-in came with the click.');
+  await access.directory.removePassword(meta.appObjectId, meta.keyId);
+  store.transaction(() => {
+    if (!store.secrets.markCredentialRemoved(request.id, clock.now())) return;
+    appendAudit(store, {
+      actor: userActor(actor),
+      action: 'secret.credential-removed',
+      requestId: request.id,
+      result: 'success',
+      objects: { appId: meta.appId, keyId: meta.keyId },
+      detail: `The expired, never revealed credential was removed from the app registration with ${actor.name ?? actor.aadObjectId}’s own sign-in.`,
+    });
+    enqueueSecretSync(services, request.id, 'credential-removed');
+  });
+  services.poke();
+  return cardResult(secretBaseCard(services, store.requests.get(request.id)!));
 }
 
 /** Expiry sweep: purge unrevealed secrets that are due, then remove every expired credential not removed yet. */

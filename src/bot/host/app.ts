@@ -24,7 +24,7 @@ import { gateWrite, isWriteVerb } from './delegated-gate';
 import { refusal, type InvokeResult } from '../invoke-result';
 import { describeError } from '../describe-error';
 import type { ProvisioningRunner } from '../background/runner';
-import { handleHide, handleReveal } from '../handlers/secrets';
+import { handleHide, handleRemoveCredential, handleReveal } from '../handlers/secrets';
 import { handleActionCommand, handleRegistrationAction } from '../handlers/lifecycle-requests';
 import { handleResume } from '../handlers/resume';
 import { handleOpterUpdated } from '../handlers/rotation';
@@ -210,6 +210,7 @@ export function createApplication(services: BotServices, deps: AppDeps): Applica
     onAction(verb, (turn) => handleRegistrationAction(services, turn, verb));
   }
   onAction(VERBS.opterUpdated, (turn) => handleOpterUpdated(services, turn, deps.runner));
+  onAction(VERBS.removeCredential, (turn) => handleRemoveCredential(services, turn));
 
   // Any other adaptiveCard/action (unknown verb, Action.Submit shapes): an error body instead of botbuilder's 501.
   app.addRoute(

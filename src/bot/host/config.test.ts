@@ -218,3 +218,25 @@ describe('isLoopbackHost', () => {
     expect(['0.0.0.0', '::', '127.0.0.2', '10.0.0.1', 'example.com'].map(isLoopbackHost)).toEqual([false, false, false, false, false]);
   });
 });
+
+describe('PROVISIONING_AUTH', () => {
+  const real = { ...base, BOT_ID: BOT, BOT_PASSWORD: 'pw', AZURE_CLIENT_ID: '9a1b2c3d-0000-4000-8000-0000000000aa', AZURE_CLIENT_SECRET: 'x' };
+  it('is app by default, with no SSO app', () => {
+    expect(readBotConfig(base)).toMatchObject({ provisioningAuth: 'app', sso: null });
+  });
+  it('delegated: the SSO app defaults to the bot and its password; a connection name is optional', () => {
+    const c = readBotConfig({ ...real, PROVISIONING_AUTH: 'delegated', SSO_CONNECTION_NAME: 'opter-sso' });
+    expect(c).toMatchObject({ provisioningAuth: 'delegated', sso: { clientId: BOT.toLowerCase(), clientSecret: 'pw', certificatePath: null, connectionName: 'opter-sso' } });
+    expect(describeBotConfig(c)).toContain(`writes with the approver's own sign-in (delegated, SSO app ${BOT.toLowerCase()}, connection opter-sso)`);
+    expect(describeBotConfig(c)).not.toContain('pw');
+    const own = readBotConfig({ ...real, PROVISIONING_AUTH: 'Delegated', SSO_CLIENT_ID: ADMIN_A, SSO_CERTIFICATE_PATH: '/etc/opter/sso.pem' });
+    expect(own.sso).toEqual({ clientId: ADMIN_A.toLowerCase(), clientSecret: null, certificatePath: '/etc/opter/sso.pem', connectionName: null });
+  });
+  it('names what is missing or wrong', () => {
+    expect(problemsOf({ ...base, PROVISIONING_AUTH: 'user' })).toEqual(['PROVISIONING_AUTH must be "app" or "delegated"; got "user"']);
+    expect(problemsOf({ ...base, PROVISIONING_AUTH: 'delegated', AZURE_CLIENT_ID: '9a1b2c3d-0000-4000-8000-0000000000aa', ALLOW_LOCAL_MODE_ON_REAL_TENANT: '1' }).join('\n')).toMatch(/needs the bot's Entra app: set SSO_CLIENT_ID/);
+    expect(problemsOf({ ...real, PROVISIONING_AUTH: 'delegated', SSO_CLIENT_ID: 'not-a-guid' }).join('\n')).toMatch(/SSO_CLIENT_ID must be/);
+    // The embedded simulator brings its own SSO app.
+    expect(readBotConfig({ ...base, PROVISIONING_AUTH: 'delegated' })).toMatchObject({ provisioningAuth: 'delegated', sso: null });
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * Delegated mode's gate in front of every click that leads to a tenant write (docs/delegated-mode.md):
- * Approve, Retry/Continue on a job, and "Opter updated" (which removes the old secrets). It runs before the
+ * Approve, Retry/Continue on a job, "Opter updated" (which removes the old secrets) and "Remove it from the app" (a
+ * never revealed credential). It runs before the
  * click's own handler. Clicks the handler would refuse anyway (not an approver, own request, already decided…)
  * pass through untouched, so nobody is asked to sign in for nothing. Otherwise the click needs the clicker's
  * Teams SSO token (sso.ts); its roles (`wids`) must cover what the action writes (src/core/roles.ts) — checked
@@ -23,6 +24,8 @@ export const WRITE_VERBS = {
   approve: (actor: Actor, request: RequestRecord, s: BotServices) => checkMayDecide(actor, request, s.roles, s.clock.now()),
   resume: (actor: Actor, request: RequestRecord, s: BotServices) => checkMayContinue(actor, request, s.roles),
   'opter-updated': (actor: Actor, request: RequestRecord, s: BotServices) => checkIsRequester(actor, request, s.roles),
+  /** The requester or an approver removes a never revealed credential (it takes access away, never gives it). */
+  'remove-credential': (actor: Actor, request: RequestRecord, s: BotServices) => (s.roles.approvers.has(actor.aadObjectId) ? null : checkIsRequester(actor, request, s.roles)),
 } as const;
 export type WriteVerb = keyof typeof WRITE_VERBS;
 
@@ -30,9 +33,9 @@ export function isWriteVerb(verb: string): verb is WriteVerb {
   return Object.hasOwn(WRITE_VERBS, verb);
 }
 
-/** What the click writes: its request's action's needs; "Opter updated" runs the retirement of the old secrets. */
+/** What the click writes: its request's action's needs; "Opter updated" and "Remove it" remove secrets. */
 function needsOf(verb: WriteVerb, request: RequestRecord): readonly RoleNeed[] {
-  return roleNeedsFor(verb === 'opter-updated' ? 'retire-secrets' : request.kind);
+  return roleNeedsFor(verb === 'opter-updated' || verb === 'remove-credential' ? 'retire-secrets' : request.kind);
 }
 
 /** An invoke body to answer instead of running the handler, or null: go on (the approver's access is held). */

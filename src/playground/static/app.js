@@ -5,7 +5,9 @@
 //    message is edited (an edit applies to everyone);
 //  - a card with `refresh` fires an automatic invoke for each listed person (userIds = MRIs) when they look at it,
 //    again after an edit, and again when their view is older than a minute;
-//  - channel posts reach the bot only when they @mention it.
+//  - channel posts reach the bot only when they @mention it;
+//  - when the bot answers an invoke with a loginRequest (Universal Actions SSO), it fetches the person's Teams SSO
+//    token silently and re-sends the same invoke with `value.authentication`, as Teams does.
 import { renderMarkdown } from './markdown.js';
 import { teamsHostConfig } from './host-config.js';
 
@@ -18,6 +20,8 @@ AC.AdaptiveCard.onProcessMarkdown = (text, result) => {
 
 const CARD_TYPE = 'application/vnd.microsoft.card.adaptive';
 const MESSAGE_TYPE = 'application/vnd.microsoft.activity.message';
+const LOGIN_REQUEST_TYPE = 'application/vnd.microsoft.activity.loginRequest';
+const PRECONDITION_FAILED_TYPE = 'application/vnd.microsoft.error.preconditionFailed';
 const REFRESH_AFTER_MS = 60_000;
 const MAX_AUTO_REFRESH_MEMBERS = 60;
 const SUGGESTED_COMMANDS = ['set up Opter email', 'add sender', 'help'];
@@ -178,7 +182,13 @@ function setNotice(persona, messageId, kind, text) {
   else delete notices[messageId];
 }
 
-async function invoke(persona, messageId, action, trigger) {
+/** Teams gives an action without an `id` one per click; a sign-in re-send must carry the same one. */
+function actionId() {
+  return typeof window.crypto?.randomUUID === 'function' ? window.crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+async function invoke(persona, messageId, clicked, trigger) {
+  const action = { ...clicked, id: clicked.id ?? actionId() };
   const pending = (state.pending[persona] ??= new Set());
   if (trigger === 'manual') setNotice(persona, messageId, null, null);
   pending.add(messageId);
@@ -186,6 +196,8 @@ async function invoke(persona, messageId, action, trigger) {
   let result;
   try {
     result = await postJson('/api/invoke', { persona, messageId, action, trigger });
+    const login = loginRequestOf(result);
+    if (login) result = await signInAndResend(persona, messageId, action, trigger, login);
   } catch (err) {
     result = { status: 0, error: err.message };
   } finally {
@@ -193,6 +205,40 @@ async function invoke(persona, messageId, action, trigger) {
   }
   applyInvokeResult(persona, messageId, result, trigger);
   await refreshViews();
+}
+
+/**
+ * The bot's "sign in first" answer to an invoke: `{statusCode: 401, type: loginRequest, value: {connectionName?,
+ * tokenExchangeResource: {id, uri}}}` (Universal Actions SSO; docs/simulator.md, "Teams SSO in the playground").
+ */
+function loginRequestOf(r) {
+  const body = r && r.body && typeof r.body === 'object' ? r.body : null;
+  if (!body || body.statusCode !== 401 || body.type !== LOGIN_REQUEST_TYPE) return null;
+  const v = body.value && typeof body.value === 'object' ? body.value : {};
+  const resource = v.tokenExchangeResource && typeof v.tokenExchangeResource === 'object' ? v.tokenExchangeResource : null;
+  return {
+    id: resource && typeof resource.id === 'string' ? resource.id : null,
+    uri: resource && typeof resource.uri === 'string' ? resource.uri : undefined,
+    connectionName: typeof v.connectionName === 'string' ? v.connectionName : '',
+  };
+}
+
+/**
+ * Teams' silent SSO: get the person's token for the bot's app, re-send the SAME invoke carrying it once. The token
+ * lives only in this call (never logged, shown or stored); a second loginRequest is a failed sign-in, not a loop.
+ */
+async function signInAndResend(persona, messageId, action, trigger, login) {
+  if (!login.id) return { status: 200, error: 'the bot asked for sign-in without a tokenExchangeResource, so Teams cannot sign you in silently' };
+  let token;
+  try {
+    ({ token } = await postJson('/api/sso-token', { persona, uri: login.uri }));
+  } catch (err) {
+    return { status: 0, error: `Teams could not sign you in silently (${err.message})` };
+  }
+  // Nothing keeps a reference to the token once this returns: not the state, the DOM or a notice.
+  const again = await postJson('/api/invoke', { persona, messageId, action, trigger, authentication: { id: login.id, connectionName: login.connectionName, token } });
+  if (loginRequestOf(again)) return { status: 200, error: 'the bot asked for sign-in again after Teams sent your token' };
+  return again;
 }
 
 /** What a Teams client does with an invoke response (docs/teams-facts.md §2.3). */
@@ -210,6 +256,12 @@ function applyInvokeResult(persona, messageId, r, trigger) {
   }
   if (body?.type === MESSAGE_TYPE) {
     if (trigger === 'manual') setNotice(persona, messageId, slow ? 'warn' : 'info', `${String(body.value ?? '')}${slow}`);
+    return;
+  }
+  if (body?.type === PRECONDITION_FAILED_TYPE) {
+    // The bot could not use the SSO token (e.g. the On-Behalf-Of exchange failed): its message says why.
+    const v = body.value && typeof body.value === 'object' ? body.value : {};
+    if (trigger === 'manual') setNotice(persona, messageId, 'error', v.message ? String(v.message) : `Sign-in failed (${body.statusCode ?? 412}).`);
     return;
   }
   if (body && typeof body.statusCode === 'number' && body.statusCode >= 400) {
@@ -349,7 +401,9 @@ function renderPersonas() {
           role: 'tab',
           'aria-selected': p.key === state.persona ? 'true' : 'false',
           'data-testid': `persona-${p.key}`,
-          title: `${p.name} <${p.upn}>`,
+          // The Entra roles matter only in delegated mode (the bot acts with the clicker's own rights).
+          title: `${p.name} <${p.upn}>${p.directoryRoles?.length ? `\nEntra roles: ${p.directoryRoles.join(', ')}` : ''}`,
+          'data-directory-roles': (p.directoryRoles ?? []).join(', '),
           onclick: () => switchPersona(p.key),
         },
         avatar(p.name, false),
