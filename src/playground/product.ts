@@ -191,6 +191,8 @@ export async function startProduct(options: StartProductOptions = {}): Promise<P
         port: playgroundPort,
         stateFile: join(dataDir, 'playground-chats.json'),
         logger,
+        // The app the bot redeems sign-ins for (delegated mode): a configured one, else the simulated tenant's bot app.
+        ...(bot.config.sso ? { ssoAppId: bot.config.sso.clientId } : {}),
       });
       cleanups.push(() => playground!.close());
     }

@@ -74,6 +74,8 @@ describe('appPackage/manifest.json', () => {
     expect(rawManifest).toContain('"botId": "${{BOT_ID}}"');
     expect(manifest.id).toBe(SAMPLE_VALUES.TEAMS_APP_ID);
     expect(manifest.bots[0].botId).toBe(SAMPLE_VALUES.BOT_ID);
+    // Teams single sign-on for the bot (delegated mode): the bot's own app and its Application ID URI.
+    expect(manifest.webApplicationInfo).toEqual({ id: SAMPLE_VALUES.BOT_ID, resource: `api://botid-${SAMPLE_VALUES.BOT_ID}` });
     expect(manifest.name.short).toBe('Opter Mail (test)');
   });
 
@@ -208,7 +210,7 @@ describe('placeholders and environment files', () => {
   const BOT_VARIABLES = [
     'BOT_ID', 'BOT_TYPE', 'BOT_TENANT_ID', 'ADMINS', 'APPROVERS', 'AZURE_TENANT_ID', 'ALLOWED_TENANT_IDS', 'AZURE_CLIENT_ID',
     'AUTHORITY_HOST', 'GRAPH_ENDPOINT', 'EXCHANGE_ENDPOINT', 'DATA_DIR', 'AUDIT_CHANNEL_ID', 'APPROVALS_CHANNEL_ID',
-    'APPROVAL_TTL_HOURS', 'SECRET_REVEAL_TTL_HOURS', 'PORT',
+    'APPROVAL_TTL_HOURS', 'SECRET_REVEAL_TTL_HOURS', 'PORT', 'PROVISIONING_AUTH', 'SSO_CONNECTION_NAME',
   ];
   const SECRET_VARIABLES = ['SECRET_BOT_PASSWORD', 'SECRET_AZURE_CLIENT_SECRET', 'SECRET_ENCRYPTION_KEY'];
 
