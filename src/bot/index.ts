@@ -15,7 +15,7 @@ import { systemClock, type Clock, type JournalPort } from '../core/ports';
 import { ProvisioningEngine } from '../provisioning';
 import { retryPolicyFromEnv, type RetryPolicy } from '../provisioning';
 import { roleConfig } from '../requests/rules';
-import { openTenant, type TenantRuntime } from '../runtime/tenant';
+import { openTenant, standingWriteRights, type TenantRuntime } from '../runtime/tenant';
 import type { Simulator } from '../sim';
 import { openStore, resolveEncryptionKey, type Store } from '../store';
 import { createApplication } from './host/app';
@@ -258,6 +258,14 @@ export async function startBot(options: StartBotOptions = {}): Promise<BotHandle
   const released = store.outbox.releaseOtherLeases(clock.now());
   if (released) log.info(`${released} Teams deliveries interrupted by the previous process are due again`);
   runner.resumeAll();
+  if (config.provisioningAuth === 'delegated') {
+    // Not awaited: a slow sign-in must not hold the start; the warning lands in the log a moment later.
+    void standingWriteRights(tenant).then((rights) => {
+      if (rights.length) {
+        log.warn(`PROVISIONING_AUTH=delegated, but the standing identity (${tenant.conn.clientId ?? 'managed identity'}) still holds ${rights.join(', ')}: whoever gets it can still change the tenant. Remove them (docs/delegated-mode.md); it needs only Application.Read.All, Policy.Read.All, Exchange.ManageAsApp and Global Reader.`);
+      }
+    });
+  }
   // Retire jobs are not a request's own job, so resumeAll does not see them; the sweep resumes them (journal only).
   sweepRetirements(services, runner);
   worker.start();

@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     `  Read-only identity ${sim.readOnly.clientId} (Application.Read.All, Policy.Read.All, Exchange.ManageAsApp,`,
     '  Global Reader) and the bot SSO app',
     `  ${sim.botApp.clientId} (api://botid-${sim.botApp.clientId}, admin consent for Application.ReadWrite.All,`,
-    '  AppRoleAssignment.ReadWrite.All, Application.Read.All, Policy.Read.All, Exchange.Manage) serve delegated mode;',
+    '  AppRoleAssignment.ReadWrite.All, Application.Read.All, Exchange.Manage) serve delegated mode;',
     `  ${sim.mailboxes.outside} approves there (Privileged Role Administrator, Exchange Administrator, Cloud Application`,
     `  Administrator), ${sim.mailboxes.admin} is Global Reader. Their secrets are new on every start too.`,
     '',

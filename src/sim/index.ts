@@ -155,7 +155,7 @@ export interface Simulator {
   readOnly: { clientId: string; clientSecret: string };
   /**
    * The bot's own Entra app for Teams SSO + On-Behalf-Of: identifierUris api://botid-<clientId>, admin consent for
-   * Graph Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All, Application.Read.All, Policy.Read.All and
+   * Graph Application.ReadWrite.All, AppRoleAssignment.ReadWrite.All, Application.Read.All and
    * Exchange.Manage. Stable id per tenant; a new secret each start.
    */
   botApp: { clientId: string; clientSecret: string };

@@ -278,7 +278,7 @@ export const SEEDED_USER_ROLES: Readonly<Record<string, readonly string[]>> = {
 
 /** The delegated permissions admin-consented for the seeded bot app (an oauth2PermissionGrant per resource). */
 export const BOT_APP_CONSENTS: ReadonlyArray<{ resource: 'graph' | 'exchange'; scopes: readonly string[] }> = [
-  { resource: 'graph', scopes: ['Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'Policy.Read.All'] },
+  { resource: 'graph', scopes: ['Application.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All', 'Application.Read.All'] },
   { resource: 'exchange', scopes: [EXCHANGE_MANAGE_SCOPE] },
 ];
 

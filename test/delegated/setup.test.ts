@@ -89,6 +89,8 @@ describe('delegated mode: the approver’s own sign-in does every write', () => 
   it('the standing identity the bot keeps can write nothing: the tenant refuses it', async () => {
     const standing = t.bot.tenant.adapters;
     expect(t.bot.tenant.conn.clientId).toBe(sim.readOnly.clientId);
+    // Start-up found no write right on it to warn about.
+    expect(t.logLines.filter((l) => /still holds/.test(l))).toEqual([]);
     const app = (await standing.directory.findApplicationsByDisplayName('Opter Delegated'))[0]!;
     expect(app).toBeDefined(); // it reads
     await expect(standing.directory.addPassword(app.id, { displayName: 'stolen', endDateTime: new Date(Date.now() + 86_400_000).toISOString() })).rejects.toMatchObject({ code: 'E_GRAPH_PERMISSION' });

@@ -157,7 +157,7 @@ describe('sim.botApp: the bot’s SSO + On-Behalf-Of app', () => {
     const app = sim.snapshot().applications.find((a) => a.appId === sim.botApp.clientId)!;
     expect(app.identifierUris).toEqual([`api://botid-${sim.botApp.clientId}`]);
     const graph = decodeJwt((await obo(at('vd')).getToken(`${sim.graphEndpoint}/.default`)).token);
-    expect(String(graph.scp).split(' ').sort()).toEqual(['AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.All', 'Policy.Read.All']);
+    expect(String(graph.scp).split(' ').sort()).toEqual(['AppRoleAssignment.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.All']);
     expect(graph).toMatchObject({ appid: sim.botApp.clientId, idtyp: 'user', upn: at('vd') });
     expect((graph.wids as string[]).sort()).toEqual(
       [DIRECTORY_ROLES['Privileged Role Administrator'], DIRECTORY_ROLES['Exchange Administrator'], DIRECTORY_ROLES['Cloud Application Administrator']].sort(),
