@@ -5,7 +5,8 @@
  * refused — with the roles named — before anything is written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startProduct, type Product } from '../../src/playground/product';
 import { approverView, asPersona, botMessageWith, FLOW_TIMEOUT_MS, launchBrowser, openChannel, openChat, openPage, pin, productDataDir, screenshot, type } from './browser';
@@ -91,5 +92,17 @@ describe('npm start in delegated mode: the approver’s own sign-in makes every 
     await screenshot(page, 'delegated-02-refused-roles');
     expect(await approval.getByText(/Approved by/).count()).toBe(0);
     expect(sim.requests().filter((r) => r.family === 'exchange' && r.cmdlet && !/^(Get|Test)-/.test(r.cmdlet))).toEqual([]);
+  });
+
+  it('keeps no sign-in at rest: no token in any file of DATA_DIR (store, chat history, simulated tenant) nor in the page', async () => {
+    product.playground!.world.flush();
+    const jwt = /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+/;
+    const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.length).toBeGreaterThan(2);
+    for (const f of files) {
+      const path = join(f.parentPath, f.name);
+      expect(jwt.test(readFileSync(path).toString('latin1')), path).toBe(false);
+    }
+    expect(jwt.test(await page.content())).toBe(false);
   });
 });

@@ -42,6 +42,8 @@ describe('delegated mode: a sign-in that ends mid-job', () => {
     expect(job.lastError?.code).toBe('E_APPROVER_NEEDED');
     const waiting = await waitForCard(t, personalId(t, approver), (c, m) => m.id === copy.id && hasVerb(c, 'resume'));
     expect(textOf(cardOf(waiting))).toMatch(/Needs an approver’s sign-in to continue/);
+    // …and a new message tells the approver (an edited card notifies nobody).
+    await waitForCard(t, personalId(t, approver), (c, m) => m.id !== copy.id && textOf(c).includes(`Request ${requestId} for Opter Expiry stopped before its next change`));
     // The sweep does not run it again by itself.
     await t.bot.tick();
     await t.bot.idle();

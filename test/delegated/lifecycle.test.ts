@@ -145,6 +145,26 @@ describe('delegated mode: day two with the admins’ own sign-ins', () => {
     expect(t.bot.store.secrets.get(request.id)!.credentialRemovedAt).not.toBeNull();
   });
 
+  it('a test email and removing a sender run with the approver’s token too', async () => {
+    const { requester, approver } = t.personas;
+    sim.clearRequests();
+    await say(t, `test email to me from ${sim.mailboxes.info}`, (c) => textOf(c).includes('Sent for approval'));
+    const test = latestRequest(t, 'test-email');
+    await approve(t, test.id);
+    await progressCardIn(t, personalId(t, requester), test.id, /Finished and verified/);
+    await say(t, `remove sender ${sim.mailboxes.faktura} from Opter Day Two`, (c) => textOf(c).includes('Sent for approval'));
+    const remove = latestRequest(t, 'remove-sender');
+    await approve(t, remove.id);
+    await progressCardIn(t, personalId(t, requester), remove.id, /Finished and verified/);
+    // The test email's send goes out as the app itself (its temporary secret), the one write that is not a tenant change.
+    const writes = sim.requests().filter((r) => isWrite(r) && !r.path.endsWith('/sendMail'));
+    // The temporary secret in and out, the member out; all the approver's.
+    expect(writes.filter((w) => w.path.endsWith('/addPassword'))).toHaveLength(1);
+    expect(writes.filter((w) => w.path.endsWith('/removePassword'))).toHaveLength(1);
+    expect(writes.map((w) => w.cmdlet)).toContain('Remove-DistributionGroupMember');
+    expect(writes.filter((w) => w.token !== 'user' || w.principal !== approver.upn)).toEqual([]);
+  });
+
   it('keeps no token at rest: not in the database files, journal, audit, log or anything sent to Teams', async () => {
     expect(minted.length).toBeGreaterThanOrEqual(4);
     // Any JWT (SSO, On-Behalf-Of access token) starts with the base64url of '{"' — and none may be anywhere.

@@ -17,7 +17,7 @@ import { registry as defaultRegistry, type Registry } from '../../actions/regist
 import { requestResultOf } from '../../actions/results';
 import type { AnyAction } from '../../actions/types';
 import type { RequestRecord } from '../../store';
-import { enqueueApprovalSync, type AnyPayload } from '../handlers/approvals';
+import { askApproversToContinue, type AnyPayload } from '../handlers/approvals';
 import { waitsForApprover } from '../../provisioning';
 import { appendAudit, progressAuditor } from '../handlers/audit';
 import { Coalescer } from './coalesce';
@@ -374,7 +374,7 @@ export class ProvisioningRunner {
         // The approval card's copies offer Continue from now on (their state reads the request's lastError).
         const lastError = outcome.job.lastError!;
         store.requests.setStatus(request.id, 'provisioning', { from: 'provisioning', lastError: { code: lastError.code, message: lastError.message } });
-        enqueueApprovalSync(this.services, request.id, `needs-approver:${outcome.job.updatedAt}`);
+        askApproversToContinue(this.services, request, outcome.job.updatedAt);
       }
       if (store.kv.markOnce(`request-waiting:${outcome.job.id}:${resumeAfter ?? ''}`)) {
         appendAudit(store, {

@@ -174,6 +174,25 @@ export function enqueueApprovalSync(services: BotServices, requestId: string, re
   services.store.outbox.enqueue({ kind: 'approval-sync', target: { requestId }, payload, dedupeKey: `approval-sync:${requestId}:${reason}` });
 }
 
+/**
+ * Delegated mode: the request's job waits for an approver's sign-in. Its approval copies offer Continue (synced), and
+ * each conversation that holds one gets a new message saying so — an edited card notifies nobody in Teams.
+ */
+export function askApproversToContinue(services: BotServices, request: RequestRecord, occasion: string): void {
+  enqueueApprovalSync(services, request.id, `needs-approver:${occasion}`);
+  const what = request.appName ? ` for ${request.appName}` : '';
+  for (const copy of services.store.cards.listCards<ConversationRef>(request.id, 'approval')) {
+    const payload: OutboxPayload = {
+      kind: 'announce',
+      reference: copy.reference,
+      title: 'Needs an approver’s sign-in to continue',
+      text: `Request ${request.id}${what} stopped before its next change: this bot changes the tenant only with an approver’s own sign-in. Press **Continue** on its approval card; nothing is done twice.`,
+      tone: 'warning',
+    };
+    services.store.outbox.enqueue({ kind: 'announce', target: { requestId: request.id }, payload, dedupeKey: `needs-approver:${request.id}:${copy.id}:${occasion}` });
+  }
+}
+
 /** Re-renders every recorded copy from the store (outbox delivery; idempotent). */
 export async function syncApprovalCopies(services: BotServices, requestId: string): Promise<void> {
   const request = services.store.requests.get(requestId);

@@ -7,7 +7,7 @@
  */
 import { checkIsRequester, checkMayContinue } from '../../requests/rules';
 import { appendAudit, userActor } from './audit';
-import { enqueueApprovalSync } from './approvals';
+import { askApproversToContinue, enqueueApprovalSync } from './approvals';
 import { refusal, type InvokeResult } from '../invoke-result';
 import type { ProvisioningRunner } from '../background/runner';
 import type { TurnPort } from '../turn-port';
@@ -67,7 +67,7 @@ function resumeDelegated(services: BotServices, turn: TurnPort, runner: Provisio
       const lastError = { code: 'E_APPROVER_NEEDED', message: 'The requester asked to retry; only an approver’s own sign-in makes the changes.' };
       if (!store.requests.setStatus(requestId, 'provisioning', { from: 'failed', lastError }).changed) return;
       appendAudit(store, { actor: userActor(actor), action: 'request.retried', requestId, result: 'info', objects: request.jobId ? { jobId: request.jobId } : {}, detail: `${request.lastError ? `After ${request.lastError.code}. ` : ''}Waits for an approver’s Continue.` });
-      enqueueApprovalSync(services, requestId, `retry-asked:${request.updatedAt}`);
+      askApproversToContinue(services, request, `retry-asked:${request.updatedAt}`);
     });
     services.poke();
     return { message: handedOver };
