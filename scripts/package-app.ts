@@ -372,7 +372,12 @@ export function placeholdersIn(text: string): string[] {
  * Replaces every `${{NAME}}` with its value, JSON-escaped (the manifest is JSON). Refuses unset placeholders, empty
  * required ones, and any SECRET_ variable: the package is uploaded to Teams and must never carry a secret.
  */
-export function substitutePlaceholders(text: string, values: Record<string, string | undefined>): string {
+/** Placeholders that default to another one when empty: the SSO app is the bot's own unless told otherwise. */
+const DEFAULTS_TO: Record<string, string> = { SSO_CLIENT_ID: 'BOT_ID' };
+
+export function substitutePlaceholders(text: string, given: Record<string, string | undefined>): string {
+  const values = { ...given };
+  for (const [name, from] of Object.entries(DEFAULTS_TO)) if (!values[name]?.trim()) values[name] = values[from];
   const problems: string[] = [];
   for (const name of placeholdersIn(text)) {
     if (name.startsWith('SECRET_')) problems.push(`${name} is a secret and must not be put into the app package`);

@@ -69,13 +69,16 @@ describe('appPackage/manifest.json', () => {
   });
 
   it('uses Teams Toolkit placeholders for the ids and the publisher details, and nothing secret', () => {
-    expect(placeholdersIn(rawManifest).sort()).toEqual(['APP_DEVELOPER_NAME', 'APP_NAME_SUFFIX', 'APP_PRIVACY_URL', 'APP_TERMS_URL', 'APP_WEBSITE_URL', 'BOT_ID', 'TEAMS_APP_ID']);
+    expect(placeholdersIn(rawManifest).sort()).toEqual(['APP_DEVELOPER_NAME', 'APP_NAME_SUFFIX', 'APP_PRIVACY_URL', 'APP_TERMS_URL', 'APP_WEBSITE_URL', 'BOT_ID', 'SSO_CLIENT_ID', 'TEAMS_APP_ID']);
     expect(rawManifest).toContain('"id": "${{TEAMS_APP_ID}}"');
     expect(rawManifest).toContain('"botId": "${{BOT_ID}}"');
     expect(manifest.id).toBe(SAMPLE_VALUES.TEAMS_APP_ID);
     expect(manifest.bots[0].botId).toBe(SAMPLE_VALUES.BOT_ID);
-    // Teams single sign-on for the bot (delegated mode): the bot's own app and its Application ID URI.
+    // Teams single sign-on for the bot (delegated mode): the bot's own app and its Application ID URI, unless an SSO
+    // app of its own is named.
     expect(manifest.webApplicationInfo).toEqual({ id: SAMPLE_VALUES.BOT_ID, resource: `api://botid-${SAMPLE_VALUES.BOT_ID}` });
+    const own = '0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9';
+    expect(JSON.parse(substitutePlaceholders(rawManifest, { ...SAMPLE_VALUES, SSO_CLIENT_ID: own })).webApplicationInfo).toEqual({ id: own, resource: `api://botid-${own}` });
     expect(manifest.name.short).toBe('Opter Mail (test)');
   });
 
