@@ -2,29 +2,19 @@
  * Teams SSO in the playground (docs/simulator.md, "Teams SSO in the playground"): `POST /api/sso-token` mints the
  * clicking person's Teams SSO token on the simulated tenant, and `/api/invoke` re-sends an invoke with
  * `value.authentication`. Driven here exactly as the page (static/app.js) drives it, against a small bot that answers
- * the Universal Actions loginRequest and exchanges the token On-Behalf-Of with the seeded bot app.
+ * the Universal Actions loginRequest and exchanges the token On-Behalf-Of with the seeded bot app
+ * (test/harness/sso-bot.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OnBehalfOfCredential } from '@azure/identity';
-import { CardFactory, MessageFactory } from 'botbuilder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBotConfig } from '../bot/host/config';
-import { startBotServer, type BotServer } from '../bot/host/server';
+import type { BotServer } from '../bot/host/server';
+import { LOGIN_REQUEST, PRECONDITION_FAILED, startSsoBot, type SeenInvoke } from '../../test/harness/sso-bot';
 import { DEFAULT_TEST_TLS_DIR, TEAMS_CLIENT_IDS, startSimulator, type Simulator } from '../sim';
 import { configuredPersonas, simulatorPersonas, type Persona } from './personas';
 import { startPlayground, type Playground, type PersonaView } from './server';
 
-const LOGIN_REQUEST = 'application/vnd.microsoft.activity.loginRequest';
-const PRECONDITION_FAILED = 'application/vnd.microsoft.error.preconditionFailed';
-
-interface SeenInvoke {
-  from: string;
-  action: { id: string; verb: string; data: Record<string, unknown> };
-  trigger: string;
-  authentication?: { id: string; connectionName: string; token: string };
-}
 
 const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 
@@ -35,51 +25,18 @@ describe('playground: Teams SSO for Universal Actions', () => {
   let personas: Persona[];
   const dataDir = mkdtempSync(join(tmpdir(), 'pg-sso-'));
   const logs: string[] = [];
-  const invokes: SeenInvoke[] = [];
+  let invokes: SeenInvoke[] = [];
 
   beforeAll(async () => {
     sim = await startSimulator({ tlsDir: DEFAULT_TEST_TLS_DIR });
     personas = simulatorPersonas(sim.snapshot().users, sim.tenantId, sim.domain);
-    const ids = personas.map((p) => p.aadObjectId).join(',');
-    bot = await startBotServer({
-      config: readBotConfig({ AZURE_TENANT_ID: sim.tenantId, ADMINS: ids, PORT: '0' }),
-      logger: { info: () => {}, warn: () => {}, error: () => {} },
-      onTurn: async (ctx) => {
-        const a = ctx.activity;
-        if (a.type === 'message') {
-          await ctx.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard({ type: 'AdaptiveCard', version: '1.5', body: [], actions: [{ type: 'Action.Execute', verb: 'approve', title: 'Approve' }] })));
-          return;
-        }
-        if (a.type !== 'invoke') return;
-        const value = a.value as Omit<SeenInvoke, 'from'>;
-        invokes.push({ from: a.from.aadObjectId!, ...value });
-        const answer = (body: Record<string, unknown>) => ctx.sendActivity({ type: 'invokeResponse', value: { status: 200, body } });
-        if (!value.authentication?.token) {
-          const uri = (value.action.data.uri as string | undefined) ?? `api://botid-${sim.botApp.clientId}`;
-          await answer({
-            statusCode: 401,
-            type: LOGIN_REQUEST,
-            value: { text: 'Sign in to approve', connectionName: 'opter-sso', tokenExchangeResource: { id: 'ter-1', uri }, buttons: [{ type: 'signin', title: 'Sign in', value: 'https://example.invalid' }] },
-          });
-          return;
-        }
-        // What the real bot does next: exchange the SSO token On-Behalf-Of, or answer 412 when that fails.
-        const options = {
-          tenantId: sim.tenantId,
-          clientId: sim.botApp.clientId,
-          clientSecret: sim.botApp.clientSecret,
-          userAssertionToken: value.authentication.token,
-          authorityHost: sim.authorityHost,
-          disableInstanceDiscovery: true,
-        };
-        try {
-          const t = await new OnBehalfOfCredential(options).getToken(`${sim.graphEndpoint}/.default`);
-          await answer({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: `signed in as ${String(claims(t.token).upn)}` });
-        } catch {
-          await answer({ statusCode: 412, type: PRECONDITION_FAILED, value: { code: '412', message: 'Could not sign you in to Microsoft 365.' } });
-        }
-      },
+    const started = await startSsoBot(sim, {
+      admins: personas.map((p) => p.aadObjectId),
+      connectionName: 'opter-sso',
+      card: { text: 'Approve', actions: [{ type: 'Action.Execute', verb: 'approve', title: 'Approve' }] },
     });
+    bot = started.bot;
+    invokes = started.invokes;
     const logger = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(m) };
     pg = await startPlayground({ botUrl: bot.url, tenantId: sim.tenantId, personas, simulator: sim, port: 0, stateFile: join(dataDir, 'chats.json'), logger });
   });
@@ -158,7 +115,7 @@ describe('playground: Teams SSO for Universal Actions', () => {
     invokes.length = 0;
     const action = { id: 'approve-1', verb: 'approve', data: { requestId: 'r-1' } };
     const { again, token } = await clickSignedIn('approver', messageId, action);
-    expect(again).toMatchObject({ status: 200, body: { statusCode: 200, value: `signed in as vd@${sim.domain}` } });
+    expect(again).toMatchObject({ status: 200, body: { statusCode: 200, value: `Signed in as vd@${sim.domain}.` } });
     expect(invokes).toHaveLength(2);
     const [first, second] = invokes;
     expect(first!.authentication).toBeUndefined();
@@ -172,7 +129,7 @@ describe('playground: Teams SSO for Universal Actions', () => {
   it('passes a 412 preconditionFailed through when the bot cannot use the token', async () => {
     const messageId = await cardMessage('requester');
     const { again } = await clickSignedIn('requester', messageId, { id: 'a-2', verb: 'approve', data: { uri: 'api://botid-11111111-2222-4333-8444-555555555555' } });
-    expect(again.body).toEqual({ statusCode: 412, type: PRECONDITION_FAILED, value: { code: '412', message: 'Could not sign you in to Microsoft 365.' } });
+    expect(again.body).toEqual({ statusCode: 412, type: PRECONDITION_FAILED, value: { code: '412', message: 'Microsoft 365 would not let Opter act for you.' } });
   });
 
   it('refuses a malformed authentication and an SSO token without a simulated tenant', async () => {
