@@ -2,10 +2,11 @@
  * Debian's Chromium driven by playwright-core, plus the small helpers the browser tests share: bounded waits,
  * screenshots into artifacts/screenshots/, and page locators that mean the same thing in every test.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { startProduct, type Product, type StartProductOptions } from '../../src/playground/product';
 import { DEFAULT_TEST_TLS_DIR } from '../../src/sim';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -122,4 +123,36 @@ export async function approverView(page: Page, title: RegExp): Promise<Locator> 
   const approval = await pin(page, botMessageWith(page, title));
   await approval.locator('[data-testid="card"][data-card-view="personal"]').waitFor({ timeout: FLOW_TIMEOUT_MS });
   return approval;
+}
+
+export interface ProductInBrowser {
+  product: Product;
+  browser: Browser;
+  page: Page;
+  dataDir: string;
+  /** Closes the browser and the product and deletes the data directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * The product started as `npm start` starts it (with `env` on top: ports 0), in a fresh data directory, and a
+ * browser page on its playground. Quiet unless the test passes its own logger; page errors go to `pageErrors`.
+ */
+export async function startProductInBrowser(prefix: string, pageErrors: string[], options: Omit<StartProductOptions, 'dataDir'> = {}): Promise<ProductInBrowser> {
+  const dataDir = productDataDir(prefix);
+  const quiet = () => undefined;
+  const product = await startProduct({ logger: { info: quiet, warn: quiet, error: quiet }, ...options, env: { PORT: '0', PLAYGROUND_PORT: '0', ...options.env }, dataDir });
+  const browser = await launchBrowser();
+  const page = await openPage(browser, product.playground!.url, pageErrors);
+  return {
+    product,
+    browser,
+    page,
+    dataDir,
+    close: async () => {
+      await browser.close();
+      await product.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

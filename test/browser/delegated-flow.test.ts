@@ -5,34 +5,28 @@
  * refused — with the roles named — before anything is written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { startProduct, type Product } from '../../src/playground/product';
-import { approverView, asPersona, botMessageWith, FLOW_TIMEOUT_MS, launchBrowser, openChannel, openChat, openPage, pin, productDataDir, screenshot, type } from './browser';
+import type { Page } from 'playwright-core';
+import type { Product } from '../../src/playground/product';
+import { approverView, asPersona, botMessageWith, FLOW_TIMEOUT_MS, openChannel, openChat, pin, screenshot, startProductInBrowser, type, type ProductInBrowser } from './browser';
 
 describe('npm start in delegated mode: the approver’s own sign-in makes every change', () => {
   let dataDir: string;
   let product: Product;
-  let browser: Browser;
   let page: Page;
   let domain: string;
   const pageErrors: string[] = [];
 
+  let started: ProductInBrowser;
+
   beforeAll(async () => {
-    dataDir = productDataDir('delegated-flow-');
-    const quiet = () => undefined;
-    product = await startProduct({ env: { PORT: '0', PLAYGROUND_PORT: '0', PROVISIONING_AUTH: 'delegated' }, dataDir, logger: { info: quiet, warn: quiet, error: quiet }, workerIntervalMs: 500 });
+    started = await startProductInBrowser('delegated-flow-', pageErrors, { env: { PROVISIONING_AUTH: 'delegated' }, workerIntervalMs: 500 });
+    ({ product, page, dataDir } = started);
     domain = product.tenant.simulator!.domain;
-    browser = await launchBrowser();
-    page = await openPage(browser, product.playground!.url, pageErrors);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await product?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => started?.close());
 
   it('says so at start: the bot stands on the read-only identity', () => {
     expect(product.config.provisioningAuth).toBe('delegated');

@@ -10,12 +10,12 @@
  * Exchange's permission cache (120 minutes by design) and holds the registration meanwhile; we stop at "waiting".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { startProduct, type Product } from '../../src/playground/product';
+import type { Locator, Page } from 'playwright-core';
+import type { Product } from '../../src/playground/product';
 import { EXPIRY_CHECK_KEY } from '../../src/bot/background/reminders';
-import { approverView, asPersona, botMessageWith, eventually, FLOW_TIMEOUT_MS, launchBrowser, openChannel, openChat, openPage, pin, productDataDir, SCREENSHOT_DIR, type } from './browser';
+import { approverView, asPersona, botMessageWith, eventually, FLOW_TIMEOUT_MS, openChannel, openChat, pin, SCREENSHOT_DIR, startProductInBrowser, type, type ProductInBrowser } from './browser';
 
 const APP = 'OpterMessageProxy';
 const DOCS_IMG_DIR = resolve('docs/img');
@@ -55,28 +55,21 @@ function appOf(product: Product): SnapshotApp {
 const textOf = async (l: Locator) => (await l.innerText()).replace(/\s+/g, ' ');
 
 describe('docs/operations.md: the lifecycle in the playground, with the cards the doc shows', () => {
-  let dataDir: string;
   let product: Product;
-  let browser: Browser;
   let page: Page;
   let domain: string;
   const pageErrors: string[] = [];
 
+  let started: ProductInBrowser;
+
   beforeAll(async () => {
-    dataDir = productDataDir('operations-screens-');
-    const quiet = () => undefined;
-    product = await startProduct({ env: { PORT: '0', PLAYGROUND_PORT: '0' }, dataDir, logger: { info: quiet, warn: quiet, error: quiet }, workerIntervalMs: 500 });
+    started = await startProductInBrowser('operations-screens-', pageErrors, { workerIntervalMs: 500 });
+    ({ product, page } = started);
     product.tenant.simulator!.setFaults({ latencyMs: 0, replicationDelayMs: 0, throttle: null });
     domain = product.tenant.simulator!.domain;
-    browser = await launchBrowser();
-    page = await openPage(browser, product.playground!.url, pageErrors);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await product?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => started?.close());
 
   /** The approver opens #Requests, checks the approval card, optionally shoots it, approves and waits for the decision. */
   async function approve(title: RegExp, expectText: RegExp[], shot?: string): Promise<void> {

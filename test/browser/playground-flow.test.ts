@@ -7,11 +7,11 @@
  * group, members and policy. Screenshots go to artifacts/screenshots/ (two are copied into docs/img/).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { startProduct, type Product } from '../../src/playground/product';
-import { approverView, asPersona, botMessageWith, eventually, FLOW_TIMEOUT_MS, launchBrowser, openChannel, openChat, openPage, pin, productDataDir, screenshot, type } from './browser';
+import type { Product } from '../../src/playground/product';
+import { approverView, asPersona, botMessageWith, eventually, FLOW_TIMEOUT_MS, openChannel, openChat, openPage, pin, screenshot, startProductInBrowser, type, type ProductInBrowser } from './browser';
 
 
 describe('npm start playground: the whole flow in a real browser', () => {
@@ -24,25 +24,16 @@ describe('npm start playground: the whole flow in a real browser', () => {
   const pageErrors: string[] = [];
   const logLines: string[] = [];
 
+  let started: ProductInBrowser;
+
   beforeAll(async () => {
-    dataDir = productDataDir('playground-flow-');
     const log = (level: string) => (m: string, err?: unknown) => void logLines.push(`${level} ${m}${err instanceof Error ? ` ${err.message}` : ''}`);
-    product = await startProduct({
-      env: { PORT: '0', PLAYGROUND_PORT: '0' },
-      dataDir,
-      logger: { info: log('info'), warn: log('warn'), error: log('error') },
-      workerIntervalMs: 500,
-    });
+    started = await startProductInBrowser('playground-flow-', pageErrors, { logger: { info: log('info'), warn: log('warn'), error: log('error') }, workerIntervalMs: 500 });
+    ({ product, browser, page, dataDir } = started);
     domain = product.tenant.simulator!.domain;
-    browser = await launchBrowser();
-    page = await openPage(browser, product.playground!.url, pageErrors);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await product?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => started?.close());
 
   it('starts like npm start with no configuration: simulated tenant, local bot, playground, and says what to click first', () => {
     expect(product.mode).toBe('playground');

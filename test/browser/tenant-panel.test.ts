@@ -4,30 +4,23 @@
  * senders to type are known before the form asks), and the fault knobs show the latency the tenant runs with.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { MICROSOFT_LIKE_DELAYS, startProduct, type Product } from '../../src/playground/product';
-import { launchBrowser, openPage, productDataDir, screenshot } from './browser';
+import type { Page } from 'playwright-core';
+import { MICROSOFT_LIKE_DELAYS, type Product } from '../../src/playground/product';
+import { screenshot, startProductInBrowser, type ProductInBrowser } from './browser';
 
 describe('the tenant panel on first sight', () => {
-  let dataDir: string;
   let product: Product;
-  let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
 
+  let started: ProductInBrowser;
+
   beforeAll(async () => {
-    dataDir = productDataDir('tenant-panel-');
-    product = await startProduct({ env: { PORT: '0', PLAYGROUND_PORT: '0' }, dataDir, logger: { info: () => {}, warn: () => {}, error: () => {} }, simulatorDelays: 'microsoft-like' });
-    browser = await launchBrowser();
-    page = await openPage(browser, product.playground!.url, pageErrors);
+    started = await startProductInBrowser('tenant-panel-', pageErrors, { simulatorDelays: 'microsoft-like' });
+    ({ product, page } = started);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await product?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => started?.close());
 
   it('lists the simulated tenant’s mailboxes, with the shared one marked', async () => {
     const domain = product.tenant.simulator!.domain;
