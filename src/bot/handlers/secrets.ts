@@ -91,11 +91,21 @@ export function createSecretSink(services: BotServices): SecretSink {
         objects: { appId: s.appId, keyId: s.keyId, jobId: s.jobId },
         detail: `Sealed for ${request.requester.name ?? request.requester.aadObjectId}; purged unrevealed at ${put.secret.expiresAt}.`,
       });
-      if (put.replaced) {
+      const held = services.delegation?.peek(request.id) ?? null;
+      if (put.replaced && services.delegation && !held) {
+        // Delegated mode without a sign-in at hand (never in a run that just made a secret): leave it for one.
+        appendAudit(store, {
+          actor: SYSTEM_ACTOR,
+          action: 'secret.credential-removal-needs-sign-in',
+          requestId: request.id,
+          result: 'info',
+          objects: { appId: put.replaced.appId, keyId: put.replaced.keyId },
+          detail: 'The earlier unrevealed secret of this request can no longer be revealed; its credential stays on the app until an Application Administrator removes it with their own sign-in.',
+        });
+      } else if (put.replaced) {
         // A still-sealed earlier secret of this request can no longer be revealed: its credential must go — with the
         // approver's access of the run that made the new one in delegated mode (the standing identity only reads).
-        const directory = services.delegation?.peek(request.id)?.directory ?? services.tenant.adapters.directory;
-        await directory.removePassword(put.replaced.appObjectId, put.replaced.keyId);
+        await (held?.directory ?? services.tenant.adapters.directory).removePassword(put.replaced.appObjectId, put.replaced.keyId);
         appendAudit(store, {
           actor: SYSTEM_ACTOR,
           action: 'secret.replaced',
