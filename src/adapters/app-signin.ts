@@ -66,16 +66,27 @@ export class AppSignIn implements AppSignInPort {
 }
 
 /**
- * The `roles` claim of an access token. Microsoft asks clients to treat tokens as opaque, so an unreadable token
- * yields [] (the caller then reports "no Mail.Send in the token" rather than crashing).
+ * The claims of a JWT, unverified, or null when it is not one. Microsoft asks clients to treat access tokens as
+ * opaque: callers read claims only to explain or to check early, never to grant anything.
  */
-export function rolesOf(accessToken: string): string[] {
-  const payload = accessToken.split('.')[1];
-  if (!payload) return [];
+export function claimsOf(token: string): Record<string, unknown> | null {
+  const payload = token.split('.')[1];
+  if (!payload) return null;
   try {
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { roles?: unknown };
-    return Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+    const parsed: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null;
   } catch {
-    return [];
+    return null;
   }
+}
+
+/** A claim that is a list of strings (`roles`, `wids`), or [] (an unreadable token, a missing claim). */
+export function stringsClaim(token: string, name: string): string[] {
+  const value = claimsOf(token)?.[name];
+  return Array.isArray(value) ? value.filter((r): r is string => typeof r === 'string') : [];
+}
+
+/** The `roles` claim of an access token; [] for an unreadable one (the caller then reports "no Mail.Send in the token"). */
+export function rolesOf(accessToken: string): string[] {
+  return stringsClaim(accessToken, 'roles');
 }

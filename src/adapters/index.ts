@@ -43,7 +43,7 @@ export function createTenantAdapters(conn: TenantConnection, options: TenantAdap
   };
 }
 
-export { AppSignIn, rolesOf } from './app-signin';
+export { AppSignIn, claimsOf, rolesOf, stringsClaim } from './app-signin';
 export { createApproverAccess, type ApproverAccess, type SsoApp } from './delegated';
 export { RenewableCredential, renewOnPermissionError } from './renewable-credential';
 export { classifyError, failureInfoOf, hasExchangeException, parseExchangeDetail, parseRetryAfter, ServiceHttpError } from './classify';

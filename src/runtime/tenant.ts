@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createTenantAdapters, defaultScope, describeCredential, hasTenantConfiguration, readTenantConnection, type SsoApp, type TenantAdapters, type TenantConnection } from '../adapters';
+import { createTenantAdapters, defaultScope, describeCredential, stringsClaim, hasTenantConfiguration, readTenantConnection, type SsoApp, type TenantAdapters, type TenantConnection } from '../adapters';
+import { ENTRA_ROLES } from '../core/roles';
 import type { Simulator } from '../sim';
 
 type Env = Record<string, string | undefined>;
@@ -94,19 +95,11 @@ async function startEmbeddedSimulator(dataDir: string): Promise<Simulator> {
 /** Graph application permissions that let the standing identity change applications or grants. */
 const GRAPH_WRITE_ROLES = ['Application.ReadWrite.All', 'Application.ReadWrite.OwnedBy', 'AppRoleAssignment.ReadWrite.All', 'Directory.ReadWrite.All', 'RoleManagement.ReadWrite.Directory'];
 /** Directory roles (template ids, as app-only tokens carry them in `wids`) that let an app change Exchange Online. */
-const EXCHANGE_WRITE_WIDS: Record<string, string> = {
-  '62e90394-69f5-4237-9190-012177145e10': 'Global Administrator',
-  '29232cdf-9323-42fd-ade2-1d097af3e4de': 'Exchange Administrator',
+const EXCHANGE_WRITE_ROLES: Record<string, string> = {
+  [ENTRA_ROLES['Global Administrator']]: 'Global Administrator',
+  [ENTRA_ROLES['Exchange Administrator']]: 'Exchange Administrator',
   '31392ffb-586c-42d1-9346-e59415a2cc4e': 'Exchange Recipient Administrator',
 };
-
-function claimsOf(token: string): { roles?: unknown; wids?: unknown } {
-  try {
-    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { roles?: unknown; wids?: unknown };
-  } catch {
-    return {};
-  }
-}
 
 /**
  * Delegated mode: the write rights the standing identity still holds, read from its own tokens (Graph `roles`, the
@@ -117,13 +110,12 @@ export async function standingWriteRights(tenant: Pick<TenantRuntime, 'adapters'
   const rights: string[] = [];
   try {
     const graph = await tenant.adapters.credential.getToken(defaultScope(tenant.conn.graphEndpoint));
-    const roles = claimsOf(graph?.token ?? '').roles;
-    if (Array.isArray(roles)) rights.push(...roles.filter((r): r is string => typeof r === 'string' && GRAPH_WRITE_ROLES.includes(r)).map((r) => `Microsoft Graph ${r}`));
+    rights.push(...stringsClaim(graph?.token ?? '', 'roles').filter((r) => GRAPH_WRITE_ROLES.includes(r)).map((r) => `Microsoft Graph ${r}`));
     const exchange = await tenant.adapters.credential.getToken(defaultScope(tenant.conn.exchangeEndpoint));
-    const wids = claimsOf(exchange?.token ?? '').wids;
-    if (Array.isArray(wids)) rights.push(...wids.map((w) => EXCHANGE_WRITE_WIDS[String(w).toLowerCase()]).filter((n): n is string => !!n).map((n) => `the ${n} role`));
+    const names = stringsClaim(exchange?.token ?? '', 'wids').map((w) => EXCHANGE_WRITE_ROLES[w.toLowerCase()]);
+    rights.push(...names.filter((n): n is string => !!n).map((n) => `the ${n} role`));
   } catch {
     return rights;
   }
-  return [...new Set(rights)];
+  return rights;
 }

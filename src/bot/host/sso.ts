@@ -10,6 +10,7 @@
  * The token's claims are read without verifying its signature on purpose: it is only ever used as the assertion
  * of an On-Behalf-Of exchange, and the identity platform verifies it there; a forged token gets nothing.
  */
+import { claimsOf } from '../../adapters';
 import { OpterError } from '../../core/errors';
 import type { Actor } from '../../requests/rules';
 
@@ -60,17 +61,6 @@ export interface SsoClaims {
   expiresAt: Date;
 }
 
-function payloadOf(token: string): Record<string, unknown> | null {
-  const part = token.split('.')[1];
-  if (!part) return null;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * What an SSO token says, once it is for this bot, of the clicking person, in their (allowed) tenant and still
  * valid; `expired` when Teams should be asked for a fresh one; an error otherwise.
@@ -80,7 +70,7 @@ export function checkSsoToken(
   expect: { appId: string; actor: Actor; allowedTenants: ReadonlySet<string>; now: Date; minRemainingMs: number },
 ): { claims: SsoClaims } | { expired: true } | { error: OpterError } {
   const refused = (why: string) => ({ error: new OpterError('E_SIGN_IN_REFUSED', { detail: why }) });
-  const c = payloadOf(token);
+  const c = claimsOf(token);
   if (!c) return refused('The sign-in Teams sent is not a token.');
   const audiences = Array.isArray(c.aud) ? c.aud.map(String) : [String(c.aud ?? '')];
   const appId = expect.appId.toLowerCase();
