@@ -94,6 +94,14 @@ export function hasTenantConfiguration(env: Env = process.env): boolean {
   return value(env, 'AZURE_CLIENT_ID') !== undefined;
 }
 
+/**
+ * PROVISIONING_AUTH=delegated (any case): the standing identity only reads and every write needs an approver's own
+ * sign-in (docs/delegated-mode.md). The bot's configuration refuses any value but app/delegated at start-up.
+ */
+export function delegatedWritesIn(env: Env = process.env): boolean {
+  return value(env, 'PROVISIONING_AUTH')?.toLowerCase() === 'delegated';
+}
+
 /** DATA_DIR: where the journal, request store and (for the embedded simulator) the tenant state live. */
 export function readDataDir(env: Env = process.env): string {
   return value(env, 'DATA_DIR') ?? DEFAULT_DATA_DIR;

@@ -48,7 +48,7 @@ export { createApproverAccess, type ApproverAccess, type SsoApp } from './delega
 export { RenewableCredential, renewOnPermissionError } from './renewable-credential';
 export { classifyError, failureInfoOf, hasExchangeException, parseExchangeDetail, parseRetryAfter, ServiceHttpError } from './classify';
 export type { ClassifyContext, FailureInfo, Service } from './classify';
-export { describeCredential, hasTenantConfiguration, readDataDir, readTenantConnection } from './config';
+export { delegatedWritesIn, describeCredential, hasTenantConfiguration, readDataDir, readTenantConnection } from './config';
 export type { TenantConnection } from './config';
 export { authorityOptions, createCredential, defaultScope, isMicrosoftAuthorityHost } from './credential';
 export { ExchangeOnline, encodeParameters, stripAnnotations } from './exchange';

@@ -39,7 +39,7 @@ import { setup } from '../actions/setup';
 import { testEmail } from '../actions/test-email';
 import { ERROR_CATALOGUE, OpterError, exitCodeFor, toOpterError, type ErrorCode } from '../core/errors';
 import { systemClock, type ProgressEvent, type SecretSink } from '../core/ports';
-import { describeCredential, readDataDir } from '../adapters/config';
+import { delegatedWritesIn, describeCredential, readDataDir } from '../adapters/config';
 import { ProvisioningEngine, validateProvisionInput, type JobOutcome, type ProvisionInput } from '../provisioning';
 import { secretsExpiringWithin } from '../provisioning';
 import { inspectRegistration } from '../provisioning';
@@ -468,7 +468,7 @@ async function withRuntime(
     workflows: workflowsOf(),
     // Delegated mode: the CLI holds no one's sign-in, so its jobs read and stop before their first write (the
     // approver continues them in Teams); the standing identity it signs in with only reads (docs/delegated-mode.md).
-    writes: /^delegated$/i.test(env.PROVISIONING_AUTH?.trim() ?? '') ? 'delegated' : 'standing',
+    writes: delegatedWritesIn(env) ? 'delegated' : 'standing',
   });
   const actor = cliActor(tenant);
   // A job the bot made for a request (resumed here) stays in that request's thread.

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createTenantAdapters, defaultScope, describeCredential, stringsClaim, hasTenantConfiguration, readTenantConnection, type SsoApp, type TenantAdapters, type TenantConnection } from '../adapters';
+import { createTenantAdapters, defaultScope, delegatedWritesIn, describeCredential, stringsClaim, hasTenantConfiguration, readTenantConnection, type SsoApp, type TenantAdapters, type TenantConnection } from '../adapters';
 import { ENTRA_ROLES } from '../core/roles';
 import type { Simulator } from '../sim';
 
@@ -61,7 +61,7 @@ export async function openTenant(opts: { dataDir: string; env?: Env; simulator?:
   const owned = !opts.simulator;
   const sim = opts.simulator ?? (await startEmbeddedSimulator(opts.dataDir));
   // Delegated mode stands on the simulated tenant's read-only identity; writes come with each approver's sign-in.
-  const delegated = /^delegated$/i.test(env.PROVISIONING_AUTH?.trim() ?? '');
+  const delegated = delegatedWritesIn(env);
   const standing = delegated ? sim.readOnly : sim.provisioning;
   const conn: TenantConnection = {
     tenantId: sim.tenantId,

@@ -4,7 +4,7 @@
  * Teams request, and never by silently running with authentication off.
  */
 
-import { hasTenantConfiguration } from '../../adapters/config';
+import { delegatedWritesIn, hasTenantConfiguration } from '../../adapters/config';
 
 /** How the bot proves itself to Azure Bot Service. Values as botbuilder spells them. */
 export type BotAppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMsi';
@@ -264,7 +264,7 @@ export function readBotConfig(env: BotEnv = process.env): BotConfig {
   const secretRevealTtlHours = hours(env, 'SECRET_REVEAL_TTL_HOURS', DEFAULT_SECRET_REVEAL_TTL_HOURS, problems);
 
   const rawAuth = (text(env, 'PROVISIONING_AUTH') ?? 'app').toLowerCase();
-  const provisioningAuth = rawAuth === 'delegated' ? 'delegated' : 'app';
+  const provisioningAuth = delegatedWritesIn(env) ? 'delegated' : 'app';
   if (rawAuth !== 'app' && rawAuth !== 'delegated') problems.push(`PROVISIONING_AUTH must be "app" or "delegated"; got "${rawAuth}"`);
   let sso: BotConfig['sso'] = null;
   if (provisioningAuth === 'delegated') {
