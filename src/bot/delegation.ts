@@ -22,9 +22,4 @@ export class ApproverSessions {
   drop(requestId: string): void {
     this.held.delete(requestId);
   }
-
-  /** How many requests hold an approver's access now (tests, shutdown). */
-  get size(): number {
-    return this.held.size;
-  }
 }

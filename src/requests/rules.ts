@@ -78,6 +78,14 @@ export function checkMayContinue(actor: Actor, request: DecidableRequest, roles:
   return null;
 }
 
+/**
+ * Delegated mode, "Remove it from the app" on an expired secret's card: the requester or any approver (it takes
+ * access away, never gives it).
+ */
+export function checkMayRemoveCredential(actor: Actor, request: DecidableRequest, roles: RoleConfig): OpterError | null {
+  return roles.approvers.has(norm(actor.aadObjectId)) ? checkTenantAllowed(actor, roles) : checkIsRequester(actor, request, roles);
+}
+
 /** Only the requester may reveal their secret, retry their job or cancel their request. */
 export function checkIsRequester(actor: Actor, request: DecidableRequest, roles: RoleConfig): OpterError | null {
   const tenant = checkTenantAllowed(actor, roles);

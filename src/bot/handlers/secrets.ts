@@ -32,7 +32,7 @@ import { cardResult, refusal, type InvokeResult } from '../invoke-result';
 import { describeError } from '../describe-error';
 import { cardMessage, type ConversationRef, type TurnPort } from '../turn-port';
 import { guardCardAction } from './card-action';
-import { checkIsRequester } from '../../requests/rules';
+import { checkMayRemoveCredential } from '../../requests/rules';
 import type { BotServices, OutboxPayload, ProvisionPayload, RequestResult } from '../types';
 import { SYSTEM_ACTOR } from '../types';
 
@@ -286,7 +286,9 @@ export async function handleRemoveCredential(services: BotServices, turn: TurnPo
   const allowed = guardCardAction(turn, services, { verb: 'remove-credential', card: ['secret'], subject: 'request', access: 'anyone' });
   if (allowed.error) return { error: allowed.error };
   const { request, actor } = allowed;
-  if (!actor || (checkIsRequester(actor, request, services.roles) && !services.roles.approvers.has(actor.aadObjectId))) return refusal('E_NOT_REQUESTER');
+  if (!actor) return refusal('E_NOT_REQUESTER');
+  const denied = checkMayRemoveCredential(actor, request, services.roles);
+  if (denied) return { error: denied };
   const meta = store.secrets.get(request.id);
   if (!meta || meta.state !== 'expired') return refusal('E_INPUT_INVALID', 'only the credential of a secret that expired unrevealed is removed here.');
   if (meta.credentialRemovedAt) return cardResult(secretBaseCard(services, request));

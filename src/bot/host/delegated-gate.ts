@@ -13,7 +13,7 @@ import { roleNeedsFor } from '../../actions/registry';
 import { createApproverAccess } from '../../adapters';
 import { OpterError, toOpterError } from '../../core/errors';
 import { missingRoleNeeds, roleRefusal, type RoleNeed } from '../../core/roles';
-import { checkIsRequester, checkMayContinue, checkMayDecide, type Actor } from '../../requests/rules';
+import { checkIsRequester, checkMayContinue, checkMayDecide, checkMayRemoveCredential, type Actor } from '../../requests/rules';
 import type { RequestRecord } from '../../store';
 import type { TurnPort } from '../turn-port';
 import type { BotServices } from '../types';
@@ -24,8 +24,7 @@ export const WRITE_VERBS = {
   approve: (actor: Actor, request: RequestRecord, s: BotServices) => checkMayDecide(actor, request, s.roles, s.clock.now()),
   resume: (actor: Actor, request: RequestRecord, s: BotServices) => checkMayContinue(actor, request, s.roles),
   'opter-updated': (actor: Actor, request: RequestRecord, s: BotServices) => checkIsRequester(actor, request, s.roles),
-  /** The requester or an approver removes a never revealed credential (it takes access away, never gives it). */
-  'remove-credential': (actor: Actor, request: RequestRecord, s: BotServices) => (s.roles.approvers.has(actor.aadObjectId) ? null : checkIsRequester(actor, request, s.roles)),
+  'remove-credential': (actor: Actor, request: RequestRecord, s: BotServices) => checkMayRemoveCredential(actor, request, s.roles),
 } as const;
 export type WriteVerb = keyof typeof WRITE_VERBS;
 
